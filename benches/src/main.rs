@@ -1,0 +1,287 @@
+//! weft-bench: weft head to head with tokio and smol.
+//!
+//! Runs tokio's own scheduler benchmark workloads (`spawn_many_local`,
+//! `spawn_many_remote_idle`, `spawn_many_remote_busy`, `yield_many`,
+//! `ping_pong`, `chained_spawn`, with tokio's parameters) on weft, tokio and
+//! smol, each with the same number of worker threads, and prints one table.
+//! The workloads are written once, generic over the runtime; every runtime
+//! uses the same channel crate (`futures-channel`), so only the schedulers
+//! differ; and each workload checks its own result (task counts, values), so
+//! a broken runtime cannot win by doing nothing.
+//!
+//! # Running
+//!
+//! ```text
+//! cargo run --release -p weft-bench                  # full run, under a minute
+//! cargo run --release -p weft-bench -- --quick       # smoke run for CI, a few seconds
+//! cargo run --release -p weft-bench -- --workers 8 --filter spawn --json out.json
+//! ```
+//!
+//! Flags:
+//!
+//! - `--workers N`: worker threads for every runtime (default 2).
+//! - `--reps N`: samples per runtime and workload (default 15; 3 with
+//!   `--quick`).
+//! - `--filter SUBSTR`: only workloads whose name contains SUBSTR; may be
+//!   repeated. The memory row's name is `memory`.
+//! - `--runtimes LIST`: comma-separated subset of `weft,tokio,smol`.
+//! - `--json PATH`: also write every sample and summary as JSON.
+//! - `--quick`: few reps, short samples, 100,000 tasks for the memory row.
+//! - `--sample-ms MS`: target wall time of one sample (default 30; 5 quick).
+//! - `--memory-tasks N`: pending tasks for the memory row (default 1,000,000).
+//! - `--timeout-s S`: abort if one sample takes longer (default 60), naming
+//!   the workload and runtime that got stuck.
+//!
+//! # Method
+//!
+//! For each workload, all selected runtimes are built (not timed) and warmed
+//! up; the warm-up estimates the time per iteration and one iteration count
+//! per sample is chosen for all runtimes so a sample takes about
+//! `--sample-ms`. Then each repetition takes one sample from every runtime,
+//! rotating the order each repetition, so no runtime always goes first. A
+//! sample is the wall time of a batch of iterations divided by the count.
+//!
+//! # The table
+//!
+//! - `weft`, `tokio`, `smol`: the median time per iteration over the
+//!   samples, in human units; `±N%` is the interquartile range of the
+//!   samples as a percentage of the median: the noise. Compare two runtimes
+//!   only where their difference is well above it.
+//! - `weft/tokio`, `weft/smol`: ratios of the medians; below 1.00 weft is
+//!   faster, above 1.00 slower.
+//! - `memory / pending task`: resident memory per task with 1,000,000 tasks
+//!   (100,000 with `--quick`) spawned and parked forever, each runtime
+//!   measured in its own child process; the ratios are of bytes.
+
+mod measure;
+mod memory;
+mod report;
+mod rt;
+mod stats;
+mod watchdog;
+mod workloads;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use measure::{Config, Runner};
+use report::MemoryResult;
+use rt::Kind;
+use watchdog::Watchdog;
+
+const USAGE: &str = "\
+usage: weft-bench [--workers N] [--reps N] [--filter SUBSTR]... [--runtimes weft,tokio,smol]
+                  [--json PATH] [--quick] [--sample-ms MS] [--memory-tasks N] [--timeout-s S]
+Runs tokio's scheduler workloads on weft, tokio and smol and prints one table.
+See the crate docs (benches/src/main.rs) for what each column means.";
+
+/// The parsed command line.
+struct Args {
+    workers: usize,
+    reps: Option<usize>,
+    filters: Vec<String>,
+    kinds: Vec<Kind>,
+    json: Option<String>,
+    quick: bool,
+    sample_ms: Option<u64>,
+    memory_tasks: Option<usize>,
+    timeout_s: u64,
+    memory_child: Option<Kind>,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args {
+        workers: 2,
+        reps: None,
+        filters: Vec::new(),
+        kinds: Kind::ALL.to_vec(),
+        json: None,
+        quick: false,
+        sample_ms: None,
+        memory_tasks: None,
+        timeout_s: 60,
+        memory_child: None,
+    };
+    fn value(flag: &str, v: Option<String>) -> Result<String, String> {
+        v.ok_or_else(|| format!("{flag} needs a value"))
+    }
+    fn number<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
+        let v = value(flag, v)?;
+        v.replace('_', "")
+            .parse()
+            .map_err(|_| format!("{flag}: not a number: {v}"))
+    }
+    fn kind(s: &str) -> Result<Kind, String> {
+        Kind::parse(s).ok_or_else(|| format!("unknown runtime {s:?} (weft, tokio or smol)"))
+    }
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--workers" => args.workers = number(&flag, it.next())?,
+            "--reps" => args.reps = Some(number(&flag, it.next())?),
+            "--filter" => args.filters.push(value(&flag, it.next())?),
+            "--runtimes" => {
+                let list = value(&flag, it.next())?;
+                let mut kinds = Vec::new();
+                for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    let k = kind(name)?;
+                    if !kinds.contains(&k) {
+                        kinds.push(k);
+                    }
+                }
+                if kinds.is_empty() {
+                    return Err("--runtimes: no runtime named".into());
+                }
+                // Keep the column order whatever order they were named in.
+                args.kinds = Kind::ALL
+                    .into_iter()
+                    .filter(|k| kinds.contains(k))
+                    .collect();
+            }
+            "--json" => args.json = Some(value(&flag, it.next())?),
+            "--quick" => args.quick = true,
+            "--sample-ms" => args.sample_ms = Some(number(&flag, it.next())?),
+            "--memory-tasks" => args.memory_tasks = Some(number(&flag, it.next())?),
+            "--timeout-s" => args.timeout_s = number(&flag, it.next())?,
+            memory::CHILD_FLAG => args.memory_child = Some(kind(&value(&flag, it.next())?)?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if args.workers == 0 {
+        return Err("--workers must be at least 1".into());
+    }
+    if args.reps == Some(0) {
+        return Err("--reps must be at least 1".into());
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("weft-bench: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let timeout = Duration::from_secs(args.timeout_s.max(1));
+    let memory_tasks = args
+        .memory_tasks
+        .unwrap_or(if args.quick { 100_000 } else { 1_000_000 })
+        .max(1);
+
+    if let Some(kind) = args.memory_child {
+        memory::run_child(kind, args.workers, memory_tasks, timeout);
+    }
+
+    let cfg = Config {
+        workers: args.workers,
+        reps: args.reps.unwrap_or(if args.quick { 3 } else { 15 }),
+        sample_target: Duration::from_millis(args.sample_ms.unwrap_or(if args.quick {
+            5
+        } else {
+            30
+        })),
+        warmup: Duration::from_millis(if args.quick { 10 } else { 200 }),
+        filters: args.filters,
+        kinds: args.kinds,
+    };
+    eprintln!(
+        "weft-bench: {} workers, {} reps, runtimes: {}",
+        cfg.workers,
+        cfg.reps,
+        cfg.kinds
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let watchdog = Watchdog::start(timeout);
+    let mut runner = Runner::new(&cfg, &watchdog);
+    workloads::visit_all(&mut runner);
+    let results = runner.results;
+
+    let memory = cfg.selected("memory").then(|| {
+        eprintln!("  memory: {memory_tasks} pending tasks per runtime, one child process each");
+        MemoryResult {
+            tasks: memory_tasks,
+            per_runtime: cfg
+                .kinds
+                .iter()
+                .map(|&k| (k, memory::measure(k, cfg.workers, memory_tasks, timeout)))
+                .collect(),
+        }
+    });
+
+    if results.is_empty() && memory.is_none() {
+        eprintln!("weft-bench: --filter matched no workload");
+        return ExitCode::from(2);
+    }
+
+    println!();
+    print!("{}", report::table(&cfg, &results, memory.as_ref()));
+
+    let mut code = ExitCode::SUCCESS;
+    if let Some(path) = &args.json {
+        match std::fs::write(path, report::json(&cfg, &results, memory.as_ref())) {
+            Ok(()) => eprintln!("weft-bench: wrote {path}"),
+            Err(e) => {
+                eprintln!("weft-bench: writing {path}: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(m) = &memory {
+        if m.per_runtime.iter().any(|(_, r)| r.is_err()) {
+            code = ExitCode::FAILURE;
+        }
+    }
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Args, String> {
+        parse_args(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn defaults() {
+        let a = parse("").unwrap();
+        assert_eq!(a.workers, 2);
+        assert_eq!(a.kinds, Kind::ALL.to_vec());
+        assert!(!a.quick && a.reps.is_none() && a.filters.is_empty());
+    }
+
+    #[test]
+    fn flags() {
+        let a = parse("--workers 8 --reps 5 --filter spawn --filter yield --runtimes tokio,weft --quick --json x.json")
+            .unwrap();
+        assert_eq!(a.workers, 8);
+        assert_eq!(a.reps, Some(5));
+        assert_eq!(a.filters, ["spawn", "yield"]);
+        assert_eq!(a.kinds, [Kind::Weft, Kind::Tokio]);
+        assert!(a.quick);
+        assert_eq!(a.json.as_deref(), Some("x.json"));
+        assert_eq!(
+            parse("--memory-tasks 1_000").unwrap().memory_tasks,
+            Some(1000)
+        );
+    }
+
+    #[test]
+    fn errors() {
+        assert!(parse("--workers").is_err());
+        assert!(parse("--workers 0").is_err());
+        assert!(parse("--runtimes tokio,async-std").is_err());
+        assert!(parse("--frobnicate").is_err());
+        assert_eq!(parse("--help").err().as_deref(), Some(""));
+    }
+}

@@ -1,0 +1,160 @@
+//! Running workloads: warm-up, calibration, and alternating samples.
+//!
+//! For each workload, every selected runtime is built (outside any timed
+//! region) and warmed up; the warm-up also estimates the time per iteration,
+//! from which one iteration count per sample is chosen for all runtimes (so
+//! a sample takes about `--sample-ms` on a typical runtime, and each runtime
+//! does the same work). Then `reps` repetitions each take one sample from
+//! every runtime, in an order rotated by one position every repetition, so
+//! no runtime always runs first (or right after another's teardown).
+
+use std::time::{Duration, Instant};
+
+use crate::rt::{AnyRuntime, Kind, Runtime, WithRuntime};
+use crate::stats;
+use crate::watchdog::Watchdog;
+use crate::workloads::{Visitor, Workload};
+
+/// How workloads are measured.
+pub struct Config {
+    pub workers: usize,
+    pub reps: usize,
+    /// The wall time one sample should take.
+    pub sample_target: Duration,
+    /// How long each runtime is warmed up per workload (at least one
+    /// iteration is always run).
+    pub warmup: Duration,
+    /// Substrings; a workload runs if its name contains any (all if empty).
+    pub filters: Vec<String>,
+    pub kinds: Vec<Kind>,
+}
+
+impl Config {
+    /// Whether the workload called `name` was selected with `--filter`.
+    pub fn selected(&self, name: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| name.contains(f.as_str()))
+    }
+}
+
+/// Largest number of iterations in one sample.
+const MAX_ITERS: u64 = 1_000_000;
+
+/// The samples of one workload.
+pub struct WorkloadResult {
+    pub name: &'static str,
+    pub iters_per_sample: u64,
+    /// Per runtime, in `Config::kinds` order: nanoseconds per iteration, one
+    /// value per repetition.
+    pub samples: Vec<(Kind, Vec<f64>)>,
+}
+
+impl WorkloadResult {
+    /// The samples of `kind`, if it ran.
+    pub fn samples_of(&self, kind: Kind) -> Option<&[f64]> {
+        self.samples
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| s.as_slice())
+    }
+}
+
+/// Runs every selected workload and collects the results.
+pub struct Runner<'a> {
+    cfg: &'a Config,
+    watchdog: &'a Watchdog,
+    pub results: Vec<WorkloadResult>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(cfg: &'a Config, watchdog: &'a Watchdog) -> Runner<'a> {
+        Runner {
+            cfg,
+            watchdog,
+            results: Vec::new(),
+        }
+    }
+}
+
+impl Visitor for Runner<'_> {
+    fn visit<W: Workload>(&mut self, workload: W) {
+        if self.cfg.selected(workload.name()) {
+            let result = run_workload(self.cfg, self.watchdog, &workload);
+            self.results.push(result);
+        }
+    }
+}
+
+/// One sample of `workload` on whichever runtime it is given.
+struct Sample<'w, W> {
+    workload: &'w W,
+    iters: u64,
+}
+
+impl<W: Workload> WithRuntime for Sample<'_, W> {
+    type Output = Duration;
+
+    fn call<R: Runtime>(self, rt: &R) -> Duration {
+        self.workload.sample(rt, self.iters)
+    }
+}
+
+fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) -> WorkloadResult {
+    let name = workload.name();
+    let runtimes: Vec<AnyRuntime> = cfg
+        .kinds
+        .iter()
+        .map(|kind| {
+            kind.build(cfg.workers)
+                .unwrap_or_else(|e| panic!("building {}: {e}", kind.name()))
+        })
+        .collect();
+
+    let sample = |rt: &AnyRuntime, iters: u64| -> Duration {
+        watchdog.arm(format!(
+            "{name} on {} ({iters} iterations)",
+            rt.kind().name()
+        ));
+        let elapsed = rt.with(Sample { workload, iters });
+        watchdog.disarm();
+        elapsed
+    };
+
+    // Warm up each runtime, doubling the batch, and keep its last estimate
+    // of the time per iteration.
+    let estimates: Vec<f64> = runtimes
+        .iter()
+        .map(|rt| {
+            let start = Instant::now();
+            let mut iters = 1;
+            loop {
+                let per_iter = sample(rt, iters).as_nanos() as f64 / iters as f64;
+                if start.elapsed() >= cfg.warmup || iters >= MAX_ITERS {
+                    break per_iter;
+                }
+                iters *= 2;
+            }
+        })
+        .collect();
+    let typical = stats::median(&estimates).max(1.0);
+    let iters =
+        ((cfg.sample_target.as_nanos() as f64 / typical).round() as u64).clamp(1, MAX_ITERS);
+    eprintln!("  {name}: {iters} iterations per sample");
+
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.reps); runtimes.len()];
+    for rep in 0..cfg.reps {
+        for turn in 0..runtimes.len() {
+            let i = (rep + turn) % runtimes.len();
+            let elapsed = sample(&runtimes[i], iters);
+            samples[i].push(elapsed.as_nanos() as f64 / iters as f64);
+        }
+    }
+    watchdog.arm(format!("shutting the runtimes down after {name}"));
+    drop(runtimes);
+    watchdog.disarm();
+
+    WorkloadResult {
+        name,
+        iters_per_sample: iters,
+        samples: cfg.kinds.iter().copied().zip(samples).collect(),
+    }
+}

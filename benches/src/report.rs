@@ -1,0 +1,251 @@
+//! The report: one table on stdout, and the raw samples as JSON.
+
+use std::fmt::Write as _;
+
+use crate::measure::{Config, WorkloadResult};
+use crate::rt::Kind;
+use crate::stats::{ratio, Summary};
+
+/// The memory row's results.
+pub struct MemoryResult {
+    /// Pending tasks each child parked.
+    pub tasks: usize,
+    /// Per runtime: bytes per pending task, or why there is no number.
+    pub per_runtime: Vec<(Kind, Result<f64, String>)>,
+}
+
+impl MemoryResult {
+    fn bytes_of(&self, kind: Kind) -> Option<f64> {
+        self.per_runtime
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .and_then(|(_, r)| r.as_ref().ok().copied())
+    }
+}
+
+const NAME_WIDTH: usize = 24;
+const CELL_WIDTH: usize = 17;
+const RATIO_WIDTH: usize = 11;
+
+/// The table, as printed.
+pub fn table(cfg: &Config, results: &[WorkloadResult], memory: Option<&MemoryResult>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "weft-bench: {} worker threads per runtime, {} samples per runtime and workload",
+        cfg.workers, cfg.reps
+    );
+    let _ = writeln!(
+        out,
+        "cells: median time per iteration, ±IQR as % of the median; ratios: of medians (< 1: weft faster)"
+    );
+    let _ = writeln!(out);
+    let mut header = format!("{:<NAME_WIDTH$}", "workload");
+    for kind in Kind::ALL {
+        let _ = write!(header, " {:>CELL_WIDTH$}", kind.name());
+    }
+    let _ = write!(
+        header,
+        " {:>RATIO_WIDTH$} {:>RATIO_WIDTH$}",
+        "weft/tokio", "weft/smol"
+    );
+    let _ = writeln!(out, "{header}");
+    let _ = writeln!(out, "{}", "-".repeat(header.len()));
+
+    for result in results {
+        let summaries = Kind::ALL.map(|k| result.samples_of(k).and_then(Summary::of));
+        let cells = summaries.map(|s| match s {
+            Some(s) => format!("{} ±{:.0}%", human_time(s.median), s.iqr_pct()),
+            None => "-".to_string(),
+        });
+        let medians = summaries.map(|s| s.map(|s| s.median));
+        row(&mut out, result.name, &cells, medians);
+    }
+
+    if let Some(memory) = memory {
+        let bytes = Kind::ALL.map(|k| memory.bytes_of(k));
+        let cells = Kind::ALL.map(
+            |k| match memory.per_runtime.iter().find(|(kk, _)| *kk == k) {
+                Some((_, Ok(b))) => format!("{b:.0} B"),
+                Some((_, Err(_))) => "failed".to_string(),
+                None => "-".to_string(),
+            },
+        );
+        row(&mut out, "memory / pending task", &cells, bytes);
+        for (kind, r) in &memory.per_runtime {
+            if let Err(e) = r {
+                let _ = writeln!(out, "  memory, {}: {e}", kind.name());
+            }
+        }
+        let _ = writeln!(
+            out,
+            "(memory: resident bytes per task with {} tasks parked forever, one child process per runtime)",
+            memory.tasks
+        );
+    }
+    out
+}
+
+fn row(out: &mut String, name: &str, cells: &[String; 3], values: [Option<f64>; 3]) {
+    let [weft, tokio, smol] = values;
+    let mut line = format!("{name:<NAME_WIDTH$}");
+    for cell in cells {
+        let _ = write!(line, " {cell:>CELL_WIDTH$}");
+    }
+    for r in [ratio(weft, tokio), ratio(weft, smol)] {
+        let r = r.map_or("-".to_string(), |r| format!("{r:.2}"));
+        let _ = write!(line, " {r:>RATIO_WIDTH$}");
+    }
+    let _ = writeln!(out, "{line}");
+}
+
+/// Nanoseconds in a human unit, three significant digits.
+pub fn human_time(ns: f64) -> String {
+    let (value, unit) = if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    let decimals = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
+/// Everything measured, as JSON: the configuration, then per workload the
+/// iterations per sample and, per runtime, every sample (ns per iteration)
+/// and its summary; then the memory row.
+pub fn json(cfg: &Config, results: &[WorkloadResult], memory: Option<&MemoryResult>) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "{{\"schema\":1,\"workers\":{},\"reps\":{},\"sample_target_ms\":{},\"unit\":\"ns per iteration\",\"runtimes\":[{}],\"workloads\":[",
+        cfg.workers,
+        cfg.reps,
+        cfg.sample_target.as_millis(),
+        cfg.kinds
+            .iter()
+            .map(|k| json_str(k.name()))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for (i, result) in results.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "{{\"name\":{},\"iters_per_sample\":{},\"runtimes\":{{",
+            json_str(result.name),
+            result.iters_per_sample
+        );
+        for (j, (kind, samples)) in result.samples.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{}:{{", json_str(kind.name()));
+            if let Some(s) = Summary::of(samples) {
+                let _ = write!(
+                    out,
+                    "\"median\":{},\"min\":{},\"max\":{},\"q1\":{},\"q3\":{},",
+                    json_num(s.median),
+                    json_num(s.min),
+                    json_num(s.max),
+                    json_num(s.q1),
+                    json_num(s.q3)
+                );
+            }
+            let samples: Vec<String> = samples.iter().map(|&v| json_num(v)).collect();
+            let _ = write!(out, "\"samples\":[{}]}}", samples.join(","));
+        }
+        let medians =
+            Kind::ALL.map(|k| result.samples_of(k).and_then(Summary::of).map(|s| s.median));
+        let _ = write!(out, "}},\"ratios\":{}}}", json_ratios(medians));
+    }
+    out.push(']');
+    if let Some(memory) = memory {
+        let _ = write!(
+            out,
+            ",\"memory\":{{\"tasks\":{},\"unit\":\"bytes per pending task\",\"runtimes\":{{",
+            memory.tasks
+        );
+        for (j, (kind, r)) in memory.per_runtime.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let value = match r {
+                Ok(b) => json_num(*b),
+                Err(e) => format!("{{\"error\":{}}}", json_str(e)),
+            };
+            let _ = write!(out, "{}:{value}", json_str(kind.name()));
+        }
+        let bytes = Kind::ALL.map(|k| memory.bytes_of(k));
+        let _ = write!(out, "}},\"ratios\":{}}}", json_ratios(bytes));
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn json_ratios([weft, tokio, smol]: [Option<f64>; 3]) -> String {
+    format!(
+        "{{\"weft/tokio\":{},\"weft/smol\":{}}}",
+        ratio(weft, tokio).map_or("null".into(), json_num),
+        ratio(weft, smol).map_or("null".into(), json_num)
+    )
+}
+
+fn json_num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        "null".to_string()
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_time(512.0), "512 ns");
+        assert_eq!(human_time(1_234.0), "1.23 µs");
+        assert_eq!(human_time(45_600_000.0), "45.6 ms");
+        assert_eq!(human_time(2.5e9), "2.50 s");
+    }
+
+    #[test]
+    fn json_escapes() {
+        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(json_num(f64::NAN), "null");
+        assert_eq!(json_num(1.5), "1.5");
+    }
+}

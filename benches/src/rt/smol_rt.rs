@@ -1,0 +1,111 @@
+//! smol's executor, set up the way smol documents for many threads.
+//!
+//! One `async_executor::Executor` (what `smol::Executor` re-exports) is shared
+//! by N threads, each running `future::block_on(ex.run(shutdown.recv()))`;
+//! dropping the shutdown sender ends them. The bench thread's `block_on` is
+//! `futures_lite::future::block_on` and does not run tasks, like tokio's and
+//! weft's `block_on` on a multi-threaded runtime.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::thread;
+
+use async_executor::{Executor, Task};
+use futures_lite::future;
+
+use super::{Join, Runtime, Spawner};
+
+/// N threads running one shared executor.
+pub struct Smol {
+    ex: Arc<Executor<'static>>,
+    shutdown: Option<async_channel::Sender<()>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+/// smol has no thread-local "current executor": tasks carry a clone of the
+/// `Arc<Executor>`.
+#[derive(Clone)]
+pub struct SmolSpawner(Arc<Executor<'static>>);
+
+impl Spawner for SmolSpawner {
+    type Join<T: Send + 'static> = Task<T>;
+
+    fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.spawn(fut)
+    }
+
+    fn spawn_detached<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.0.spawn(fut).detach();
+    }
+}
+
+impl Runtime for Smol {
+    const NAME: &'static str = "smol";
+    type Spawner = SmolSpawner;
+
+    fn build(workers: usize) -> io::Result<Self> {
+        let ex = Arc::new(Executor::new());
+        let (shutdown, signal) = async_channel::unbounded::<()>();
+        let threads = (0..workers)
+            .map(|i| {
+                let ex = ex.clone();
+                let signal = signal.clone();
+                thread::Builder::new()
+                    .name(format!("smol-worker-{i}"))
+                    .spawn(move || {
+                        // Err(Closed) once the sender is dropped: time to stop.
+                        let _ = future::block_on(ex.run(signal.recv()));
+                    })
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Smol {
+            ex,
+            shutdown: Some(shutdown),
+            threads,
+        })
+    }
+
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        future::block_on(fut)
+    }
+
+    fn spawn<F>(&self, fut: F) -> Join<Self, F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.ex.spawn(fut)
+    }
+
+    fn spawn_detached<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.ex.spawn(fut).detach();
+    }
+
+    fn spawner(&self) -> SmolSpawner {
+        SmolSpawner(self.ex.clone())
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        future::yield_now()
+    }
+}
+
+impl Drop for Smol {
+    fn drop(&mut self) {
+        drop(self.shutdown.take());
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! tokio's multi-threaded scheduler.
+
+use std::future::Future;
+use std::io;
+
+use super::{Join, Runtime, Spawner, Unwrapped};
+
+/// A `tokio` multi-thread runtime with N workers.
+///
+/// `enable_all()` (which, with this package's tokio features, turns on the
+/// timer driver) matches how tokio is normally run (`#[tokio::main]`) and how
+/// weft always runs: its workers park on a runtime with drivers attached.
+pub struct Tokio {
+    rt: tokio::runtime::Runtime,
+}
+
+/// Spawns with `tokio::spawn`, which finds the runtime through its
+/// thread-local context.
+#[derive(Clone, Copy)]
+pub struct TokioSpawner;
+
+impl Spawner for TokioSpawner {
+    type Join<T: Send + 'static> = Unwrapped<tokio::task::JoinHandle<T>>;
+
+    fn spawn<F>(&self, fut: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Unwrapped(tokio::spawn(fut))
+    }
+
+    fn spawn_detached<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(tokio::spawn(fut));
+    }
+}
+
+impl Runtime for Tokio {
+    const NAME: &'static str = "tokio";
+    type Spawner = TokioSpawner;
+
+    fn build(workers: usize) -> io::Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()?;
+        Ok(Tokio { rt })
+    }
+
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+
+    fn spawn<F>(&self, fut: F) -> Join<Self, F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Unwrapped(self.rt.spawn(fut))
+    }
+
+    fn spawn_detached<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(self.rt.spawn(fut));
+    }
+
+    fn spawner(&self) -> TokioSpawner {
+        TokioSpawner
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        tokio::task::yield_now()
+    }
+}

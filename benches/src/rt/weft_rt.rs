@@ -1,0 +1,76 @@
+//! weft's multi-threaded work-stealing scheduler.
+
+#[allow(unused_imports)]
+use super::weft_shim as weft; // TEMPORARY
+use std::future::Future;
+use std::io;
+
+use super::{Join, Runtime, Spawner, Unwrapped};
+
+/// A weft multi-thread runtime with N workers.
+pub struct Weft {
+    rt: weft::runtime::Runtime,
+}
+
+/// Spawns with `weft::spawn`, which finds the runtime through its
+/// thread-local context.
+#[derive(Clone, Copy)]
+pub struct WeftSpawner;
+
+impl Spawner for WeftSpawner {
+    type Join<T: Send + 'static> = Unwrapped<weft::task::JoinHandle<T>>;
+
+    fn spawn<F>(&self, fut: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Unwrapped(weft::spawn(fut))
+    }
+
+    fn spawn_detached<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(weft::spawn(fut));
+    }
+}
+
+impl Runtime for Weft {
+    const NAME: &'static str = "weft";
+    type Spawner = WeftSpawner;
+
+    fn build(workers: usize) -> io::Result<Self> {
+        let rt = weft::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build()?;
+        Ok(Weft { rt })
+    }
+
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+
+    fn spawn<F>(&self, fut: F) -> Join<Self, F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Unwrapped(self.rt.spawn(fut))
+    }
+
+    fn spawn_detached<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(self.rt.spawn(fut));
+    }
+
+    fn spawner(&self) -> WeftSpawner {
+        WeftSpawner
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        weft::task::yield_now()
+    }
+}

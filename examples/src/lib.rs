@@ -1,0 +1,1 @@
+//! Example programs built on weft: see the `[[example]]` entries of this package.

@@ -1,0 +1,101 @@
+//! weft-macros: the `#[weft::main]` and `#[weft::test]` attributes.
+//!
+//! Both turn an `async fn` into a plain function that builds a weft runtime
+//! and blocks on the function's body. Use them through the `weft` crate
+//! (`#[weft::main]`, `#[weft::test]`), which re-exports them; this crate is
+//! an implementation detail.
+
+mod attr;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Marks an `async fn` as the program's entry point, run on a weft runtime.
+///
+/// The function becomes a synchronous one that builds a runtime and blocks
+/// on the original body. The return type is kept, so `main` may return a
+/// `Result`; `return` inside the body works as usual. Any name is accepted,
+/// so the attribute can also produce a helper that runs async code to
+/// completion.
+///
+/// # Arguments
+///
+/// - `flavor = "multi_thread"` (the default) runs tasks on a pool of worker
+///   threads; `flavor = "current_thread"` runs every task on the thread that
+///   calls `main`.
+/// - `worker_threads = N` (multi-threaded flavor only, `N >= 1`) sets the
+///   number of worker threads; without it the runtime picks its default.
+/// - `crate = "path"` names the weft crate when it is renamed in
+///   `Cargo.toml` or re-exported, e.g. `crate = "my_crate::weft"`.
+///
+/// # Examples
+///
+/// ```ignore
+/// #[weft::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let answer = weft::spawn(async { 6 * 7 }).await?;
+///     println!("{answer}");
+///     Ok(())
+/// }
+/// ```
+///
+/// expands to roughly
+///
+/// ```ignore
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let body = async move {
+///         let answer = weft::spawn(async { 6 * 7 }).await?;
+///         println!("{answer}");
+///         Ok(())
+///     };
+///     let rt = ::weft::runtime::Builder::new_multi_thread()
+///         .build()
+///         .expect("Failed building the weft runtime");
+///     rt.block_on(body)
+/// }
+/// ```
+///
+/// With two workers, or on the calling thread only:
+///
+/// ```ignore
+/// #[weft::main(worker_threads = 2)]
+/// async fn main() {}
+///
+/// #[weft::main(flavor = "current_thread")]
+/// async fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::entry(attr::Kind::Main, args.into(), item.into()).into()
+}
+
+/// Marks an `async fn` as a test, run on a weft runtime.
+///
+/// Like [`macro@main`], but the function is also marked `#[test]`, and the
+/// default flavor is `current_thread`: the test body and every task it
+/// spawns run on the test's own thread. Other attributes such as
+/// `#[should_panic]` or `#[ignore]` are kept. Do not add `#[test]` yourself.
+///
+/// It accepts the same arguments as [`macro@main`]: `flavor`,
+/// `worker_threads` (which requires `flavor = "multi_thread"`) and `crate`.
+///
+/// # Examples
+///
+/// ```ignore
+/// #[weft::test]
+/// async fn adds() {
+///     let sum = weft::spawn(async { 1 + 1 }).await.unwrap();
+///     assert_eq!(sum, 2);
+/// }
+///
+/// #[weft::test(flavor = "multi_thread", worker_threads = 2)]
+/// async fn two_workers() -> Result<(), Box<dyn std::error::Error>> {
+///     let n = weft::runtime::Handle::current().metrics().num_workers();
+///     assert_eq!(n, 2);
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::entry(attr::Kind::Test, args.into(), item.into()).into()
+}

@@ -1,0 +1,203 @@
+//! The blocking pool: threads for closures that block (`spawn_blocking`).
+//!
+//! A bounded pool that grows on demand: a new closure wakes an idle thread
+//! or, if none is idle and the bound allows, starts one; a thread idle for
+//! `keep_alive` retires. Blocking tasks are ordinary task cells (owned-list
+//! member, `JoinHandle`), polled once by a pool thread. At shutdown the
+//! queued ones are cancelled; running ones cannot be and are waited for (up
+//! to the shutdown timeout).
+
+mod task;
+
+pub(crate) use task::BlockingTask;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::loom::{thread, wait_timeout, Condvar, Mutex};
+use crate::runtime::{Config, Handle};
+use crate::task::Notified;
+
+/// Queues closures on the pool; shared by the runtime's handles.
+#[derive(Clone)]
+pub(crate) struct Spawner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Idle threads wait here for work.
+    work: Condvar,
+    /// Shutdown waits here for the last thread.
+    exited: Condvar,
+    thread_cap: usize,
+    keep_alive: Duration,
+    config: Config,
+}
+
+struct State {
+    queue: VecDeque<Notified>,
+    /// Threads that count against the cap (not retiring).
+    num_threads: usize,
+    num_idle: usize,
+    /// Wakeups sent to idle threads and not yet taken (tells real wakeups
+    /// from spurious ones).
+    num_notify: usize,
+    /// Threads not yet fully exited (hooks included).
+    alive: usize,
+    shutdown: bool,
+    handles: Vec<thread::JoinHandle<()>>,
+}
+
+impl Spawner {
+    pub(crate) fn new(thread_cap: usize, keep_alive: Duration, config: Config) -> Spawner {
+        Spawner {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    num_threads: 0,
+                    num_idle: 0,
+                    num_notify: 0,
+                    alive: 0,
+                    shutdown: false,
+                    handles: Vec::new(),
+                }),
+                work: Condvar::new(),
+                exited: Condvar::new(),
+                thread_cap,
+                keep_alive,
+                config,
+            }),
+        }
+    }
+
+    /// Runs `task` on a pool thread; cancels it if the pool has shut down
+    /// (or no thread can be started at all).
+    pub(crate) fn spawn(&self, task: Notified, handle: &Handle) {
+        let inner = &self.inner;
+        let mut state = inner.state.lock();
+        if state.shutdown {
+            drop(state);
+            task.shutdown();
+            return;
+        }
+        state.queue.push_back(task);
+        if state.num_idle > 0 {
+            state.num_idle -= 1;
+            state.num_notify += 1;
+            inner.work.notify_one();
+            return;
+        }
+        if state.num_threads == inner.thread_cap {
+            // Every thread is busy: the closure waits its turn.
+            return;
+        }
+        let pool = inner.clone();
+        let handle = handle.clone();
+        match inner
+            .config
+            .thread_builder()
+            .spawn(move || pool.run(&handle))
+        {
+            Ok(join) => {
+                state.num_threads += 1;
+                state.alive += 1;
+                state.handles.push(join);
+            }
+            Err(_) if state.num_threads == 0 => {
+                // No thread will ever run the queue: cancel it rather than
+                // leave the JoinHandles hanging.
+                let queued: Vec<_> = state.queue.drain(..).collect();
+                drop(state);
+                for task in queued {
+                    task.shutdown();
+                }
+            }
+            // Existing threads will get to it.
+            Err(_) => {}
+        }
+    }
+
+    pub(crate) fn num_threads(&self) -> usize {
+        self.inner.state.lock().num_threads
+    }
+
+    /// Cancels queued closures and waits up to `timeout` for running ones.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let inner = &self.inner;
+        let queued: Vec<_> = {
+            let mut state = inner.state.lock();
+            state.shutdown = true;
+            inner.work.notify_all();
+            state.queue.drain(..).collect()
+        };
+        for task in queued {
+            task.shutdown();
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut state = inner.state.lock();
+        while state.alive > 0 {
+            let left = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return,
+                },
+                None => None,
+            };
+            wait_timeout(&inner.exited, &mut state, left);
+        }
+        let handles = std::mem::take(&mut state.handles);
+        drop(state);
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Inner {
+    fn run(self: Arc<Self>, handle: &Handle) {
+        let _current = context::set_current(handle);
+        self.config.run_thread(|| self.work_loop());
+        let mut state = self.state.lock();
+        state.alive -= 1;
+        if state.alive == 0 {
+            self.exited.notify_all();
+        }
+    }
+
+    fn work_loop(&self) {
+        let mut state = self.state.lock();
+        loop {
+            while let Some(task) = state.queue.pop_front() {
+                drop(state);
+                task.run();
+                state = self.state.lock();
+            }
+            if state.shutdown {
+                state.num_threads -= 1;
+                return;
+            }
+            state.num_idle += 1;
+            loop {
+                let timed_out = wait_timeout(&self.work, &mut state, Some(self.keep_alive));
+                if state.num_notify > 0 {
+                    state.num_notify -= 1;
+                    break;
+                }
+                if state.shutdown {
+                    state.num_idle -= 1;
+                    state.num_threads -= 1;
+                    return;
+                }
+                if timed_out {
+                    // Idle for `keep_alive`: retire.
+                    state.num_idle -= 1;
+                    state.num_threads -= 1;
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The one door through which runtime code reaches atomics, cells, mutexes,
+//! condvars, threads and thread-locals.
+//!
+//! Normally these are `std` and `parking_lot`; under `--cfg loom` they are
+//! loom's model-checked versions, so that every interleaving of our own
+//! protocol (task state, wake, park, steal, shutdown) is explored. Nothing in
+//! the crate may use `std::sync::atomic`, `std::cell::UnsafeCell`,
+//! `parking_lot` or `std::thread` directly.
+//!
+//! The wrappers keep one API for both worlds: `UnsafeCell::with{,_mut}`
+//! (loom's, which checks aliasing) and parking_lot-style locks whose `lock`
+//! cannot fail.
+
+#[cfg(not(loom))]
+mod imp {
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use std::thread;
+
+    pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
+
+    /// `std::cell::UnsafeCell` with loom's closure-based API.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// Waits on `condvar` for at most `timeout` (forever when `None`).
+    /// True when the timeout passed.
+    pub(crate) fn wait_timeout<T>(
+        condvar: &Condvar,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<std::time::Duration>,
+    ) -> bool {
+        match timeout {
+            Some(timeout) => condvar.wait_for(guard, timeout).timed_out(),
+            None => {
+                condvar.wait(guard);
+                false
+            }
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use loom::thread;
+
+    /// loom's mutex with parking_lot's infallible API.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    /// A guard that [`Condvar::wait`] can hand to loom and take back.
+    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            MutexGuard(Some(self.0.lock().unwrap()))
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock().ok().map(|g| MutexGuard(Some(g)))
+        }
+    }
+
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Self::new(T::default())
+        }
+    }
+
+    impl<T> std::ops::Deref for MutexGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            self.0.as_ref().expect("guard present")
+        }
+    }
+
+    impl<T> std::ops::DerefMut for MutexGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            self.0.as_mut().expect("guard present")
+        }
+    }
+
+    /// loom's condvar with parking_lot's `&mut guard` API.
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Self(loom::sync::Condvar::new())
+        }
+
+        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+            let inner = guard.0.take().expect("guard present");
+            guard.0 = Some(self.0.wait(inner).unwrap());
+        }
+
+        pub(crate) fn notify_one(&self) -> bool {
+            self.0.notify_one();
+            true
+        }
+
+        pub(crate) fn notify_all(&self) -> usize {
+            self.0.notify_all();
+            0
+        }
+    }
+
+    /// loom's condvar has no timeouts: in the model every timed wait is an
+    /// untimed one, so a protocol that only works because a timeout fires is
+    /// reported as a deadlock. That is the point.
+    pub(crate) fn wait_timeout<T>(
+        condvar: &Condvar,
+        guard: &mut MutexGuard<'_, T>,
+        _timeout: Option<std::time::Duration>,
+    ) -> bool {
+        condvar.wait(guard);
+        false
+    }
+}
+
+pub(crate) use imp::*;
+
+/// Declares a thread-local that loom sees as one per modelled thread.
+macro_rules! thread_local_cx {
+    ($($tt:tt)*) => {
+        #[cfg(not(loom))]
+        std::thread_local!($($tt)*);
+        #[cfg(loom)]
+        loom::thread_local!($($tt)*);
+    };
+}
+pub(crate) use thread_local_cx as thread_local;
+
+/// The process-wide source of task ids. It is a plain `std` atomic even under
+/// loom: ids order nothing, and loom cannot model a `static`.
+pub(crate) fn next_task_id() -> std::num::NonZeroU64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::num::NonZeroU64::new(id).expect("task ids exhausted")
+}

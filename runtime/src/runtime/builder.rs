@@ -1,0 +1,195 @@
+//! `Builder`: how a runtime is configured and started.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Config, Handle, Runtime};
+use crate::blocking::Spawner;
+use crate::scheduler::{self, Flavor, Shared};
+
+/// Default cap on blocking-pool threads (tokio's number).
+const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+/// Default idle time before a blocking thread retires (tokio's number).
+const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// Environment variable that overrides the default worker count.
+pub const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// use weft_runtime::runtime::Builder;
+///
+/// let rt = Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .thread_name("my-server")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    flavor: Flavor,
+    worker_threads: Option<usize>,
+    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    thread_stack_size: Option<usize>,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
+    on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl Builder {
+    /// A runtime whose tasks run on a pool of worker threads that steal work
+    /// from each other.
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Flavor::MultiThread)
+    }
+
+    /// A runtime whose tasks all run on the thread that calls `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder::new(Flavor::CurrentThread)
+    }
+
+    fn new(flavor: Flavor) -> Builder {
+        Builder {
+            flavor,
+            worker_threads: None,
+            thread_name: Arc::new(|| "weft-worker".to_string()),
+            thread_stack_size: None,
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            on_thread_start: None,
+            on_thread_stop: None,
+        }
+    }
+
+    /// The number of worker threads (multi-thread flavour; ignored by the
+    /// current-thread flavour). Defaults to the available parallelism, or to
+    /// the `WEFT_WORKER_THREADS` environment variable when set. Zero makes
+    /// [`build`](Self::build) fail.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// The name of the runtime's threads (workers and blocking pool).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name: String = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// A function that names each new runtime thread.
+    pub fn thread_name_fn(&mut self, f: impl Fn() -> String + Send + Sync + 'static) -> &mut Self {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// The stack size of the runtime's threads, in bytes.
+    pub fn thread_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.thread_stack_size = Some(bytes);
+        self
+    }
+
+    /// The most threads the blocking pool may run at once (default 512).
+    /// Zero makes [`build`](Self::build) fail.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits
+    /// (default 10 s).
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
+        self.keep_alive = keep_alive;
+        self
+    }
+
+    /// Called on each runtime thread when it starts.
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Called on each runtime thread just before it exits.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Starts the runtime.
+    ///
+    /// # Errors
+    /// `InvalidInput` for zero worker or blocking threads or a malformed
+    /// `WEFT_WORKER_THREADS`; the OS error if a thread cannot be started.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        if self.max_blocking_threads == 0 {
+            return Err(invalid("max_blocking_threads must be at least 1"));
+        }
+        let num_workers = match self.flavor {
+            Flavor::CurrentThread => 1,
+            Flavor::MultiThread => self.num_workers()?,
+        };
+        let config = Config {
+            thread_name: self.thread_name.clone(),
+            stack_size: self.thread_stack_size,
+            on_thread_start: self.on_thread_start.clone(),
+            on_thread_stop: self.on_thread_stop.clone(),
+        };
+        let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
+        let (shared, cores) = Shared::new(self.flavor, num_workers, config, blocking);
+        let runtime = Runtime::from_handle(Handle {
+            shared: shared.clone(),
+        });
+        match self.flavor {
+            Flavor::CurrentThread => {
+                let core = cores.into_iter().next().expect("one core");
+                *shared.idle_core.lock() = Some(core);
+            }
+            Flavor::MultiThread => {
+                for core in cores {
+                    let worker_shared = shared.clone();
+                    // On failure `runtime` drops here, which shuts down the
+                    // workers already started.
+                    shared.spawn_thread(move || scheduler::worker::run_worker(worker_shared, core))?;
+                }
+            }
+        }
+        Ok(runtime)
+    }
+
+    fn num_workers(&self) -> io::Result<usize> {
+        let n = match self.worker_threads {
+            Some(n) => n,
+            None => match std::env::var(WORKER_THREADS_ENV) {
+                Ok(value) => value.trim().parse::<usize>().map_err(|_| {
+                    invalid(&format!(
+                        "{WORKER_THREADS_ENV} must be a positive integer, got {value:?}"
+                    ))
+                })?,
+                Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+        };
+        if n == 0 {
+            return Err(invalid("worker_threads must be at least 1"));
+        }
+        Ok(n)
+    }
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message.to_string())
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("flavor", &self.flavor)
+            .field("worker_threads", &self.worker_threads)
+            .field("thread_stack_size", &self.thread_stack_size)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.keep_alive)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,56 @@
+//! Counters that describe a running runtime.
+
+use std::sync::Arc;
+
+use crate::scheduler::Shared;
+
+/// A view of a runtime's counters; cheap to get and to clone.
+///
+/// ```
+/// let rt = weft_runtime::runtime::Builder::new_multi_thread()
+///     .worker_threads(3)
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.metrics().num_workers(), 3);
+/// ```
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl RuntimeMetrics {
+    /// Worker threads (1 for the current-thread flavour).
+    pub fn num_workers(&self) -> usize {
+        self.shared.num_workers()
+    }
+
+    /// Tasks spawned and not yet finished (blocking ones included).
+    pub fn num_alive_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+
+    /// Threads in the blocking pool.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.shared.blocking.num_threads()
+    }
+
+    /// Tasks waiting in the injector (scheduled from outside the workers).
+    pub fn global_queue_depth(&self) -> usize {
+        self.shared.inject.len()
+    }
+
+    /// Workers looking for work to steal right now.
+    pub fn num_searching_workers(&self) -> usize {
+        self.shared.idle.num_searching()
+    }
+}
+
+impl std::fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeMetrics")
+            .field("num_workers", &self.num_workers())
+            .field("num_alive_tasks", &self.num_alive_tasks())
+            .field("global_queue_depth", &self.global_queue_depth())
+            .finish()
+    }
+}

@@ -1,0 +1,111 @@
+//! Which workers are parked or searching, and who wakes whom.
+//!
+//! One atomic packs the number of searching workers (low half) and of
+//! unparked workers (high half); the list of sleepers sits under a mutex.
+//! Rules, the same ones that keep tokio from losing wakeups:
+//! - new work wakes a sleeper only if nobody is searching (a searcher will
+//!   find the work) and someone is asleep;
+//! - at most half of the workers search at once (stealing is contended);
+//! - a woken worker starts out searching; a searcher that finds work stops,
+//!   and if it was the last searcher it wakes another, since there may be
+//!   more work;
+//! - the last searcher to park re-checks every queue before it sleeps.
+//!
+//! All counter operations are `SeqCst`: each pairs with a queue push or
+//! check on the other side (store-load), and only a total order makes
+//! "push, then check sleepers" vs "register as sleeper, then check queues"
+//! impossible to interleave badly.
+
+use crate::loom::{AtomicUsize, Mutex, Ordering::SeqCst};
+
+const UNPARK_SHIFT: usize = 16;
+const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    sleepers: Mutex<Vec<usize>>,
+    num_workers: usize,
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        assert!(num_workers < SEARCH_MASK, "too many workers");
+        Idle {
+            state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_workers,
+        }
+    }
+
+    /// If a worker should be woken for new work, takes it off the sleeper
+    /// list (counting it as unparked and searching) and returns its index.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        if !self.notify_should_wakeup() {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock();
+        if !self.notify_should_wakeup() {
+            return None;
+        }
+        let worker = sleepers.pop()?;
+        self.state.fetch_add(1 | (1 << UNPARK_SHIFT), SeqCst);
+        Some(worker)
+    }
+
+    fn notify_should_wakeup(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        state & SEARCH_MASK == 0 && (state >> UNPARK_SHIFT) < self.num_workers
+    }
+
+    /// A worker out of local work asks to search; false means enough others
+    /// already are.
+    pub(crate) fn transition_worker_to_searching(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        if 2 * (state & SEARCH_MASK) >= self.num_workers {
+            return false;
+        }
+        self.state.fetch_add(1, SeqCst);
+        true
+    }
+
+    /// A searcher found work. True when it was the last searcher.
+    pub(crate) fn transition_worker_from_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(1, SeqCst);
+        debug_assert!(prev & SEARCH_MASK > 0);
+        prev & SEARCH_MASK == 1
+    }
+
+    /// Registers the worker as a sleeper. True when it was the last searcher,
+    /// in which case the caller must re-check the queues.
+    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        let dec = (1 << UNPARK_SHIFT) | usize::from(is_searching);
+        let prev = self.state.fetch_sub(dec, SeqCst);
+        sleepers.push(worker);
+        is_searching && prev & SEARCH_MASK == 1
+    }
+
+    /// Takes a worker that woke on its own (work arrived through the driver)
+    /// off the sleeper list. False when a notifier already did, which means
+    /// the worker was counted as searching.
+    pub(crate) fn unpark_worker_by_id(&self, worker: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        match sleepers.iter().position(|&w| w == worker) {
+            Some(i) => {
+                sleepers.swap_remove(i);
+                self.state.fetch_add(1 << UNPARK_SHIFT, SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True while the worker is still on the sleeper list (a spurious wakeup).
+    pub(crate) fn is_parked(&self, worker: usize) -> bool {
+        self.sleepers.lock().contains(&worker)
+    }
+
+    pub(crate) fn num_searching(&self) -> usize {
+        self.state.load(SeqCst) & SEARCH_MASK
+    }
+}

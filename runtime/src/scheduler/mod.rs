@@ -1,0 +1,255 @@
+//! The scheduler: what all workers of one runtime share, and how a task
+//! gets onto a queue.
+//!
+//! A woken task goes to the current worker's LIFO slot when the waker runs
+//! on a worker of the same runtime (the woken task runs next, with warm
+//! caches), else to the injector. Pushing work that another worker could run
+//! wakes a sleeper per the rules in `idle.rs`. The current-thread flavour is
+//! the same scheduler with one worker whose thread is whoever calls
+//! `block_on`.
+
+pub(crate) mod current;
+pub(crate) mod idle;
+pub(crate) mod park;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::blocking::Spawner as BlockingSpawner;
+use crate::context;
+use crate::loom::{fence, thread, AtomicBool, Condvar, Mutex, Ordering::SeqCst};
+use crate::runtime::Config;
+use crate::task::{Notified, OwnedTasks};
+use idle::Idle;
+use park::{DriverSlot, Unparker};
+use queue::{Inject, Steal};
+use worker::Core;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// What other threads can do to one worker.
+pub(crate) struct Remote {
+    pub(crate) steal: Steal,
+    pub(crate) unpark: Unparker,
+}
+
+pub(crate) struct Shared {
+    pub(crate) flavor: Flavor,
+    pub(crate) remotes: Box<[Remote]>,
+    pub(crate) inject: Inject,
+    pub(crate) idle: Idle,
+    pub(crate) owned: OwnedTasks,
+    pub(crate) driver: Arc<DriverSlot>,
+    pub(crate) blocking: BlockingSpawner,
+    pub(crate) config: Config,
+    is_shutdown: AtomicBool,
+    /// Cores handed back by exiting workers; the last one cleans up.
+    shutdown_cores: Mutex<Vec<Box<Core>>>,
+    /// The current-thread flavour's core while no `block_on` holds it.
+    pub(crate) idle_core: Mutex<Option<Box<Core>>>,
+    /// `block_on` callers waiting for `idle_core` (current-thread flavour).
+    pub(crate) core_waiters: Mutex<Vec<std::task::Waker>>,
+    threads: Mutex<Threads>,
+    threads_exited: Condvar,
+}
+
+#[derive(Default)]
+struct Threads {
+    handles: Vec<thread::JoinHandle<()>>,
+    alive: usize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        flavor: Flavor,
+        num_workers: usize,
+        config: Config,
+        blocking: BlockingSpawner,
+    ) -> (Arc<Shared>, Vec<Box<Core>>) {
+        let driver = Arc::new(DriverSlot::new(crate::driver::Driver::new()));
+        let mut remotes = Vec::with_capacity(num_workers);
+        let mut cores = Vec::with_capacity(num_workers);
+        for index in 0..num_workers {
+            let (core, remote) = Core::new(index, driver.clone());
+            cores.push(core);
+            remotes.push(remote);
+        }
+        let shared = Arc::new(Shared {
+            flavor,
+            remotes: remotes.into_boxed_slice(),
+            inject: Inject::new(),
+            idle: Idle::new(num_workers),
+            owned: OwnedTasks::new(num_workers),
+            driver,
+            blocking,
+            config,
+            is_shutdown: AtomicBool::new(false),
+            shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
+            idle_core: Mutex::new(None),
+            core_waiters: Mutex::new(Vec::new()),
+            threads: Mutex::new(Threads::default()),
+            threads_exited: Condvar::new(),
+        });
+        (shared, cores)
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.remotes.len()
+    }
+
+    /// Queues a woken task. The caller holds a reference to the task for the
+    /// whole call, which keeps `self` alive too.
+    pub(crate) fn schedule(self: &Arc<Self>, task: Notified) {
+        if let Some(task) = self.schedule_local(task, false) {
+            self.push_remote(task);
+        }
+    }
+
+    /// Queues a task that was woken while it ran: to the back of the queue.
+    /// The poll's reference moves into the queue, so the remote path keeps
+    /// the scheduler alive with its own `Arc`.
+    pub(crate) fn yield_task(self: &Arc<Self>, task: Notified) {
+        if let Some(task) = self.schedule_local(task, true) {
+            let this = self.clone();
+            this.push_remote(task);
+        }
+    }
+
+    /// Hands the task to the current worker if this thread is one of ours
+    /// with its core in hand; gives it back otherwise.
+    fn schedule_local(self: &Arc<Self>, task: Notified, is_yield: bool) -> Option<Notified> {
+        context::with_worker(|cx| match cx {
+            Some(cx) if Arc::ptr_eq(&cx.shared, self) => match cx.core.borrow_mut().as_mut() {
+                Some(core) => {
+                    core.schedule_local(self, task, is_yield);
+                    None
+                }
+                None => Some(task),
+            },
+            _ => Some(task),
+        })
+    }
+
+    pub(crate) fn push_remote(&self, task: Notified) {
+        self.inject.push(task);
+        // Orders the push before reading the shutdown flag and the idle
+        // state: pairs with the fences in `close` and in `idle.rs`.
+        fence(SeqCst);
+        if self.is_shutdown.load(SeqCst) {
+            // Shutdown may already have drained the injector: drain it again.
+            self.drain_inject();
+            return;
+        }
+        self.notify_parked();
+    }
+
+    /// Wakes a sleeping worker if the idle rules say one is needed.
+    pub(crate) fn notify_parked(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.remotes[worker].unpark.unpark();
+        }
+    }
+
+    /// Called by the last searcher before it sleeps.
+    pub(crate) fn notify_if_work_pending(&self) {
+        fence(SeqCst);
+        let pending = !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty());
+        if pending {
+            self.notify_parked();
+        }
+    }
+
+    /// Removes a finished task from the owned list. True when the list's
+    /// reference is now the caller's to drop.
+    pub(crate) fn release(&self, header: &crate::task::Header) -> bool {
+        self.owned.remove(header)
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.is_shutdown.load(SeqCst)
+    }
+
+    /// Starts shutdown: no new tasks, every worker woken to exit.
+    pub(crate) fn close(&self) {
+        if self.is_shutdown.swap(true, SeqCst) {
+            return;
+        }
+        fence(SeqCst);
+        for remote in self.remotes.iter() {
+            remote.unpark.unpark();
+        }
+    }
+
+    /// A worker leaves for good: cancel tasks, hand in the core; the last
+    /// core in drops every queued entry.
+    pub(crate) fn shutdown_core(&self, core: Box<Core>) {
+        self.owned.close_and_shutdown_all(core.index);
+        let collected = {
+            let mut cores = self.shutdown_cores.lock();
+            cores.push(core);
+            if cores.len() < self.num_workers() {
+                return;
+            }
+            std::mem::take(&mut *cores)
+        };
+        // Outside the lock: dropping a queue entry may free its task.
+        for core in &collected {
+            core.drain_queues();
+        }
+        self.drain_inject();
+    }
+
+    fn drain_inject(&self) {
+        while let Some(task) = self.inject.pop() {
+            drop(task);
+        }
+    }
+
+    /// Spawns a runtime thread that runs `f`, counted for shutdown.
+    pub(crate) fn spawn_thread(
+        self: &Arc<Self>,
+        f: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<()> {
+        let shared = self.clone();
+        let mut threads = self.threads.lock();
+        let handle = self.config.thread_builder().spawn(move || {
+            shared.config.run_thread(f);
+            let mut threads = shared.threads.lock();
+            threads.alive -= 1;
+            if threads.alive == 0 {
+                shared.threads_exited.notify_all();
+            }
+        })?;
+        threads.handles.push(handle);
+        threads.alive += 1;
+        Ok(())
+    }
+
+    /// Waits for every runtime thread to exit, for at most `timeout`.
+    /// Joins them when they all did.
+    pub(crate) fn join_threads(&self, timeout: Option<Duration>) {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut threads = self.threads.lock();
+        while threads.alive > 0 {
+            let left = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return,
+                },
+                None => None,
+            };
+            crate::loom::wait_timeout(&self.threads_exited, &mut threads, left);
+        }
+        let handles = std::mem::take(&mut threads.handles);
+        drop(threads);
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+}

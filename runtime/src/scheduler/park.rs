@@ -1,0 +1,191 @@
+//! Parking a thread until it is unparked (or a timeout passes).
+//!
+//! A worker's parker first tries the runtime's one driver slot: the thread
+//! that gets it waits *in the driver* (I/O and timers, with the timeout of
+//! the next deadline); every other parked worker waits on its own condvar.
+//! `unpark` knows which of the two to poke from the state word. An unpark
+//! that comes before the park is kept (`NOTIFIED`), so none is ever lost.
+//!
+//! The same type without a driver slot parks plain threads in `block_on`.
+
+use std::sync::Arc;
+use std::task::Wake;
+use std::time::Duration;
+
+use crate::driver::{Driver, Unpark as DriverUnpark};
+use crate::loom::{wait_timeout, AtomicUsize, Condvar, Mutex, Ordering::SeqCst};
+
+const EMPTY: usize = 0;
+const PARKED_CONDVAR: usize = 1;
+const PARKED_DRIVER: usize = 2;
+const NOTIFIED: usize = 3;
+
+/// The runtime's one driver, and how to wake whoever waits in it.
+pub(crate) struct DriverSlot {
+    driver: Mutex<Driver>,
+    unpark: DriverUnpark,
+}
+
+impl DriverSlot {
+    pub(crate) fn new(driver: Driver) -> DriverSlot {
+        let unpark = driver.unpark();
+        DriverSlot {
+            driver: Mutex::new(driver),
+            unpark,
+        }
+    }
+
+    /// Processes whatever the driver has ready without blocking, unless
+    /// another thread holds it.
+    pub(crate) fn poll(&self) {
+        if let Some(mut driver) = self.driver.try_lock() {
+            driver.park(Some(Duration::ZERO));
+        }
+    }
+}
+
+pub(crate) struct Parker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Unparker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: AtomicUsize,
+    mutex: Mutex<()>,
+    condvar: Condvar,
+    driver: Option<Arc<DriverSlot>>,
+}
+
+impl Parker {
+    pub(crate) fn new(driver: Option<Arc<DriverSlot>>) -> Parker {
+        Parker {
+            inner: Arc::new(Inner {
+                state: AtomicUsize::new(EMPTY),
+                mutex: Mutex::new(()),
+                condvar: Condvar::new(),
+                driver,
+            }),
+        }
+    }
+
+    pub(crate) fn unparker(&self) -> Unparker {
+        Unparker {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// A waker that unparks this thread.
+    pub(crate) fn waker(&self) -> std::task::Waker {
+        std::task::Waker::from(self.inner.clone())
+    }
+
+    /// Blocks until unparked, or until `timeout` passes (`None`: no limit).
+    /// May return spuriously; callers re-check their condition.
+    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+        let inner = &*self.inner;
+        if inner
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        if timeout == Some(Duration::ZERO) {
+            return;
+        }
+        if let Some(slot) = &inner.driver {
+            if let Some(mut driver) = slot.driver.try_lock() {
+                return inner.park_driver(&mut driver, timeout);
+            }
+        }
+        inner.park_condvar(timeout);
+    }
+}
+
+impl Inner {
+    fn park_condvar(&self, timeout: Option<Duration>) {
+        let mut guard = self.mutex.lock();
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.swap(EMPTY, SeqCst);
+                return;
+            }
+            Err(actual) => unreachable!("inconsistent park state: {actual}"),
+        }
+        loop {
+            wait_timeout(&self.condvar, &mut guard, timeout);
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            if timeout.is_some() {
+                // Timed out (or spurious): leave; the caller loops if needed.
+                self.state.swap(EMPTY, SeqCst);
+                return;
+            }
+        }
+    }
+
+    fn park_driver(&self, driver: &mut Driver, timeout: Option<Duration>) {
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                self.state.swap(EMPTY, SeqCst);
+                return;
+            }
+            Err(actual) => unreachable!("inconsistent park state: {actual}"),
+        }
+        driver.park(timeout);
+        match self.state.swap(EMPTY, SeqCst) {
+            NOTIFIED | PARKED_DRIVER => {}
+            actual => unreachable!("inconsistent park state: {actual}"),
+        }
+    }
+
+    fn unpark(&self) {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED_CONDVAR => {
+                // Taking the lock orders this notify after the parker's wait
+                // began, so it cannot slip between its check and its wait.
+                drop(self.mutex.lock());
+                self.condvar.notify_one();
+            }
+            PARKED_DRIVER => match &self.driver {
+                Some(slot) => slot.unpark.unpark(),
+                None => unreachable!("parked in a driver without one"),
+            },
+            actual => unreachable!("inconsistent park state: {actual}"),
+        }
+    }
+}
+
+impl Unparker {
+    pub(crate) fn unpark(&self) {
+        self.inner.unpark();
+    }
+}
+
+impl Wake for Inner {
+    fn wake(self: Arc<Self>) {
+        self.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.unpark();
+    }
+}

@@ -1,0 +1,178 @@
+//! Run queues behind one small interface.
+//!
+//! Normally: a `crossbeam_deque::Worker` per worker (FIFO, so the owner and
+//! the thieves both take the oldest task), its `Stealer`s shared by all, and
+//! one `Injector` for tasks that come from outside the workers.
+//!
+//! Under `cfg(loom)`: the same operations on a loom-visible
+//! `Mutex<VecDeque>`. crossbeam's atomics are invisible to loom, so modelling
+//! through them would check nothing; this way loom checks *our* protocol
+//! (wake, park, steal hand-off, shutdown) around the queues.
+
+use crate::task::Notified;
+
+pub(crate) use imp::{local, Inject, Local, Steal};
+
+#[cfg(not(loom))]
+mod imp {
+    use super::Notified;
+    use crossbeam_deque::{Injector, Stealer, Worker};
+
+    /// The owner's end of a worker queue.
+    pub(crate) struct Local(Worker<Notified>);
+
+    /// Another worker's way into a queue.
+    pub(crate) struct Steal(Stealer<Notified>);
+
+    /// The queue for tasks scheduled from outside the workers.
+    pub(crate) struct Inject(Injector<Notified>);
+
+    pub(crate) fn local() -> (Local, Steal) {
+        let worker = Worker::new_fifo();
+        let stealer = worker.stealer();
+        (Local(worker), Steal(stealer))
+    }
+
+    impl Local {
+        pub(crate) fn push(&self, task: Notified) {
+            self.0.push(task);
+        }
+
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            self.0.pop()
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    impl Steal {
+        /// Moves about half of the victim's tasks into `dest` and returns one.
+        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
+            loop {
+                match self.0.steal_batch_and_pop(&dest.0) {
+                    crossbeam_deque::Steal::Success(task) => return Some(task),
+                    crossbeam_deque::Steal::Empty => return None,
+                    crossbeam_deque::Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    impl Inject {
+        pub(crate) fn new() -> Inject {
+            Inject(Injector::new())
+        }
+
+        pub(crate) fn push(&self, task: Notified) {
+            self.0.push(task);
+        }
+
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            loop {
+                match self.0.steal() {
+                    crossbeam_deque::Steal::Success(task) => return Some(task),
+                    crossbeam_deque::Steal::Empty => return None,
+                    crossbeam_deque::Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+        }
+
+        /// Moves a batch into `dest` and returns one task.
+        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
+            loop {
+                match self.0.steal_batch_and_pop(&dest.0) {
+                    crossbeam_deque::Steal::Success(task) => return Some(task),
+                    crossbeam_deque::Steal::Empty => return None,
+                    crossbeam_deque::Steal::Retry => std::hint::spin_loop(),
+                }
+            }
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    use super::Notified;
+    use crate::loom::Mutex;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    pub(crate) struct Local(Arc<Mutex<VecDeque<Notified>>>);
+    pub(crate) struct Steal(Arc<Mutex<VecDeque<Notified>>>);
+    pub(crate) struct Inject(Mutex<VecDeque<Notified>>);
+
+    pub(crate) fn local() -> (Local, Steal) {
+        let q = Arc::new(Mutex::new(VecDeque::new()));
+        (Local(q.clone()), Steal(q))
+    }
+
+    impl Local {
+        pub(crate) fn push(&self, task: Notified) {
+            self.0.lock().push_back(task);
+        }
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            self.0.lock().pop_front()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+    }
+
+    impl Steal {
+        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
+            let mut batch: VecDeque<Notified> = {
+                let mut src = self.0.lock();
+                let n = src.len().div_ceil(2);
+                src.drain(..n).collect()
+            };
+            let first = batch.pop_front();
+            dest.0.lock().extend(batch);
+            first
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+    }
+
+    impl Inject {
+        pub(crate) fn new() -> Inject {
+            Inject(Mutex::new(VecDeque::new()))
+        }
+        pub(crate) fn push(&self, task: Notified) {
+            self.0.lock().push_back(task);
+        }
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            self.0.lock().pop_front()
+        }
+        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
+            let mut batch: VecDeque<Notified> = {
+                let mut src = self.0.lock();
+                let n = src.len().div_ceil(2);
+                src.drain(..n).collect()
+            };
+            let first = batch.pop_front();
+            dest.0.lock().extend(batch);
+            first
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+}

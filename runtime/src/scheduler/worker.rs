@@ -1,0 +1,336 @@
+//! A worker: its core (queue, LIFO slot, counters) and the loop that runs it.
+//!
+//! Each tick the worker runs one task (plus a bounded chain of LIFO
+//! successors). Every `GLOBAL_QUEUE_INTERVAL` ticks it looks at the injector
+//! first so remote work is not starved by local work; every `EVENT_INTERVAL`
+//! ticks it polls the driver without blocking and checks for shutdown. Out
+//! of local work it steals half of a random victim's queue (if the idle
+//! rules let it search), then parks.
+//!
+//! The core lives in `WorkerContext::core` while a task runs, so wakes on
+//! this thread can reach the LIFO slot; `block_in_place` may take it from
+//! there and move it to another thread, after which this thread's loop ends.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::park::{DriverSlot, Parker};
+use super::queue::{self, Local};
+use super::{Remote, Shared};
+use crate::coop;
+use crate::task::Notified;
+
+/// Injector first every this many ticks (tokio uses 31..61, self-tuned).
+const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Poll the driver and check for shutdown every this many ticks.
+const EVENT_INTERVAL: u32 = 61;
+/// LIFO successors polled in a row before the slot is switched off for the
+/// rest of the tick, so two tasks waking each other cannot starve the queue.
+const MAX_LIFO_POLLS_PER_TICK: usize = 3;
+
+pub(crate) struct Core {
+    pub(crate) index: usize,
+    pub(crate) tick: u32,
+    lifo_slot: Option<Notified>,
+    lifo_enabled: bool,
+    run_queue: Local,
+    is_searching: bool,
+    pub(crate) is_shutdown: bool,
+    park: Option<Parker>,
+    rand: FastRand,
+}
+
+/// The thread-local view of the worker that runs on this thread.
+pub(crate) struct WorkerContext {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) core: RefCell<Option<Box<Core>>>,
+}
+
+impl Core {
+    pub(crate) fn new(index: usize, driver: Arc<DriverSlot>) -> (Box<Core>, Remote) {
+        let (run_queue, steal) = queue::local();
+        let park = Parker::new(Some(driver));
+        let remote = Remote {
+            steal,
+            unpark: park.unparker(),
+        };
+        let core = Box::new(Core {
+            index,
+            tick: 0,
+            lifo_slot: None,
+            lifo_enabled: true,
+            run_queue,
+            is_searching: false,
+            is_shutdown: false,
+            park: Some(park),
+            rand: FastRand::new(index as u64),
+        });
+        (core, remote)
+    }
+
+    /// A task woken on this worker's thread.
+    pub(crate) fn schedule_local(&mut self, shared: &Shared, task: Notified, is_yield: bool) {
+        if is_yield || !self.lifo_enabled {
+            self.run_queue.push(task);
+        } else {
+            match self.lifo_slot.replace(task) {
+                // Only the LIFO slot changed: nothing another worker could steal.
+                None => return,
+                Some(prev) => self.run_queue.push(prev),
+            }
+        }
+        // While parked in the driver (`park` taken) this worker is about to
+        // run the task itself.
+        if self.park.is_some() {
+            shared.notify_parked();
+        }
+    }
+
+    pub(crate) fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
+        if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            shared.inject.pop().or_else(|| self.next_local_task())
+        } else {
+            self.next_local_task()
+                .or_else(|| shared.inject.steal_into(&self.run_queue))
+        }
+    }
+
+    fn next_local_task(&mut self) -> Option<Notified> {
+        self.lifo_slot.take().or_else(|| self.run_queue.pop())
+    }
+
+    fn has_tasks(&self) -> bool {
+        self.lifo_slot.is_some() || !self.run_queue.is_empty()
+    }
+
+    fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
+        if !self.is_searching {
+            self.is_searching = shared.idle.transition_worker_to_searching();
+        }
+        if !self.is_searching {
+            return None;
+        }
+        let n = shared.remotes.len();
+        let start = self.rand.below(n);
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(task) = shared.remotes[victim].steal.steal_into(&self.run_queue) {
+                return Some(task);
+            }
+        }
+        shared.inject.steal_into(&self.run_queue)
+    }
+
+    fn transition_from_searching(&mut self, shared: &Shared) {
+        if !self.is_searching {
+            return;
+        }
+        self.is_searching = false;
+        if shared.idle.transition_worker_from_searching() {
+            // We were the last searcher and found work: there may be more.
+            shared.notify_parked();
+        }
+    }
+
+    /// False when there is local work after all (do not park).
+    pub(crate) fn transition_to_parked(&mut self, shared: &Shared) -> bool {
+        if self.has_tasks() {
+            return false;
+        }
+        let was_last_searcher = shared
+            .idle
+            .transition_worker_to_parked(self.index, self.is_searching);
+        self.is_searching = false;
+        if was_last_searcher {
+            shared.notify_if_work_pending();
+        }
+        true
+    }
+
+    /// True when the worker should leave park.
+    pub(crate) fn transition_from_parked(&mut self, shared: &Shared) -> bool {
+        if self.has_tasks() {
+            // Woken by work delivered to us (the driver ran on this thread).
+            self.leave_park(shared);
+            return true;
+        }
+        if shared.idle.is_parked(self.index) {
+            return false;
+        }
+        // Unparked by a notifier: we start out searching.
+        self.is_searching = true;
+        true
+    }
+
+    /// Leaves the sleeper list of our own accord (work arrived for us).
+    pub(crate) fn leave_park(&mut self, shared: &Shared) {
+        if !shared.idle.unpark_worker_by_id(self.index) {
+            // A notifier took us off the list and counted us searching.
+            self.is_searching = true;
+        }
+    }
+
+    /// Drops every queued entry (shutdown; tasks are already cancelled).
+    pub(crate) fn drain_queues(&self) {
+        while let Some(task) = self.run_queue.pop() {
+            drop(task);
+        }
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        drop(self.lifo_slot.take());
+        self.drain_queues();
+    }
+}
+
+impl WorkerContext {
+    pub(crate) fn new(shared: Arc<Shared>) -> WorkerContext {
+        WorkerContext {
+            shared,
+            core: RefCell::new(None),
+        }
+    }
+
+    /// The multi-thread worker loop. Returns the core at shutdown, or `None`
+    /// when `block_in_place` took it to another thread.
+    pub(crate) fn run(&self, mut core: Box<Core>) -> Option<Box<Core>> {
+        let shared = &*self.shared;
+        while !core.is_shutdown {
+            core.tick = core.tick.wrapping_add(1);
+            core = self.maintenance(core);
+            if let Some(task) = core.next_task(shared) {
+                core = self.run_task(task, core)?;
+                continue;
+            }
+            if let Some(task) = core.steal_work(shared) {
+                core = self.run_task(task, core)?;
+                continue;
+            }
+            core = self.park(core);
+        }
+        Some(core)
+    }
+
+    /// Runs one task and its LIFO successors under one cooperative budget.
+    pub(crate) fn run_task(&self, task: Notified, mut core: Box<Core>) -> Option<Box<Core>> {
+        core.transition_from_searching(&self.shared);
+        core.lifo_enabled = true;
+        *self.core.borrow_mut() = Some(core);
+        coop::budget(|| {
+            task.run();
+            let mut lifo_polls = 0;
+            loop {
+                let mut core = self.core.borrow_mut().take()?;
+                let Some(task) = core.lifo_slot.take() else {
+                    return Some(core);
+                };
+                if !coop::has_budget_remaining() {
+                    core.run_queue.push(task);
+                    return Some(core);
+                }
+                lifo_polls += 1;
+                if lifo_polls >= MAX_LIFO_POLLS_PER_TICK {
+                    core.lifo_enabled = false;
+                }
+                *self.core.borrow_mut() = Some(core);
+                task.run();
+            }
+        })
+    }
+
+    pub(crate) fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
+        if core.tick % EVENT_INTERVAL == 0 {
+            core = self.with_core_parked(core, |_| self.shared.driver.poll());
+            if self.shared.is_shutdown() {
+                core.is_shutdown = true;
+            }
+        }
+        core
+    }
+
+    fn park(&self, mut core: Box<Core>) -> Box<Core> {
+        if core.transition_to_parked(&self.shared) {
+            while !core.is_shutdown {
+                core = self.with_core_parked(core, |park| park.park(None));
+                if self.shared.is_shutdown() {
+                    core.is_shutdown = true;
+                }
+                if core.transition_from_parked(&self.shared) {
+                    break;
+                }
+            }
+        }
+        core
+    }
+
+    /// Runs `f` with the parker taken out of the core and the core stored in
+    /// the context, so that tasks the driver wakes land in our LIFO slot.
+    pub(crate) fn with_core_parked(&self, mut core: Box<Core>, f: impl FnOnce(&mut Parker)) -> Box<Core> {
+        let mut park = core.park.take().expect("parker is in the core");
+        *self.core.borrow_mut() = Some(core);
+        f(&mut park);
+        let mut core = self
+            .core
+            .borrow_mut()
+            .take()
+            .expect("core is in the context while parked");
+        core.park = Some(park);
+        core
+    }
+}
+
+/// Park-free random numbers for victim selection (xorshift64*).
+struct FastRand(u64);
+
+impl FastRand {
+    fn new(seed: u64) -> FastRand {
+        FastRand(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        ((x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize) % n
+    }
+}
+
+/// The body of a multi-thread worker thread.
+pub(crate) fn run_worker(shared: Arc<Shared>, core: Box<Core>) {
+    let handle = crate::runtime::Handle {
+        shared: shared.clone(),
+    };
+    let _current = crate::context::set_current(&handle);
+    let _runtime = crate::context::enter_runtime();
+    let cx = WorkerContext::new(shared);
+    let _worker = crate::context::set_worker(&cx);
+    if let Some(core) = cx.run(core) {
+        cx.shared.shutdown_core(core);
+    }
+}
+
+/// Moves `core` to a new worker thread (`block_in_place`). Gives the core
+/// back if no thread could be started.
+pub(crate) fn hand_off(shared: &Arc<Shared>, core: Box<Core>) -> Result<(), Box<Core>> {
+    // The core travels through a slot so that a failed spawn returns it.
+    let slot = Arc::new(crate::loom::Mutex::new(Some(core)));
+    let theirs = slot.clone();
+    let worker_shared = shared.clone();
+    let spawned = shared.spawn_thread(move || {
+        let core = theirs.lock().take();
+        if let Some(core) = core {
+            run_worker(worker_shared, core);
+        }
+    });
+    match spawned {
+        Ok(()) => Ok(()),
+        Err(_) => Err(slot.lock().take().expect("core not taken by a thread that never started")),
+    }
+}

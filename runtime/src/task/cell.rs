@@ -1,0 +1,98 @@
+//! The one heap allocation behind every task.
+//!
+//! `Cell<F>` is `#[repr(C)]` with the non-generic `Header` first, so a
+//! `NonNull<Header>` is a valid pointer to the whole cell and every type-erased
+//! path (wakers, queues, the owned list) works on the header alone. The
+//! generic parts sit behind the header's vtable.
+//!
+//! Access rules (the proofs in `raw.rs` and `harness.rs` lean on these):
+//! - `stage` is touched only by the thread that holds `RUNNING`, or by the
+//!   `JoinHandle` once `COMPLETE` is set and it still has `JOIN_INTEREST`.
+//! - `join_waker` is written by the `JoinHandle` only while `JOIN_WAKER` is
+//!   clear, and read by the runtime only while it is set.
+//! - `owned` is touched only under the lock of the owned-list shard.
+
+use std::future::Future;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::task::Waker;
+
+use super::error::JoinError;
+use super::id::Id;
+use super::state::State;
+use crate::loom::UnsafeCell;
+use crate::scheduler::Shared;
+
+/// Links of the intrusive owned-tasks list.
+#[derive(Default)]
+pub(crate) struct Pointers {
+    pub(crate) prev: Option<NonNull<Header>>,
+    pub(crate) next: Option<NonNull<Header>>,
+}
+
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: State,
+    pub(crate) vtable: &'static Vtable,
+    pub(crate) owned: UnsafeCell<Pointers>,
+    pub(crate) id: Id,
+    /// The scheduler that runs this task; the task keeps it alive.
+    pub(crate) scheduler: Arc<Shared>,
+}
+
+/// The future, then its output, then nothing.
+pub(crate) enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+pub(crate) struct Trailer {
+    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    pub(crate) name: Option<Arc<String>>,
+}
+
+#[repr(C)]
+pub(crate) struct Cell<F: Future> {
+    pub(crate) header: Header,
+    pub(crate) stage: UnsafeCell<Stage<F>>,
+    pub(crate) trailer: Trailer,
+}
+
+/// The type-erased operations of a task, one static table per future type.
+pub(crate) struct Vtable {
+    /// Run the task popped from a queue (consumes the entry's reference).
+    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Free the cell: the last reference is gone.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// Read the output into `*mut Poll<Result<T, JoinError>>` or store the waker.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
+    /// Cancel a task we own or mark it cancelled (consumes one reference).
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+impl<F: Future> Cell<F> {
+    pub(crate) fn new(
+        future: F,
+        scheduler: Arc<Shared>,
+        id: Id,
+        name: Option<Arc<String>>,
+        vtable: &'static Vtable,
+    ) -> Box<Cell<F>> {
+        Box::new(Cell {
+            header: Header {
+                state: State::new(),
+                vtable,
+                owned: UnsafeCell::new(Pointers::default()),
+                id,
+                scheduler,
+            },
+            stage: UnsafeCell::new(Stage::Running(future)),
+            trailer: Trailer {
+                join_waker: UnsafeCell::new(None),
+                name,
+            },
+        })
+    }
+}

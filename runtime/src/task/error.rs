@@ -1,0 +1,140 @@
+//! `JoinError`: why a task produced no output.
+
+use std::any::Any;
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use super::id::Id;
+use crate::loom::Mutex;
+
+/// A task did not finish: it was cancelled (aborted, or its runtime shut
+/// down) or it panicked.
+///
+/// ```
+/// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let err = weft_runtime::spawn(async { panic!("boom") }).await.unwrap_err();
+/// assert!(err.is_panic());
+/// assert!(err.to_string().contains("boom"));
+/// # });
+/// ```
+pub struct JoinError {
+    id: Id,
+    name: Option<Arc<String>>,
+    panic: Option<Box<Panic>>,
+}
+
+struct Panic {
+    message: Option<String>,
+    // Behind a mutex only so that `JoinError` is `Sync`; it is taken once.
+    payload: Mutex<Option<Box<dyn Any + Send + 'static>>>,
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(id: Id, name: Option<Arc<String>>) -> JoinError {
+        JoinError {
+            id,
+            name,
+            panic: None,
+        }
+    }
+
+    pub(crate) fn panic(
+        id: Id,
+        name: Option<Arc<String>>,
+        payload: Box<dyn Any + Send + 'static>,
+    ) -> JoinError {
+        let message = payload
+            .downcast_ref::<&'static str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        JoinError {
+            id,
+            name,
+            panic: Some(Box::new(Panic {
+                message,
+                payload: Mutex::new(Some(payload)),
+            })),
+        }
+    }
+
+    /// True when the task was aborted or its runtime shut down first.
+    pub fn is_cancelled(&self) -> bool {
+        self.panic.is_none()
+    }
+
+    /// True when the task panicked.
+    pub fn is_panic(&self) -> bool {
+        self.panic.is_some()
+    }
+
+    /// The panic payload, to resume the panic with
+    /// `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    /// If the task was cancelled; see [`try_into_panic`](Self::try_into_panic).
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("JoinError::into_panic called on a cancelled task")
+    }
+
+    /// The panic payload, or the error back if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.panic.as_ref().and_then(|p| p.payload.lock().take()) {
+            Some(payload) => Ok(payload),
+            None => Err(self),
+        }
+    }
+
+    /// The panic message, when the payload was a string.
+    pub fn panic_message(&self) -> Option<&str> {
+        self.panic.as_ref()?.message.as_deref()
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The task's name, if it was spawned with one.
+    pub fn task_name(&self) -> Option<&str> {
+        self.name.as_deref().map(String::as_str)
+    }
+
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task {}", self.id)?;
+        if let Some(name) = &self.name {
+            write!(f, " ({name:?})")?;
+        }
+        match &self.panic {
+            None => write!(f, " was cancelled"),
+            Some(p) => match &p.message {
+                Some(message) => write!(f, " panicked with message {message:?}"),
+                None => write!(f, " panicked"),
+            },
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.describe(f)
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JoinError(")?;
+        self.describe(f)?;
+        write!(f, ")")
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for io::Error {
+    fn from(err: JoinError) -> io::Error {
+        io::Error::other(err)
+    }
+}

@@ -1,0 +1,278 @@
+//! What happens to a task, generic over its future: poll, complete, cancel,
+//! hand the output to the `JoinHandle`, free the cell.
+//!
+//! Every function here is reached through the task's vtable with a pointer
+//! to a live `Cell<F>` of the matching `F`, and follows the access rules of
+//! `cell.rs`: the stage is touched only with `RUNNING` held, or by the handle
+//! after `COMPLETE`; the join waker slot only per `JOIN_WAKER`.
+
+use std::future::Future;
+use std::mem;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+use super::cell::{Cell, Header, Stage, Vtable};
+use super::error::JoinError;
+use super::raw::{Notified, RawTask};
+use super::state::{Snapshot, ToIdle, ToRunning};
+use super::waker::waker_ref;
+use crate::context;
+
+pub(crate) fn vtable<F>() -> &'static Vtable
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    &Vtable {
+        poll: poll::<F>,
+        dealloc: dealloc::<F>,
+        try_read_output: try_read_output::<F>,
+        drop_join_handle_slow: drop_join_handle_slow::<F>,
+        shutdown: shutdown::<F>,
+    }
+}
+
+/// # Safety
+/// `ptr` points to a live `Cell<F>`.
+unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a Cell<F> {
+    // SAFETY: `Cell<F>` is `repr(C)` with the header first, and the caller
+    // guarantees the cell is a live `Cell<F>`.
+    unsafe { ptr.cast::<Cell<F>>().as_ref() }
+}
+
+unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: reached through this cell's own vtable.
+    let cell = unsafe { cell::<F>(ptr) };
+    let header = &cell.header;
+    match header.state.transition_to_running() {
+        ToRunning::Success => {}
+        ToRunning::Cancelled => {
+            let err = cancel_future(cell);
+            complete(cell, Err(err));
+            return;
+        }
+        ToRunning::Failed => return,
+        ToRunning::Dealloc => {
+            // SAFETY: that was the last reference.
+            unsafe { dealloc::<F>(ptr) };
+            return;
+        }
+    }
+
+    // SAFETY: we hold the poll's reference for as long as the waker is used
+    // by reference; wakers that outlive the poll are clones with their own.
+    let waker = unsafe { waker_ref(ptr) };
+    let mut cx = Context::from_waker(&waker);
+    match poll_future(cell, &mut cx) {
+        Poll::Ready(output) => complete(cell, output),
+        Poll::Pending => match header.state.transition_to_idle() {
+            ToIdle::Ok => {}
+            ToIdle::OkNotified => {
+                // Woken while running: it goes to the back of the queue (not
+                // the LIFO slot), so a task that wakes itself yields.
+                // SAFETY: the poll's reference moves to the queue entry, and
+                // `NOTIFIED` is set.
+                let task = unsafe { Notified::from_raw(RawTask::from_raw(ptr)) };
+                header.scheduler.yield_task(task);
+            }
+            // SAFETY: that was the last reference.
+            ToIdle::OkDealloc => unsafe { dealloc::<F>(ptr) },
+            ToIdle::Cancelled => {
+                let err = cancel_future(cell);
+                complete(cell, Err(err));
+            }
+        },
+    }
+}
+
+/// Polls the future with `RUNNING` held; on completion or panic the future
+/// is dropped here and the result returned.
+fn poll_future<F: Future>(cell: &Cell<F>, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+    let id = cell.header.id;
+    let _task = context::enter_task(id);
+    let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: `RUNNING` gives us exclusive access to the stage, and
+            // the future is never moved while `Running`: the cell is boxed
+            // and the stage is only replaced once the future is done.
+            match unsafe { &mut *stage } {
+                Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
+                _ => unreachable!("a finished task was polled"),
+            }
+        })
+    }));
+    let output = match polled {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(output)) => Ok(output),
+        Err(payload) => Err(JoinError::panic(id, cell.trailer.name.clone(), payload)),
+    };
+    // A future that panics in its destructor after finishing keeps its output.
+    let _ = drop_stage(cell);
+    Poll::Ready(output)
+}
+
+/// Drops the future (with `RUNNING` held) and says how it ended.
+fn cancel_future<F: Future>(cell: &Cell<F>) -> JoinError {
+    let id = cell.header.id;
+    let _task = context::enter_task(id);
+    match drop_stage(cell) {
+        Ok(()) => JoinError::cancelled(id, cell.trailer.name.clone()),
+        Err(payload) => JoinError::panic(id, cell.trailer.name.clone(), payload),
+    }
+}
+
+/// Replaces the stage with `Consumed` and drops what was there, catching a
+/// panic in its destructor. The caller has exclusive access to the stage.
+fn drop_stage<F: Future>(cell: &Cell<F>) -> std::thread::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the caller has exclusive access to the stage (`RUNNING`, or
+        // `COMPLETE` with the join interest). The old value is moved out
+        // before it is dropped, so a panicking destructor leaves `Consumed`.
+        let old = cell
+            .stage
+            .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        drop(old);
+    }))
+}
+
+/// Stores the output, releases the join handle's waiter and the task's
+/// references. Called with `RUNNING` and one reference held.
+fn complete<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>) {
+    let header = &cell.header;
+    // SAFETY: `RUNNING` gives exclusive access; the stage is `Consumed`.
+    cell.stage
+        .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
+    let snapshot = header.state.transition_to_complete();
+
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        if !snapshot.is_join_interested() {
+            // Nobody will read the output: drop it here, on the runtime.
+            let _ = drop_stage(cell);
+        } else if snapshot.is_join_waker_set() {
+            // SAFETY: `JOIN_WAKER` is set, so the handle does not touch the slot.
+            cell.trailer.join_waker.with(|waker| match unsafe { &*waker } {
+                Some(waker) => waker.wake_by_ref(),
+                None => unreachable!("JOIN_WAKER set without a waker"),
+            });
+        }
+    }));
+    if snapshot.is_join_interested() && snapshot.is_join_waker_set() {
+        let prev = header.state.unset_waker_after_complete();
+        if !prev.is_join_interested() {
+            // The handle was dropped while we woke it: the waker is ours.
+            // SAFETY: `JOIN_WAKER` was ours and the handle is gone.
+            cell.trailer
+                .join_waker
+                .with_mut(|waker| unsafe { *waker = None });
+        }
+    }
+
+    let released = header.scheduler.release(header);
+    if header.state.transition_to_terminal(1 + usize::from(released)) {
+        // SAFETY: the count reached zero.
+        unsafe { dealloc::<F>(NonNull::from(header)) };
+    }
+}
+
+unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: reached through this cell's own vtable.
+    let cell = unsafe { cell::<F>(ptr) };
+    if cell.header.state.transition_to_shutdown() {
+        let err = cancel_future(cell);
+        complete(cell, Err(err));
+    } else {
+        // SAFETY: the caller handed us one reference.
+        unsafe { RawTask::from_raw(ptr) }.drop_reference();
+    }
+}
+
+unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: reached through this cell's own vtable; `dst` is the handle's
+    // `Poll<Result<F::Output, JoinError>>`.
+    let cell = unsafe { cell::<F>(ptr) };
+    if can_read_output(cell, waker) {
+        // SAFETY: `COMPLETE` is set and we hold the join interest, so the
+        // stage is ours.
+        let stage = cell
+            .stage
+            .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        let Stage::Finished(output) = stage else {
+            panic!("JoinHandle polled after completion");
+        };
+        let dst = dst.cast::<Poll<Result<F::Output, JoinError>>>();
+        // SAFETY: the handle passes a valid, initialised slot.
+        unsafe { *dst = Poll::Ready(output) };
+    }
+}
+
+/// True when the output is ready; otherwise leaves `waker` with the runtime.
+fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
+    let state = &cell.header.state;
+    let snapshot = state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    let stored = if snapshot.is_join_waker_set() {
+        // SAFETY: the slot holds a waker while the bit is set, and only the
+        // handle (us) may replace it; reading it is fine.
+        let same = cell.trailer.join_waker.with(|slot| {
+            unsafe { &*slot }
+                .as_ref()
+                .is_some_and(|stored| stored.will_wake(waker))
+        });
+        if same {
+            return false;
+        }
+        state
+            .unset_join_waker()
+            .and_then(|snapshot| set_join_waker(cell, waker.clone(), snapshot))
+    } else {
+        set_join_waker(cell, waker.clone(), snapshot)
+    };
+    match stored {
+        Ok(_) => false,
+        Err(snapshot) => {
+            debug_assert!(snapshot.is_complete());
+            true
+        }
+    }
+}
+
+fn set_join_waker<F: Future>(cell: &Cell<F>, waker: Waker, snapshot: Snapshot) -> Result<Snapshot, Snapshot> {
+    debug_assert!(!snapshot.is_join_waker_set());
+    // SAFETY: `JOIN_WAKER` is clear, so the runtime does not read the slot.
+    cell.trailer
+        .join_waker
+        .with_mut(|slot| unsafe { *slot = Some(waker) });
+    let res = cell.header.state.set_join_waker();
+    if res.is_err() {
+        // Completed meanwhile: the runtime never saw the waker; take it back.
+        // SAFETY: the bit is still clear.
+        cell.trailer.join_waker.with_mut(|slot| unsafe { *slot = None });
+    }
+    res
+}
+
+unsafe fn drop_join_handle_slow<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: reached through this cell's own vtable.
+    let cell = unsafe { cell::<F>(ptr) };
+    let transition = cell.header.state.transition_to_join_handle_dropped();
+    if transition.drop_output {
+        // The output is ours: `COMPLETE` was set when we gave up interest.
+        let _ = drop_stage(cell);
+    }
+    if transition.drop_waker {
+        // SAFETY: `JOIN_WAKER` is clear, so the slot is ours.
+        cell.trailer.join_waker.with_mut(|slot| unsafe { *slot = None });
+    }
+    // SAFETY: the handle's reference.
+    unsafe { RawTask::from_raw(ptr) }.drop_reference();
+}
+
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the last reference is gone, so nobody else can reach the cell,
+    // and it was allocated as a `Box<Cell<F>>` in `task::new`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+}

@@ -1,0 +1,187 @@
+//! `JoinHandle` and `AbortHandle`: the outside's references to a task.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use super::error::JoinError;
+use super::id::Id;
+use super::raw::{Notified, RawTask};
+use super::state::ToNotified;
+use crate::coop;
+
+/// An owned permission to await a task's output.
+///
+/// Awaiting it gives `Ok(output)`, or a [`JoinError`] if the task panicked
+/// or was cancelled. Dropping it detaches the task, which keeps running.
+///
+/// ```
+/// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let handle = weft_runtime::spawn(async { 6 * 7 });
+/// assert_eq!(handle.await.unwrap(), 42);
+/// # });
+/// ```
+pub struct JoinHandle<T> {
+    raw: RawTask,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: the handle only moves `T` out of the task, and `T: Send` is what
+// allows that across threads; the rest of the handle is the task header,
+// which is shared through atomics.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` gives no access to `T` (only `abort`, `id`,
+// `is_finished`), all of which go through atomics.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// # Safety
+    /// `raw` is a task whose output type is `T`, and the caller hands over
+    /// the reference counted for the handle.
+    pub(crate) unsafe fn new(raw: RawTask) -> JoinHandle<T> {
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    /// Cancels the task. A task that has not finished is dropped at its next
+    /// await point (or before its first poll) and this handle resolves to a
+    /// cancelled [`JoinError`]. A finished task keeps its output.
+    ///
+    /// ```
+    /// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let handle = weft_runtime::spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// assert!(handle.await.unwrap_err().is_cancelled());
+    /// # });
+    /// ```
+    pub fn abort(&self) {
+        remote_abort(self.raw);
+    }
+
+    /// True once the task has finished (with an output, a panic or a
+    /// cancellation); awaiting the handle then returns at once.
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.load().is_complete()
+    }
+
+    /// A handle that can abort the task but not await it.
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.raw.ref_inc();
+        AbortHandle { raw: self.raw }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.raw.id()
+    }
+
+    /// Polls without spending the cooperative budget (for `JoinSet`).
+    pub(crate) fn poll_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let mut out = Poll::Pending;
+        // SAFETY: the vtable belongs to a task whose output is `T`, and `out`
+        // is a valid `Poll<Result<T, JoinError>>` slot.
+        unsafe {
+            (self.raw.header().vtable.try_read_output)(
+                self.raw.header_ptr(),
+                &mut out as *mut _ as *mut (),
+                cx.waker(),
+            );
+        }
+        out
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let restore = ready!(coop::poll_proceed(cx));
+        let out = self.poll_unbudgeted(cx);
+        if out.is_ready() {
+            restore.made_progress();
+        }
+        out
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if self.raw.header().state.drop_join_handle_fast() {
+            return;
+        }
+        // SAFETY: the vtable matches, and we hand over the handle's reference.
+        unsafe { (self.raw.header().vtable.drop_join_handle_slow)(self.raw.header_ptr()) }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
+    }
+}
+
+/// Aborts a task without owning its output: cheap to clone, `Send + Sync`.
+pub struct AbortHandle {
+    raw: RawTask,
+}
+
+// SAFETY: it only reaches the task header, through atomics.
+unsafe impl Send for AbortHandle {}
+// SAFETY: as above.
+unsafe impl Sync for AbortHandle {}
+
+impl AbortHandle {
+    /// Cancels the task; see [`JoinHandle::abort`].
+    pub fn abort(&self) {
+        remote_abort(self.raw);
+    }
+
+    /// True once the task has finished.
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.load().is_complete()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.raw.id()
+    }
+}
+
+impl Clone for AbortHandle {
+    fn clone(&self) -> Self {
+        self.raw.ref_inc();
+        AbortHandle { raw: self.raw }
+    }
+}
+
+impl Drop for AbortHandle {
+    fn drop(&mut self) {
+        self.raw.drop_reference();
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .finish()
+    }
+}
+
+/// Marks the task cancelled and, if it is idle, queues it so that a runtime
+/// thread drops its future. The caller holds a reference throughout.
+fn remote_abort(raw: RawTask) {
+    if raw.header().state.transition_to_notified_and_cancel() == ToNotified::Submit {
+        // SAFETY: the transition set NOTIFIED and counted the entry's reference.
+        let task = unsafe { Notified::from_raw(raw) };
+        raw.header().scheduler.schedule(task);
+    }
+}

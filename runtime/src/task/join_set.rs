@@ -1,0 +1,285 @@
+//! `JoinSet`: a group of tasks awaited in completion order — the `gather` /
+//! `TaskGroup` of weft.
+//!
+//! Each slot has its own waker (made once, reused by later occupants) that
+//! pushes the slot's index onto a ready list and wakes whoever waits in
+//! `join_next`, so collecting N tasks costs O(N) polls, not O(N²). A stale
+//! index (its task already collected) only costs a spurious poll.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::{AbortHandle, JoinError, JoinHandle};
+use crate::coop;
+use crate::loom::Mutex;
+use crate::runtime::Handle;
+
+/// A set of tasks, awaited as they finish.
+///
+/// Dropping the set aborts every task still in it.
+///
+/// ```
+/// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use weft_runtime::task::JoinSet;
+///
+/// let mut set = JoinSet::new();
+/// for i in 0..10u64 {
+///     set.spawn(async move { i * i });
+/// }
+/// let mut total = 0;
+/// while let Some(res) = set.join_next().await {
+///     total += res.unwrap();
+/// }
+/// assert_eq!(total, 285);
+/// # });
+/// ```
+pub struct JoinSet<T> {
+    slots: Vec<Option<JoinHandle<T>>>,
+    free: Vec<usize>,
+    wakers: Vec<Waker>,
+    ready: Arc<Ready>,
+    len: usize,
+}
+
+struct Ready {
+    inner: Mutex<ReadyInner>,
+}
+
+struct ReadyInner {
+    slots: VecDeque<usize>,
+    waiter: Option<Waker>,
+}
+
+struct SlotWaker {
+    index: usize,
+    ready: Arc<Ready>,
+}
+
+impl Wake for SlotWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let waiter = {
+            let mut inner = self.ready.inner.lock();
+            inner.slots.push_back(self.index);
+            inner.waiter.take()
+        };
+        if let Some(waiter) = waiter {
+            waiter.wake();
+        }
+    }
+}
+
+impl<T> JoinSet<T> {
+    /// An empty set.
+    pub fn new() -> JoinSet<T> {
+        JoinSet {
+            slots: Vec::new(),
+            free: Vec::new(),
+            wakers: Vec::new(),
+            ready: Arc::new(Ready {
+                inner: Mutex::new(ReadyInner {
+                    slots: VecDeque::new(),
+                    waiter: None,
+                }),
+            }),
+            len: 0,
+        }
+    }
+
+    /// Tasks in the set (finished ones count until collected).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the set holds no task.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a task handle to the set.
+    fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
+        let abort = handle.abort_handle();
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                let index = self.slots.len();
+                self.slots.push(None);
+                self.wakers.push(Waker::from(Arc::new(SlotWaker {
+                    index,
+                    ready: self.ready.clone(),
+                })));
+                index
+            }
+        };
+        self.slots[index] = Some(handle);
+        self.len += 1;
+        // Poll it once so that it registers this slot's waker.
+        self.ready.inner.lock().slots.push_back(index);
+        abort
+    }
+
+    /// Waits for the next task to finish and returns its result, or `None`
+    /// when the set is empty.
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        poll_fn(|cx| self.poll_join_next(cx)).await
+    }
+
+    /// A finished task's result if one is ready now, without waiting.
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        match self.poll_ready(None) {
+            Poll::Ready(out) => out,
+            Poll::Pending => None,
+        }
+    }
+
+    /// Polls for the next finished task.
+    pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        if self.len == 0 {
+            return Poll::Ready(None);
+        }
+        let restore = std::task::ready!(coop::poll_proceed(cx));
+        let out = self.poll_ready(Some(cx.waker()));
+        if out.is_ready() {
+            restore.made_progress();
+        }
+        out
+    }
+
+    fn poll_ready(&mut self, waiter: Option<&Waker>) -> Poll<Option<Result<T, JoinError>>> {
+        if self.len == 0 {
+            return Poll::Ready(None);
+        }
+        // Look at most at the indices queued now; a task that keeps waking
+        // itself must not keep us here.
+        let mut budget = self.ready.inner.lock().slots.len();
+        loop {
+            let index = {
+                let mut inner = self.ready.inner.lock();
+                match inner.slots.pop_front() {
+                    Some(index) if budget > 0 => index,
+                    popped => {
+                        if let Some(index) = popped {
+                            inner.slots.push_front(index);
+                        }
+                        if let Some(waiter) = waiter {
+                            inner.waiter = Some(waiter.clone());
+                        }
+                        // Woken while we looked: go round again later.
+                        if !inner.slots.is_empty() && budget == 0 {
+                            if let Some(w) = inner.waiter.take() {
+                                w.wake();
+                            }
+                        }
+                        return Poll::Pending;
+                    }
+                }
+            };
+            budget -= 1;
+            let Some(handle) = self.slots[index].as_mut() else {
+                continue;
+            };
+            let mut slot_cx = Context::from_waker(&self.wakers[index]);
+            if let Poll::Ready(out) = handle.poll_unbudgeted(&mut slot_cx) {
+                self.slots[index] = None;
+                self.free.push(index);
+                self.len -= 1;
+                return Poll::Ready(Some(out));
+            }
+        }
+    }
+
+    /// Waits for every task and returns their outputs in completion order —
+    /// asyncio's `gather`.
+    ///
+    /// # Panics
+    /// If a task panicked (the panic is resumed here) or was cancelled; the
+    /// remaining tasks are aborted when the set drops.
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len);
+        while let Some(res) = self.join_next().await {
+            match res {
+                Ok(value) => out.push(value),
+                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                Err(err) => panic!("JoinSet::join_all: {err}"),
+            }
+        }
+        out
+    }
+
+    /// Aborts every task in the set; they stay in it until collected.
+    pub fn abort_all(&mut self) {
+        for handle in self.slots.iter().flatten() {
+            handle.abort();
+        }
+    }
+
+    /// Removes every task from the set without aborting it.
+    pub fn detach_all(&mut self) {
+        self.slots.clear();
+        self.free.clear();
+        self.wakers.clear();
+        self.ready.inner.lock().slots.clear();
+        self.len = 0;
+    }
+
+    /// Aborts every task and waits until all of them have stopped.
+    pub async fn shutdown(&mut self) {
+        self.abort_all();
+        while self.join_next().await.is_some() {}
+    }
+}
+
+impl<T: Send + 'static> JoinSet<T> {
+    /// Spawns a task onto the current runtime and adds it to the set.
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    pub fn spawn<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.insert(crate::spawn(future))
+    }
+
+    /// Spawns a task onto the runtime of `handle` and adds it to the set.
+    pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.insert(handle.spawn(future))
+    }
+
+    /// Runs a blocking closure on the blocking pool and adds it to the set.
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.insert(super::spawn_blocking(f))
+    }
+}
+
+impl<T> Default for JoinSet<T> {
+    fn default() -> Self {
+        JoinSet::new()
+    }
+}
+
+impl<T> Drop for JoinSet<T> {
+    fn drop(&mut self) {
+        self.abort_all();
+    }
+}
+
+impl<T> fmt::Debug for JoinSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinSet").field("len", &self.len).finish()
+    }
+}

@@ -1,0 +1,36 @@
+//! weft: a multi-threaded, work-stealing async runtime.
+//!
+//! Per-core worker threads run tasks and steal from each other; a blocking
+//! pool runs the code that must block. This crate is the facade: one
+//! coherent API over the `weft-*` crates.
+//!
+//! ```
+//! #[weft::main(flavor = "multi_thread", worker_threads = 2)]
+//! async fn main() {
+//!     let mut set = weft::task::JoinSet::new();
+//!     for i in 0..4u32 {
+//!         set.spawn(async move { i * 10 });
+//!     }
+//!     let mut total = 0;
+//!     while let Some(res) = set.join_next().await {
+//!         total += res.unwrap();
+//!     }
+//!     assert_eq!(total, 60);
+//! }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub use weft_runtime::{run, runtime, spawn, task};
+
+/// Timers, sleeps and timeouts (arrives with the timer issue).
+pub use weft_timer as time;
+
+/// Async synchronisation primitives (arrives with the sync issue).
+pub use weft_sync as sync;
+
+/// Networking (arrives with the reactor issue).
+pub use weft_reactor as net;
+
+#[cfg(feature = "macros")]
+pub use weft_macros::{main, test};

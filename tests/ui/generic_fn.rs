@@ -1,0 +1,4 @@
+#[weft::test]
+async fn generic<T: Default>() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[weft::main]
+fn main() {}
+
+#[weft::test]
+fn not_async_test() {}

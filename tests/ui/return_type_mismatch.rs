@@ -1,0 +1,4 @@
+#[weft::main]
+async fn main() -> Result<(), std::io::Error> {
+    println!("forgot to return Ok(())");
+}

@@ -1,0 +1,4 @@
+#[weft::test(start_paused = true)]
+async fn paused() {}
+
+fn main() {}
