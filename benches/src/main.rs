@@ -38,8 +38,12 @@
 //! up; the warm-up estimates the time per iteration and one iteration count
 //! per sample is chosen for all runtimes so a sample takes about
 //! `--sample-ms`. Then each repetition takes one sample from every runtime,
-//! rotating the order each repetition, so no runtime always goes first. A
-//! sample is the wall time of a batch of iterations divided by the count.
+//! in an order that rotates (and reverses every other round) between
+//! repetitions, so no runtime always goes first or always follows the same
+//! other runtime. A sample is the wall time of a batch of iterations divided
+//! by the count. Only one runtime runs at a time; the others' workers are
+//! parked. The table's header line says how much CPU other processes took
+//! while the workloads ran: above a few percent, expect noise.
 //!
 //! # The table
 //!
@@ -53,6 +57,7 @@
 //!   (100,000 with `--quick`) spawned and parked forever, each runtime
 //!   measured in its own child process; the ratios are of bytes.
 
+mod load;
 mod measure;
 mod memory;
 mod report;
@@ -202,9 +207,13 @@ fn main() -> ExitCode {
     );
 
     let watchdog = Watchdog::start(timeout);
+    let load_before = load::Snapshot::take();
     let mut runner = Runner::new(&cfg, &watchdog);
     workloads::visit_all(&mut runner);
     let results = runner.results;
+    let others_load = load_before
+        .zip(load::Snapshot::take())
+        .and_then(|(before, after)| before.others_share(&after));
 
     let memory = cfg.selected("memory").then(|| {
         eprintln!("  memory: {memory_tasks} pending tasks per runtime, one child process each");
@@ -224,11 +233,17 @@ fn main() -> ExitCode {
     }
 
     println!();
-    print!("{}", report::table(&cfg, &results, memory.as_ref()));
+    print!(
+        "{}",
+        report::table(&cfg, &results, memory.as_ref(), others_load)
+    );
 
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &args.json {
-        match std::fs::write(path, report::json(&cfg, &results, memory.as_ref())) {
+        match std::fs::write(
+            path,
+            report::json(&cfg, &results, memory.as_ref(), others_load),
+        ) {
             Ok(()) => eprintln!("weft-bench: wrote {path}"),
             Err(e) => {
                 eprintln!("weft-bench: writing {path}: {e}");

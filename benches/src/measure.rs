@@ -5,8 +5,9 @@
 //! from which one iteration count per sample is chosen for all runtimes (so
 //! a sample takes about `--sample-ms` on a typical runtime, and each runtime
 //! does the same work). Then `reps` repetitions each take one sample from
-//! every runtime, in an order rotated by one position every repetition, so
-//! no runtime always runs first (or right after another's teardown).
+//! every runtime, in an order that changes every repetition (see [`order`]),
+//! so no runtime always runs first, or always right after the same other
+//! runtime.
 
 use std::time::{Duration, Instant};
 
@@ -142,8 +143,7 @@ fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) ->
 
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.reps); runtimes.len()];
     for rep in 0..cfg.reps {
-        for turn in 0..runtimes.len() {
-            let i = (rep + turn) % runtimes.len();
+        for i in order(rep, runtimes.len()) {
             let elapsed = sample(&runtimes[i], iters);
             samples[i].push(elapsed.as_nanos() as f64 / iters as f64);
         }
@@ -156,5 +156,50 @@ fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) ->
         name,
         iters_per_sample: iters,
         samples: cfg.kinds.iter().copied().zip(samples).collect(),
+    }
+}
+
+/// The order in which `n` runtimes take their samples in repetition `rep`:
+/// the `n` rotations of `0..n`, then the same reversed, and again. Every `n`
+/// repetitions each runtime has been in each position once; every `2n`, each
+/// runtime has also followed each other runtime equally often.
+fn order(rep: usize, n: usize) -> Vec<usize> {
+    let shift = rep % n;
+    let mut order: Vec<usize> = (0..n).map(|t| (shift + t) % n).collect();
+    if (rep / n) % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order;
+
+    #[test]
+    fn orders_balance_positions_and_predecessors() {
+        let n = 3;
+        let orders: Vec<Vec<usize>> = (0..2 * n).map(|rep| order(rep, n)).collect();
+        assert_eq!(orders[0], [0, 1, 2]);
+        assert_eq!(orders[3], [2, 1, 0]);
+        for chunk in orders.chunks(n) {
+            for pos in 0..n {
+                let mut at_pos: Vec<usize> = chunk.iter().map(|o| o[pos]).collect();
+                at_pos.sort();
+                assert_eq!(at_pos, [0, 1, 2], "position {pos} in {chunk:?}");
+            }
+        }
+        let mut pairs = vec![vec![0; n]; n];
+        for o in &orders {
+            for w in o.windows(2) {
+                pairs[w[0]][w[1]] += 1;
+            }
+        }
+        for (a, row) in pairs.iter().enumerate() {
+            for (b, &count) in row.iter().enumerate() {
+                assert_eq!(count, if a == b { 0 } else { 2 }, "{a} then {b}");
+            }
+        }
+        assert_eq!(order(5, 1), [0]);
     }
 }

@@ -23,12 +23,23 @@ impl MemoryResult {
     }
 }
 
+/// Above this share of CPU time used by other processes, the table warns.
+const NOISY_LOAD: f64 = 0.05;
+
 const NAME_WIDTH: usize = 24;
 const CELL_WIDTH: usize = 17;
 const RATIO_WIDTH: usize = 11;
 
 /// The table, as printed.
-pub fn table(cfg: &Config, results: &[WorkloadResult], memory: Option<&MemoryResult>) -> String {
+///
+/// `others_load` is the share of CPU time other processes used while the
+/// workloads ran (see [`crate::load`]).
+pub fn table(
+    cfg: &Config,
+    results: &[WorkloadResult],
+    memory: Option<&MemoryResult>,
+    others_load: Option<f64>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -39,6 +50,18 @@ pub fn table(cfg: &Config, results: &[WorkloadResult], memory: Option<&MemoryRes
         out,
         "cells: median time per iteration, ±IQR as % of the median; ratios: of medians (< 1: weft faster)"
     );
+    if let Some(share) = others_load {
+        let verdict = if share > NOISY_LOAD {
+            "the machine was busy: expect noise"
+        } else {
+            "the machine was quiet"
+        };
+        let _ = writeln!(
+            out,
+            "other processes used {:.0}% of the CPU time during the workloads: {verdict}",
+            share * 100.0
+        );
+    }
     let _ = writeln!(out);
     let mut header = format!("{:<NAME_WIDTH$}", "workload");
     for kind in Kind::ALL {
@@ -123,14 +146,20 @@ pub fn human_time(ns: f64) -> String {
 /// Everything measured, as JSON: the configuration, then per workload the
 /// iterations per sample and, per runtime, every sample (ns per iteration)
 /// and its summary; then the memory row.
-pub fn json(cfg: &Config, results: &[WorkloadResult], memory: Option<&MemoryResult>) -> String {
+pub fn json(
+    cfg: &Config,
+    results: &[WorkloadResult],
+    memory: Option<&MemoryResult>,
+    others_load: Option<f64>,
+) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "{{\"schema\":1,\"workers\":{},\"reps\":{},\"sample_target_ms\":{},\"unit\":\"ns per iteration\",\"runtimes\":[{}],\"workloads\":[",
+        "{{\"schema\":1,\"workers\":{},\"reps\":{},\"sample_target_ms\":{},\"unit\":\"ns per iteration\",\"others_cpu_share\":{},\"runtimes\":[{}],\"workloads\":[",
         cfg.workers,
         cfg.reps,
         cfg.sample_target.as_millis(),
+        others_load.map_or("null".into(), json_num),
         cfg.kinds
             .iter()
             .map(|k| json_str(k.name()))

@@ -18,7 +18,6 @@ use std::task::{Context, Poll};
 mod smol_rt;
 mod tokio_rt;
 mod weft_rt;
-mod weft_shim; // TEMPORARY
 
 pub use smol_rt::Smol;
 pub use tokio_rt::Tokio;

@@ -1,7 +1,5 @@
 //! weft's multi-threaded work-stealing scheduler.
 
-#[allow(unused_imports)]
-use super::weft_shim as weft; // TEMPORARY
 use std::future::Future;
 use std::io;
 

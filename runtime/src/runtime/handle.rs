@@ -125,7 +125,7 @@ where
     // The header (and the scheduler in it) stays alive: `join` holds a reference.
     let shared = &raw.header().scheduler;
     if let Some(notified) = shared.owned.bind(task, notified) {
-        shared.schedule(notified);
+        shared.schedule_spawned(notified);
     }
     join
 }

@@ -1,8 +1,8 @@
 //! `block_on` for the current-thread flavour: the calling thread takes the
 //! runtime's only core and is its worker until the future completes.
 //!
-//! Between polls of the main future it runs queued tasks, up to
-//! `EVENT_BATCH` at a time so the main future is never far from its turn.
+//! Between polls of the main future it runs up to `EVENT_BATCH` queued
+//! tasks, so neither starves the other.
 //! A second thread that calls `block_on` meanwhile polls its own future
 //! without the core, and takes the core over when the first one returns it.
 
@@ -109,10 +109,16 @@ fn run<F: Future>(shared: &Arc<Shared>, core: Box<Core>, mut future: Pin<&mut F>
         }
         let mut core = cx.core.borrow_mut().take().expect("core in context");
         let mut ran = 0;
-        while ran < EVENT_BATCH && !main.woken.load(Acquire) {
+        // A full batch even when the main future is already woken: a main
+        // future that keeps waking itself must not starve the tasks.
+        while ran < EVENT_BATCH {
             core.tick = core.tick.wrapping_add(1);
             core = cx.maintenance(core);
-            let Some(task) = core.next_task(shared) else { break };
+            // Looking through `steal_work` makes this worker a searcher, so
+            // that parking re-checks the injector (the last-searcher rule):
+            // a remote push that raced our look is then never missed.
+            let task = core.next_task(shared).or_else(|| core.steal_work(shared));
+            let Some(task) = task else { break };
             core = cx
                 .run_task(task, core)
                 .expect("the current-thread core is never handed off");

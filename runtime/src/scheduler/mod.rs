@@ -103,9 +103,18 @@ impl Shared {
         self.remotes.len()
     }
 
-    /// Queues a woken task. The caller holds a reference to the task for the
-    /// whole call, which keeps `self` alive too.
+    /// Queues a woken task: into the LIFO slot when woken on one of our
+    /// workers. The caller holds a reference to the task for the whole call,
+    /// which keeps `self` alive too.
     pub(crate) fn schedule(self: &Arc<Self>, task: Notified) {
+        if let Some(task) = self.schedule_local(task, true) {
+            self.push_remote(task);
+        }
+    }
+
+    /// Queues a new task at the back of the queue, so that tasks start in
+    /// the order they were spawned. The caller holds a `JoinHandle`.
+    pub(crate) fn schedule_spawned(self: &Arc<Self>, task: Notified) {
         if let Some(task) = self.schedule_local(task, false) {
             self.push_remote(task);
         }
@@ -115,7 +124,7 @@ impl Shared {
     /// The poll's reference moves into the queue, so the remote path keeps
     /// the scheduler alive with its own `Arc`.
     pub(crate) fn yield_task(self: &Arc<Self>, task: Notified) {
-        if let Some(task) = self.schedule_local(task, true) {
+        if let Some(task) = self.schedule_local(task, false) {
             let this = self.clone();
             this.push_remote(task);
         }
@@ -123,11 +132,11 @@ impl Shared {
 
     /// Hands the task to the current worker if this thread is one of ours
     /// with its core in hand; gives it back otherwise.
-    fn schedule_local(self: &Arc<Self>, task: Notified, is_yield: bool) -> Option<Notified> {
+    fn schedule_local(self: &Arc<Self>, task: Notified, lifo: bool) -> Option<Notified> {
         context::with_worker(|cx| match cx {
             Some(cx) if Arc::ptr_eq(&cx.shared, self) => match cx.core.borrow_mut().as_mut() {
                 Some(core) => {
-                    core.schedule_local(self, task, is_yield);
+                    core.schedule_local(self, task, lifo);
                     None
                 }
                 None => Some(task),

@@ -69,8 +69,8 @@ impl Core {
     }
 
     /// A task woken on this worker's thread.
-    pub(crate) fn schedule_local(&mut self, shared: &Shared, task: Notified, is_yield: bool) {
-        if is_yield || !self.lifo_enabled {
+    pub(crate) fn schedule_local(&mut self, shared: &Shared, task: Notified, lifo: bool) {
+        if !lifo || !self.lifo_enabled {
             self.run_queue.push(task);
         } else {
             match self.lifo_slot.replace(task) {
@@ -103,7 +103,7 @@ impl Core {
         self.lifo_slot.is_some() || !self.run_queue.is_empty()
     }
 
-    fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
+    pub(crate) fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
         if !self.is_searching {
             self.is_searching = shared.idle.transition_worker_to_searching();
         }

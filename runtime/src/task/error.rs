@@ -138,3 +138,4 @@ impl From<JoinError> for io::Error {
         io::Error::other(err)
     }
 }
+

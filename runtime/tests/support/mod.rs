@@ -1,0 +1,86 @@
+//! Shared test helpers: runtimes of both flavours, drop counters, and a
+//! watchdog that turns a hang into a failure.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use weft_runtime::runtime::{Builder, Runtime};
+
+/// A small scale under miri, the real one elsewhere.
+pub fn scale(real: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        real
+    }
+}
+
+pub fn current_thread() -> Runtime {
+    Builder::new_current_thread().build().unwrap()
+}
+
+pub fn multi_thread(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
+}
+
+/// One runtime of each flavour (the multi-thread one with 2 workers).
+pub fn both() -> Vec<(&'static str, Runtime)> {
+    vec![("current_thread", current_thread()), ("multi_thread", multi_thread(2))]
+}
+
+/// Counts drops of the values it hands out.
+#[derive(Clone, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+pub struct Tracked(Arc<AtomicUsize>);
+
+impl DropCounter {
+    pub fn track(&self) -> Tracked {
+        Tracked(self.0.clone())
+    }
+    pub fn dropped(&self) -> usize {
+        self.0.load(SeqCst)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Runs `f` on its own thread and fails the test if it does not finish in
+/// `secs` (a lost wakeup shows up as a failure, not a hung CI job).
+pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(out) => {
+            worker.join().unwrap();
+            out
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // `f` panicked: surface its panic.
+            std::panic::resume_unwind(worker.join().unwrap_err())
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("did not finish within {secs} s: a wakeup was lost or a task hangs")
+        }
+    }
+}
+
+/// The message of a caught panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}

@@ -1,0 +1,356 @@
+//! Task behaviour: output, panics, abort in every state, ids, names,
+//! yielding, and wakes that race a poll. Small enough to run under miri.
+
+mod support;
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::task::{Context, Poll};
+
+use support::{both, current_thread, multi_thread, scale, within, DropCounter};
+use weft_runtime::task::{self, JoinHandle};
+
+#[test]
+fn output_of_spawned_tasks() {
+    for (flavor, rt) in both() {
+        let n = scale(1000, 20);
+        let sum = rt.block_on(async move {
+            let handles: Vec<_> = (0..n as u64)
+                .map(|i| weft_runtime::spawn(async move { i }))
+                .collect();
+            let mut sum = 0;
+            for h in handles {
+                sum += h.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, (n as u64 * (n as u64 - 1)) / 2, "{flavor}");
+    }
+}
+
+#[test]
+fn nested_spawns() {
+    for (flavor, rt) in both() {
+        let depth = scale(200, 10);
+        let out = rt.block_on(async move {
+            fn chain(n: usize) -> JoinHandle<usize> {
+                weft_runtime::spawn(async move {
+                    if n == 0 {
+                        0
+                    } else {
+                        chain(n - 1).await.unwrap() + 1
+                    }
+                })
+            }
+            chain(depth).await.unwrap()
+        });
+        assert_eq!(out, depth, "{flavor}");
+    }
+}
+
+#[test]
+fn panic_becomes_join_error_and_worker_carries_on() {
+    for rt in [current_thread(), multi_thread(1)] {
+        let n = std::hint::black_box(7);
+        let err = rt.block_on(async move { weft_runtime::spawn(async move { panic!("boom {n}") }).await.unwrap_err() });
+        assert!(err.is_panic());
+        assert!(!err.is_cancelled());
+        assert_eq!(err.panic_message(), Some("boom 7"));
+        assert!(err.to_string().contains("panicked with message \"boom 7\""), "{err}");
+        let payload = err.into_panic();
+        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("boom 7"));
+
+        // The same (only) worker still runs tasks.
+        let ok = rt.block_on(async {
+            let mut total = 0;
+            for i in 0..10 {
+                total += weft_runtime::spawn(async move { i }).await.unwrap();
+            }
+            total
+        });
+        assert_eq!(ok, 45);
+    }
+}
+
+#[test]
+fn panic_payload_of_any_type() {
+    let rt = current_thread();
+    let err = rt.block_on(async { weft_runtime::spawn(async { std::panic::panic_any(17u32) }).await.unwrap_err() });
+    assert_eq!(err.panic_message(), None);
+    assert_eq!(*err.into_panic().downcast::<u32>().unwrap(), 17);
+}
+
+#[test]
+fn abort_queued_task_drops_it_unpolled() {
+    let rt = current_thread();
+    let drops = DropCounter::default();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let tracked = drops.track();
+    let p = polls.clone();
+    // Nothing drives a current-thread runtime outside `block_on`: it stays queued.
+    let handle = rt.spawn(async move {
+        p.fetch_add(1, SeqCst);
+        drop(tracked);
+    });
+    handle.abort();
+    let err = rt.block_on(handle).unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
+    assert_eq!(polls.load(SeqCst), 0);
+    assert_eq!(drops.dropped(), 1);
+}
+
+#[test]
+fn abort_task_while_it_is_being_polled() {
+    within(60, || {
+        let rt = multi_thread(2);
+        let drops = DropCounter::default();
+        let tracked = drops.track();
+        let in_poll = Arc::new(Barrier::new(2));
+        let aborted = Arc::new(Barrier::new(2));
+        let (a, b) = (in_poll.clone(), aborted.clone());
+        let polls = Arc::new(AtomicUsize::new(0));
+        let p = polls.clone();
+        let handle = rt.spawn(poll_fn(move |_cx| {
+            let _keep = &tracked;
+            if p.fetch_add(1, SeqCst) == 0 {
+                a.wait(); // the test aborts now, while we are RUNNING
+                b.wait();
+            }
+            Poll::<()>::Pending
+        }));
+        in_poll.wait();
+        handle.abort();
+        aborted.wait();
+        let err = rt.block_on(handle).unwrap_err();
+        assert!(err.is_cancelled());
+        assert_eq!(polls.load(SeqCst), 1, "cancelled at the end of the poll, not polled again");
+        assert_eq!(drops.dropped(), 1);
+    });
+}
+
+#[test]
+fn abort_idle_task_drops_it_on_the_runtime() {
+    for (flavor, rt) in both() {
+        let drops = DropCounter::default();
+        let tracked = drops.track();
+        let (tx, rx) = mpsc::channel();
+        let handle = rt.spawn(async move {
+            let _keep = tracked;
+            tx.send(()).unwrap();
+            std::future::pending::<()>().await;
+        });
+        let err = rt.block_on(async move {
+            // Wait until it has run once and parked itself.
+            poll_fn(|cx| match rx.try_recv() {
+                Ok(()) => Poll::Ready(()),
+                Err(_) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await;
+            handle.abort();
+            handle.abort(); // twice is harmless
+            handle.await.unwrap_err()
+        });
+        assert!(err.is_cancelled(), "{flavor}");
+        assert_eq!(drops.dropped(), 1, "{flavor}");
+    }
+}
+
+#[test]
+fn abort_completed_task_keeps_its_output() {
+    for (flavor, rt) in both() {
+        let drops = DropCounter::default();
+        let tracked = drops.track();
+        let out = rt.block_on(async move {
+            let handle = weft_runtime::spawn(async move { tracked });
+            let abort = handle.abort_handle();
+            poll_fn(|cx| {
+                if abort.is_finished() {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await;
+            handle.abort();
+            abort.abort();
+            handle.await
+        });
+        assert!(out.is_ok(), "{flavor}");
+        assert_eq!(drops.dropped(), 0, "{flavor}: output still alive");
+        drop(out);
+        assert_eq!(drops.dropped(), 1, "{flavor}");
+    }
+}
+
+#[test]
+fn dropped_join_handle_detaches_the_task() {
+    for (flavor, rt) in both() {
+        let (tx, rx) = mpsc::channel();
+        rt.block_on(async move {
+            drop(weft_runtime::spawn(async move {
+                task::yield_now().await;
+                tx.send(42).unwrap();
+            }));
+        });
+        // The task finishes on its own; on current_thread it needs a driver.
+        let got = rt.block_on(async move {
+            poll_fn(|cx| match rx.try_recv() {
+                Ok(v) => Poll::Ready(v),
+                Err(_) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await
+        });
+        assert_eq!(got, 42, "{flavor}");
+    }
+}
+
+#[test]
+fn output_dropped_once_when_nobody_reads_it() {
+    for (flavor, rt) in both() {
+        let drops = DropCounter::default();
+        let tracked = drops.track();
+        let handle = rt.spawn(async move { tracked });
+        drop(handle);
+        let handle2 = rt.spawn(async {});
+        rt.block_on(handle2).unwrap();
+        rt.block_on(async {
+            poll_fn(|cx| {
+                if drops.dropped() == 1 {
+                    Poll::Ready(())
+                } else {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            })
+            .await
+        });
+        assert_eq!(drops.dropped(), 1, "{flavor}");
+    }
+}
+
+#[test]
+fn ids_and_names() {
+    let rt = current_thread();
+    rt.block_on(async {
+        assert_eq!(task::try_id(), None, "block_on's own future is not a task");
+        let h = weft_runtime::spawn(async { task::id() });
+        let id = h.id();
+        assert_eq!(h.await.unwrap(), id);
+        let other = weft_runtime::spawn(async {}).id();
+        assert_ne!(id, other);
+
+        let err = task::Builder::new()
+            .name("worker-7")
+            .spawn(async { panic!("bad") })
+            .unwrap()
+            .await
+            .unwrap_err();
+        assert_eq!(err.task_name(), Some("worker-7"));
+        assert!(err.to_string().contains("\"worker-7\""), "{err}");
+    });
+}
+
+#[test]
+fn builder_spawn_outside_runtime_is_an_error() {
+    let err = task::Builder::new().spawn(async {}).unwrap_err();
+    assert!(err.to_string().contains("no weft runtime"), "{err}");
+}
+
+#[test]
+fn yield_now_lets_queued_tasks_run_first() {
+    let rt = current_thread();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    rt.block_on(async move {
+        let (o1, o2) = (o.clone(), o.clone());
+        let a = weft_runtime::spawn(async move {
+            o1.lock().unwrap().push("a1");
+            task::yield_now().await;
+            o1.lock().unwrap().push("a2");
+        });
+        let b = weft_runtime::spawn(async move {
+            o2.lock().unwrap().push("b");
+        });
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+    assert_eq!(*order.lock().unwrap(), ["a1", "b", "a2"]);
+}
+
+/// A future that, on each poll, hands its waker to another thread which
+/// wakes it — often while this poll is still running.
+struct CrossWake {
+    left: usize,
+    tx: mpsc::Sender<std::task::Waker>,
+}
+
+impl Future for CrossWake {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.left == 0 {
+            return Poll::Ready(());
+        }
+        self.left -= 1;
+        self.tx.send(cx.waker().clone()).unwrap();
+        Poll::Pending
+    }
+}
+
+/// Spawns `tasks` tasks that each get `wakes` wakes from `wakers` threads.
+pub fn cross_thread_wakes(rt: &weft_runtime::runtime::Runtime, tasks: usize, wakes: usize) {
+    let (tx, rx) = mpsc::channel::<std::task::Waker>();
+    let rx = Arc::new(Mutex::new(rx));
+    let wakers: Vec<_> = (0..2)
+        .map(|_| {
+            let rx = rx.clone();
+            std::thread::spawn(move || loop {
+                let next = rx.lock().unwrap().recv();
+                match next {
+                    Ok(waker) => waker.wake(),
+                    Err(_) => return,
+                }
+            })
+        })
+        .collect();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| rt.spawn(CrossWake { left: wakes, tx: tx.clone() }))
+        .collect();
+    drop(tx);
+    rt.block_on(async {
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    for w in wakers {
+        w.join().unwrap();
+    }
+}
+
+#[test]
+fn wakes_from_other_threads_during_poll_are_not_lost() {
+    within(120, || {
+        let rt = multi_thread(2);
+        cross_thread_wakes(&rt, 4, scale(5_000, 20));
+        let rt = current_thread();
+        cross_thread_wakes(&rt, 4, scale(5_000, 20));
+    });
+}
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<JoinHandle<u32>>();
+    assert_send_sync::<task::AbortHandle>();
+    assert_send_sync::<task::JoinError>();
+    assert_send_sync::<weft_runtime::runtime::Handle>();
+    assert_send_sync::<weft_runtime::runtime::Runtime>();
+}
