@@ -3,11 +3,10 @@
 
 mod support;
 
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Barrier, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use support::{both, current_thread, multi_thread, scale, within, DropCounter};
 use weft_runtime::task::{self, JoinHandle};
@@ -286,62 +285,13 @@ fn yield_now_lets_queued_tasks_run_first() {
     assert_eq!(*order.lock().unwrap(), ["a1", "b", "a2"]);
 }
 
-/// A future that, on each poll, hands its waker to another thread which
-/// wakes it — often while this poll is still running.
-struct CrossWake {
-    left: usize,
-    tx: mpsc::Sender<std::task::Waker>,
-}
-
-impl Future for CrossWake {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.left == 0 {
-            return Poll::Ready(());
-        }
-        self.left -= 1;
-        self.tx.send(cx.waker().clone()).unwrap();
-        Poll::Pending
-    }
-}
-
-/// Spawns `tasks` tasks that each get `wakes` wakes from `wakers` threads.
-pub fn cross_thread_wakes(rt: &weft_runtime::runtime::Runtime, tasks: usize, wakes: usize) {
-    let (tx, rx) = mpsc::channel::<std::task::Waker>();
-    let rx = Arc::new(Mutex::new(rx));
-    let wakers: Vec<_> = (0..2)
-        .map(|_| {
-            let rx = rx.clone();
-            std::thread::spawn(move || loop {
-                let next = rx.lock().unwrap().recv();
-                match next {
-                    Ok(waker) => waker.wake(),
-                    Err(_) => return,
-                }
-            })
-        })
-        .collect();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| rt.spawn(CrossWake { left: wakes, tx: tx.clone() }))
-        .collect();
-    drop(tx);
-    rt.block_on(async {
-        for h in handles {
-            h.await.unwrap();
-        }
-    });
-    for w in wakers {
-        w.join().unwrap();
-    }
-}
-
 #[test]
 fn wakes_from_other_threads_during_poll_are_not_lost() {
     within(120, || {
         let rt = multi_thread(2);
-        cross_thread_wakes(&rt, 4, scale(5_000, 20));
+        support::cross_thread_wakes(&rt, 4, scale(5_000, 20));
         let rt = current_thread();
-        cross_thread_wakes(&rt, 4, scale(5_000, 20));
+        support::cross_thread_wakes(&rt, 4, scale(5_000, 20));
     });
 }
 

@@ -160,21 +160,21 @@ impl Builder {
     }
 
     fn num_workers(&self) -> io::Result<usize> {
-        let n = match self.worker_threads {
-            Some(n) => n,
-            None => match std::env::var(WORKER_THREADS_ENV) {
-                Ok(value) => value.trim().parse::<usize>().map_err(|_| {
-                    invalid(&format!(
-                        "{WORKER_THREADS_ENV} must be a positive integer, got {value:?}"
-                    ))
-                })?,
-                Err(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            },
-        };
-        if n == 0 {
-            return Err(invalid("worker_threads must be at least 1"));
+        if let Some(n) = self.worker_threads {
+            return match n {
+                0 => Err(invalid("worker_threads must be at least 1")),
+                n => Ok(n),
+            };
         }
-        Ok(n)
+        match std::env::var(WORKER_THREADS_ENV) {
+            Ok(value) => match value.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(invalid(&format!(
+                    "{WORKER_THREADS_ENV} must be a positive integer, got {value:?}"
+                ))),
+            },
+            Err(_) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        }
     }
 }
 

@@ -33,7 +33,14 @@ unsafe impl Send for Shard {}
 
 impl OwnedTasks {
     pub(crate) fn new(num_workers: usize) -> OwnedTasks {
-        let shards = (num_workers * 4).clamp(4, 256).next_power_of_two();
+        // Under loom, one shard: task ids keep counting across model
+        // iterations, and a shard chosen by id would make the model touch
+        // different locks each time (loom requires determinism).
+        let shards = if cfg!(loom) {
+            1
+        } else {
+            (num_workers * 4).clamp(4, 256).next_power_of_two()
+        };
         OwnedTasks {
             shards: (0..shards)
                 .map(|_| {

@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{mpsc, Arc};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use weft_runtime::runtime::{Builder, Runtime};
@@ -83,4 +86,72 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
+}
+
+/// A future that, on each poll, hands its waker to another thread which
+/// wakes it — often while this poll is still running.
+struct CrossWake {
+    left: usize,
+    tx: mpsc::Sender<Waker>,
+}
+
+impl Future for CrossWake {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.left == 0 {
+            return Poll::Ready(());
+        }
+        self.left -= 1;
+        self.tx.send(cx.waker().clone()).unwrap();
+        Poll::Pending
+    }
+}
+
+/// `tasks` tasks each complete only after `wakes` wakes sent from two other
+/// threads; a lost wakeup hangs (use under `within`).
+pub fn cross_thread_wakes(rt: &Runtime, tasks: usize, wakes: usize) {
+    let (tx, rx) = mpsc::channel::<Waker>();
+    let rx = Arc::new(Mutex::new(rx));
+    let wakers: Vec<_> = (0..2)
+        .map(|_| {
+            let rx = rx.clone();
+            std::thread::spawn(move || loop {
+                let next = rx.lock().unwrap().recv();
+                match next {
+                    Ok(waker) => waker.wake(),
+                    Err(_) => return,
+                }
+            })
+        })
+        .collect();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| rt.spawn(CrossWake { left: wakes, tx: tx.clone() }))
+        .collect();
+    drop(tx);
+    rt.block_on(async {
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    for w in wakers {
+        w.join().unwrap();
+    }
+}
+
+/// Resolves once `done()` is true, re-polling itself (no timer needed).
+pub async fn until(mut done: impl FnMut() -> bool) {
+    std::future::poll_fn(|cx| {
+        if done() {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Polls a future once with a no-op waker.
+pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+    Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
 }

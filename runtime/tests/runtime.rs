@@ -1,0 +1,219 @@
+//! Runtime lifecycle and misuse: building, handles, entering, flavours,
+//! hooks, shutdown variants, and the messages that bad calls get.
+
+mod support;
+
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use support::{current_thread, multi_thread, panic_message, until, within};
+use weft_runtime::runtime::{Builder, Handle, RuntimeFlavor};
+
+#[test]
+fn zero_threads_is_an_error_not_a_panic() {
+    let err = Builder::new_multi_thread().worker_threads(0).build().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("worker_threads"), "{err}");
+    let err = Builder::new_multi_thread().max_blocking_threads(0).build().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("max_blocking_threads"), "{err}");
+}
+
+#[test]
+fn spawn_outside_a_runtime_panics_with_a_message() {
+    let payload = catch_unwind(|| weft_runtime::spawn(async {})).unwrap_err();
+    let message = panic_message(&*payload);
+    assert!(message.contains("no weft runtime"), "{message}");
+    assert!(message.contains("Handle::enter"), "{message}");
+
+    let err = Handle::try_current().unwrap_err();
+    assert!(err.is_missing_context());
+    let payload = catch_unwind(Handle::current).unwrap_err();
+    assert!(panic_message(&*payload).contains("no weft runtime"));
+}
+
+#[test]
+fn block_on_inside_a_runtime_panics_and_names_the_way_out() {
+    // From block_on's own future (current thread).
+    let rt = current_thread();
+    let inner = current_thread();
+    let payload = catch_unwind(AssertUnwindSafe(|| rt.block_on(async { inner.block_on(async {}) }))).unwrap_err();
+    let message = panic_message(&*payload);
+    assert!(message.contains("block_in_place"), "{message}");
+    assert!(message.contains("spawn_blocking"), "{message}");
+
+    // From a task on a worker thread.
+    let rt = multi_thread(2);
+    let err = rt
+        .block_on(rt.spawn(async { Handle::current().block_on(async {}) }))
+        .unwrap_err();
+    let message = err.panic_message().unwrap_or_default().to_string();
+    assert!(message.contains("block_in_place"), "{message}");
+    assert!(message.contains("spawn_blocking"), "{message}");
+    // The runtime is fine afterwards.
+    assert_eq!(rt.block_on(rt.spawn(async { 5 })).unwrap(), 5);
+}
+
+#[test]
+fn current_thread_runs_tasks_on_the_block_on_thread() {
+    let rt = current_thread();
+    let me = std::thread::current().id();
+    let ids = rt.block_on(async {
+        let a = weft_runtime::spawn(async { std::thread::current().id() });
+        let b = weft_runtime::spawn(async { std::thread::current().id() });
+        [a.await.unwrap(), b.await.unwrap()]
+    });
+    assert_eq!(ids, [me, me]);
+    assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
+    assert_eq!(rt.metrics().num_workers(), 1);
+}
+
+#[test]
+fn multi_thread_runs_tasks_on_named_workers() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let (s, t) = (started.clone(), stopped.clone());
+    let rt = Builder::new_multi_thread()
+        .worker_threads(3)
+        .thread_name("pool-x")
+        .on_thread_start(move || {
+            s.fetch_add(1, SeqCst);
+        })
+        .on_thread_stop(move || {
+            t.fetch_add(1, SeqCst);
+        })
+        .build()
+        .unwrap();
+    let name = rt.block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) }));
+    assert_eq!(name.unwrap().as_deref(), Some("pool-x"));
+    assert_eq!(rt.metrics().num_workers(), 3);
+    assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+    drop(rt);
+    // Dropping joins the workers, so both hooks have run on each of them.
+    assert_eq!(started.load(SeqCst), 3);
+    assert_eq!(stopped.load(SeqCst), 3);
+}
+
+#[test]
+fn enter_makes_spawn_work_outside_block_on() {
+    let rt = multi_thread(2);
+    let other = current_thread();
+    let handle = {
+        let _guard = rt.enter();
+        {
+            let _inner = other.enter();
+            assert_eq!(Handle::current().runtime_flavor(), RuntimeFlavor::CurrentThread);
+        }
+        assert_eq!(Handle::current().runtime_flavor(), RuntimeFlavor::MultiThread);
+        weft_runtime::spawn(async { 7 })
+    };
+    assert!(Handle::try_current().is_err());
+    assert_eq!(rt.block_on(handle).unwrap(), 7);
+}
+
+#[test]
+fn handle_block_on_from_other_threads() {
+    for rt in [multi_thread(2), current_thread()] {
+        let handle = rt.handle().clone();
+        let out = within(30, move || {
+            std::thread::spawn(move || handle.block_on(handle.spawn(async { 11 })))
+                .join()
+                .unwrap()
+        });
+        assert_eq!(out.unwrap(), 11);
+    }
+}
+
+#[test]
+fn run_builds_runs_and_shuts_down() {
+    let out = weft_runtime::run(async { weft_runtime::spawn(async { "done" }).await.unwrap() });
+    assert_eq!(out, "done");
+}
+
+#[test]
+fn metrics_count_alive_tasks() {
+    let rt = multi_thread(2);
+    let handles: Vec<_> = (0..10).map(|_| rt.spawn(std::future::pending::<()>())).collect();
+    assert_eq!(rt.metrics().num_alive_tasks(), 10);
+    for h in &handles {
+        h.abort();
+    }
+    for h in handles {
+        assert!(rt.block_on(h).unwrap_err().is_cancelled());
+    }
+    rt.block_on(until(|| rt.metrics().num_alive_tasks() == 0));
+}
+
+#[test]
+fn shutdown_timeout_returns_while_a_task_is_stuck_in_a_blocking_call() {
+    let (release, stuck) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let rt = multi_thread(2);
+    rt.spawn(async move {
+        entered_tx.send(()).unwrap();
+        // A bug in user code: a blocking call inside a task.
+        let _ = stuck.recv();
+    });
+    entered.recv().unwrap();
+    within(30, move || rt.shutdown_timeout(Duration::from_millis(20)));
+    release.send(()).unwrap();
+}
+
+#[test]
+fn shutdown_background_does_not_wait() {
+    let (release, stuck) = mpsc::channel::<()>();
+    let rt = multi_thread(1);
+    let blocking = rt.spawn_blocking(move || stuck.recv().is_ok());
+    within(30, move || rt.shutdown_background());
+    release.send(()).unwrap();
+    // The closure still finishes and its output still arrives.
+    let rt = current_thread();
+    assert!(rt.block_on(blocking).unwrap());
+}
+
+#[test]
+fn dropping_a_runtime_inside_a_task_does_not_deadlock() {
+    let outer = multi_thread(2);
+    let inner = multi_thread(1);
+    let h = inner.spawn(async { 3 });
+    within(30, move || {
+        outer.block_on(outer.spawn(async move {
+            assert_eq!(h.await.unwrap(), 3);
+            drop(inner);
+        }))
+    })
+    .unwrap();
+}
+
+#[test]
+fn tasks_spawned_from_many_threads_all_run() {
+    let rt = Arc::new(multi_thread(2));
+    let count = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (rt, count) = (rt.clone(), count.clone());
+            std::thread::spawn(move || {
+                let handles: Vec<_> = (0..1000)
+                    .map(|_| {
+                        let count = count.clone();
+                        rt.spawn(async move {
+                            count.fetch_add(1, SeqCst);
+                        })
+                    })
+                    .collect();
+                rt.block_on(async {
+                    for h in handles {
+                        h.await.unwrap();
+                    }
+                });
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(count.load(SeqCst), 4000);
+}
