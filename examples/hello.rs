@@ -1,1 +1,3 @@
-fn main(){println!("hello")}
+fn main() {
+    println!("hello")
+}

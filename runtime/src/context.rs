@@ -129,7 +129,9 @@ impl Drop for WorkerGuard<'_> {
 
 /// Runs `f` with this thread's worker, if it is one.
 pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R {
-    let ptr = CONTEXT.try_with(|cx| cx.worker.get()).unwrap_or(std::ptr::null());
+    let ptr = CONTEXT
+        .try_with(|cx| cx.worker.get())
+        .unwrap_or(std::ptr::null());
     // SAFETY: the pointer is set only by `set_worker`, whose guard clears it
     // before the `WorkerContext` it borrows goes away, and it is only read on
     // its own thread.
@@ -138,7 +140,9 @@ pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R {
 
 /// Names `id` as the task being polled until the guard drops.
 pub(crate) fn enter_task(id: Id) -> TaskGuard {
-    let prev = CONTEXT.try_with(|cx| cx.task.replace(Some(id))).unwrap_or(None);
+    let prev = CONTEXT
+        .try_with(|cx| cx.task.replace(Some(id)))
+        .unwrap_or(None);
     TaskGuard { prev }
 }
 

@@ -12,7 +12,10 @@ fn worker_threads_env_var() {
     drop(rt);
 
     // The builder's own setting wins.
-    let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
     assert_eq!(rt.metrics().num_workers(), 1);
     drop(rt);
 
@@ -20,7 +23,10 @@ fn worker_threads_env_var() {
         std::env::set_var(WORKER_THREADS_ENV, bad);
         let err = Builder::new_multi_thread().build().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
-        assert!(err.to_string().contains(WORKER_THREADS_ENV), "{bad:?}: {err}");
+        assert!(
+            err.to_string().contains(WORKER_THREADS_ENV),
+            "{bad:?}: {err}"
+        );
     }
     std::env::remove_var(WORKER_THREADS_ENV);
 }

@@ -30,7 +30,10 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 #[test]
 fn spawn_from_outside_and_join_with_two_workers() {
     model(|| {
-        let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
         let handle = rt.spawn(async { 7 });
         assert_eq!(rt.block_on(handle).unwrap(), 7);
     });
@@ -39,10 +42,16 @@ fn spawn_from_outside_and_join_with_two_workers() {
 #[test]
 fn spawn_from_outside_and_join_with_one_worker() {
     model(|| {
-        let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
         let a = rt.spawn(async { 1 });
         let b = rt.spawn(async { 2 });
-        assert_eq!(rt.block_on(async { a.await.unwrap() + b.await.unwrap() }), 3);
+        assert_eq!(
+            rt.block_on(async { a.await.unwrap() + b.await.unwrap() }),
+            3
+        );
     });
 }
 

@@ -14,10 +14,16 @@ use weft_runtime::runtime::{Builder, Handle, RuntimeFlavor};
 
 #[test]
 fn zero_threads_is_an_error_not_a_panic() {
-    let err = Builder::new_multi_thread().worker_threads(0).build().unwrap_err();
+    let err = Builder::new_multi_thread()
+        .worker_threads(0)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("worker_threads"), "{err}");
-    let err = Builder::new_multi_thread().max_blocking_threads(0).build().unwrap_err();
+    let err = Builder::new_multi_thread()
+        .max_blocking_threads(0)
+        .build()
+        .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("max_blocking_threads"), "{err}");
 }
@@ -40,7 +46,10 @@ fn block_on_inside_a_runtime_panics_and_names_the_way_out() {
     // From block_on's own future (current thread).
     let rt = current_thread();
     let inner = current_thread();
-    let payload = catch_unwind(AssertUnwindSafe(|| rt.block_on(async { inner.block_on(async {}) }))).unwrap_err();
+    let payload = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async { inner.block_on(async {}) })
+    }))
+    .unwrap_err();
     let message = panic_message(&*payload);
     assert!(message.contains("block_in_place"), "{message}");
     assert!(message.contains("spawn_blocking"), "{message}");
@@ -105,9 +114,15 @@ fn enter_makes_spawn_work_outside_block_on() {
         let _guard = rt.enter();
         {
             let _inner = other.enter();
-            assert_eq!(Handle::current().runtime_flavor(), RuntimeFlavor::CurrentThread);
+            assert_eq!(
+                Handle::current().runtime_flavor(),
+                RuntimeFlavor::CurrentThread
+            );
         }
-        assert_eq!(Handle::current().runtime_flavor(), RuntimeFlavor::MultiThread);
+        assert_eq!(
+            Handle::current().runtime_flavor(),
+            RuntimeFlavor::MultiThread
+        );
         weft_runtime::spawn(async { 7 })
     };
     assert!(Handle::try_current().is_err());
@@ -136,7 +151,9 @@ fn run_builds_runs_and_shuts_down() {
 #[test]
 fn metrics_count_alive_tasks() {
     let rt = multi_thread(2);
-    let handles: Vec<_> = (0..10).map(|_| rt.spawn(std::future::pending::<()>())).collect();
+    let handles: Vec<_> = (0..10)
+        .map(|_| rt.spawn(std::future::pending::<()>()))
+        .collect();
     assert_eq!(rt.metrics().num_alive_tasks(), 10);
     for h in &handles {
         h.abort();

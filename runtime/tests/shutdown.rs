@@ -112,7 +112,12 @@ fn drop_with_tasks(multi: bool, n: usize) -> Vec<JoinHandle<()>> {
     drop(rt);
 
     for (i, flag) in flags.iter().enumerate() {
-        assert_eq!(flag.load(SeqCst), 1, "future {i} dropped {} times", flag.load(SeqCst));
+        assert_eq!(
+            flag.load(SeqCst),
+            1,
+            "future {i} dropped {} times",
+            flag.load(SeqCst)
+        );
     }
     assert_eq!(
         threads.started.load(SeqCst),
@@ -145,7 +150,10 @@ fn dropping_a_runtime_cancels_every_task_once_and_leaks_nothing() {
 
         let leaked = LIVE_BYTES.load(SeqCst) - before;
         // 100,000 leaked task cells would be megabytes.
-        assert!(leaked < 64 * 1024, "multi={multi}: {leaked} bytes still allocated");
+        assert!(
+            leaked < 64 * 1024,
+            "multi={multi}: {leaked} bytes still allocated"
+        );
     }
 }
 

@@ -53,13 +53,23 @@ fn nested_spawns() {
 fn panic_becomes_join_error_and_worker_carries_on() {
     for rt in [current_thread(), multi_thread(1)] {
         let n = std::hint::black_box(7);
-        let err = rt.block_on(async move { weft_runtime::spawn(async move { panic!("boom {n}") }).await.unwrap_err() });
+        let err = rt.block_on(async move {
+            weft_runtime::spawn(async move { panic!("boom {n}") })
+                .await
+                .unwrap_err()
+        });
         assert!(err.is_panic());
         assert!(!err.is_cancelled());
         assert_eq!(err.panic_message(), Some("boom 7"));
-        assert!(err.to_string().contains("panicked with message \"boom 7\""), "{err}");
+        assert!(
+            err.to_string().contains("panicked with message \"boom 7\""),
+            "{err}"
+        );
         let payload = err.into_panic();
-        assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("boom 7"));
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("boom 7")
+        );
 
         // The same (only) worker still runs tasks.
         let ok = rt.block_on(async {
@@ -76,7 +86,11 @@ fn panic_becomes_join_error_and_worker_carries_on() {
 #[test]
 fn panic_payload_of_any_type() {
     let rt = current_thread();
-    let err = rt.block_on(async { weft_runtime::spawn(async { std::panic::panic_any(17u32) }).await.unwrap_err() });
+    let err = rt.block_on(async {
+        weft_runtime::spawn(async { std::panic::panic_any(17u32) })
+            .await
+            .unwrap_err()
+    });
     assert_eq!(err.panic_message(), None);
     assert_eq!(*err.into_panic().downcast::<u32>().unwrap(), 17);
 }
@@ -124,7 +138,11 @@ fn abort_task_while_it_is_being_polled() {
         aborted.wait();
         let err = rt.block_on(handle).unwrap_err();
         assert!(err.is_cancelled());
-        assert_eq!(polls.load(SeqCst), 1, "cancelled at the end of the poll, not polled again");
+        assert_eq!(
+            polls.load(SeqCst),
+            1,
+            "cancelled at the end of the poll, not polled again"
+        );
         assert_eq!(drops.dropped(), 1);
     });
 }

@@ -145,14 +145,16 @@ impl Builder {
         match self.flavor {
             Flavor::CurrentThread => {
                 let core = cores.into_iter().next().expect("one core");
-                *shared.idle_core.lock() = Some(core);
+                *shared.idle_core.lock() = Some(Box::new(core));
             }
             Flavor::MultiThread => {
                 for core in cores {
                     let worker_shared = shared.clone();
                     // On failure `runtime` drops here, which shuts down the
                     // workers already started.
-                    shared.spawn_thread(move || scheduler::worker::run_worker(worker_shared, core))?;
+                    shared.spawn_thread(move || {
+                        scheduler::worker::run_worker(worker_shared, Box::new(core))
+                    })?;
                 }
             }
         }

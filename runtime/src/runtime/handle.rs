@@ -10,10 +10,10 @@ use std::task::{Context, Poll};
 use super::{RuntimeFlavor, RuntimeMetrics};
 use crate::blocking::BlockingTask;
 use crate::context::{self, SetCurrentGuard};
+use crate::coop;
 use crate::scheduler::park::Parker;
 use crate::scheduler::{current, Flavor, Shared};
 use crate::task::{self, Id, JoinHandle};
-use crate::coop;
 
 /// A handle to a runtime: spawn onto it, block on it, enter it.
 ///
@@ -115,7 +115,11 @@ impl Handle {
 }
 
 /// Spawns `future` onto the scheduler `shared`.
-pub(crate) fn spawn_on<F>(shared: Arc<Shared>, future: F, name: Option<Arc<String>>) -> JoinHandle<F::Output>
+pub(crate) fn spawn_on<F>(
+    shared: Arc<Shared>,
+    future: F,
+    name: Option<Arc<String>>,
+) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -130,7 +134,11 @@ where
     join
 }
 
-pub(crate) fn spawn_blocking_on<F, R>(handle: &Handle, f: F, name: Option<Arc<String>>) -> JoinHandle<R>
+pub(crate) fn spawn_blocking_on<F, R>(
+    handle: &Handle,
+    f: F,
+    name: Option<Arc<String>>,
+) -> JoinHandle<R>
 where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
@@ -207,9 +215,7 @@ impl TryCurrentError {
 impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.destroyed {
-            f.write_str(
-                "the weft runtime context of this thread is gone: the thread is exiting",
-            )
+            f.write_str("the weft runtime context of this thread is gone: the thread is exiting")
         } else {
             f.write_str(
                 "there is no weft runtime here: this must be called from inside a weft \

@@ -162,7 +162,7 @@ impl Runtime {
                 if let Some(core) = core {
                     // Futures dropped now still see this runtime as current.
                     let _current = context::set_current(&self.handle);
-                    shared.shutdown_core(core);
+                    shared.shutdown_core(*core);
                 }
             }
             Flavor::MultiThread => shared.join_threads(timeout),

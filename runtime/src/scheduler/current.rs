@@ -75,7 +75,7 @@ impl Drop for CoreGuard<'_> {
         };
         let shared = &self.cx.shared;
         if shared.is_shutdown() {
-            shared.shutdown_core(core);
+            shared.shutdown_core(*core);
         } else {
             *shared.idle_core.lock() = Some(core);
         }

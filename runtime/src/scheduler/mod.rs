@@ -50,7 +50,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     is_shutdown: AtomicBool,
     /// Cores handed back by exiting workers; the last one cleans up.
-    shutdown_cores: Mutex<Vec<Box<Core>>>,
+    shutdown_cores: Mutex<Vec<Core>>,
     /// The current-thread flavour's core while no `block_on` holds it.
     pub(crate) idle_core: Mutex<Option<Box<Core>>>,
     /// `block_on` callers waiting for `idle_core` (current-thread flavour).
@@ -71,7 +71,7 @@ impl Shared {
         num_workers: usize,
         config: Config,
         blocking: BlockingSpawner,
-    ) -> (Arc<Shared>, Vec<Box<Core>>) {
+    ) -> (Arc<Shared>, Vec<Core>) {
         let driver = Arc::new(DriverSlot::new(crate::driver::Driver::new()));
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
@@ -121,22 +121,38 @@ impl Shared {
     }
 
     /// Queues a task that was woken while it ran: to the back of the queue.
-    /// The poll's reference moves into the queue, so the remote path keeps
-    /// the scheduler alive with its own `Arc`.
-    pub(crate) fn yield_task(self: &Arc<Self>, task: Notified) {
-        if let Some(task) = self.schedule_local(task, false) {
-            let this = self.clone();
-            this.push_remote(task);
-        }
+    ///
+    /// Takes the scheduler as a raw pointer because it lives in the task's
+    /// header, and the task may be freed by another thread as soon as it is
+    /// pushed: no reference into the header may be live across the push.
+    ///
+    /// # Safety
+    /// `this` is the scheduler of `task`, kept alive by `task`'s reference.
+    pub(crate) unsafe fn yield_task(this: *const Shared, task: Notified) {
+        let Some(task) = Self::schedule_local_ptr(this, task, false) else {
+            return;
+        };
+        // SAFETY: `task` still holds its reference, so the `Arc` in its
+        // header is alive; we take a strong count of our own before the push.
+        let shared = unsafe {
+            Arc::increment_strong_count(this);
+            Arc::from_raw(this)
+        };
+        shared.push_remote(task);
     }
 
     /// Hands the task to the current worker if this thread is one of ours
     /// with its core in hand; gives it back otherwise.
     fn schedule_local(self: &Arc<Self>, task: Notified, lifo: bool) -> Option<Notified> {
+        Self::schedule_local_ptr(Arc::as_ptr(self), task, lifo)
+    }
+
+    fn schedule_local_ptr(this: *const Shared, task: Notified, lifo: bool) -> Option<Notified> {
         context::with_worker(|cx| match cx {
-            Some(cx) if Arc::ptr_eq(&cx.shared, self) => match cx.core.borrow_mut().as_mut() {
+            Some(cx) if Arc::as_ptr(&cx.shared) == this => match cx.core.borrow_mut().as_mut() {
                 Some(core) => {
-                    core.schedule_local(self, task, lifo);
+                    // The worker's own `Arc`, not the task's.
+                    core.schedule_local(&cx.shared, task, lifo);
                     None
                 }
                 None => Some(task),
@@ -197,7 +213,7 @@ impl Shared {
 
     /// A worker leaves for good: cancel tasks, hand in the core; the last
     /// core in drops every queued entry.
-    pub(crate) fn shutdown_core(&self, core: Box<Core>) {
+    pub(crate) fn shutdown_core(&self, core: Core) {
         self.owned.close_and_shutdown_all(core.index);
         let collected = {
             let mut cores = self.shutdown_cores.lock();

@@ -8,12 +8,16 @@
 //! `Mutex<VecDeque>`. crossbeam's atomics are invisible to loom, so modelling
 //! through them would check nothing; this way loom checks *our* protocol
 //! (wake, park, steal hand-off, shutdown) around the queues.
+//!
+//! Under `cfg(miri)` too: miri is there to check our unsafe task core, and
+//! crossbeam-epoch's global collector (process-lifetime allocations, tagged
+//! pointers) would otherwise force leak checking off for everything.
 
 use crate::task::Notified;
 
 pub(crate) use imp::{local, Inject, Local, Steal};
 
-#[cfg(not(loom))]
+#[cfg(not(any(loom, miri)))]
 mod imp {
     use super::Notified;
     use crossbeam_deque::{Injector, Stealer, Worker};
@@ -104,7 +108,7 @@ mod imp {
     }
 }
 
-#[cfg(loom)]
+#[cfg(any(loom, miri))]
 mod imp {
     use super::Notified;
     use crate::loom::Mutex;

@@ -47,14 +47,14 @@ pub(crate) struct WorkerContext {
 }
 
 impl Core {
-    pub(crate) fn new(index: usize, driver: Arc<DriverSlot>) -> (Box<Core>, Remote) {
+    pub(crate) fn new(index: usize, driver: Arc<DriverSlot>) -> (Core, Remote) {
         let (run_queue, steal) = queue::local();
         let park = Parker::new(Some(driver));
         let remote = Remote {
             steal,
             unpark: park.unparker(),
         };
-        let core = Box::new(Core {
+        let core = Core {
             index,
             tick: 0,
             lifo_slot: None,
@@ -64,7 +64,7 @@ impl Core {
             is_shutdown: false,
             park: Some(park),
             rand: FastRand::new(index as u64),
-        });
+        };
         (core, remote)
     }
 
@@ -270,7 +270,11 @@ impl WorkerContext {
 
     /// Runs `f` with the parker taken out of the core and the core stored in
     /// the context, so that tasks the driver wakes land in our LIFO slot.
-    pub(crate) fn with_core_parked(&self, mut core: Box<Core>, f: impl FnOnce(&mut Parker)) -> Box<Core> {
+    pub(crate) fn with_core_parked(
+        &self,
+        mut core: Box<Core>,
+        f: impl FnOnce(&mut Parker),
+    ) -> Box<Core> {
         let mut park = core.park.take().expect("parker is in the core");
         *self.core.borrow_mut() = Some(core);
         f(&mut park);
@@ -312,7 +316,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, core: Box<Core>) {
     let cx = WorkerContext::new(shared);
     let _worker = crate::context::set_worker(&cx);
     if let Some(core) = cx.run(core) {
-        cx.shared.shutdown_core(core);
+        cx.shared.shutdown_core(*core);
     }
 }
 
@@ -331,6 +335,9 @@ pub(crate) fn hand_off(shared: &Arc<Shared>, core: Box<Core>) -> Result<(), Box<
     });
     match spawned {
         Ok(()) => Ok(()),
-        Err(_) => Err(slot.lock().take().expect("core not taken by a thread that never started")),
+        Err(_) => Err(slot
+            .lock()
+            .take()
+            .expect("core not taken by a thread that never started")),
     }
 }

@@ -138,4 +138,3 @@ impl From<JoinError> for io::Error {
         io::Error::other(err)
     }
 }
-

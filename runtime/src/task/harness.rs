@@ -11,6 +11,7 @@ use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::cell::{Cell, Header, Stage, Vtable};
@@ -19,6 +20,7 @@ use super::raw::{Notified, RawTask};
 use super::state::{Snapshot, ToIdle, ToRunning};
 use super::waker::waker_ref;
 use crate::context;
+use crate::scheduler::Shared;
 
 pub(crate) fn vtable<F>() -> &'static Vtable
 where
@@ -50,7 +52,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
         ToRunning::Success => {}
         ToRunning::Cancelled => {
             let err = cancel_future(cell);
-            complete(cell, Err(err));
+            // SAFETY: we hold `RUNNING` and the poll's reference.
+            unsafe { complete::<F>(ptr, Err(err)) };
             return;
         }
         ToRunning::Failed => return,
@@ -66,7 +69,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
     let waker = unsafe { waker_ref(ptr) };
     let mut cx = Context::from_waker(&waker);
     match poll_future(cell, &mut cx) {
-        Poll::Ready(output) => complete(cell, output),
+        // SAFETY: we hold `RUNNING` and the poll's reference.
+        Poll::Ready(output) => unsafe { complete::<F>(ptr, output) },
         Poll::Pending => match header.state.transition_to_idle() {
             ToIdle::Ok => {}
             ToIdle::OkNotified => {
@@ -74,14 +78,19 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
                 // the LIFO slot), so a task that wakes itself yields.
                 // SAFETY: the poll's reference moves to the queue entry, and
                 // `NOTIFIED` is set.
+                let scheduler = Arc::as_ptr(&header.scheduler);
+                // SAFETY: as above.
                 let task = unsafe { Notified::from_raw(RawTask::from_raw(ptr)) };
-                header.scheduler.yield_task(task);
+                // SAFETY: `task` keeps the scheduler alive until it is
+                // pushed, and nothing borrowed from the cell is used after.
+                unsafe { Shared::yield_task(scheduler, task) };
             }
             // SAFETY: that was the last reference.
             ToIdle::OkDealloc => unsafe { dealloc::<F>(ptr) },
             ToIdle::Cancelled => {
                 let err = cancel_future(cell);
-                complete(cell, Err(err));
+                // SAFETY: we still hold `RUNNING` and the poll's reference.
+                unsafe { complete::<F>(ptr, Err(err)) };
             }
         },
     }
@@ -89,7 +98,10 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
 
 /// Polls the future with `RUNNING` held; on completion or panic the future
 /// is dropped here and the result returned.
-fn poll_future<F: Future>(cell: &Cell<F>, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+fn poll_future<F: Future>(
+    cell: &Cell<F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, JoinError>> {
     let id = cell.header.id;
     let _task = context::enter_task(id);
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -138,8 +150,14 @@ fn drop_stage<F: Future>(cell: &Cell<F>) -> std::thread::Result<()> {
 }
 
 /// Stores the output, releases the join handle's waiter and the task's
-/// references. Called with `RUNNING` and one reference held.
-fn complete<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>) {
+/// references, and frees the cell if those were the last.
+///
+/// # Safety
+/// `ptr` is a live `Cell<F>`; the caller holds `RUNNING` and one reference,
+/// and holds no borrow of the cell across this call (it may be freed here).
+unsafe fn complete<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, JoinError>) {
+    // SAFETY: per the caller; this borrow ends before the cell is freed.
+    let cell = unsafe { cell::<F>(ptr) };
     let header = &cell.header;
     // SAFETY: `RUNNING` gives exclusive access; the stage is `Consumed`.
     cell.stage
@@ -152,10 +170,12 @@ fn complete<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>) {
             let _ = drop_stage(cell);
         } else if snapshot.is_join_waker_set() {
             // SAFETY: `JOIN_WAKER` is set, so the handle does not touch the slot.
-            cell.trailer.join_waker.with(|waker| match unsafe { &*waker } {
-                Some(waker) => waker.wake_by_ref(),
-                None => unreachable!("JOIN_WAKER set without a waker"),
-            });
+            cell.trailer
+                .join_waker
+                .with(|waker| match unsafe { &*waker } {
+                    Some(waker) => waker.wake_by_ref(),
+                    None => unreachable!("JOIN_WAKER set without a waker"),
+                });
         }
     }));
     if snapshot.is_join_interested() && snapshot.is_join_waker_set() {
@@ -170,9 +190,13 @@ fn complete<F: Future>(cell: &Cell<F>, output: Result<F::Output, JoinError>) {
     }
 
     let released = header.scheduler.release(header);
-    if header.state.transition_to_terminal(1 + usize::from(released)) {
-        // SAFETY: the count reached zero.
-        unsafe { dealloc::<F>(NonNull::from(header)) };
+    if header
+        .state
+        .transition_to_terminal(1 + usize::from(released))
+    {
+        // SAFETY: the count reached zero; `ptr` carries the allocation's
+        // provenance (a pointer made from `header` would not).
+        unsafe { dealloc::<F>(ptr) };
     }
 }
 
@@ -181,7 +205,8 @@ unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
     let cell = unsafe { cell::<F>(ptr) };
     if cell.header.state.transition_to_shutdown() {
         let err = cancel_future(cell);
-        complete(cell, Err(err));
+        // SAFETY: the transition gave us `RUNNING`; we pass on our reference.
+        unsafe { complete::<F>(ptr, Err(err)) };
     } else {
         // SAFETY: the caller handed us one reference.
         unsafe { RawTask::from_raw(ptr) }.drop_reference();
@@ -240,7 +265,11 @@ fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
     }
 }
 
-fn set_join_waker<F: Future>(cell: &Cell<F>, waker: Waker, snapshot: Snapshot) -> Result<Snapshot, Snapshot> {
+fn set_join_waker<F: Future>(
+    cell: &Cell<F>,
+    waker: Waker,
+    snapshot: Snapshot,
+) -> Result<Snapshot, Snapshot> {
     debug_assert!(!snapshot.is_join_waker_set());
     // SAFETY: `JOIN_WAKER` is clear, so the runtime does not read the slot.
     cell.trailer
@@ -250,7 +279,9 @@ fn set_join_waker<F: Future>(cell: &Cell<F>, waker: Waker, snapshot: Snapshot) -
     if res.is_err() {
         // Completed meanwhile: the runtime never saw the waker; take it back.
         // SAFETY: the bit is still clear.
-        cell.trailer.join_waker.with_mut(|slot| unsafe { *slot = None });
+        cell.trailer
+            .join_waker
+            .with_mut(|slot| unsafe { *slot = None });
     }
     res
 }
@@ -265,7 +296,9 @@ unsafe fn drop_join_handle_slow<F: Future>(ptr: NonNull<Header>) {
     }
     if transition.drop_waker {
         // SAFETY: `JOIN_WAKER` is clear, so the slot is ours.
-        cell.trailer.join_waker.with_mut(|slot| unsafe { *slot = None });
+        cell.trailer
+            .join_waker
+            .with_mut(|slot| unsafe { *slot = None });
     }
     // SAFETY: the handle's reference.
     unsafe { RawTask::from_raw(ptr) }.drop_reference();

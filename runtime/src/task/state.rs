@@ -31,7 +31,7 @@ const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// A new task: referenced by the owned list, the `JoinHandle` and its first
 /// queue entry; notified because that entry is about to be pushed.
-const INITIAL: usize = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+const INITIAL: usize = (3 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 
 pub(crate) struct State {
     val: AtomicUsize,

@@ -2,9 +2,9 @@
 //! watchdog that turns a hang into a failure.
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -33,7 +33,10 @@ pub fn multi_thread(workers: usize) -> Runtime {
 
 /// One runtime of each flavour (the multi-thread one with 2 workers).
 pub fn both() -> Vec<(&'static str, Runtime)> {
-    vec![("current_thread", current_thread()), ("multi_thread", multi_thread(2))]
+    vec![
+        ("current_thread", current_thread()),
+        ("multi_thread", multi_thread(2)),
+    ]
 }
 
 /// Counts drops of the values it hands out.
@@ -125,7 +128,12 @@ pub fn cross_thread_wakes(rt: &Runtime, tasks: usize, wakes: usize) {
         })
         .collect();
     let handles: Vec<_> = (0..tasks)
-        .map(|_| rt.spawn(CrossWake { left: wakes, tx: tx.clone() }))
+        .map(|_| {
+            rt.spawn(CrossWake {
+                left: wakes,
+                tx: tx.clone(),
+            })
+        })
         .collect();
     drop(tx);
     rt.block_on(async {
