@@ -18,6 +18,8 @@ struct Context {
     in_runtime: Cell<bool>,
     task: Cell<Option<Id>>,
     budget: Cell<Budget>,
+    /// The scheduler whose worker or blocking thread this is (identity only).
+    thread_of: Cell<*const ()>,
 }
 
 crate::loom::thread_local! {
@@ -28,6 +30,7 @@ crate::loom::thread_local! {
             in_runtime: Cell::new(false),
             task: Cell::new(None),
             budget: Cell::new(Budget::unconstrained()),
+            thread_of: Cell::new(std::ptr::null()),
         }
     };
 }
@@ -174,4 +177,29 @@ pub(crate) fn set_budget(budget: Budget) {
 /// True on a thread that is driving tasks.
 pub(crate) fn is_in_runtime() -> bool {
     CONTEXT.try_with(|cx| cx.in_runtime.get()).unwrap_or(false)
+}
+
+/// Marks this thread as one of the threads of the runtime `id` (an address
+/// used only for identity) until the guard drops.
+pub(crate) fn set_thread_of(id: *const ()) -> ThreadOfGuard {
+    let prev = CONTEXT.with(|cx| cx.thread_of.replace(id));
+    ThreadOfGuard { prev }
+}
+
+pub(crate) struct ThreadOfGuard {
+    prev: *const (),
+}
+
+impl Drop for ThreadOfGuard {
+    fn drop(&mut self) {
+        let prev = self.prev;
+        let _ = CONTEXT.try_with(|cx| cx.thread_of.set(prev));
+    }
+}
+
+/// True on a worker or blocking thread of the runtime `id`.
+pub(crate) fn is_thread_of(id: *const ()) -> bool {
+    CONTEXT
+        .try_with(|cx| cx.thread_of.get() == id)
+        .unwrap_or(false)
 }

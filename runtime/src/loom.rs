@@ -141,6 +141,23 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// Joins (and so releases) the threads in `handles` that have finished.
+#[cfg(not(loom))]
+pub(crate) fn join_finished(handles: &mut Vec<thread::JoinHandle<()>>) {
+    let mut i = 0;
+    while i < handles.len() {
+        if handles[i].is_finished() {
+            let _ = handles.swap_remove(i).join();
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// loom's handles cannot tell: keep them all until shutdown.
+#[cfg(loom)]
+pub(crate) fn join_finished(_handles: &mut Vec<thread::JoinHandle<()>>) {}
+
 /// Declares a thread-local that loom sees as one per modelled thread
 /// (loom's macro takes no `const` initialiser, so the shim drops it there).
 macro_rules! thread_local_cx {

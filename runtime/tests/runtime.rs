@@ -234,3 +234,80 @@ fn tasks_spawned_from_many_threads_all_run() {
     }
     assert_eq!(count.load(SeqCst), 4000);
 }
+
+#[test]
+fn a_panicking_thread_hook_does_not_break_the_runtime() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(|| panic!("start hook"))
+        .on_thread_stop(|| panic!("stop hook"))
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
+    assert_eq!(rt.block_on(rt.spawn_blocking(|| 2)).unwrap(), 2);
+    within(30, move || drop(rt));
+}
+
+#[test]
+fn dropping_a_runtime_on_its_own_blocking_thread_does_not_deadlock() {
+    let rt = multi_thread(1);
+    let handle = rt.handle().clone();
+    let (tx, rx) = mpsc::channel();
+    handle.spawn_blocking(move || {
+        drop(rt);
+        tx.send(()).unwrap();
+    });
+    within(30, move || rx.recv().unwrap());
+}
+
+#[test]
+fn huge_shutdown_timeouts_do_not_overflow() {
+    multi_thread(1).shutdown_timeout(Duration::MAX);
+    current_thread().shutdown_timeout(Duration::MAX);
+}
+
+/// A current-thread runtime dropped while another thread drives it in
+/// `Handle::block_on`: tasks woken afterwards from outside still run.
+#[test]
+fn current_thread_dropped_while_another_thread_drives_it() {
+    struct Gate {
+        open: bool,
+        waker: Option<std::task::Waker>,
+    }
+    let gate = Arc::new(std::sync::Mutex::new(Gate {
+        open: false,
+        waker: None,
+    }));
+    let rt = current_thread();
+    let handle = rt.handle().clone();
+    let (waiting_tx, waiting) = mpsc::channel();
+    let g = gate.clone();
+    let driver = std::thread::spawn(move || {
+        handle.block_on(async move {
+            weft_runtime::spawn(std::future::poll_fn(move |cx| {
+                let mut gate = g.lock().unwrap();
+                if gate.open {
+                    return std::task::Poll::Ready(());
+                }
+                gate.waker = Some(cx.waker().clone());
+                let _ = waiting_tx.send(());
+                std::task::Poll::Pending
+            }))
+            .await
+        })
+    });
+    waiting.recv().unwrap();
+    drop(rt); // the other thread holds the core: returns at once
+    let waker = {
+        let mut gate = gate.lock().unwrap();
+        gate.open = true;
+        gate.waker.take()
+    };
+    waker.unwrap().wake();
+    let out = within(30, move || driver.join().unwrap());
+    // The runtime was shut down: the task either ran or was cancelled, but
+    // `block_on` returned.
+    if let Err(err) = out {
+        assert!(err.is_cancelled(), "{err}");
+    }
+}

@@ -96,6 +96,7 @@ impl Spawner {
         }
         let pool = inner.clone();
         let handle = handle.clone();
+        crate::loom::join_finished(&mut state.handles);
         match inner
             .config
             .thread_builder()
@@ -124,8 +125,9 @@ impl Spawner {
         self.inner.state.lock().num_threads
     }
 
-    /// Cancels queued closures and waits up to `timeout` for running ones.
-    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+    /// Cancels queued closures and waits until `deadline` at most for
+    /// running ones.
+    pub(crate) fn shutdown(&self, deadline: Option<Instant>) {
         let inner = &self.inner;
         let queued: Vec<_> = {
             let mut state = inner.state.lock();
@@ -136,7 +138,6 @@ impl Spawner {
         for task in queued {
             task.shutdown();
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
         let mut state = inner.state.lock();
         while state.alive > 0 {
             let left = match deadline {
@@ -158,13 +159,21 @@ impl Spawner {
 
 impl Inner {
     fn run(self: Arc<Self>, handle: &Handle) {
-        let _current = context::set_current(handle);
-        self.config.run_thread(|| self.work_loop());
-        let mut state = self.state.lock();
-        state.alive -= 1;
-        if state.alive == 0 {
-            self.exited.notify_all();
+        /// Counts the thread out however it ends, unwinding included.
+        struct Exit<'a>(&'a Inner);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                let mut state = self.0.state.lock();
+                state.alive -= 1;
+                if state.alive == 0 {
+                    self.0.exited.notify_all();
+                }
+            }
         }
+        let _exit = Exit(&self);
+        let _current = context::set_current(handle);
+        let _own = context::set_thread_of(Arc::as_ptr(&handle.shared).cast());
+        self.config.run_thread(|| self.work_loop());
     }
 
     fn work_loop(&self) {

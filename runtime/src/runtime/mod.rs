@@ -18,7 +18,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::loom::thread;
@@ -54,13 +54,15 @@ impl Config {
     }
 
     /// Runs a thread's body between the start and stop hooks.
+    /// A panicking hook is reported by the panic hook and otherwise
+    /// ignored: it must not take a worker (and its queue) down with it.
     pub(crate) fn run_thread(&self, f: impl FnOnce()) {
         if let Some(hook) = &self.on_thread_start {
-            hook();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()));
         }
         f();
         if let Some(hook) = &self.on_thread_stop {
-            hook();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()));
         }
     }
 }
@@ -154,6 +156,9 @@ impl Runtime {
         if std::mem::replace(&mut self.is_shut_down, true) {
             return;
         }
+        // One deadline for the workers and the blocking pool together; a
+        // timeout too large to represent means no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let shared = &self.handle.shared;
         shared.close();
         match shared.flavor {
@@ -165,17 +170,19 @@ impl Runtime {
                     shared.shutdown_core(*core);
                 }
             }
-            Flavor::MultiThread => shared.join_threads(timeout),
+            Flavor::MultiThread => shared.join_threads(deadline),
         }
-        shared.blocking.shutdown(timeout);
+        shared.blocking.shutdown(deadline);
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        // Dropped from a thread that runs tasks (say, inside a task): joining
-        // would wait for ourselves. Let the threads finish on their own.
-        let timeout = if context::is_in_runtime() {
+        // Dropped from a thread that runs tasks (say, inside a task) or from
+        // one of this runtime's own threads: joining would wait for
+        // ourselves. Let the threads finish on their own.
+        let own_thread = context::is_thread_of(Arc::as_ptr(&self.handle.shared).cast());
+        let timeout = if own_thread || context::is_in_runtime() {
             Some(Duration::ZERO)
         } else {
             None

@@ -35,7 +35,12 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             let waker = park.waker();
             (park, waker)
         });
-        shared.core_waiters.lock().push(waker.clone());
+        {
+            let mut waiters = shared.core_waiters.lock();
+            if !waiters.iter().any(|w| w.will_wake(waker)) {
+                waiters.push(waker.clone());
+            }
+        }
         if shared.idle_core.lock().is_some() {
             continue;
         }
@@ -74,10 +79,14 @@ impl Drop for CoreGuard<'_> {
             return;
         };
         let shared = &self.cx.shared;
+        // Decide under the lock: `Runtime::shutdown` closes first and then
+        // takes the core under it, so one of the two always sees the other.
+        let mut slot = shared.idle_core.lock();
         if shared.is_shutdown() {
+            drop(slot);
             shared.shutdown_core(*core);
         } else {
-            *shared.idle_core.lock() = Some(core);
+            *slot = Some(core);
         }
         let waiters = std::mem::take(&mut *shared.core_waiters.lock());
         for waiter in waiters {

@@ -15,7 +15,7 @@ pub(crate) mod queue;
 pub(crate) mod worker;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::blocking::Spawner as BlockingSpawner;
 use crate::context;
@@ -49,6 +49,9 @@ pub(crate) struct Shared {
     pub(crate) blocking: BlockingSpawner,
     pub(crate) config: Config,
     is_shutdown: AtomicBool,
+    /// Set by the last core in, just before it drains the injector: from
+    /// then on nobody else will, so a late push must drain itself.
+    is_drained: AtomicBool,
     /// Cores handed back by exiting workers; the last one cleans up.
     shutdown_cores: Mutex<Vec<Core>>,
     /// The current-thread flavour's core while no `block_on` holds it.
@@ -90,6 +93,7 @@ impl Shared {
             blocking,
             config,
             is_shutdown: AtomicBool::new(false),
+            is_drained: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
             idle_core: Mutex::new(None),
             core_waiters: Mutex::new(Vec::new()),
@@ -163,11 +167,11 @@ impl Shared {
 
     pub(crate) fn push_remote(&self, task: Notified) {
         self.inject.push(task);
-        // Orders the push before reading the shutdown flag and the idle
-        // state: pairs with the fences in `close` and in `idle.rs`.
+        // Orders the push before reading the drained flag and the idle
+        // state: pairs with the fence in `shutdown_core` and in `idle.rs`.
         fence(SeqCst);
-        if self.is_shutdown.load(SeqCst) {
-            // Shutdown may already have drained the injector: drain it again.
+        if self.is_drained.load(SeqCst) {
+            // The final drain may have missed this entry: drain again.
             self.drain_inject();
             return;
         }
@@ -227,6 +231,8 @@ impl Shared {
         for core in &collected {
             core.drain_queues();
         }
+        self.is_drained.store(true, SeqCst);
+        fence(SeqCst);
         self.drain_inject();
     }
 
@@ -241,25 +247,35 @@ impl Shared {
         self: &Arc<Self>,
         f: impl FnOnce() + Send + 'static,
     ) -> std::io::Result<()> {
-        let shared = self.clone();
-        let mut threads = self.threads.lock();
-        let handle = self.config.thread_builder().spawn(move || {
-            shared.config.run_thread(f);
-            let mut threads = shared.threads.lock();
-            threads.alive -= 1;
-            if threads.alive == 0 {
-                shared.threads_exited.notify_all();
+        /// Counts the thread out however it ends, unwinding included.
+        struct Exit(Arc<Shared>);
+        impl Drop for Exit {
+            fn drop(&mut self) {
+                let mut threads = self.0.threads.lock();
+                threads.alive -= 1;
+                if threads.alive == 0 {
+                    self.0.threads_exited.notify_all();
+                }
             }
+        }
+
+        let exit = Exit(self.clone());
+        let mut threads = self.threads.lock();
+        // Join the threads that have exited (`block_in_place` replaces its
+        // worker's thread each time), so their stacks are released.
+        crate::loom::join_finished(&mut threads.handles);
+        let handle = self.config.thread_builder().spawn(move || {
+            let exit = exit;
+            exit.0.config.run_thread(f);
         })?;
         threads.handles.push(handle);
         threads.alive += 1;
         Ok(())
     }
 
-    /// Waits for every runtime thread to exit, for at most `timeout`.
+    /// Waits for every runtime thread to exit, until `deadline` at most.
     /// Joins them when they all did.
-    pub(crate) fn join_threads(&self, timeout: Option<Duration>) {
-        let deadline = timeout.map(|t| Instant::now() + t);
+    pub(crate) fn join_threads(&self, deadline: Option<Instant>) {
         let mut threads = self.threads.lock();
         while threads.alive > 0 {
             let left = match deadline {

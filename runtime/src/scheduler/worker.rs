@@ -312,6 +312,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, core: Box<Core>) {
         shared: shared.clone(),
     };
     let _current = crate::context::set_current(&handle);
+    let _own = crate::context::set_thread_of(Arc::as_ptr(&shared).cast());
     let _runtime = crate::context::enter_runtime();
     let cx = WorkerContext::new(shared);
     let _worker = crate::context::set_worker(&cx);

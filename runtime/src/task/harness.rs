@@ -182,10 +182,15 @@ unsafe fn complete<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, Jo
         let prev = header.state.unset_waker_after_complete();
         if !prev.is_join_interested() {
             // The handle was dropped while we woke it: the waker is ours.
-            // SAFETY: `JOIN_WAKER` was ours and the handle is gone.
-            cell.trailer
-                .join_waker
-                .with_mut(|waker| unsafe { *waker = None });
+            // Its destructor is user code: contain a panic.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: `JOIN_WAKER` was ours and the handle is gone.
+                let waker = cell
+                    .trailer
+                    .join_waker
+                    .with_mut(|slot| unsafe { (*slot).take() });
+                drop(waker);
+            }));
         }
     }
 

@@ -53,6 +53,17 @@ struct ReadyInner {
     waiter: Option<Waker>,
 }
 
+impl Ready {
+    fn new() -> Arc<Ready> {
+        Arc::new(Ready {
+            inner: Mutex::new(ReadyInner {
+                slots: VecDeque::new(),
+                waiter: None,
+            }),
+        })
+    }
+}
+
 struct SlotWaker {
     index: usize,
     ready: Arc<Ready>,
@@ -82,12 +93,7 @@ impl<T> JoinSet<T> {
             slots: Vec::new(),
             free: Vec::new(),
             wakers: Vec::new(),
-            ready: Arc::new(Ready {
-                inner: Mutex::new(ReadyInner {
-                    slots: VecDeque::new(),
-                    waiter: None,
-                }),
-            }),
+            ready: Ready::new(),
             len: 0,
         }
     }
@@ -181,7 +187,8 @@ impl<T> JoinSet<T> {
                 }
             };
             budget -= 1;
-            let Some(handle) = self.slots[index].as_mut() else {
+            // A stale index (its task collected or detached) costs nothing.
+            let Some(Some(handle)) = self.slots.get_mut(index) else {
                 continue;
             };
             let mut slot_cx = Context::from_waker(&self.wakers[index]);
@@ -224,7 +231,8 @@ impl<T> JoinSet<T> {
         self.slots.clear();
         self.free.clear();
         self.wakers.clear();
-        self.ready.inner.lock().slots.clear();
+        // Late wakes of the detached tasks land in the old list.
+        self.ready = Ready::new();
         self.len = 0;
     }
 
