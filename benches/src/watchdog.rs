@@ -27,8 +27,9 @@ impl Watchdog {
                 if let Some((what, since)) = &*watched.lock().unwrap() {
                     if since.elapsed() > timeout {
                         eprintln!(
-                            "weft-bench: {what} made no progress for {timeout:?}; \
-                             a runtime is probably stuck (lost wakeup or lost task). Aborting."
+                            "weft-bench: {what} took longer than {timeout:?}: a runtime \
+                             is probably stuck (lost wakeup or lost task); aborting \
+                             (raise --timeout-s if it is only slow)."
                         );
                         std::process::exit(3);
                     }

@@ -88,7 +88,13 @@ impl Core {
 
     pub(crate) fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
         if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            shared.inject.pop().or_else(|| self.next_local_task())
+            // A batch, not one task: while local tasks keep coming back (a
+            // yield loop), one remote task per interval would starve the
+            // injector. The batch queues behind the local tasks.
+            shared
+                .inject
+                .steal_into(&self.run_queue)
+                .or_else(|| self.next_local_task())
         } else {
             self.next_local_task()
                 .or_else(|| shared.inject.steal_into(&self.run_queue))
