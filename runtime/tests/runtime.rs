@@ -182,8 +182,14 @@ fn shutdown_timeout_returns_while_a_task_is_stuck_in_a_blocking_call() {
 #[test]
 fn shutdown_background_does_not_wait() {
     let (release, stuck) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel::<()>();
     let rt = multi_thread(1);
-    let blocking = rt.spawn_blocking(move || stuck.recv().is_ok());
+    let blocking = rt.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        stuck.recv().is_ok()
+    });
+    // Running, not queued: queued closures are cancelled by shutdown.
+    started.recv().unwrap();
     within(30, move || rt.shutdown_background());
     release.send(()).unwrap();
     // The closure still finishes and its output still arrives.
