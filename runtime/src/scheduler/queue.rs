@@ -20,7 +20,18 @@ pub(crate) use imp::{local, Inject, Local, Steal};
 #[cfg(not(any(loom, miri)))]
 mod imp {
     use super::Notified;
-    use crossbeam_deque::{Injector, Stealer, Worker};
+    use crossbeam_deque::{Injector, Steal as Attempt, Stealer, Worker};
+
+    /// Repeats a steal that lost a race until it succeeds or finds nothing.
+    fn retry(mut attempt: impl FnMut() -> Attempt<Notified>) -> Option<Notified> {
+        loop {
+            match attempt() {
+                Attempt::Success(task) => return Some(task),
+                Attempt::Empty => return None,
+                Attempt::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
 
     /// The owner's end of a worker queue.
     pub(crate) struct Local(Worker<Notified>);
@@ -54,13 +65,7 @@ mod imp {
     impl Steal {
         /// Moves about half of the victim's tasks into `dest` and returns one.
         pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-            loop {
-                match self.0.steal_batch_and_pop(&dest.0) {
-                    crossbeam_deque::Steal::Success(task) => return Some(task),
-                    crossbeam_deque::Steal::Empty => return None,
-                    crossbeam_deque::Steal::Retry => std::hint::spin_loop(),
-                }
-            }
+            retry(|| self.0.steal_batch_and_pop(&dest.0))
         }
 
         pub(crate) fn is_empty(&self) -> bool {
@@ -78,24 +83,12 @@ mod imp {
         }
 
         pub(crate) fn pop(&self) -> Option<Notified> {
-            loop {
-                match self.0.steal() {
-                    crossbeam_deque::Steal::Success(task) => return Some(task),
-                    crossbeam_deque::Steal::Empty => return None,
-                    crossbeam_deque::Steal::Retry => std::hint::spin_loop(),
-                }
-            }
+            retry(|| self.0.steal())
         }
 
         /// Moves a batch into `dest` and returns one task.
         pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-            loop {
-                match self.0.steal_batch_and_pop(&dest.0) {
-                    crossbeam_deque::Steal::Success(task) => return Some(task),
-                    crossbeam_deque::Steal::Empty => return None,
-                    crossbeam_deque::Steal::Retry => std::hint::spin_loop(),
-                }
-            }
+            retry(|| self.0.steal_batch_and_pop(&dest.0))
         }
 
         pub(crate) fn is_empty(&self) -> bool {
@@ -119,6 +112,18 @@ mod imp {
     pub(crate) struct Steal(Arc<Mutex<VecDeque<Notified>>>);
     pub(crate) struct Inject(Mutex<VecDeque<Notified>>);
 
+    /// Moves the older half of `src` into `dest` and returns the first.
+    fn steal_half(src: &Mutex<VecDeque<Notified>>, dest: &Local) -> Option<Notified> {
+        let mut batch: VecDeque<Notified> = {
+            let mut src = src.lock();
+            let n = src.len().div_ceil(2);
+            src.drain(..n).collect()
+        };
+        let first = batch.pop_front();
+        dest.0.lock().extend(batch);
+        first
+    }
+
     pub(crate) fn local() -> (Local, Steal) {
         let q = Arc::new(Mutex::new(VecDeque::new()));
         (Local(q.clone()), Steal(q))
@@ -138,14 +143,7 @@ mod imp {
 
     impl Steal {
         pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-            let mut batch: VecDeque<Notified> = {
-                let mut src = self.0.lock();
-                let n = src.len().div_ceil(2);
-                src.drain(..n).collect()
-            };
-            let first = batch.pop_front();
-            dest.0.lock().extend(batch);
-            first
+            steal_half(&self.0, dest)
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.0.lock().is_empty()
@@ -163,14 +161,7 @@ mod imp {
             self.0.lock().pop_front()
         }
         pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-            let mut batch: VecDeque<Notified> = {
-                let mut src = self.0.lock();
-                let n = src.len().div_ceil(2);
-                src.drain(..n).collect()
-            };
-            let first = batch.pop_front();
-            dest.0.lock().extend(batch);
-            first
+            steal_half(&self.0, dest)
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.0.lock().is_empty()
