@@ -128,12 +128,18 @@ mod imp {
 
     /// loom's condvar has no timeouts: in the model every timed wait is an
     /// untimed one, so a protocol that only works because a timeout fires is
-    /// reported as a deadlock. That is the point.
+    /// reported as a deadlock. That is the point. A zero timeout is the one
+    /// exception: it times out at once (as it does for real), which lets a
+    /// model reach the paths that run after a timeout (a blocking thread
+    /// retiring with a zero keep-alive).
     pub(crate) fn wait_timeout<T>(
         condvar: &Condvar,
         guard: &mut MutexGuard<'_, T>,
-        _timeout: Option<std::time::Duration>,
+        timeout: Option<std::time::Duration>,
     ) -> bool {
+        if timeout == Some(std::time::Duration::ZERO) {
+            return true;
+        }
         condvar.wait(guard);
         false
     }

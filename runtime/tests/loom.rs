@@ -1,21 +1,30 @@
-//! Loom models of the scheduler, run with
-//! `RUSTFLAGS="--cfg loom" cargo test -p weft-runtime --test loom --release`.
+//! Loom models of the scheduler, the task cell and the blocking pool.
 //!
-//! Each model builds a real runtime; under `cfg(loom)` its run queues are a
-//! loom-visible `Mutex<VecDeque>` and every atomic, lock and thread is
-//! loom's, so these explore the interleavings of our own protocol (task
-//! state, wake, park, search, shutdown). Preemption bound: 2 (`MAX_PREEMPTIONS`
-//! below) — the protocol's races need one or two context switches at the
-//! wrong place, and 3 takes minutes per model on the CI machine.
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft-runtime --test loom --release`
+//! (one model: add its name; see docs/loom.md for bounds and failures).
+//!
+//! Each model builds a real runtime. Under `cfg(loom)` its run queues are a
+//! loom-visible `Mutex<VecDeque>`, its driver a loom condvar event, and every
+//! atomic, lock, thread and thread-local is loom's, so these explore the
+//! interleavings of our own protocol: task state, wake, park and search,
+//! steal hand-off, shutdown. Loom's condvar has no timeouts, so a park that
+//! only ends because a timeout fired shows up as a deadlock.
+//!
+//! Preemption bound: 2 for every model (`LOOM_MAX_PREEMPTIONS` overrides it).
+//! The races here need one or two badly placed context switches; with 3 the
+//! two-worker models take minutes each on the 2-core CI machine, so CI keeps
+//! the whole suite under a few minutes at 2.
 #![cfg(loom)]
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
-use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Mutex;
-use weft_runtime::runtime::Builder;
+use weft_runtime::runtime::{Builder, Runtime};
+use weft_runtime::task::{self, JoinError};
 
 const MAX_PREEMPTIONS: usize = 2;
 
@@ -27,25 +36,95 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
-#[test]
-fn spawn_from_outside_and_join_with_two_workers() {
-    model(|| {
-        let rt = Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        let handle = rt.spawn(async { 7 });
-        assert_eq!(rt.block_on(handle).unwrap(), 7);
-    });
+fn multi(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
 }
+
+fn current() -> Runtime {
+    Builder::new_current_thread().build().unwrap()
+}
+
+/// Counts drops; the model checks the count at the end.
+#[derive(Clone)]
+struct DropCount(Arc<AtomicUsize>);
+
+impl DropCount {
+    fn new() -> DropCount {
+        DropCount(Arc::new(AtomicUsize::new(0)))
+    }
+    fn token(&self) -> Token {
+        Token(self.0.clone())
+    }
+    fn get(&self) -> usize {
+        self.0.load(SeqCst)
+    }
+}
+
+struct Token(Arc<AtomicUsize>);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// A gate another thread opens: the future parks its waker until then.
+#[derive(Clone)]
+struct Gate {
+    open: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            open: Arc::new(AtomicBool::new(false)),
+            waker: Arc::new(Mutex::new(None)),
+            polls: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Opens the gate and wakes whoever waits on it.
+    fn open(&self) {
+        self.open.store(true, SeqCst);
+        let waker = self.waker.lock().unwrap().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Wakes the waiter without opening.
+    fn poke(&self) {
+        let waker = self.waker.lock().unwrap().clone();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
+        let gate = self.clone();
+        poll_fn(move |cx: &mut Context<'_>| {
+            gate.polls.fetch_add(1, SeqCst);
+            *gate.waker.lock().unwrap() = Some(cx.waker().clone());
+            if gate.open.load(SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+}
+
+// ---- spawn and join ------------------------------------------------------
 
 #[test]
 fn spawn_from_outside_and_join_with_one_worker() {
     model(|| {
-        let rt = Builder::new_multi_thread()
-            .worker_threads(1)
-            .build()
-            .unwrap();
+        let rt = multi(1);
         let a = rt.spawn(async { 1 });
         let b = rt.spawn(async { 2 });
         assert_eq!(
@@ -55,31 +134,319 @@ fn spawn_from_outside_and_join_with_one_worker() {
     });
 }
 
-/// A task parks until another thread sets a flag and wakes it: the wake
-/// comes from outside the runtime while the only worker may be parking.
+#[test]
+fn spawn_from_outside_and_join_with_two_workers() {
+    model(|| {
+        let rt = multi(2);
+        let handle = rt.spawn(async { 7 });
+        assert_eq!(rt.block_on(handle).unwrap(), 7);
+    });
+}
+
+/// The child lands in the spawning worker's queue while the other worker
+/// may be parking (in the driver or on its condvar): it must be run, by
+/// either worker, and a steal may race the owner's pop.
+#[test]
+fn nested_spawn_from_inside_a_task() {
+    model(|| {
+        let rt = multi(2);
+        let out = rt.block_on(rt.spawn(async {
+            let a = weft_runtime::spawn(async { 1 });
+            let b = weft_runtime::spawn(async { 2 });
+            a.await.unwrap() + b.await.unwrap()
+        }));
+        assert_eq!(out.unwrap(), 3);
+    });
+}
+
+// ---- wakes ---------------------------------------------------------------
+
+/// Woken from another thread while being polled, or right after: either way
+/// the task is polled again and finishes.
+#[test]
+fn woken_from_another_thread_while_running() {
+    model(|| {
+        let rt = multi(1);
+        let gate = Gate::new();
+        let task = rt.spawn(gate.wait());
+        let opener = {
+            let gate = gate.clone();
+            loom::thread::spawn(move || gate.open())
+        };
+        rt.block_on(task).unwrap();
+        opener.join().unwrap();
+    });
+}
+
+/// Two wakes of a queued task push one queue entry: the task is polled
+/// exactly twice (first poll, then the poll after the wakes).
+#[test]
+fn woken_twice_while_queued_is_queued_once() {
+    model(|| {
+        let rt = current();
+        let gate = Gate::new();
+        let task = rt.spawn(gate.wait());
+        // First poll: registers the waker. Then two wakes, one from here and
+        // one from another thread, before the runtime runs again.
+        rt.block_on(async {
+            while gate.polls.load(SeqCst) == 0 {
+                task::yield_now().await;
+            }
+        });
+        gate.open.store(true, SeqCst);
+        let other = {
+            let gate = gate.clone();
+            loom::thread::spawn(move || gate.poke())
+        };
+        gate.poke();
+        other.join().unwrap();
+        rt.block_on(task).unwrap();
+        assert_eq!(gate.polls.load(SeqCst), 2);
+    });
+}
+
+/// A remote wake reaches a current-thread worker that is about to park.
 #[test]
 fn remote_wake_reaches_a_parking_current_thread_worker() {
     model(|| {
-        let rt = Builder::new_current_thread().build().unwrap();
-        let flag = Arc::new(AtomicBool::new(false));
-        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
-        let (f, s) = (flag.clone(), slot.clone());
-        let task = rt.spawn(poll_fn(move |cx| {
-            *s.lock().unwrap() = Some(cx.waker().clone());
-            if f.load(SeqCst) {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
+        let rt = current();
+        let gate = Gate::new();
+        let task = rt.spawn(gate.wait());
+        let opener = {
+            let gate = gate.clone();
+            loom::thread::spawn(move || gate.open())
+        };
+        rt.block_on(task).unwrap();
+        opener.join().unwrap();
+    });
+}
+
+/// `yield_now` puts the task behind the task it spawned just before.
+#[test]
+fn yield_now_lets_the_other_queued_task_run_first() {
+    model(|| {
+        let rt = multi(1);
+        let ran = Arc::new(AtomicBool::new(false));
+        let out = rt.block_on(rt.spawn({
+            let ran = ran.clone();
+            async move {
+                let other = weft_runtime::spawn({
+                    let ran = ran.clone();
+                    async move { ran.store(true, SeqCst) }
+                });
+                task::yield_now().await;
+                let seen = ran.load(SeqCst);
+                other.await.unwrap();
+                seen
             }
         }));
-        let waker_thread = loom::thread::spawn(move || {
-            flag.store(true, SeqCst);
-            let waker = slot.lock().unwrap().take();
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+        assert!(out.unwrap(), "the yielder ran again before the queued task");
+    });
+}
+
+// ---- JoinHandle ----------------------------------------------------------
+
+/// Dropping the handle while the task completes: the output is dropped
+/// exactly once, by whichever side ends up owning it.
+#[test]
+fn join_handle_dropped_racing_completion() {
+    model(|| {
+        let drops = DropCount::new();
+        {
+            let rt = multi(1);
+            let token = drops.token();
+            let handle = rt.spawn(async move { token });
+            drop(handle);
+        }
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+/// The handle registers its waker with one poll, then is dropped while the
+/// task completes: the waker and the output are each dropped once.
+#[test]
+fn join_handle_polled_once_then_dropped() {
+    model(|| {
+        let drops = DropCount::new();
+        {
+            let rt = multi(1);
+            let token = drops.token();
+            let mut handle = rt.spawn(async move { token });
+            let waker_drops = DropCount::new();
+            let waker = counting_waker(waker_drops.clone());
+            let polled = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+            drop(polled);
+            drop(handle);
+            drop(waker);
+            drop(rt);
+            assert_eq!(waker_drops.get(), 1, "every clone of the waker dropped");
+        }
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+/// A waker that counts the drop of its last clone.
+fn counting_waker(drops: DropCount) -> Waker {
+    struct W(Token);
+    impl std::task::Wake for W {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(W(drops.token())))
+}
+
+// ---- abort ---------------------------------------------------------------
+
+fn cancelled_or<T>(res: Result<T, JoinError>) -> Option<T> {
+    match res {
+        Ok(v) => Some(v),
+        Err(e) => {
+            assert!(e.is_cancelled(), "{e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn abort_racing_completion() {
+    model(|| {
+        let drops = DropCount::new();
+        let rt = multi(1);
+        let token = drops.token();
+        let handle = rt.spawn(async move {
+            drop(token);
+            5
         });
-        rt.block_on(task).unwrap();
+        handle.abort();
+        if let Some(v) = cancelled_or(rt.block_on(handle)) {
+            assert_eq!(v, 5);
+        }
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+/// Abort from another thread while the task is being polled (it yields
+/// once, so there is a poll to race).
+#[test]
+fn abort_racing_a_poll() {
+    model(|| {
+        let drops = DropCount::new();
+        let rt = multi(1);
+        let token = drops.token();
+        let handle = rt.spawn(async move {
+            let _token = token;
+            task::yield_now().await;
+        });
+        let abort = handle.abort_handle();
+        let aborter = loom::thread::spawn(move || abort.abort());
+        cancelled_or(rt.block_on(handle));
+        aborter.join().unwrap();
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+/// Abort while another thread wakes the task.
+#[test]
+fn abort_racing_a_wake() {
+    model(|| {
+        let drops = DropCount::new();
+        let rt = multi(1);
+        let gate = Gate::new();
+        let token = drops.token();
+        let wait = gate.wait();
+        let handle = rt.spawn(async move {
+            let _token = token;
+            wait.await;
+        });
+        let opener = {
+            let gate = gate.clone();
+            loom::thread::spawn(move || gate.open())
+        };
+        handle.abort();
+        cancelled_or(rt.block_on(handle));
+        opener.join().unwrap();
+        drop(rt);
+        assert_eq!(drops.get(), 1);
+    });
+}
+
+// ---- shutdown ------------------------------------------------------------
+
+/// Dropping the runtime while another thread wakes a pending task: the
+/// future is dropped exactly once and the handle resolves.
+#[test]
+fn runtime_drop_while_a_task_is_woken_from_another_thread() {
+    model(|| {
+        let drops = DropCount::new();
+        let gate = Gate::new();
+        let rt = multi(1);
+        let token = drops.token();
+        let wait = gate.wait();
+        let handle = rt.spawn(async move {
+            let _token = token;
+            wait.await;
+        });
+        let waker_thread = {
+            let gate = gate.clone();
+            loom::thread::spawn(move || gate.poke())
+        };
+        drop(rt);
         waker_thread.join().unwrap();
+        assert_eq!(drops.get(), 1);
+        assert!(handle.is_finished());
+        drop(handle);
+    });
+}
+
+/// A blocking closure spawned just before shutdown either runs or is
+/// cancelled; its handle resolves either way.
+#[test]
+fn spawn_blocking_racing_shutdown() {
+    model(|| {
+        let rt = multi(1);
+        let ran = Arc::new(AtomicBool::new(false));
+        let handle = rt.spawn_blocking({
+            let ran = ran.clone();
+            move || ran.store(true, SeqCst)
+        });
+        drop(rt);
+        assert!(handle.is_finished());
+        let rt = current();
+        match rt.block_on(handle) {
+            Ok(()) => assert!(ran.load(SeqCst)),
+            Err(e) => {
+                assert!(e.is_cancelled());
+                assert!(!ran.load(SeqCst));
+            }
+        }
+    });
+}
+
+/// `block_in_place` hands the core to a new thread while the runtime shuts
+/// down: every core is collected, nothing hangs.
+#[test]
+fn block_in_place_racing_shutdown() {
+    model(|| {
+        let rt = multi(1);
+        let handle = rt.spawn(async { task::block_in_place(|| 3) });
+        let out = rt.block_on(handle).unwrap();
+        assert_eq!(out, 3);
+        drop(rt);
+    });
+}
+
+/// With a zero keep-alive the pool thread retires as soon as it is idle:
+/// a closure spawned meanwhile is run by a new thread or the old one.
+#[test]
+fn blocking_pool_grows_and_retires() {
+    model(|| {
+        let rt = Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .thread_keep_alive(std::time::Duration::ZERO)
+            .build()
+            .unwrap();
+        let a = rt.spawn_blocking(|| 1);
+        let b = rt.spawn_blocking(|| 2);
+        let sum = rt.block_on(async { a.await.unwrap() + b.await.unwrap() });
+        assert_eq!(sum, 3);
     });
 }
