@@ -53,7 +53,11 @@ impl Idle {
     }
 
     fn notify_should_wakeup(&self) -> bool {
-        let state = self.state.load(SeqCst);
+        // An RMW, not a load: it reads the latest value in the modification
+        // order, so a worker that just registered as a sleeper is never
+        // missed (a plain load may be ordered before that registration; loom
+        // finds the interleaving: `last_searcher_parks_while_work_is_queued`).
+        let state = self.state.fetch_add(0, SeqCst);
         state & SEARCH_MASK == 0 && (state >> UNPARK_SHIFT) < self.num_workers
     }
 

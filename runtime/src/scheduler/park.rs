@@ -13,7 +13,10 @@ use std::task::Wake;
 use std::time::Duration;
 
 use crate::driver::{Driver, Unpark as DriverUnpark};
-use crate::loom::{wait_timeout, AtomicUsize, Condvar, Mutex, Ordering::SeqCst};
+use crate::loom::{
+    wait_timeout, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard,
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
@@ -21,26 +24,64 @@ const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
 
 /// The runtime's one driver, and how to wake whoever waits in it.
+///
+/// The slot is claimed with a flag, and only the claimant locks the mutex,
+/// which is therefore never contended. (A `try_lock` on the mutex would do
+/// the same for real, but loom treats a pending `try_lock` like `lock` and
+/// reports a deadlock when the holder is parked in the driver.)
 pub(crate) struct DriverSlot {
+    taken: AtomicBool,
     driver: Mutex<Driver>,
     unpark: DriverUnpark,
+}
+
+/// The claim on the driver slot; released on drop.
+struct Claim<'a> {
+    slot: &'a DriverSlot,
+    driver: Option<MutexGuard<'a, Driver>>,
 }
 
 impl DriverSlot {
     pub(crate) fn new(driver: Driver) -> DriverSlot {
         let unpark = driver.unpark();
         DriverSlot {
+            taken: AtomicBool::new(false),
             driver: Mutex::new(driver),
             unpark,
         }
     }
 
+    fn try_claim(&self) -> Option<Claim<'_>> {
+        self.taken
+            .compare_exchange(false, true, Acquire, Relaxed)
+            .ok()?;
+        Some(Claim {
+            slot: self,
+            driver: Some(self.driver.lock()),
+        })
+    }
+
     /// Processes whatever the driver has ready without blocking, unless
     /// another thread holds it.
     pub(crate) fn poll(&self) {
-        if let Some(mut driver) = self.driver.try_lock() {
-            driver.park(Some(Duration::ZERO));
+        if let Some(mut claim) = self.try_claim() {
+            claim.driver().park(Some(Duration::ZERO));
         }
+    }
+}
+
+impl Claim<'_> {
+    fn driver(&mut self) -> &mut Driver {
+        self.driver.as_mut().expect("the guard lives until drop")
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        // Unlock before giving up the claim, so the next claimant's lock
+        // finds the mutex free.
+        drop(self.driver.take());
+        self.slot.taken.store(false, Release);
     }
 }
 
@@ -98,8 +139,8 @@ impl Parker {
             return;
         }
         if let Some(slot) = &inner.driver {
-            if let Some(mut driver) = slot.driver.try_lock() {
-                return inner.park_driver(&mut driver, timeout);
+            if let Some(mut claim) = slot.try_claim() {
+                return inner.park_driver(claim.driver(), timeout);
             }
         }
         inner.park_condvar(timeout);
