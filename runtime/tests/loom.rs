@@ -119,6 +119,19 @@ impl Gate {
     }
 }
 
+/// A task waits on a gate that a thread outside the runtime opens: the
+/// wake must reach a worker, parked or not.
+fn opened_from_outside(rt: Runtime) {
+    let gate = Gate::new();
+    let task = rt.spawn(gate.wait());
+    let opener = {
+        let gate = gate.clone();
+        loom::thread::spawn(move || gate.open())
+    };
+    rt.block_on(task).unwrap();
+    opener.join().unwrap();
+}
+
 // ---- spawn and join ------------------------------------------------------
 
 #[test]
@@ -167,17 +180,7 @@ fn nested_spawn_from_inside_a_task() {
 /// the task is polled again and finishes.
 #[test]
 fn woken_from_another_thread_while_running() {
-    model(|| {
-        let rt = multi(1);
-        let gate = Gate::new();
-        let task = rt.spawn(gate.wait());
-        let opener = {
-            let gate = gate.clone();
-            loom::thread::spawn(move || gate.open())
-        };
-        rt.block_on(task).unwrap();
-        opener.join().unwrap();
-    });
+    model(|| opened_from_outside(multi(1)));
 }
 
 /// Two wakes of a queued task push one queue entry: the task is polled
@@ -210,17 +213,7 @@ fn woken_twice_while_queued_is_queued_once() {
 /// A remote wake reaches a current-thread worker that is about to park.
 #[test]
 fn remote_wake_reaches_a_parking_current_thread_worker() {
-    model(|| {
-        let rt = current();
-        let gate = Gate::new();
-        let task = rt.spawn(gate.wait());
-        let opener = {
-            let gate = gate.clone();
-            loom::thread::spawn(move || gate.open())
-        };
-        rt.block_on(task).unwrap();
-        opener.join().unwrap();
-    });
+    model(|| opened_from_outside(current()));
 }
 
 /// `yield_now` puts the task behind the task it spawned just before.
@@ -308,17 +301,7 @@ fn steal_racing_the_owners_pop() {
 /// must reach whichever is picked, the driver-parked one included.
 #[test]
 fn a_worker_parked_in_the_driver_is_woken_for_new_work() {
-    model(|| {
-        let rt = multi(2);
-        let gate = Gate::new();
-        let task = rt.spawn(gate.wait());
-        let opener = {
-            let gate = gate.clone();
-            loom::thread::spawn(move || gate.open())
-        };
-        rt.block_on(task).unwrap();
-        opener.join().unwrap();
-    });
+    model(|| opened_from_outside(multi(2)));
 }
 
 // ---- JoinHandle ----------------------------------------------------------

@@ -110,6 +110,7 @@ fn poll_future<F: Future>(
             // the future is never moved while `Running`: the cell is boxed
             // and the stage is only replaced once the future is done.
             match unsafe { &mut *stage } {
+                // SAFETY: as above, the boxed cell never moves the future.
                 Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
                 _ => unreachable!("a finished task was polled"),
             }
@@ -139,12 +140,12 @@ fn cancel_future<F: Future>(cell: &Cell<F>) -> JoinError {
 /// panic in its destructor. The caller has exclusive access to the stage.
 fn drop_stage<F: Future>(cell: &Cell<F>) -> std::thread::Result<()> {
     panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller has exclusive access to the stage (`RUNNING`, or
-        // `COMPLETE` with the join interest). The old value is moved out
-        // before it is dropped, so a panicking destructor leaves `Consumed`.
-        let old = cell
-            .stage
-            .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        let old = cell.stage.with_mut(|stage| {
+            // SAFETY: the caller owns the stage (`RUNNING`, or `COMPLETE` with
+            // the join interest); the value is moved out before it is dropped,
+            // so a panicking destructor leaves `Consumed`.
+            unsafe { mem::replace(&mut *stage, Stage::Consumed) }
+        });
         drop(old);
     }))
 }
@@ -184,11 +185,10 @@ unsafe fn complete<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, Jo
             // The handle was dropped while we woke it: the waker is ours.
             // Its destructor is user code: contain a panic.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-                // SAFETY: `JOIN_WAKER` was ours and the handle is gone.
-                let waker = cell
-                    .trailer
-                    .join_waker
-                    .with_mut(|slot| unsafe { (*slot).take() });
+                let waker = cell.trailer.join_waker.with_mut(|slot| {
+                    // SAFETY: `JOIN_WAKER` was ours and the handle is gone.
+                    unsafe { (*slot).take() }
+                });
                 drop(waker);
             }));
         }
@@ -223,11 +223,11 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
     // `Poll<Result<F::Output, JoinError>>`.
     let cell = unsafe { cell::<F>(ptr) };
     if can_read_output(cell, waker) {
-        // SAFETY: `COMPLETE` is set and we hold the join interest, so the
-        // stage is ours.
-        let stage = cell
-            .stage
-            .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+        let stage = cell.stage.with_mut(|stage| {
+            // SAFETY: `COMPLETE` is set and we hold the join interest, so
+            // the stage is ours.
+            unsafe { mem::replace(&mut *stage, Stage::Consumed) }
+        });
         let Stage::Finished(output) = stage else {
             panic!("JoinHandle polled after completion");
         };
