@@ -27,6 +27,7 @@ mod loom;
 pub mod runtime;
 mod scheduler;
 pub mod task;
+mod threads;
 
 pub use task::spawn;
 

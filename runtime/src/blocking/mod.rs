@@ -16,9 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::context;
-use crate::loom::{thread, wait_timeout, Condvar, Mutex};
+use crate::loom::{wait_timeout, Condvar, Mutex};
 use crate::runtime::{Config, Handle};
 use crate::task::Notified;
+use crate::threads::ThreadSet;
 
 /// Queues closures on the pool; shared by the runtime's handles.
 #[derive(Clone)]
@@ -30,8 +31,7 @@ struct Inner {
     state: Mutex<State>,
     /// Idle threads wait here for work.
     work: Condvar,
-    /// Shutdown waits here for the last thread.
-    exited: Condvar,
+    threads: ThreadSet,
     thread_cap: usize,
     keep_alive: Duration,
     config: Config,
@@ -45,10 +45,7 @@ struct State {
     /// Wakeups sent to idle threads and not yet taken (tells real wakeups
     /// from spurious ones).
     num_notify: usize,
-    /// Threads not yet fully exited (hooks included).
-    alive: usize,
     shutdown: bool,
-    handles: Vec<thread::JoinHandle<()>>,
 }
 
 impl Spawner {
@@ -60,12 +57,10 @@ impl Spawner {
                     num_threads: 0,
                     num_idle: 0,
                     num_notify: 0,
-                    alive: 0,
                     shutdown: false,
-                    handles: Vec::new(),
                 }),
                 work: Condvar::new(),
-                exited: Condvar::new(),
+                threads: ThreadSet::new(),
                 thread_cap,
                 keep_alive,
                 config,
@@ -96,17 +91,11 @@ impl Spawner {
         }
         let pool = inner.clone();
         let handle = handle.clone();
-        crate::loom::join_finished(&mut state.handles);
         match inner
-            .config
-            .thread_builder()
-            .spawn(move || pool.run(&handle))
+            .threads
+            .spawn(inner.config.clone(), move || pool.run(&handle))
         {
-            Ok(join) => {
-                state.num_threads += 1;
-                state.alive += 1;
-                state.handles.push(join);
-            }
+            Ok(()) => state.num_threads += 1,
             Err(_) if state.num_threads == 0 => {
                 // No thread will ever run the queue: cancel it rather than
                 // leave the JoinHandles hanging.
@@ -138,42 +127,15 @@ impl Spawner {
         for task in queued {
             task.shutdown();
         }
-        let mut state = inner.state.lock();
-        while state.alive > 0 {
-            let left = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => return,
-                },
-                None => None,
-            };
-            wait_timeout(&inner.exited, &mut state, left);
-        }
-        let handles = std::mem::take(&mut state.handles);
-        drop(state);
-        for handle in handles {
-            let _ = handle.join();
-        }
+        inner.threads.join(deadline);
     }
 }
 
 impl Inner {
     fn run(self: Arc<Self>, handle: &Handle) {
-        /// Counts the thread out however it ends, unwinding included.
-        struct Exit<'a>(&'a Inner);
-        impl Drop for Exit<'_> {
-            fn drop(&mut self) {
-                let mut state = self.0.state.lock();
-                state.alive -= 1;
-                if state.alive == 0 {
-                    self.0.exited.notify_all();
-                }
-            }
-        }
-        let _exit = Exit(&self);
         let _current = context::set_current(handle);
         let _own = context::set_thread_of(Arc::as_ptr(&handle.shared).cast());
-        self.config.run_thread(|| self.work_loop());
+        self.work_loop();
     }
 
     fn work_loop(&self) {

@@ -19,9 +19,10 @@ use std::time::Instant;
 
 use crate::blocking::Spawner as BlockingSpawner;
 use crate::context;
-use crate::loom::{fence, thread, AtomicBool, Condvar, Mutex, Ordering::SeqCst};
+use crate::loom::{fence, AtomicBool, Mutex, Ordering::SeqCst};
 use crate::runtime::Config;
 use crate::task::{Notified, OwnedTasks};
+use crate::threads::ThreadSet;
 use idle::Idle;
 use park::{DriverSlot, Unparker};
 use queue::{Inject, Steal};
@@ -58,14 +59,7 @@ pub(crate) struct Shared {
     pub(crate) idle_core: Mutex<Option<Box<Core>>>,
     /// `block_on` callers waiting for `idle_core` (current-thread flavour).
     pub(crate) core_waiters: Mutex<Vec<std::task::Waker>>,
-    threads: Mutex<Threads>,
-    threads_exited: Condvar,
-}
-
-#[derive(Default)]
-struct Threads {
-    handles: Vec<thread::JoinHandle<()>>,
-    alive: usize,
+    threads: ThreadSet,
 }
 
 impl Shared {
@@ -97,8 +91,7 @@ impl Shared {
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
             idle_core: Mutex::new(None),
             core_waiters: Mutex::new(Vec::new()),
-            threads: Mutex::new(Threads::default()),
-            threads_exited: Condvar::new(),
+            threads: ThreadSet::new(),
         });
         (shared, cores)
     }
@@ -243,54 +236,12 @@ impl Shared {
     }
 
     /// Spawns a runtime thread that runs `f`, counted for shutdown.
-    pub(crate) fn spawn_thread(
-        self: &Arc<Self>,
-        f: impl FnOnce() + Send + 'static,
-    ) -> std::io::Result<()> {
-        /// Counts the thread out however it ends, unwinding included.
-        struct Exit(Arc<Shared>);
-        impl Drop for Exit {
-            fn drop(&mut self) {
-                let mut threads = self.0.threads.lock();
-                threads.alive -= 1;
-                if threads.alive == 0 {
-                    self.0.threads_exited.notify_all();
-                }
-            }
-        }
-
-        let exit = Exit(self.clone());
-        let mut threads = self.threads.lock();
-        // Join the threads that have exited (`block_in_place` replaces its
-        // worker's thread each time), so their stacks are released.
-        crate::loom::join_finished(&mut threads.handles);
-        let handle = self.config.thread_builder().spawn(move || {
-            let exit = exit;
-            exit.0.config.run_thread(f);
-        })?;
-        threads.handles.push(handle);
-        threads.alive += 1;
-        Ok(())
+    pub(crate) fn spawn_thread(&self, f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        self.threads.spawn(self.config.clone(), f)
     }
 
     /// Waits for every runtime thread to exit, until `deadline` at most.
-    /// Joins them when they all did.
     pub(crate) fn join_threads(&self, deadline: Option<Instant>) {
-        let mut threads = self.threads.lock();
-        while threads.alive > 0 {
-            let left = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => return,
-                },
-                None => None,
-            };
-            crate::loom::wait_timeout(&self.threads_exited, &mut threads, left);
-        }
-        let handles = std::mem::take(&mut threads.handles);
-        drop(threads);
-        for handle in handles {
-            let _ = handle.join();
-        }
+        self.threads.join(deadline);
     }
 }
