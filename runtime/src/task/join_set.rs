@@ -41,7 +41,6 @@ pub struct JoinSet<T> {
     free: Vec<usize>,
     wakers: Vec<Waker>,
     ready: Arc<Ready>,
-    len: usize,
 }
 
 struct Ready {
@@ -94,18 +93,18 @@ impl<T> JoinSet<T> {
             free: Vec::new(),
             wakers: Vec::new(),
             ready: Ready::new(),
-            len: 0,
         }
     }
 
     /// Tasks in the set (finished ones count until collected).
     pub fn len(&self) -> usize {
-        self.len
+        // Every slot is occupied or on the free list.
+        self.slots.len() - self.free.len()
     }
 
     /// True when the set holds no task.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Adds a task handle to the set.
@@ -124,7 +123,6 @@ impl<T> JoinSet<T> {
             }
         };
         self.slots[index] = Some(handle);
-        self.len += 1;
         // Poll it once so that it registers this slot's waker.
         self.ready.inner.lock().slots.push_back(index);
         abort
@@ -146,7 +144,7 @@ impl<T> JoinSet<T> {
 
     /// Polls for the next finished task.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
-        if self.len == 0 {
+        if self.is_empty() {
             return Poll::Ready(None);
         }
         let restore = std::task::ready!(coop::poll_proceed(cx));
@@ -158,7 +156,7 @@ impl<T> JoinSet<T> {
     }
 
     fn poll_ready(&mut self, waiter: Option<&Waker>) -> Poll<Option<Result<T, JoinError>>> {
-        if self.len == 0 {
+        if self.is_empty() {
             return Poll::Ready(None);
         }
         // Look at most at the indices queued now; a task that keeps waking
@@ -195,7 +193,6 @@ impl<T> JoinSet<T> {
             if let Poll::Ready(out) = handle.poll_unbudgeted(&mut slot_cx) {
                 self.slots[index] = None;
                 self.free.push(index);
-                self.len -= 1;
                 return Poll::Ready(Some(out));
             }
         }
@@ -208,7 +205,7 @@ impl<T> JoinSet<T> {
     /// If a task panicked (the panic is resumed here) or was cancelled; the
     /// remaining tasks are aborted when the set drops.
     pub async fn join_all(mut self) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.len);
+        let mut out = Vec::with_capacity(self.len());
         while let Some(res) = self.join_next().await {
             match res {
                 Ok(value) => out.push(value),
@@ -233,7 +230,6 @@ impl<T> JoinSet<T> {
         self.wakers.clear();
         // Late wakes of the detached tasks land in the old list.
         self.ready = Ready::new();
-        self.len = 0;
     }
 
     /// Aborts every task and waits until all of them have stopped.
@@ -288,6 +284,6 @@ impl<T> Drop for JoinSet<T> {
 
 impl<T> fmt::Debug for JoinSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinSet").field("len", &self.len).finish()
+        f.debug_struct("JoinSet").field("len", &self.len()).finish()
     }
 }
