@@ -23,7 +23,8 @@
 
 pub use weft_runtime::{run, runtime, spawn, task};
 
-/// Timers, sleeps and timeouts (arrives with the timer issue).
+/// Time: `sleep`, `timeout` (asyncio's `wait_for`), `interval`, `Instant`,
+/// and a clock that tests can pause and advance.
 pub use weft_timer as time;
 
 /// Async synchronisation primitives (arrives with the sync issue).

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Meta, MetaNameValue, Token};
 
 /// The attributes a user may write, in the order they are listed in errors.
-const VALID_ATTRIBUTES: &str = "`flavor`, `worker_threads` and `crate`";
+const VALID_ATTRIBUTES: &str = "`flavor`, `worker_threads`, `start_paused` and `crate`";
 
 /// Which macro is being expanded; decides the defaults and the wording of
 /// some errors.
@@ -67,6 +67,8 @@ pub(crate) struct Config {
     /// `Some(n)` when the user asked for `worker_threads = n`; always `None`
     /// for the current-thread flavor.
     pub(crate) worker_threads: Option<LitInt>,
+    /// Whether the runtime's clock starts paused (current-thread flavor only).
+    pub(crate) start_paused: bool,
     /// The path to the weft crate, `::weft` unless `crate = "..."` is given.
     pub(crate) crate_path: syn::Path,
 }
@@ -79,6 +81,7 @@ impl Config {
         Config {
             flavor: kind.default_flavor(),
             worker_threads: None,
+            start_paused: false,
             crate_path: default_crate_path(),
         }
     }
@@ -95,6 +98,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
     let mut errors = Errors::default();
     let mut flavor: Option<(Flavor, LitStr)> = None;
     let mut worker_threads: Option<(LitInt, Span)> = None;
+    let mut start_paused: Option<(bool, Span)> = None;
     let mut crate_path: Option<syn::Path> = None;
     let mut seen: Vec<String> = Vec::new();
 
@@ -117,14 +121,6 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
             errors.push(syn::Error::new_spanned(
                 meta.path(),
                 format!("unknown attribute `{name}`; the valid attributes are {VALID_ATTRIBUTES}"),
-            ));
-            continue;
-        }
-
-        if name == "start_paused" {
-            errors.push(syn::Error::new_spanned(
-                meta.path(),
-                "`start_paused` is not supported yet: it arrives together with weft's timer",
             ));
             continue;
         }
@@ -155,6 +151,10 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
                 Ok(n) => worker_threads = Some((n, meta.path().span())),
                 Err(e) => errors.push(e),
             },
+            "start_paused" => match parse_bool(value, "`start_paused`") {
+                Ok(b) => start_paused = Some((b, meta.path().span())),
+                Err(e) => errors.push(e),
+            },
             // Only "crate" is left: the other names were handled above.
             _ => match parse_crate_path(value) {
                 Ok(path) => crate_path = Some(path),
@@ -182,11 +182,22 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
         }
     }
 
+    if let Some((true, span)) = start_paused {
+        if flavor_value == Flavor::MultiThread {
+            errors.push(syn::Error::new(
+                span,
+                "`start_paused` requires `flavor = \"current_thread\"`: a paused clock \
+                 jumps ahead when the runtime is idle, which only one thread can decide",
+            ));
+        }
+    }
+
     errors.finish()?;
 
     Ok(Config {
         flavor: flavor_value,
         worker_threads: worker_threads.map(|(n, _)| n),
+        start_paused: start_paused.is_some_and(|(b, _)| b),
         crate_path: crate_path.unwrap_or_else(default_crate_path),
     })
 }
@@ -210,6 +221,7 @@ fn example_value(name: &str) -> &'static str {
     match name {
         "flavor" => "\"multi_thread\"",
         "worker_threads" => "4",
+        "start_paused" => "true",
         _ => "\"weft\"",
     }
 }
@@ -224,6 +236,19 @@ fn parse_flavor(value: &Expr) -> syn::Result<(Flavor, LitStr)> {
                 "unknown runtime flavor `{}`; expected \"multi_thread\" or \"current_thread\"",
                 lit.value()
             ),
+        )),
+    }
+}
+
+fn parse_bool(value: &Expr, what: &str) -> syn::Result<bool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(lit),
+            ..
+        }) => Ok(lit.value),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            format!("{what} expects `true` or `false`"),
         )),
     }
 }
@@ -383,21 +408,34 @@ mod tests {
     }
 
     #[test]
-    fn unknown_duplicate_and_unsupported_attributes() {
+    fn unknown_duplicate_and_malformed_attributes() {
         let errors = parse_err(
             Kind::Main,
             quote!(
                 foo = 1,
                 flavor = "multi_thread",
                 flavor = "current_thread",
-                start_paused = true
+                start_paused = 1
             ),
         );
         assert_eq!(errors.len(), 3, "{errors:?}");
         assert!(errors[0].starts_with("unknown attribute `foo`"));
         assert!(errors[0].contains(VALID_ATTRIBUTES));
         assert!(errors[1].starts_with("duplicate attribute `flavor`"));
-        assert!(errors[2].contains("arrives together with weft's timer"));
+        assert!(errors[2].contains("`start_paused` expects `true` or `false`"));
+    }
+
+    #[test]
+    fn start_paused_needs_the_current_thread_flavor() {
+        let errors = parse_err(Kind::Main, quote!(start_paused = true));
+        assert!(
+            errors[0].starts_with("`start_paused` requires"),
+            "{errors:?}"
+        );
+        let config = parse(Kind::Test, quote!(start_paused = true)).unwrap();
+        assert!(config.start_paused);
+        let config = parse(Kind::Main, quote!(start_paused = false)).unwrap();
+        assert!(!config.start_paused);
     }
 
     #[test]

@@ -111,6 +111,7 @@ fn generate(kind: Kind, mut input: ItemFn, config: &Config) -> TokenStream {
         .worker_threads
         .as_ref()
         .map(|n| quote! { .worker_threads(#n) });
+    let start_paused = config.start_paused.then(|| quote! { .start_paused(true) });
 
     // Type errors about the value the body produces (for instance a missing
     // `Ok(())`) are reported at the end of the body, where the value is
@@ -152,6 +153,7 @@ fn generate(kind: Kind, mut input: ItemFn, config: &Config) -> TokenStream {
             #[allow(clippy::expect_used)]
             let #rt = #builder
                 #worker_threads
+                #start_paused
                 .build()
                 .expect("Failed building the weft runtime");
             #block_on
@@ -221,6 +223,21 @@ mod tests {
             }
         };
         assert_eq!(out, expected.to_string());
+    }
+
+    #[test]
+    fn start_paused_reaches_the_builder() {
+        let out = expand(
+            Kind::Test,
+            quote!(start_paused = true),
+            quote!(
+                async fn t() {}
+            ),
+        );
+        assert!(
+            out.contains(&quote!(.start_paused(true)).to_string()),
+            "{out}"
+        );
     }
 
     #[test]

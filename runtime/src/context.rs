@@ -46,15 +46,19 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Result<R, TryCurr
 
 /// Makes `handle` current until the guard drops (guards nest).
 pub(crate) fn set_current(handle: &Handle) -> SetCurrentGuard {
+    let time = handle.shared.time.enter();
     let prev = CONTEXT.with(|cx| cx.handle.borrow_mut().replace(handle.clone()));
     SetCurrentGuard {
         prev,
+        _time: time,
         _not_send: PhantomData,
     }
 }
 
 pub(crate) struct SetCurrentGuard {
     prev: Option<Handle>,
+    /// The timers' own notion of the current runtime, set alongside.
+    _time: weft_timer::EnterGuard,
     _not_send: PhantomData<*const ()>,
 }
 

@@ -1,9 +1,10 @@
 //! The driver slot's occupant: what a parked worker waits in.
 //!
-//! This is the hook the reactor and the timer plug into: `park(timeout)`
-//! waits until `Unpark::unpark` or the timeout (later: I/O readiness and the
-//! next timer deadline), and processes what is ready; `park(Some(ZERO))`
-//! processes without blocking. Until those crates land it is a plain event.
+//! `park(timeout)` waits until `Unpark::unpark`, the timeout, or the next
+//! timer deadline, then fires the timers that are due (their tasks land on
+//! the parked worker's own queue); `park(Some(ZERO))` fires without
+//! blocking. The wait itself is a plain event until the reactor lands, when
+//! it becomes the poller's wait.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use crate::loom::{wait_timeout, Condvar, Mutex};
 
 pub(crate) struct Driver {
     event: Arc<Event>,
+    time: weft_timer::Driver,
 }
 
 /// Wakes the thread waiting in the driver.
@@ -26,12 +28,18 @@ struct Event {
 }
 
 impl Driver {
-    pub(crate) fn new() -> Driver {
+    /// A driver whose clock can be paused if `pausable`.
+    pub(crate) fn new(pausable: bool) -> Driver {
+        let event = Arc::new(Event {
+            notified: Mutex::new(false),
+            condvar: Condvar::new(),
+        });
+        let unpark = Unpark {
+            event: event.clone(),
+        };
         Driver {
-            event: Arc::new(Event {
-                notified: Mutex::new(false),
-                condvar: Condvar::new(),
-            }),
+            event,
+            time: weft_timer::Driver::new(pausable, move || unpark.unpark()),
         }
     }
 
@@ -41,13 +49,25 @@ impl Driver {
         }
     }
 
-    /// Waits until unparked or `timeout` passes, then processes ready events.
+    pub(crate) fn time(&self) -> &weft_timer::Handle {
+        self.time.handle()
+    }
+
+    /// Waits until unparked, `timeout` passes or a timer is due, then fires
+    /// the due timers.
     pub(crate) fn park(&mut self, timeout: Option<Duration>) {
-        let mut notified = self.event.notified.lock();
+        self.time.park(timeout, |timeout| self.event.wait(timeout));
+    }
+}
+
+impl Event {
+    /// Waits for a notification for at most `timeout`; true if one came.
+    fn wait(&self, timeout: Option<Duration>) -> bool {
+        let mut notified = self.notified.lock();
         if !*notified && timeout != Some(Duration::ZERO) {
-            wait_timeout(&self.event.condvar, &mut notified, timeout);
+            wait_timeout(&self.condvar, &mut notified, timeout);
         }
-        *notified = false;
+        std::mem::replace(&mut *notified, false)
     }
 }
 

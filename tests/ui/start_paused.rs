@@ -1,4 +1,4 @@
-#[weft::test(start_paused = true)]
+#[weft::test(flavor = "multi_thread", start_paused = true)]
 async fn paused() {}
 
 fn main() {}

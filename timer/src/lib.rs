@@ -1,14 +1,60 @@
-//! weft-timer: timers for the weft runtime (see `DESIGN.md`, section "Timer").
+//! weft-timer: time for the weft runtime, re-exported as `weft::time`.
 //!
-//! What exists so far: the hierarchical timing wheel ([`wheel::Wheel`]), a standalone data
-//! structure of 6 levels x 64 slots at 1 ms resolution, with per-level occupancy bitmaps,
-//! O(1) insert / cancel / reset through a generational slab, cascading as time advances, an
-//! overflow list for deadlines beyond its ~2.2-year span, and a deadline (`u64::MAX`, what
-//! `Duration::MAX` maps to) that never fires. The runtime will drive it; the module is public
-//! only for that and hidden from the docs.
+//! - [`sleep`], [`sleep_until`] and [`Sleep`]; [`timeout`], [`timeout_at`]
+//!   and [`Timeout`] with [`error::Elapsed`] (asyncio's `wait_for`);
+//!   [`interval`], [`interval_at`] and [`Interval`] with
+//!   [`MissedTickBehavior`]; [`Instant`], which follows the runtime clock.
+//! - Test time: [`pause`], [`advance`], [`resume`], and runtimes that start
+//!   paused, whose clock jumps to the next timer when there is nothing to
+//!   run.
 //!
-//! Still to come: `sleep` / `timeout` / `interval`, `Instant` and the pausable clock.
-#![forbid(unsafe_code)]
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! use std::time::Duration;
+//! use weft_timer::{interval, sleep, timeout};
+//!
+//! sleep(Duration::from_millis(10)).await;
+//! let answer = timeout(Duration::from_secs(1), async { 42 }).await?;
+//! let mut ticks = interval(Duration::from_millis(100));
+//! ticks.tick().await;
+//! # let _ = answer; Ok(())
+//! # }
+//! ```
+//!
+//! Every timer belongs to the runtime that was current when it was made,
+//! and creating one outside a runtime panics with a message saying so.
+//!
+//! Inside: one hierarchical timing wheel per runtime ([`wheel::Wheel`]: 6
+//! levels x 64 slots at 1 ms, O(1) insert and cancel) behind a lock, which a
+//! timer takes only to register, to move its deadline earlier and to cancel
+//! before firing. The runtime's parked driver sleeps until the next
+//! expiration and fires what is due ([`Driver`]). The crate knows nothing
+//! of the scheduler: the runtime hands it a way to unpark the driver and
+//! makes its [`Handle`] current on its threads.
 
+mod clock;
+mod context;
+mod driver;
+pub mod error;
+mod instant;
+mod interval;
+mod loom;
+mod paused;
+mod sleep;
+mod timeout;
 #[doc(hidden)]
 pub mod wheel;
+
+pub use std::time::Duration;
+
+#[doc(hidden)]
+pub use clock::ClockError;
+#[doc(hidden)]
+pub use context::EnterGuard;
+#[doc(hidden)]
+pub use driver::{AutoAdvanceGuard, Driver, Handle};
+pub use instant::Instant;
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use paused::{advance, pause, resume};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Timeout};

@@ -37,6 +37,7 @@ pub struct Builder {
     keep_alive: Duration,
     on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    start_paused: bool,
 }
 
 impl Builder {
@@ -61,6 +62,7 @@ impl Builder {
             keep_alive: DEFAULT_KEEP_ALIVE,
             on_thread_start: None,
             on_thread_stop: None,
+            start_paused: false,
         }
     }
 
@@ -118,14 +120,44 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime with its clock paused (current-thread flavour
+    /// only): time then moves through `weft::time::advance`, or jumps to
+    /// the next timer whenever the runtime has nothing to run. For tests
+    /// of timeouts and intervals that finish at once and the same way every
+    /// time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_runtime::runtime::Builder;
+    ///
+    /// let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// let waited = rt.block_on(async {
+    ///     let start = weft_timer::Instant::now();
+    ///     weft_timer::sleep(Duration::from_secs(3600)).await;
+    ///     start.elapsed()
+    /// });
+    /// assert_eq!(waited, Duration::from_secs(3600));
+    /// ```
+    pub fn start_paused(&mut self, paused: bool) -> &mut Self {
+        self.start_paused = paused;
+        self
+    }
+
     /// Starts the runtime.
     ///
     /// # Errors
-    /// `InvalidInput` for zero worker or blocking threads or a malformed
-    /// `WEFT_WORKER_THREADS`; the OS error if a thread cannot be started.
+    /// `InvalidInput` for zero worker or blocking threads, a malformed
+    /// `WEFT_WORKER_THREADS`, or `start_paused` on the multi-thread flavour;
+    /// the OS error if a thread cannot be started.
     pub fn build(&mut self) -> io::Result<Runtime> {
         if self.max_blocking_threads == 0 {
             return Err(invalid("max_blocking_threads must be at least 1"));
+        }
+        if self.start_paused && self.flavor == Flavor::MultiThread {
+            return Err(invalid(
+                "start_paused needs the current-thread runtime (Builder::new_current_thread): \
+                 on the multi-thread runtime, workers run in parallel in real time",
+            ));
         }
         let num_workers = match self.flavor {
             Flavor::CurrentThread => 1,
@@ -139,6 +171,12 @@ impl Builder {
         };
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
         let (shared, cores) = Shared::new(self.flavor, num_workers, config, blocking);
+        if self.start_paused {
+            shared
+                .time
+                .pause()
+                .map_err(|err| invalid(&err.to_string()))?;
+        }
         let runtime = Runtime::from_handle(Handle {
             shared: shared.clone(),
         });
@@ -192,6 +230,7 @@ impl fmt::Debug for Builder {
             .field("thread_stack_size", &self.thread_stack_size)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.keep_alive)
+            .field("start_paused", &self.start_paused)
             .finish_non_exhaustive()
     }
 }

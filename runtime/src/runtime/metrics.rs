@@ -39,6 +39,14 @@ impl RuntimeMetrics {
         self.shared.inject.len()
     }
 
+    /// Timers waiting in the runtime's wheel: sleeps, timeouts and intervals
+    /// that have been polled and have neither fired nor been dropped. A
+    /// number that only grows points at timers that are never awaited to
+    /// the end nor dropped.
+    pub fn num_timers(&self) -> usize {
+        self.shared.time.num_timers()
+    }
+
     /// Workers looking for work to steal right now.
     pub fn num_searching_workers(&self) -> usize {
         self.shared.idle.num_searching()
@@ -51,6 +59,7 @@ impl std::fmt::Debug for RuntimeMetrics {
             .field("num_workers", &self.num_workers())
             .field("num_alive_tasks", &self.num_alive_tasks())
             .field("global_queue_depth", &self.global_queue_depth())
+            .field("num_timers", &self.num_timers())
             .finish()
     }
 }

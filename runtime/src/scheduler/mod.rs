@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks,
     pub(crate) driver: Arc<DriverSlot>,
+    /// The timers, which the driver fires.
+    pub(crate) time: weft_timer::Handle,
     pub(crate) blocking: BlockingSpawner,
     pub(crate) config: Config,
     is_shutdown: AtomicBool,
@@ -69,7 +71,9 @@ impl Shared {
         config: Config,
         blocking: BlockingSpawner,
     ) -> (Arc<Shared>, Vec<Core>) {
-        let driver = Arc::new(DriverSlot::new(crate::driver::Driver::new()));
+        let driver = crate::driver::Driver::new(flavor == Flavor::CurrentThread);
+        let time = driver.time().clone();
+        let driver = Arc::new(DriverSlot::new(driver));
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
         for index in 0..num_workers {
@@ -84,6 +88,7 @@ impl Shared {
             idle: Idle::new(num_workers),
             owned: OwnedTasks::new(num_workers),
             driver,
+            time,
             blocking,
             config,
             is_shutdown: AtomicBool::new(false),
@@ -227,6 +232,9 @@ impl Shared {
         self.is_drained.store(true, SeqCst);
         fence(SeqCst);
         self.drain_inject();
+        // Every task is gone: wake whatever still waits on a timer (a
+        // blocking thread, say) rather than leave it hanging.
+        self.time.shutdown();
     }
 
     fn drain_inject(&self) {

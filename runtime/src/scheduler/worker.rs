@@ -109,6 +109,15 @@ impl Core {
         self.lifo_slot.is_some() || !self.run_queue.is_empty()
     }
 
+    /// After the driver filled our queue (timers fired, I/O ready): wake a
+    /// sleeper to steal if there is more than we are about to run, unless
+    /// we are searching, in which case the last-searcher rule does it.
+    fn notify_if_backlog(&self, shared: &Shared) {
+        if !self.is_searching && usize::from(self.lifo_slot.is_some()) + self.run_queue.len() > 1 {
+            shared.notify_parked();
+        }
+    }
+
     pub(crate) fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
         if !self.is_searching {
             self.is_searching = shared.idle.transition_worker_to_searching();
@@ -252,6 +261,7 @@ impl WorkerContext {
     pub(crate) fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
         if core.tick % EVENT_INTERVAL == 0 {
             core = self.with_core_parked(core, |_| self.shared.driver.poll());
+            core.notify_if_backlog(&self.shared);
             if self.shared.is_shutdown() {
                 core.is_shutdown = true;
             }
@@ -267,6 +277,7 @@ impl WorkerContext {
                     core.is_shutdown = true;
                 }
                 if core.transition_from_parked(&self.shared) {
+                    core.notify_if_backlog(&self.shared);
                     break;
                 }
             }

@@ -117,6 +117,14 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The live entries' values, in slot order.
+    pub(crate) fn into_values(self) -> impl Iterator<Item = T> {
+        self.slots.into_iter().filter_map(|slot| match slot {
+            Slot::Occupied { entry, .. } => Some(entry.value),
+            Slot::Vacant { .. } => None,
+        })
+    }
+
     /// Removes a live entry by index (not key) and returns it; bumps the slot's generation.
     /// The entry must already be unlinked from its list.
     pub(crate) fn remove_index(&mut self, index: u32) -> Entry<T> {

@@ -199,6 +199,12 @@ impl<T> Wheel<T> {
         self.slab.get_mut(key).map(|e| &mut e.value)
     }
 
+    /// Empties the wheel, returning every registered timer's payload (in no
+    /// particular order).
+    pub fn into_values(self) -> impl Iterator<Item = T> {
+        self.slab.into_values()
+    }
+
     /// The exact earliest deadline of the registered timers, ignoring those that never fire;
     /// `None` if nothing will ever fire.
     ///

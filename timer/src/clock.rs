@@ -1,0 +1,268 @@
+//! The clock a runtime's timers read: the real monotonic clock, or, in
+//! tests, a paused clock that moves only when told to.
+//!
+//! Times are offsets from `start`, the instant the clock was made; the wheel
+//! counts whole milliseconds from the same origin. The conversions round so
+//! that no timer fires early: a deadline maps to the first millisecond at or
+//! after it, the current time to the last millisecond at or before it.
+//!
+//! Invariants:
+//! - `now()` never goes backwards on one thread.
+//! - A paused clock reads a whole number of milliseconds until advanced by
+//!   a fraction of one (pausing rounds up to the next millisecond).
+//! - Until the clock is first paused, `now()` is `std::time::Instant::now()`
+//!   behind one atomic load; from then on it is computed under a mutex (a
+//!   path only tests take).
+//! - Only a clock made pausable (the current-thread runtime's) can pause.
+//! - Readings stay below `start + NEVER_AFTER`, so every instant the clock
+//!   hands out is representable.
+
+use std::fmt;
+use std::time::{Duration, Instant as StdInstant};
+
+use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::wheel::NEVER;
+
+/// Deadlines this far past the clock's start (2^40 ms, about 34.8 years)
+/// never fire: it is where `sleep(Duration::MAX)` points.
+const NEVER_AFTER: Duration = Duration::from_millis(1 << 40);
+
+pub(crate) struct Clock {
+    start: StdInstant,
+    pausable: bool,
+    /// Set when the clock is first paused, never cleared: until then the
+    /// reading is the real clock's.
+    is_virtual: AtomicBool,
+    state: Mutex<State>,
+    /// Blocking tasks alive: while there are any, a paused clock does not
+    /// jump ahead by itself (their work takes real time).
+    inhibit: AtomicUsize,
+}
+
+struct State {
+    /// The reading (as an offset from `start`) when paused, or at the last
+    /// resume.
+    base: Duration,
+    /// Real time of the last resume; `None` while paused.
+    resumed_at: Option<StdInstant>,
+}
+
+/// Why the clock refused to pause, resume or advance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockError {
+    NotPausable,
+    AlreadyPaused,
+    NotPaused,
+}
+
+impl std::error::Error for ClockError {}
+
+impl fmt::Display for ClockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ClockError::NotPausable => {
+                "the clock can only be paused on the current-thread runtime \
+                 (`Builder::new_current_thread()`, or `#[weft::test]`'s default flavor): \
+                 on the multi-thread runtime, workers run in parallel in real time"
+            }
+            ClockError::AlreadyPaused => "the clock is already paused",
+            ClockError::NotPaused => {
+                "the clock is not paused: call `weft::time::pause()` first, \
+                 or build the runtime with `start_paused(true)`"
+            }
+        })
+    }
+}
+
+impl Clock {
+    pub(crate) fn new(pausable: bool) -> Clock {
+        let start = StdInstant::now();
+        Clock {
+            start,
+            pausable,
+            is_virtual: AtomicBool::new(false),
+            state: Mutex::new(State {
+                base: Duration::ZERO,
+                resumed_at: Some(start),
+            }),
+            inhibit: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn now(&self) -> StdInstant {
+        if !self.is_virtual.load(Ordering::Acquire) {
+            return StdInstant::now();
+        }
+        let state = self.state.lock();
+        self.start + state.reading()
+    }
+
+    /// The current time in whole milliseconds since the start, rounded down.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.ms_since_start(self.now())
+    }
+
+    fn ms_since_start(&self, time: StdInstant) -> u64 {
+        time.saturating_duration_since(self.start).as_millis() as u64
+    }
+
+    /// The wheel time of `deadline`: the first millisecond at or after it,
+    /// or `NEVER` for deadlines too far out to ever fire.
+    pub(crate) fn deadline_ms(&self, deadline: StdInstant) -> u64 {
+        let offset = deadline.saturating_duration_since(self.start);
+        if offset >= NEVER_AFTER {
+            return NEVER;
+        }
+        offset.as_nanos().div_ceil(1_000_000) as u64
+    }
+
+    /// The instant a wheel time stands for.
+    pub(crate) fn instant_of_ms(&self, ms: u64) -> StdInstant {
+        self.start + Duration::from_millis(ms).min(NEVER_AFTER)
+    }
+
+    /// `now + duration`, or the instant that never comes if that is too far.
+    pub(crate) fn deadline_after(&self, now: StdInstant, duration: Duration) -> StdInstant {
+        let far = self.start + NEVER_AFTER;
+        now.checked_add(duration).map_or(far, |t| t.min(far))
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.is_virtual.load(Ordering::Acquire) && self.state.lock().resumed_at.is_none()
+    }
+
+    pub(crate) fn pause(&self) -> Result<(), ClockError> {
+        if !self.pausable {
+            return Err(ClockError::NotPausable);
+        }
+        let mut state = self.state.lock();
+        let Some(resumed_at) = state.resumed_at.take() else {
+            return Err(ClockError::AlreadyPaused);
+        };
+        // Up to a whole millisecond, the wheel's grain: a paused test that
+        // sleeps whole milliseconds then sees exactly the times it asked for.
+        let reading = state.base + resumed_at.elapsed();
+        let ms = reading.as_nanos().div_ceil(1_000_000) as u64;
+        state.base = Duration::from_millis(ms).min(NEVER_AFTER);
+        self.is_virtual.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn resume(&self) -> Result<(), ClockError> {
+        let mut state = self.state.lock();
+        if state.resumed_at.is_some() {
+            return Err(ClockError::NotPaused);
+        }
+        state.resumed_at = Some(StdInstant::now());
+        Ok(())
+    }
+
+    /// Moves a paused clock `duration` ahead (capped where time never comes).
+    pub(crate) fn advance(&self, duration: Duration) -> Result<(), ClockError> {
+        let mut state = self.state.lock();
+        if state.resumed_at.is_some() {
+            return Err(ClockError::NotPaused);
+        }
+        state.base = state.base.saturating_add(duration).min(NEVER_AFTER);
+        Ok(())
+    }
+
+    /// Moves a paused clock to wheel time `ms`, unless it is already later.
+    pub(crate) fn advance_to_ms(&self, ms: u64) {
+        let mut state = self.state.lock();
+        debug_assert!(
+            state.resumed_at.is_none(),
+            "auto-advance of a running clock"
+        );
+        state.base = state.base.max(Duration::from_millis(ms).min(NEVER_AFTER));
+    }
+
+    /// Whether a paused clock may jump to the next timer by itself now.
+    pub(crate) fn can_auto_advance(&self) -> bool {
+        self.inhibit.load(Ordering::Acquire) == 0 && self.is_paused()
+    }
+
+    pub(crate) fn inhibit_auto_advance(&self) {
+        self.inhibit.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Ends one inhibition; true when it was the last.
+    pub(crate) fn allow_auto_advance(&self) -> bool {
+        self.inhibit.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+}
+
+impl State {
+    fn reading(&self) -> Duration {
+        let running = self.resumed_at.map_or(Duration::ZERO, |r| r.elapsed());
+        (self.base + running).min(NEVER_AFTER)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_round_up_and_now_rounds_down() {
+        let clock = Clock::new(true);
+        clock.pause().unwrap();
+        let start = clock.start;
+        assert_eq!(clock.deadline_ms(start), 0);
+        assert_eq!(clock.deadline_ms(start + Duration::from_micros(1)), 1);
+        assert_eq!(clock.deadline_ms(start + Duration::from_millis(5)), 5);
+        assert_eq!(clock.deadline_ms(start + Duration::from_micros(5_001)), 6);
+        let paused_at = clock.now_ms();
+        assert_eq!(clock.now(), clock.instant_of_ms(paused_at), "whole ms");
+        clock.advance(Duration::from_micros(5_999)).unwrap();
+        assert_eq!(clock.now_ms(), paused_at + 5);
+    }
+
+    #[test]
+    fn far_deadlines_never_fire_and_never_overflow() {
+        let clock = Clock::new(true);
+        let never = clock.deadline_after(clock.now(), Duration::MAX);
+        assert_eq!(clock.deadline_ms(never), NEVER);
+        assert_eq!(clock.deadline_ms(clock.start + NEVER_AFTER * 2), NEVER);
+        clock.pause().unwrap();
+        clock.advance(Duration::MAX).unwrap();
+        clock.advance(Duration::MAX).unwrap();
+        assert_eq!(clock.now(), clock.start + NEVER_AFTER);
+    }
+
+    #[test]
+    fn paused_clock_moves_only_when_told_and_resumes_from_there() {
+        let clock = Clock::new(true);
+        clock.pause().unwrap();
+        let frozen = clock.now();
+        assert_eq!(clock.now(), frozen);
+        clock.advance(Duration::from_secs(3600)).unwrap();
+        assert_eq!(clock.now(), frozen + Duration::from_secs(3600));
+        clock.resume().unwrap();
+        assert!(clock.now() >= frozen + Duration::from_secs(3600));
+        assert_eq!(clock.resume(), Err(ClockError::NotPaused));
+        assert_eq!(clock.advance(Duration::ZERO), Err(ClockError::NotPaused));
+        clock.pause().unwrap();
+        assert_eq!(clock.pause(), Err(ClockError::AlreadyPaused));
+    }
+
+    #[test]
+    fn only_a_pausable_clock_pauses() {
+        let clock = Clock::new(false);
+        assert_eq!(clock.pause(), Err(ClockError::NotPausable));
+        assert!(!clock.is_paused());
+    }
+
+    #[test]
+    fn blocking_work_inhibits_auto_advance() {
+        let clock = Clock::new(true);
+        clock.pause().unwrap();
+        assert!(clock.can_auto_advance());
+        clock.inhibit_auto_advance();
+        clock.inhibit_auto_advance();
+        assert!(!clock.can_auto_advance());
+        assert!(!clock.allow_auto_advance());
+        assert!(clock.allow_auto_advance());
+        assert!(clock.can_auto_advance());
+    }
+}

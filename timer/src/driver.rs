@@ -1,0 +1,369 @@
+//! The timers of one runtime: the wheel behind a lock, the clock, and how the
+//! thread that drives the runtime parks until the next deadline.
+//!
+//! A [`Sleep`](crate::Sleep) puts its task's waker in the wheel on its first
+//! pending poll and keeps the entry's key, the wheel time it was put at and a
+//! clone of the waker. The driver fires due entries by waking their wakers.
+//!
+//! Invariants (all under the `timers` lock unless said otherwise):
+//! - An entry is inserted only at a wheel time later than the wheel's clock,
+//!   so it waits in the levels, never in the due list.
+//! - `processed` is the wheel's clock after the last firing pass that
+//!   emptied everything due. An entry put at `at_ms <= processed` has fired
+//!   and left the wheel, which lets a Sleep skip the lock to learn that
+//!   (`has_fired`).
+//! - `next_wake` is the wheel time the parked driver will look at the wheel
+//!   again (`u64::MAX`: only when unparked; 0: the driver is not parked). An
+//!   insert earlier than it unparks the driver. It is written under the lock
+//!   before parking and read under the lock by inserts; the store of 0 after
+//!   parking may race an insert, which then unparks a driver that is awake
+//!   (a spurious wake-up, nothing lost).
+//! - Wakers are woken and dropped only after the lock is released: a waker
+//!   can hold the last reference to a task whose output holds a Sleep, and
+//!   that Sleep's drop takes the lock.
+
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant as StdInstant};
+
+use crate::clock::{Clock, ClockError};
+use crate::loom::{AtomicU64, Mutex, Ordering};
+use crate::wheel::{TimerKey, Wheel};
+
+/// Wakers fired per lock hold.
+const FIRE_BATCH: usize = 32;
+
+/// Panic message for a timer used after its runtime shut down.
+const SHUT_DOWN: &str = "the weft runtime this timer belongs to has shut down: \
+                         timers cannot be awaited after `Runtime` is dropped";
+
+/// A reference to the timers of one runtime.
+///
+/// Every timer holds one. The runtime makes it current on its threads
+/// ([`Handle::enter`]), which is how [`sleep`](crate::sleep) finds it.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) clock: Clock,
+    timers: Mutex<Timers>,
+    processed: AtomicU64,
+    next_wake: AtomicU64,
+    unpark: Box<dyn Fn() + Send + Sync>,
+}
+
+struct Timers {
+    wheel: Wheel<Waker>,
+    is_shutdown: bool,
+}
+
+/// A registered timer, as its Sleep remembers it.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    key: TimerKey,
+    /// The wheel time it was put at.
+    pub(crate) at_ms: u64,
+    /// The waker the wheel holds a clone of.
+    pub(crate) waker: Waker,
+}
+
+/// The runtime's side of the timers: parks the driving thread until the next
+/// deadline and fires what is due.
+///
+/// The runtime owns exactly one, in the slot only one parked worker holds.
+pub struct Driver {
+    handle: Handle,
+}
+
+impl Driver {
+    /// Timers whose clock can be paused if `pausable`; `unpark` wakes the
+    /// thread parked in [`park`](Self::park) (a new timer is due before the
+    /// one it is waiting for, or a paused clock may jump again).
+    pub fn new(pausable: bool, unpark: impl Fn() + Send + Sync + 'static) -> Driver {
+        Driver {
+            handle: Handle {
+                inner: Arc::new(Inner {
+                    clock: Clock::new(pausable),
+                    timers: Mutex::new(Timers {
+                        wheel: Wheel::new(),
+                        is_shutdown: false,
+                    }),
+                    processed: AtomicU64::new(0),
+                    next_wake: AtomicU64::new(0),
+                    unpark: Box::new(unpark),
+                }),
+            },
+        }
+    }
+
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Parks the driving thread with `wait` for no longer than `limit` and
+    /// the next timer allow, then fires the timers that are due.
+    ///
+    /// `wait(timeout)` blocks until the thread is unparked or the timeout
+    /// passes (`None`: no limit) and returns whether it was woken by
+    /// something (work or I/O), as opposed to timing out.
+    ///
+    /// With a paused clock and nothing else to do, time jumps to the next
+    /// timer instead of waiting for it: a test of a one-hour timeout
+    /// finishes at once. A zero `limit` (a non-blocking poll) never jumps.
+    pub fn park(&self, limit: Option<Duration>, mut wait: impl FnMut(Option<Duration>) -> bool) {
+        let inner = &*self.handle.inner;
+        if limit != Some(Duration::ZERO) && inner.clock.can_auto_advance() {
+            // The runtime is idle unless a non-blocking look says otherwise.
+            if wait(Some(Duration::ZERO)) {
+                inner.process();
+                return;
+            }
+            if inner.auto_advance() {
+                return;
+            }
+        }
+        let timeout = inner.park_timeout(limit);
+        wait(timeout);
+        inner.next_wake.store(0, Ordering::Relaxed);
+        inner.process();
+    }
+}
+
+impl Inner {
+    /// How long the driver may block: until the next expiration or `limit`.
+    fn park_timeout(&self, limit: Option<Duration>) -> Option<Duration> {
+        if self.clock.is_paused() {
+            // Real time does not move a paused clock: only an unpark helps.
+            self.next_wake.store(u64::MAX, Ordering::Relaxed);
+            return limit;
+        }
+        let timers = self.timers.lock();
+        let Some(ms) = timers.wheel.next_expiration() else {
+            self.next_wake.store(u64::MAX, Ordering::Relaxed);
+            return limit;
+        };
+        self.next_wake.store(ms.max(1), Ordering::Relaxed);
+        drop(timers);
+        let until = self
+            .clock
+            .instant_of_ms(ms)
+            .saturating_duration_since(self.clock.now());
+        Some(limit.map_or(until, |limit| limit.min(until)))
+    }
+
+    /// Fires the timers due now; returns how many fired.
+    pub(crate) fn process(&self) -> usize {
+        let now_ms = self.clock.now_ms();
+        let mut fired = 0;
+        loop {
+            let mut batch: [Option<Waker>; FIRE_BATCH] = Default::default();
+            let mut n = 0;
+            {
+                let mut timers = self.timers.lock();
+                while n < FIRE_BATCH {
+                    let Some((_, waker)) = timers.wheel.poll(now_ms) else {
+                        break;
+                    };
+                    batch[n] = Some(waker);
+                    n += 1;
+                }
+                if n < FIRE_BATCH {
+                    let elapsed = timers.wheel.elapsed();
+                    self.processed.store(elapsed, Ordering::Release);
+                }
+            }
+            fired += n;
+            for waker in batch.iter_mut().take(n) {
+                waker.take().expect("batch slot filled").wake();
+            }
+            if n < FIRE_BATCH {
+                return fired;
+            }
+        }
+    }
+
+    /// Jumps a paused clock to the next expiration, again and again until a
+    /// timer fires; false when no timer is pending.
+    fn auto_advance(&self) -> bool {
+        loop {
+            let next = self.timers.lock().wheel.next_expiration();
+            let Some(ms) = next else { return false };
+            self.clock.advance_to_ms(ms);
+            if self.process() > 0 {
+                return true;
+            }
+        }
+    }
+
+    /// Whether the entry put at `at_ms` has fired (and so left the wheel).
+    pub(crate) fn has_fired(&self, at_ms: u64) -> bool {
+        at_ms <= self.processed.load(Ordering::Acquire)
+    }
+
+    /// Registers `waker` to be woken at wheel time `at_ms`, moving the entry
+    /// in `slot` there if it is still in the wheel; `Ready` if the wheel's
+    /// clock has already passed `at_ms` (the deadline is behind us).
+    ///
+    /// # Panics
+    /// After [`Driver::shutdown`].
+    pub(crate) fn register(&self, slot: &mut Option<Entry>, at_ms: u64, waker: &Waker) -> Poll<()> {
+        let mut timers = self.timers.lock();
+        if timers.is_shutdown {
+            drop(timers);
+            panic!("{SHUT_DOWN}");
+        }
+        let live = slot
+            .as_ref()
+            .is_some_and(|e| timers.wheel.get(e.key).is_some());
+        if at_ms <= timers.wheel.elapsed() {
+            // The driver's clock read a time past the deadline.
+            let entry = slot.take();
+            let held = entry.as_ref().and_then(|e| timers.wheel.cancel(e.key));
+            drop(timers);
+            drop((entry, held));
+            return Poll::Ready(());
+        }
+        let mut stale = None;
+        match slot {
+            Some(entry) if live => {
+                if entry.at_ms != at_ms {
+                    timers.wheel.reset(entry.key, at_ms);
+                    entry.at_ms = at_ms;
+                }
+                if !entry.waker.will_wake(waker) {
+                    let held = timers.wheel.get_mut(entry.key).expect("live entry");
+                    stale = Some(std::mem::replace(held, waker.clone()));
+                    entry.waker = waker.clone();
+                }
+            }
+            _ => {
+                let key = timers.wheel.insert(at_ms, waker.clone());
+                let old = slot.replace(Entry {
+                    key,
+                    at_ms,
+                    waker: waker.clone(),
+                });
+                stale = old.map(|e| e.waker);
+            }
+        }
+        let unpark = at_ms < self.next_wake.load(Ordering::Relaxed);
+        if unpark {
+            self.next_wake.store(at_ms, Ordering::Relaxed);
+        }
+        drop(timers);
+        drop(stale);
+        if unpark {
+            (self.unpark)();
+        }
+        Poll::Pending
+    }
+
+    /// Moves a registered entry to the earlier wheel time `at_ms` now, so it
+    /// fires then even if its task does not poll again first; wakes it at
+    /// once if that time has passed.
+    pub(crate) fn move_earlier(&self, slot: &mut Option<Entry>, at_ms: u64) {
+        let Some(entry) = slot.as_ref() else { return };
+        if self.has_fired(entry.at_ms) {
+            return;
+        }
+        let waker = entry.waker.clone();
+        if self.register(slot, at_ms, &waker).is_ready() {
+            waker.wake();
+        }
+    }
+
+    /// Takes the entry in `slot` out of the wheel, if it is still there.
+    pub(crate) fn cancel(&self, slot: &mut Option<Entry>) {
+        let Some(entry) = slot.take() else { return };
+        if self.has_fired(entry.at_ms) {
+            return;
+        }
+        let held = self.timers.lock().wheel.cancel(entry.key);
+        drop(held);
+    }
+}
+
+impl Handle {
+    /// Fires every registered timer and refuses new ones; awaiting a timer
+    /// of this runtime from now on panics.
+    pub fn shutdown(&self) {
+        let inner = &*self.inner;
+        let mut wakers = Vec::new();
+        {
+            let mut timers = inner.timers.lock();
+            timers.is_shutdown = true;
+            let wheel = std::mem::take(&mut timers.wheel);
+            wakers.extend(wheel.into_values());
+        }
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// The clock's current reading.
+    pub(crate) fn now(&self) -> StdInstant {
+        self.inner.clock.now()
+    }
+
+    /// Pauses the clock (what `Builder::start_paused` does).
+    pub fn pause(&self) -> Result<(), ClockError> {
+        self.inner.clock.pause()
+    }
+
+    /// Resumes the clock.
+    pub(crate) fn resume(&self) -> Result<(), ClockError> {
+        self.inner.clock.resume()
+    }
+
+    /// Moves a paused clock ahead and fires what became due.
+    #[doc(hidden)]
+    pub fn advance(&self, duration: Duration) -> Result<(), ClockError> {
+        self.inner.clock.advance(duration)?;
+        self.inner.process();
+        Ok(())
+    }
+
+    /// Timers registered in the wheel (pending sleeps that have been polled).
+    pub fn num_timers(&self) -> usize {
+        self.inner.timers.lock().wheel.len()
+    }
+
+    /// Keeps a paused clock from jumping ahead by itself until the guard
+    /// drops: blocking work is running, and it takes real time.
+    pub fn inhibit_auto_advance(&self) -> AutoAdvanceGuard {
+        self.inner.clock.inhibit_auto_advance();
+        AutoAdvanceGuard {
+            handle: self.clone(),
+        }
+    }
+}
+
+/// Keeps a paused clock from auto-advancing while it lives; see
+/// [`Handle::inhibit_auto_advance`].
+pub struct AutoAdvanceGuard {
+    handle: Handle,
+}
+
+impl Drop for AutoAdvanceGuard {
+    fn drop(&mut self) {
+        let inner = &*self.handle.inner;
+        if inner.clock.allow_auto_advance() && inner.clock.is_paused() {
+            // The idle driver may now jump: let it look again.
+            (inner.unpark)();
+        }
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,171 @@
+//! `Sleep`: a future that completes once the runtime clock reaches its
+//! deadline.
+//!
+//! Creating a Sleep only reads the clock. Its first pending poll puts the
+//! task's waker in the wheel; a later poll by the same task with the entry
+//! still pending touches nothing shared. Moving the deadline later is a plain
+//! store: the entry fires at the old time, the task polls, finds the deadline
+//! ahead and re-registers (one extra wake-up per move, not one lock per
+//! move). Moving it earlier moves the entry at once, so it fires on time
+//! even if the task does not poll again first.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crate::driver::{Entry, Handle};
+use crate::wheel::NEVER;
+use crate::Instant;
+
+/// Waits until `duration` has passed on the runtime clock.
+///
+/// The asyncio `await asyncio.sleep(d)` of weft. A `Duration::MAX` (or any
+/// duration beyond about 34 years) never completes.
+///
+/// ```no_run
+/// # async fn example() {
+/// use std::time::Duration;
+///
+/// weft_timer::sleep(Duration::from_millis(100)).await;
+/// # }
+/// ```
+///
+/// # Panics
+/// When called outside a weft runtime (the message says how to get one).
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    let handle = Handle::current();
+    let now = handle.now();
+    let deadline = handle.inner.clock.deadline_after(now, duration);
+    Sleep::new(handle, Instant::from_std(deadline))
+}
+
+/// Waits until the runtime clock reaches `deadline`.
+///
+/// # Panics
+/// When called outside a weft runtime.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(Handle::current(), deadline)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// It is `Unpin`: `select!` on `&mut sleep` needs no pinning, and
+/// [`reset`](Self::reset) takes `&mut self`.
+#[must_use = "futures do nothing unless polled"]
+pub struct Sleep {
+    handle: Handle,
+    deadline: Instant,
+    entry: Option<Entry>,
+}
+
+impl Sleep {
+    pub(crate) fn new(handle: Handle, deadline: Instant) -> Sleep {
+        Sleep {
+            handle,
+            deadline,
+            entry: None,
+        }
+    }
+
+    /// A Sleep on the timers of `handle` rather than the current runtime's
+    /// (for tests of the timer itself).
+    #[doc(hidden)]
+    pub fn new_in(handle: &Handle, deadline: Instant) -> Sleep {
+        Sleep::new(handle.clone(), deadline)
+    }
+
+    /// The instant this Sleep completes at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// The reading of the clock this Sleep runs on.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_std(self.handle.now())
+    }
+
+    /// `from + duration`, or the instant that never comes if that is too far.
+    pub(crate) fn after(&self, from: Instant, duration: Duration) -> Instant {
+        let clock = &self.handle.inner.clock;
+        Instant::from_std(clock.deadline_after(from.into_std(), duration))
+    }
+
+    /// Whether the runtime clock has reached the deadline.
+    pub fn is_elapsed(&self) -> bool {
+        self.handle.now() >= self.deadline.into_std()
+    }
+
+    /// Moves the deadline, earlier or later, whether or not the Sleep has
+    /// completed; it then completes at the new deadline.
+    ///
+    /// ```no_run
+    /// # async fn example(mut requests: impl Iterator<Item = ()>) {
+    /// use std::time::Duration;
+    /// use weft_timer::{sleep, Instant};
+    ///
+    /// // A keep-alive timer pushed back on each request.
+    /// let mut idle = sleep(Duration::from_secs(30));
+    /// while let Some(()) = requests.next() {
+    ///     idle.reset(Instant::now() + Duration::from_secs(30));
+    /// }
+    /// idle.await;
+    /// # }
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        let Some(entry) = &self.entry else { return };
+        let inner = &*self.handle.inner;
+        let at_ms = inner.clock.deadline_ms(deadline.into_std());
+        if at_ms < entry.at_ms {
+            inner.move_earlier(&mut self.entry, at_ms);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let inner = &*this.handle.inner;
+        let deadline = this.deadline.into_std();
+        if inner.clock.now() >= deadline {
+            inner.cancel(&mut this.entry);
+            return Poll::Ready(());
+        }
+        let at_ms = inner.clock.deadline_ms(deadline);
+        if at_ms == NEVER {
+            inner.cancel(&mut this.entry);
+            return Poll::Pending;
+        }
+        if let Some(entry) = &this.entry {
+            // Registered no later than the deadline and not fired yet: the
+            // wake-up will come (the deadline may have moved later since).
+            if entry.at_ms <= at_ms
+                && !inner.has_fired(entry.at_ms)
+                && entry.waker.will_wake(cx.waker())
+            {
+                return Poll::Pending;
+            }
+        }
+        inner.register(&mut this.entry, at_ms, cx.waker())
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.handle.inner.cancel(&mut self.entry);
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.entry.is_some())
+            .finish()
+    }
+}

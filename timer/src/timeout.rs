@@ -1,0 +1,98 @@
+//! `Timeout`: a future raced against a deadline.
+//!
+//! The inner future is polled first, so one that is ready at once wins even
+//! with a deadline already past, and its Sleep never touches the wheel.
+//! Dropping a Timeout drops the future and cancels the timer.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use crate::error::Elapsed;
+use crate::{sleep, sleep_until, Instant, Sleep};
+
+/// Runs `future` for at most `duration`: its output, or [`Elapsed`] if the
+/// time runs out first (the future is then dropped).
+///
+/// The asyncio `wait_for` of weft.
+///
+/// ```no_run
+/// # async fn example() {
+/// use std::time::Duration;
+/// use weft_timer::timeout;
+///
+/// let slow = std::future::pending::<()>();
+/// assert!(timeout(Duration::from_millis(10), slow).await.is_err());
+/// assert_eq!(timeout(Duration::from_secs(1), async { 7 }).await, Ok(7));
+/// # }
+/// ```
+///
+/// # Panics
+/// When called outside a weft runtime.
+#[track_caller]
+pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        value: future.into_future(),
+        delay: sleep(duration),
+    }
+}
+
+/// Runs `future` until `deadline` at most; see [`timeout`].
+///
+/// # Panics
+/// When called outside a weft runtime.
+#[track_caller]
+pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+    Timeout {
+        value: future.into_future(),
+        delay: sleep_until(deadline),
+    }
+}
+
+pin_project! {
+    /// The future returned by [`timeout`] and [`timeout_at`].
+    #[must_use = "futures do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        value: F,
+        delay: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The inner future.
+    pub fn get_ref(&self) -> &F {
+        &self.value
+    }
+
+    /// The inner future, mutably.
+    pub fn get_mut(&mut self) -> &mut F {
+        &mut self.value
+    }
+
+    /// The inner future, without its deadline.
+    pub fn into_inner(self) -> F {
+        self.value
+    }
+
+    /// The deadline.
+    pub fn deadline(&self) -> Instant {
+        self.delay.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.value.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        Pin::new(this.delay).poll(cx).map(|()| Err(Elapsed::new()))
+    }
+}
