@@ -57,6 +57,7 @@
 //!   (100,000 with `--quick`) spawned and parked forever, each runtime
 //!   measured in its own child process; the ratios are of bytes.
 
+mod lateness;
 mod load;
 mod measure;
 mod memory;
@@ -92,6 +93,7 @@ struct Args {
     memory_tasks: Option<usize>,
     timeout_s: u64,
     memory_child: Option<Kind>,
+    memory_timers: bool,
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -106,6 +108,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         memory_tasks: None,
         timeout_s: 60,
         memory_child: None,
+        memory_timers: false,
     };
     fn value(flag: &str, v: Option<String>) -> Result<String, String> {
         v.ok_or_else(|| format!("{flag} needs a value"))
@@ -148,6 +151,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--memory-tasks" => args.memory_tasks = Some(number(&flag, it.next())?),
             "--timeout-s" => args.timeout_s = number(&flag, it.next())?,
             memory::CHILD_FLAG => args.memory_child = Some(kind(&value(&flag, it.next())?)?),
+            memory::TIMERS_FLAG => args.memory_timers = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -180,7 +184,7 @@ fn main() -> ExitCode {
         .max(1);
 
     if let Some(kind) = args.memory_child {
-        memory::run_child(kind, args.workers, memory_tasks, timeout);
+        memory::run_child(kind, args.workers, memory_tasks, timeout, args.memory_timers);
     }
 
     let cfg = Config {
@@ -211,23 +215,44 @@ fn main() -> ExitCode {
     let mut runner = Runner::new(&cfg, &watchdog);
     workloads::visit_all(&mut runner);
     let results = runner.results;
+    let lateness = cfg.selected(lateness::NAME).then(|| {
+        let rounds = if args.quick { 3 } else { 20 };
+        eprintln!("  {}: {rounds} rounds per runtime", lateness::NAME);
+        lateness::measure(&cfg, &watchdog, rounds)
+    });
     let others_load = load_before
         .zip(load::Snapshot::take())
         .and_then(|(before, after)| before.others_share(&after));
 
     let memory = cfg.selected("memory").then(|| {
-        eprintln!("  memory: {memory_tasks} pending tasks per runtime, one child process each");
+        eprintln!("  memory: {memory_tasks} pending tasks (and timers) per runtime, one child process each");
+        let per = |timers| -> Vec<_> {
+            cfg.kinds
+                .iter()
+                .map(|&k| (k, memory::measure(k, cfg.workers, memory_tasks, timeout, timers)))
+                .collect()
+        };
+        let per_runtime = per(false);
+        let per_timer = per(true)
+            .into_iter()
+            .zip(&per_runtime)
+            .map(|((k, with_timer), (_, plain))| {
+                let timer = match (with_timer, plain) {
+                    (Ok(a), Ok(b)) => Ok(a - b),
+                    (Err(e), _) => Err(e),
+                    (_, Err(_)) => Err("no plain-task number to subtract".to_string()),
+                };
+                (k, timer)
+            })
+            .collect();
         MemoryResult {
             tasks: memory_tasks,
-            per_runtime: cfg
-                .kinds
-                .iter()
-                .map(|&k| (k, memory::measure(k, cfg.workers, memory_tasks, timeout)))
-                .collect(),
+            per_runtime,
+            per_timer,
         }
     });
 
-    if results.is_empty() && memory.is_none() {
+    if results.is_empty() && memory.is_none() && lateness.is_none() {
         eprintln!("weft-bench: --filter matched no workload");
         return ExitCode::from(2);
     }
@@ -235,14 +260,14 @@ fn main() -> ExitCode {
     println!();
     print!(
         "{}",
-        report::table(&cfg, &results, memory.as_ref(), others_load)
+        report::table(&cfg, &results, lateness.as_ref(), memory.as_ref(), others_load)
     );
 
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &args.json {
         match std::fs::write(
             path,
-            report::json(&cfg, &results, memory.as_ref(), others_load),
+            report::json(&cfg, &results, lateness.as_ref(), memory.as_ref(), others_load),
         ) {
             Ok(()) => eprintln!("weft-bench: wrote {path}"),
             Err(e) => {
@@ -252,7 +277,7 @@ fn main() -> ExitCode {
         }
     }
     if let Some(m) = &memory {
-        if m.per_runtime.iter().any(|(_, r)| r.is_err()) {
+        if m.per_runtime.iter().chain(&m.per_timer).any(|(_, r)| r.is_err()) {
             code = ExitCode::FAILURE;
         }
     }

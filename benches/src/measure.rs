@@ -163,7 +163,7 @@ fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) ->
 /// the `n` rotations of `0..n`, then the same reversed, and again. Every `n`
 /// repetitions each runtime has been in each position once; every `2n`, each
 /// runtime has also followed each other runtime equally often.
-fn order(rep: usize, n: usize) -> Vec<usize> {
+pub fn order(rep: usize, n: usize) -> Vec<usize> {
     let shift = rep % n;
     let mut order: Vec<usize> = (0..n).map(|t| (shift + t) % n).collect();
     if (rep / n) % 2 == 1 {

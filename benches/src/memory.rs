@@ -1,4 +1,4 @@
-//! The memory row: resident bytes per pending task.
+//! The memory rows: resident bytes per pending task, and per pending timer.
 //!
 //! Each runtime is measured in its own child process (this binary re-run with
 //! the hidden `--memory-child NAME` flag), so one runtime's allocator state
@@ -7,8 +7,16 @@
 //! forever, waits until every task has been polled once (so all are parked),
 //! reads the RSS again and prints `(after - before) / N`. It then exits with
 //! `std::process::exit` without tearing the runtime down.
+//!
+//! With `--memory-timers` the tasks wait on a one-hour sleep of the runtime
+//! instead (polled, so registered with the timer); a pending timer's cost is
+//! the difference between the two numbers: the sleep inside the task plus
+//! whatever the timer keeps for it.
 
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::process::Command;
+use std::task::Poll;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -18,17 +26,28 @@ use crate::rt::{Kind, Runtime, Spawner, WithRuntime};
 /// The hidden flag that makes this binary a memory child.
 pub const CHILD_FLAG: &str = "--memory-child";
 
+/// The hidden flag that makes the child's tasks wait on timers.
+pub const TIMERS_FLAG: &str = "--memory-timers";
+
 /// What the child prints before the number.
 const RESULT_KEY: &str = "bytes_per_task=";
 
 /// Tasks that have been polled (and parked) so far, in the child.
 static POLLED: AtomicUsize = AtomicUsize::new(0);
 
-/// Runs the memory child for `kind` and returns bytes per pending task.
-pub fn measure(kind: Kind, workers: usize, tasks: usize, timeout: Duration) -> Result<f64, String> {
+/// Runs the memory child for `kind` and returns bytes per pending task
+/// (each waiting on a registered timer if `timers`).
+pub fn measure(
+    kind: Kind,
+    workers: usize,
+    tasks: usize,
+    timeout: Duration,
+    timers: bool,
+) -> Result<f64, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let out = Command::new(exe)
         .args([CHILD_FLAG, kind.name()])
+        .args(timers.then_some(TIMERS_FLAG))
         .args(["--workers", &workers.to_string()])
         .args(["--memory-tasks", &tasks.to_string()])
         .args(["--timeout-s", &timeout.as_secs().to_string()])
@@ -58,7 +77,7 @@ pub fn measure(kind: Kind, workers: usize, tasks: usize, timeout: Duration) -> R
 }
 
 /// The child's side: measures, prints and exits the process.
-pub fn run_child(kind: Kind, workers: usize, tasks: usize, timeout: Duration) -> ! {
+pub fn run_child(kind: Kind, workers: usize, tasks: usize, timeout: Duration, timers: bool) -> ! {
     let rt = match kind.build(workers) {
         Ok(rt) => rt,
         Err(e) => {
@@ -66,7 +85,11 @@ pub fn run_child(kind: Kind, workers: usize, tasks: usize, timeout: Duration) ->
             std::process::exit(1);
         }
     };
-    let code = rt.with(Child { tasks, timeout });
+    let code = rt.with(Child {
+        tasks,
+        timeout,
+        timers,
+    });
     // No teardown: a million parked tasks are not worth dropping.
     std::process::exit(code)
 }
@@ -74,6 +97,7 @@ pub fn run_child(kind: Kind, workers: usize, tasks: usize, timeout: Duration) ->
 struct Child {
     tasks: usize,
     timeout: Duration,
+    timers: bool,
 }
 
 impl WithRuntime for Child {
@@ -102,10 +126,24 @@ impl WithRuntime for Child {
         };
 
         for _ in 0..self.tasks {
-            rt.spawn_detached(async {
-                POLLED.fetch_add(1, Ordering::Relaxed);
-                std::future::pending::<()>().await;
-            });
+            if self.timers {
+                rt.spawn_detached(async {
+                    let mut sleep = pin!(R::sleep(Duration::from_secs(3600)));
+                    // Registered with the timer before it counts as parked.
+                    poll_fn(|cx| {
+                        assert!(sleep.as_mut().poll(cx).is_pending());
+                        Poll::Ready(())
+                    })
+                    .await;
+                    POLLED.fetch_add(1, Ordering::Relaxed);
+                    sleep.await;
+                });
+            } else {
+                rt.spawn_detached(async {
+                    POLLED.fetch_add(1, Ordering::Relaxed);
+                    std::future::pending::<()>().await;
+                });
+            }
         }
         let deadline = Instant::now() + self.timeout;
         while POLLED.load(Ordering::Acquire) < self.tasks {

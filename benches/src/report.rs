@@ -6,22 +6,59 @@ use crate::measure::{Config, WorkloadResult};
 use crate::rt::Kind;
 use crate::stats::{ratio, Summary};
 
-/// The memory row's results.
+/// The memory rows' results.
 pub struct MemoryResult {
     /// Pending tasks each child parked.
     pub tasks: usize,
     /// Per runtime: bytes per pending task, or why there is no number.
     pub per_runtime: Vec<(Kind, Result<f64, String>)>,
+    /// Per runtime: bytes per pending timer (a task waiting on a sleep,
+    /// less a plain pending task), or why there is no number.
+    pub per_timer: Vec<(Kind, Result<f64, String>)>,
 }
 
 impl MemoryResult {
     fn bytes_of(&self, kind: Kind) -> Option<f64> {
-        self.per_runtime
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .and_then(|(_, r)| r.as_ref().ok().copied())
+        bytes_of(&self.per_runtime, kind)
     }
 }
+
+fn bytes_of(per_runtime: &[(Kind, Result<f64, String>)], kind: Kind) -> Option<f64> {
+    per_runtime
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, r)| r.as_ref().ok().copied())
+}
+
+/// The lateness rows' results.
+pub struct LatenessResult {
+    /// Concurrent sleeps per round, their length, and rounds per runtime.
+    pub sleepers: usize,
+    pub sleep: std::time::Duration,
+    pub rounds: usize,
+    /// Per runtime: the lateness of every sleep of every round, in ns.
+    pub per_runtime: Vec<(Kind, Vec<f64>)>,
+}
+
+impl LatenessResult {
+    /// The `q` quantile of `kind`'s lateness, in ns.
+    pub fn quantile(&self, kind: Kind, q: f64) -> Option<f64> {
+        let (_, samples) = self.per_runtime.iter().find(|(k, _)| *k == kind)?;
+        if samples.is_empty() {
+            return None;
+        }
+        let mut sorted = samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        Some(crate::stats::quantile(&sorted, q))
+    }
+}
+
+/// The lateness rows: name and quantile.
+const LATENESS_ROWS: [(&str, f64); 3] = [
+    ("timer_lateness p50", 0.5),
+    ("timer_lateness p99", 0.99),
+    ("timer_lateness max", 1.0),
+];
 
 /// Above this share of CPU time used by other processes, the table warns.
 const NOISY_LOAD: f64 = 0.05;
@@ -37,6 +74,7 @@ const RATIO_WIDTH: usize = 11;
 pub fn table(
     cfg: &Config,
     results: &[WorkloadResult],
+    lateness: Option<&LatenessResult>,
     memory: Option<&MemoryResult>,
     others_load: Option<f64>,
 ) -> String {
@@ -85,24 +123,46 @@ pub fn table(
         row(&mut out, result.name, &cells, medians);
     }
 
+    if let Some(lateness) = lateness {
+        for (name, q) in LATENESS_ROWS {
+            let values = Kind::ALL.map(|k| lateness.quantile(k, q));
+            let cells = values.map(|v| v.map_or("-".to_string(), human_time));
+            row(&mut out, name, &cells, values);
+        }
+    }
+
     if let Some(memory) = memory {
-        let bytes = Kind::ALL.map(|k| memory.bytes_of(k));
-        let cells = Kind::ALL.map(
-            |k| match memory.per_runtime.iter().find(|(kk, _)| *kk == k) {
+        for (name, per_runtime) in [
+            ("memory / pending task", &memory.per_runtime),
+            ("memory / pending timer", &memory.per_timer),
+        ] {
+            let bytes = Kind::ALL.map(|k| bytes_of(per_runtime, k));
+            let cells = Kind::ALL.map(|k| match per_runtime.iter().find(|(kk, _)| *kk == k) {
                 Some((_, Ok(b))) => format!("{b:.0} B"),
                 Some((_, Err(_))) => "failed".to_string(),
                 None => "-".to_string(),
-            },
-        );
-        row(&mut out, "memory / pending task", &cells, bytes);
-        for (kind, r) in &memory.per_runtime {
-            if let Err(e) = r {
-                let _ = writeln!(out, "  memory, {}: {e}", kind.name());
+            });
+            row(&mut out, name, &cells, bytes);
+            for (kind, r) in per_runtime {
+                if let Err(e) = r {
+                    let _ = writeln!(out, "  {name}, {}: {e}", kind.name());
+                }
             }
         }
+    }
+
+    if let Some(lateness) = lateness {
         let _ = writeln!(
             out,
-            "(memory: resident bytes per task with {} tasks parked forever, one child process per runtime)",
+            "(timer_lateness: time from deadline to wake-up of {} concurrent {:?} sleeps, {} rounds per runtime; cells are quantiles over all sleeps)",
+            lateness.sleepers, lateness.sleep, lateness.rounds
+        );
+    }
+    if let Some(memory) = memory {
+        let _ = writeln!(
+            out,
+            "(memory: resident bytes per task with {} tasks parked forever, one child process per runtime; \
+             per timer: the same with each task waiting on a registered 1 h sleep, less the plain task)",
             memory.tasks
         );
     }
@@ -149,6 +209,7 @@ pub fn human_time(ns: f64) -> String {
 pub fn json(
     cfg: &Config,
     results: &[WorkloadResult],
+    lateness: Option<&LatenessResult>,
     memory: Option<&MemoryResult>,
     others_load: Option<f64>,
 ) -> String {
@@ -200,6 +261,34 @@ pub fn json(
         let _ = write!(out, "}},\"ratios\":{}}}", json_ratios(medians));
     }
     out.push(']');
+    if let Some(lateness) = lateness {
+        let _ = write!(
+            out,
+            ",\"timer_lateness\":{{\"sleepers\":{},\"sleep_ms\":{},\"rounds\":{},\"unit\":\"ns\",\"quantiles\":{{",
+            lateness.sleepers,
+            lateness.sleep.as_millis(),
+            lateness.rounds
+        );
+        for (i, (name, q)) in LATENESS_ROWS.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let values = Kind::ALL.map(|k| lateness.quantile(k, *q));
+            let cells: Vec<String> = Kind::ALL
+                .iter()
+                .zip(values)
+                .filter_map(|(k, v)| v.map(|v| format!("{}:{}", json_str(k.name()), json_num(v))))
+                .collect();
+            let _ = write!(
+                out,
+                "{}:{{{},\"ratios\":{}}}",
+                json_str(name),
+                cells.join(","),
+                json_ratios(values)
+            );
+        }
+        out.push_str("}}");
+    }
     if let Some(memory) = memory {
         let _ = write!(
             out,
@@ -217,7 +306,20 @@ pub fn json(
             let _ = write!(out, "{}:{value}", json_str(kind.name()));
         }
         let bytes = Kind::ALL.map(|k| memory.bytes_of(k));
-        let _ = write!(out, "}},\"ratios\":{}}}", json_ratios(bytes));
+        let _ = write!(out, "}},\"ratios\":{}", json_ratios(bytes));
+        let _ = write!(out, ",\"per_timer\":{{");
+        for (j, (kind, r)) in memory.per_timer.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let value = match r {
+                Ok(b) => json_num(*b),
+                Err(e) => format!("{{\"error\":{}}}", json_str(e)),
+            };
+            let _ = write!(out, "{}:{value}", json_str(kind.name()));
+        }
+        let timer_bytes = Kind::ALL.map(|k| bytes_of(&memory.per_timer, k));
+        let _ = write!(out, "}},\"per_timer_ratios\":{}}}", json_ratios(timer_bytes));
     }
     out.push_str("}\n");
     out

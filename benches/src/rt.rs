@@ -14,6 +14,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 mod smol_rt;
 mod tokio_rt;
@@ -76,6 +77,25 @@ pub trait Runtime: Sized + 'static {
 
     /// The runtime's own `yield_now`.
     fn yield_now() -> impl Future<Output = ()> + Send + 'static;
+
+    /// The runtime's timer future (tokio's `Sleep`, weft's `Sleep`, smol's
+    /// `Timer`). Only valid inside this runtime's tasks.
+    type Sleep: Future + Send + 'static;
+
+    /// The runtime's `sleep(duration)`.
+    fn sleep(duration: Duration) -> Self::Sleep;
+
+    /// The runtime's sleep until `deadline`.
+    fn sleep_until(deadline: Instant) -> Self::Sleep;
+
+    /// Moves a sleep's deadline, the runtime's own way.
+    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant);
+
+    /// The runtime's `timeout(duration, future)`: the output, or `None` if
+    /// the time ran out first.
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send;
 }
 
 /// Turns a `JoinHandle` whose output is `Result<T, JoinError>` into a future

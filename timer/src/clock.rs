@@ -29,6 +29,8 @@ const NEVER_AFTER: Duration = Duration::from_millis(1 << 40);
 
 pub(crate) struct Clock {
     start: StdInstant,
+    /// `start + NEVER_AFTER`: where deadlines that never come point.
+    never: StdInstant,
     pausable: bool,
     /// Set when the clock is first paused, never cleared: until then the
     /// reading is the real clock's.
@@ -79,6 +81,7 @@ impl Clock {
         let start = StdInstant::now();
         Clock {
             start,
+            never: start + NEVER_AFTER,
             pausable,
             is_virtual: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -89,10 +92,16 @@ impl Clock {
         }
     }
 
+    #[inline]
     pub(crate) fn now(&self) -> StdInstant {
         if !self.is_virtual.load(Ordering::Acquire) {
             return StdInstant::now();
         }
+        self.virtual_now()
+    }
+
+    #[cold]
+    fn virtual_now(&self) -> StdInstant {
         let state = self.state.lock();
         self.start + state.reading()
     }
@@ -123,8 +132,10 @@ impl Clock {
 
     /// `now + duration`, or the instant that never comes if that is too far.
     pub(crate) fn deadline_after(&self, now: StdInstant, duration: Duration) -> StdInstant {
-        let far = self.start + NEVER_AFTER;
-        now.checked_add(duration).map_or(far, |t| t.min(far))
+        match now.checked_add(duration) {
+            Some(deadline) if deadline < self.never => deadline,
+            _ => self.never,
+        }
     }
 
     pub(crate) fn is_paused(&self) -> bool {

@@ -18,6 +18,7 @@
 //!   before parking and read under the lock by inserts; the store of 0 after
 //!   parking may race an insert, which then unparks a driver that is awake
 //!   (a spurious wake-up, nothing lost).
+//! - Lock order: `timers`, then the clock's own lock; never the reverse.
 //! - Wakers are woken and dropped only after the lock is released: a waker
 //!   can hold the last reference to a task whose output holds a Sleep, and
 //!   that Sleep's drop takes the lock.
@@ -133,14 +134,21 @@ impl Driver {
 
 impl Inner {
     /// How long the driver may block: until the next expiration or `limit`.
+    /// Decided under the lock, together with publishing `next_wake`, so an
+    /// insert either is seen here or sees the driver parked and unparks it.
     fn park_timeout(&self, limit: Option<Duration>) -> Option<Duration> {
+        let timers = self.timers.lock();
+        let next = timers.wheel.next_expiration();
         if self.clock.is_paused() {
-            // Real time does not move a paused clock: only an unpark helps.
+            // Real time does not move a paused clock: only an unpark helps,
+            // unless a timer arrived since `auto_advance` looked.
+            if next.is_some() && self.clock.can_auto_advance() {
+                return Some(Duration::ZERO);
+            }
             self.next_wake.store(u64::MAX, Ordering::Relaxed);
             return limit;
         }
-        let timers = self.timers.lock();
-        let Some(ms) = timers.wheel.next_expiration() else {
+        let Some(ms) = next else {
             self.next_wake.store(u64::MAX, Ordering::Relaxed);
             return limit;
         };
@@ -303,7 +311,8 @@ impl Handle {
     }
 
     /// The clock's current reading.
-    pub(crate) fn now(&self) -> StdInstant {
+    #[doc(hidden)]
+    pub fn now(&self) -> StdInstant {
         self.inner.clock.now()
     }
 

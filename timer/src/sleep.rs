@@ -157,7 +157,9 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        self.handle.inner.cancel(&mut self.entry);
+        if self.entry.is_some() {
+            self.handle.inner.cancel(&mut self.entry);
+        }
     }
 }
 

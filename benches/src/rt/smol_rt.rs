@@ -8,8 +8,10 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use async_executor::{Executor, Task};
 use futures_lite::future;
@@ -98,6 +100,32 @@ impl Runtime for Smol {
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         future::yield_now()
+    }
+
+    /// smol's timer (`smol::Timer`), driven by async-io's reactor.
+    type Sleep = async_io::Timer;
+
+    fn sleep(duration: Duration) -> Self::Sleep {
+        async_io::Timer::after(duration)
+    }
+
+    fn sleep_until(deadline: Instant) -> Self::Sleep {
+        async_io::Timer::at(deadline)
+    }
+
+    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
+        sleep.get_mut().set_at(deadline);
+    }
+
+    /// smol has no `timeout`; this is how its users write one.
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+    {
+        future::or(async move { Some(future.await) }, async move {
+            async_io::Timer::after(duration).await;
+            None
+        })
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use super::{Join, Runtime, Spawner, Unwrapped};
 
@@ -75,5 +77,26 @@ impl Runtime for Tokio {
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         tokio::task::yield_now()
+    }
+
+    type Sleep = tokio::time::Sleep;
+
+    fn sleep(duration: Duration) -> Self::Sleep {
+        tokio::time::sleep(duration)
+    }
+
+    fn sleep_until(deadline: Instant) -> Self::Sleep {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline))
+    }
+
+    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
+        sleep.reset(tokio::time::Instant::from_std(deadline));
+    }
+
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+    {
+        async move { tokio::time::timeout(duration, future).await.ok() }
     }
 }

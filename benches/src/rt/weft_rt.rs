@@ -2,6 +2,8 @@
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use super::{Join, Runtime, Spawner, Unwrapped};
 
@@ -70,5 +72,28 @@ impl Runtime for Weft {
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         weft::task::yield_now()
+    }
+
+    type Sleep = weft::time::Sleep;
+
+    fn sleep(duration: Duration) -> Self::Sleep {
+        weft::time::sleep(duration)
+    }
+
+    fn sleep_until(deadline: Instant) -> Self::Sleep {
+        weft::time::sleep_until(weft::time::Instant::from_std(deadline))
+    }
+
+    fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
+        sleep
+            .get_mut()
+            .reset(weft::time::Instant::from_std(deadline));
+    }
+
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    where
+        F: Future + Send,
+    {
+        async move { weft::time::timeout(duration, future).await.ok() }
     }
 }
