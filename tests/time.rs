@@ -63,6 +63,21 @@ async fn sleeps_never_end_early_and_are_rarely_late_on_an_idle_runtime() {
     );
 }
 
+#[weft::test]
+async fn sleeps_and_intervals_on_the_current_thread_runtime() {
+    let start = Instant::now();
+    let sleeper = weft::spawn(async {
+        time::sleep(15 * MS).await;
+        Instant::now()
+    });
+    let mut interval = time::interval(5 * MS);
+    for _ in 0..3 {
+        interval.tick().await;
+    }
+    assert!(start.elapsed() >= 10 * MS);
+    assert!(sleeper.await.unwrap() - start >= 15 * MS);
+}
+
 #[weft::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_sleeps_all_fire_in_deadline_order_classes() {
     let mut set = weft::task::JoinSet::new();

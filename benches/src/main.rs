@@ -2,8 +2,11 @@
 //!
 //! Runs tokio's own scheduler benchmark workloads (`spawn_many_local`,
 //! `spawn_many_remote_idle`, `spawn_many_remote_busy`, `yield_many`,
-//! `ping_pong`, `chained_spawn`, with tokio's parameters) on weft, tokio and
-//! smol, each with the same number of worker threads, and prints one table.
+//! `ping_pong`, `chained_spawn`, with tokio's parameters) and the timer
+//! workloads (`timer_churn`, `timer_fire`, `timer_reset`, and the
+//! `timer_lateness` quantiles; see `workloads/timer.rs` and `lateness.rs`)
+//! on weft, tokio and smol, each with the same number of worker threads,
+//! each on its own timer API, and prints one table.
 //! The workloads are written once, generic over the runtime; every runtime
 //! uses the same channel crate (`futures-channel`), so only the schedulers
 //! differ; and each workload checks its own result (task counts, values), so
@@ -23,7 +26,8 @@
 //! - `--reps N`: samples per runtime and workload (default 15; 3 with
 //!   `--quick`).
 //! - `--filter SUBSTR`: only workloads whose name contains SUBSTR; may be
-//!   repeated. The memory row's name is `memory`.
+//!   repeated. The memory rows' name is `memory`, the lateness rows'
+//!   `timer_lateness`.
 //! - `--runtimes LIST`: comma-separated subset of `weft,tokio,smol`.
 //! - `--json PATH`: also write every sample and summary as JSON.
 //! - `--quick`: few reps, short samples, 100,000 tasks for the memory row.
@@ -53,9 +57,14 @@
 //!   only where their difference is well above it.
 //! - `weft/tokio`, `weft/smol`: ratios of the medians; below 1.00 weft is
 //!   faster, above 1.00 slower.
+//! - `timer_lateness p50 / p99 / max`: quantiles of how late 1,000
+//!   concurrent 10 ms sleeps wake, over 20 rounds per runtime (3 with
+//!   `--quick`); the ratios are of the quantiles.
 //! - `memory / pending task`: resident memory per task with 1,000,000 tasks
 //!   (100,000 with `--quick`) spawned and parked forever, each runtime
 //!   measured in its own child process; the ratios are of bytes.
+//! - `memory / pending timer`: the same with each task waiting on a
+//!   registered one-hour sleep, less the plain task's number.
 
 mod lateness;
 mod load;
@@ -184,7 +193,13 @@ fn main() -> ExitCode {
         .max(1);
 
     if let Some(kind) = args.memory_child {
-        memory::run_child(kind, args.workers, memory_tasks, timeout, args.memory_timers);
+        memory::run_child(
+            kind,
+            args.workers,
+            memory_tasks,
+            timeout,
+            args.memory_timers,
+        );
     }
 
     let cfg = Config {
@@ -260,14 +275,26 @@ fn main() -> ExitCode {
     println!();
     print!(
         "{}",
-        report::table(&cfg, &results, lateness.as_ref(), memory.as_ref(), others_load)
+        report::table(
+            &cfg,
+            &results,
+            lateness.as_ref(),
+            memory.as_ref(),
+            others_load
+        )
     );
 
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &args.json {
         match std::fs::write(
             path,
-            report::json(&cfg, &results, lateness.as_ref(), memory.as_ref(), others_load),
+            report::json(
+                &cfg,
+                &results,
+                lateness.as_ref(),
+                memory.as_ref(),
+                others_load,
+            ),
         ) {
             Ok(()) => eprintln!("weft-bench: wrote {path}"),
             Err(e) => {
@@ -277,7 +304,11 @@ fn main() -> ExitCode {
         }
     }
     if let Some(m) = &memory {
-        if m.per_runtime.iter().chain(&m.per_timer).any(|(_, r)| r.is_err()) {
+        if m.per_runtime
+            .iter()
+            .chain(&m.per_timer)
+            .any(|(_, r)| r.is_err())
+        {
             code = ExitCode::FAILURE;
         }
     }

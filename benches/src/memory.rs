@@ -16,8 +16,8 @@
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::process::Command;
-use std::task::Poll;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
 

@@ -319,7 +319,11 @@ pub fn json(
             let _ = write!(out, "{}:{value}", json_str(kind.name()));
         }
         let timer_bytes = Kind::ALL.map(|k| bytes_of(&memory.per_timer, k));
-        let _ = write!(out, "}},\"per_timer_ratios\":{}}}", json_ratios(timer_bytes));
+        let _ = write!(
+            out,
+            "}},\"per_timer_ratios\":{}}}",
+            json_ratios(timer_bytes)
+        );
     }
     out.push_str("}\n");
     out

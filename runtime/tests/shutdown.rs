@@ -75,9 +75,10 @@ fn build(multi: bool, threads: &Threads) -> Runtime {
         .unwrap()
 }
 
-/// Spawns `n` tasks (half parked forever, half yielding forever, so both
-/// idle and running/queued tasks exist), waits until each has run, drops the
-/// runtime, and checks what the drop promises. Returns the handles.
+/// Spawns `n` tasks (a third parked forever, a third yielding forever, a
+/// third waiting on an hour-long timer, so idle, running/queued and
+/// timer-held tasks all exist), waits until each has run, drops the runtime,
+/// and checks what the drop promises. Returns the handles.
 fn drop_with_tasks(multi: bool, n: usize) -> Vec<JoinHandle<()>> {
     let threads = Threads {
         started: Arc::default(),
@@ -96,12 +97,12 @@ fn drop_with_tasks(multi: bool, n: usize) -> Vec<JoinHandle<()>> {
             rt.spawn(async move {
                 let _flag = flag;
                 running.fetch_add(1, SeqCst);
-                if index % 2 == 0 {
-                    std::future::pending::<()>().await;
-                } else {
-                    loop {
+                match index % 3 {
+                    0 => std::future::pending::<()>().await,
+                    1 => loop {
                         task::yield_now().await;
-                    }
+                    },
+                    _ => weft_timer::sleep(std::time::Duration::from_secs(3600)).await,
                 }
             })
         })

@@ -93,10 +93,10 @@ impl Runtime for Tokio {
         sleep.reset(tokio::time::Instant::from_std(deadline));
     }
 
-    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    async fn timeout<F>(duration: Duration, future: F) -> Option<F::Output>
     where
         F: Future + Send,
     {
-        async move { tokio::time::timeout(duration, future).await.ok() }
+        tokio::time::timeout(duration, future).await.ok()
     }
 }

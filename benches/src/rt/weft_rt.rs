@@ -90,10 +90,10 @@ impl Runtime for Weft {
             .reset(weft::time::Instant::from_std(deadline));
     }
 
-    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
+    async fn timeout<F>(duration: Duration, future: F) -> Option<F::Output>
     where
         F: Future + Send,
     {
-        async move { weft::time::timeout(duration, future).await.ok() }
+        weft::time::timeout(duration, future).await.ok()
     }
 }
