@@ -30,8 +30,7 @@ pub use weft_timer as time;
 /// Async synchronisation primitives (arrives with the sync issue).
 pub use weft_sync as sync;
 
-/// Networking (arrives with the reactor issue).
-pub use weft_reactor as net;
+pub use weft_reactor::net;
 
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};

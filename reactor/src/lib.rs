@@ -1,4 +1,27 @@
-//! weft-reactor: the shared `polling` reactor, I/O registrations and readiness, and the
-//! network types. This crate is a placeholder until the reactor issue lands: see
-//! `DESIGN.md` (section "Reactor").
-#![forbid(unsafe_code)]
+//! weft-reactor: the shared `polling` reactor of a runtime, I/O readiness,
+//! and the network types, re-exported as `weft::net`.
+//!
+//! One `polling::Poller` per runtime and no reactor thread: the worker that
+//! parks in the runtime's driver slot waits in the poller (with the timeout
+//! of the next timer) and wakes the tasks whose sources became ready
+//! ([`Driver`]). Sources register once, edge-triggered where the platform
+//! allows, with a reader and a writer waker each; the slab key of a
+//! registration carries a generation, so a late event for a closed source
+//! never reaches the one that reused its slot.
+//!
+//! The crate knows nothing of the scheduler: the runtime makes its
+//! [`Handle`] current on its threads and hands it a way to run blocking
+//! work (host-name lookups).
+
+mod context;
+mod driver;
+mod loom;
+pub mod net;
+mod poll_evented;
+mod scheduled_io;
+mod sys;
+
+#[doc(hidden)]
+pub use context::EnterGuard;
+#[doc(hidden)]
+pub use driver::{Driver, Handle, SpawnBlocking};

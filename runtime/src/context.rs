@@ -47,18 +47,22 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Result<R, TryCurr
 /// Makes `handle` current until the guard drops (guards nest).
 pub(crate) fn set_current(handle: &Handle) -> SetCurrentGuard {
     let time = handle.shared.time.enter();
+    let io = handle.shared.io.enter();
     let prev = CONTEXT.with(|cx| cx.handle.borrow_mut().replace(handle.clone()));
     SetCurrentGuard {
         prev,
         _time: time,
+        _io: io,
         _not_send: PhantomData,
     }
 }
 
 pub(crate) struct SetCurrentGuard {
     prev: Option<Handle>,
-    /// The timers' own notion of the current runtime, set alongside.
+    /// The timers' and the reactor's own notions of the current runtime,
+    /// set alongside.
     _time: weft_timer::EnterGuard,
+    _io: weft_reactor::EnterGuard,
     _not_send: PhantomData<*const ()>,
 }
 

@@ -1,51 +1,45 @@
 //! The driver slot's occupant: what a parked worker waits in.
 //!
-//! `park(timeout)` waits until `Unpark::unpark`, the timeout, or the next
-//! timer deadline, then fires the timers that are due (their tasks land on
-//! the parked worker's own queue); `park(Some(ZERO))` fires without
-//! blocking. The wait itself is a plain event until the reactor lands, when
-//! it becomes the poller's wait.
+//! `park(timeout)` waits in the reactor's poller until I/O is ready, an
+//! `Unpark::unpark`, the timeout, or the next timer deadline, then fires the
+//! timers that are due; the tasks either wakes land on the parked worker's
+//! own queue. `park(Some(ZERO))` looks without blocking.
 
-use std::sync::Arc;
+use std::io;
 use std::time::Duration;
 
-use crate::loom::{wait_timeout, Condvar, Mutex};
+use weft_reactor::SpawnBlocking;
 
 pub(crate) struct Driver {
-    event: Arc<Event>,
+    io: weft_reactor::Driver,
     time: weft_timer::Driver,
 }
 
 /// Wakes the thread waiting in the driver.
 #[derive(Clone)]
 pub(crate) struct Unpark {
-    event: Arc<Event>,
-}
-
-struct Event {
-    notified: Mutex<bool>,
-    condvar: Condvar,
+    io: weft_reactor::Handle,
 }
 
 impl Driver {
-    /// A driver whose clock can be paused if `pausable`.
-    pub(crate) fn new(pausable: bool) -> Driver {
-        let event = Arc::new(Event {
-            notified: Mutex::new(false),
-            condvar: Condvar::new(),
-        });
-        let unpark = Unpark {
-            event: event.clone(),
-        };
-        Driver {
-            event,
+    /// A driver whose clock can be paused if `pausable`, whose reactor runs
+    /// blocking work (host-name lookups) with `spawn_blocking`.
+    pub(crate) fn new(
+        pausable: bool,
+        spawn_blocking: impl Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync + 'static,
+    ) -> io::Result<Driver> {
+        let spawn_blocking: Box<SpawnBlocking> = Box::new(spawn_blocking);
+        let io = weft_reactor::Driver::new(spawn_blocking)?;
+        let unpark = io.handle().clone();
+        Ok(Driver {
+            io,
             time: weft_timer::Driver::new(pausable, move || unpark.unpark()),
-        }
+        })
     }
 
     pub(crate) fn unpark(&self) -> Unpark {
         Unpark {
-            event: self.event.clone(),
+            io: self.io.handle().clone(),
         }
     }
 
@@ -53,27 +47,20 @@ impl Driver {
         self.time.handle()
     }
 
-    /// Waits until unparked, `timeout` passes or a timer is due, then fires
-    /// the due timers.
-    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
-        self.time.park(timeout, |timeout| self.event.wait(timeout));
+    pub(crate) fn io(&self) -> &weft_reactor::Handle {
+        self.io.handle()
     }
-}
 
-impl Event {
-    /// Waits for a notification for at most `timeout`; true if one came.
-    fn wait(&self, timeout: Option<Duration>) -> bool {
-        let mut notified = self.notified.lock();
-        if !*notified && timeout != Some(Duration::ZERO) {
-            wait_timeout(&self.condvar, &mut notified, timeout);
-        }
-        std::mem::replace(&mut *notified, false)
+    /// Waits until unparked, I/O is ready, `timeout` passes or a timer is
+    /// due, then wakes what is ready and fires the due timers.
+    pub(crate) fn park(&mut self, timeout: Option<Duration>) {
+        let io = &mut self.io;
+        self.time.park(timeout, |timeout| io.turn(timeout));
     }
 }
 
 impl Unpark {
     pub(crate) fn unpark(&self) {
-        *self.event.notified.lock() = true;
-        self.event.condvar.notify_one();
+        self.io.unpark();
     }
 }

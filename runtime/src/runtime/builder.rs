@@ -170,7 +170,7 @@ impl Builder {
             on_thread_stop: self.on_thread_stop.clone(),
         };
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
-        let (shared, cores) = Shared::new(self.flavor, num_workers, config, blocking);
+        let (shared, cores) = Shared::new(self.flavor, num_workers, config, blocking)?;
         if self.start_paused {
             shared
                 .time

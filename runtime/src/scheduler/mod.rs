@@ -14,7 +14,7 @@ pub(crate) mod park;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
 use crate::blocking::Spawner as BlockingSpawner;
@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) driver: Arc<DriverSlot>,
     /// The timers, which the driver fires.
     pub(crate) time: weft_timer::Handle,
+    /// The reactor, which the driver waits in.
+    pub(crate) io: weft_reactor::Handle,
     pub(crate) blocking: BlockingSpawner,
     pub(crate) config: Config,
     is_shutdown: AtomicBool,
@@ -70,9 +72,25 @@ impl Shared {
         num_workers: usize,
         config: Config,
         blocking: BlockingSpawner,
-    ) -> (Arc<Shared>, Vec<Core>) {
-        let driver = crate::driver::Driver::new(flavor == Flavor::CurrentThread);
+    ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
+        // The reactor runs host-name lookups on our blocking pool, through a
+        // weak reference: the pool's owner owns the reactor.
+        let owner: Arc<OnceLock<Weak<Shared>>> = Arc::default();
+        let spawn_blocking = {
+            let owner = owner.clone();
+            move |f: Box<dyn FnOnce() + Send>| {
+                let shared = owner
+                    .get()
+                    .and_then(Weak::upgrade)
+                    .ok_or_else(|| std::io::Error::other("the weft runtime has shut down"))?;
+                let handle = crate::runtime::Handle { shared };
+                drop(crate::runtime::handle::spawn_blocking_on(&handle, f, None));
+                Ok(())
+            }
+        };
+        let driver = crate::driver::Driver::new(flavor == Flavor::CurrentThread, spawn_blocking)?;
         let time = driver.time().clone();
+        let io = driver.io().clone();
         let driver = Arc::new(DriverSlot::new(driver));
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
@@ -89,6 +107,7 @@ impl Shared {
             owned: OwnedTasks::new(num_workers),
             driver,
             time,
+            io,
             blocking,
             config,
             is_shutdown: AtomicBool::new(false),
@@ -98,7 +117,8 @@ impl Shared {
             core_waiters: Mutex::new(Vec::new()),
             threads: ThreadSet::new(),
         });
-        (shared, cores)
+        let _ = owner.set(Arc::downgrade(&shared));
+        Ok((shared, cores))
     }
 
     pub(crate) fn num_workers(&self) -> usize {
@@ -232,9 +252,10 @@ impl Shared {
         self.is_drained.store(true, SeqCst);
         fence(SeqCst);
         self.drain_inject();
-        // Every task is gone: wake whatever still waits on a timer (a
-        // blocking thread, say) rather than leave it hanging.
+        // Every task is gone: wake whatever still waits on a timer or a
+        // socket (a blocking thread, say) rather than leave it hanging.
         self.time.shutdown();
+        self.io.shutdown();
     }
 
     fn drain_inject(&self) {

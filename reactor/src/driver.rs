@@ -1,0 +1,269 @@
+//! The reactor of one runtime: one poller, the registered sources, and the
+//! turn that waits for events and wakes the tasks they concern.
+//!
+//! There is no reactor thread: the runtime's worker that holds the driver
+//! slot calls [`Driver::turn`] when it parks, so tasks woken here land on
+//! that worker's queue. [`Handle::unpark`] wakes a turn in progress (or makes
+//! the next one return at once).
+//!
+//! Sources live in a slab whose keys carry a generation: the poller reports
+//! events by key, and an event for a slot that was freed and reused since
+//! is dropped instead of reaching the new owner. A source is always deleted
+//! from the poller before its descriptor closes (`PollEvented`'s drop).
+//!
+//! Locks: `sources`, then a source's own waiter lock; never the reverse.
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+use crate::loom::{AtomicBool, Mutex, Ordering};
+use crate::scheduled_io::ScheduledIo;
+use crate::sys::{Events, Poller};
+
+/// Bits of a key that hold the slot index; the rest hold its generation.
+const INDEX_BITS: u32 = usize::BITS / 2;
+const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
+
+/// The runtime's side of the reactor: waits for events and dispatches them.
+pub struct Driver {
+    handle: Handle,
+    events: Events,
+    tick: u8,
+    wakers: Vec<Waker>,
+}
+
+/// A reference to one runtime's reactor; every I/O source holds one.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) poller: Poller,
+    sources: Mutex<Sources>,
+    notified: AtomicBool,
+    spawn_blocking: Box<SpawnBlocking>,
+}
+
+/// How the reactor runs blocking work (host-name lookups) on the runtime's
+/// blocking pool.
+pub type SpawnBlocking = dyn Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync;
+
+#[derive(Default)]
+struct Sources {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    is_shutdown: bool,
+}
+
+struct Slot {
+    generation: usize,
+    io: Option<Arc<ScheduledIo>>,
+}
+
+impl Driver {
+    /// A new reactor with its own poller, running blocking work (host-name
+    /// lookups) with `spawn_blocking`.
+    pub fn new(
+        spawn_blocking: impl Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync + 'static,
+    ) -> io::Result<Driver> {
+        Ok(Driver {
+            handle: Handle {
+                inner: Arc::new(Inner {
+                    poller: Poller::new()?,
+                    sources: Mutex::new(Sources::default()),
+                    notified: AtomicBool::new(false),
+                    spawn_blocking: Box::new(spawn_blocking),
+                }),
+            },
+            events: Events::new(),
+            tick: 0,
+            wakers: Vec::new(),
+        })
+    }
+
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Waits for I/O events or an unpark, for at most `timeout` (`None`: no
+    /// limit), and wakes the tasks whose sources became ready. True if
+    /// anything came (events or an unpark) rather than the timeout.
+    pub fn turn(&mut self, timeout: Option<Duration>) -> bool {
+        let inner = &*self.handle.inner;
+        // An error here (out of memory in the kernel, say) is a spurious
+        // wake-up to the caller, which parks again.
+        let _ = inner.poller.wait(&mut self.events, timeout);
+        let unparked = inner.notified.swap(false, Ordering::AcqRel);
+        if self.events.is_empty() {
+            return unparked;
+        }
+        self.tick = self.tick.wrapping_add(1);
+        {
+            let sources = inner.sources.lock();
+            for (key, ready) in self.events.iter() {
+                if let Some(io) = sources.get(key) {
+                    io.dispatch(self.tick, ready, &mut self.wakers);
+                }
+            }
+        }
+        for waker in self.wakers.drain(..) {
+            waker.wake();
+        }
+        true
+    }
+}
+
+impl Handle {
+    /// Wakes the thread in [`Driver::turn`], or makes the next turn return
+    /// at once.
+    pub fn unpark(&self) {
+        let inner = &*self.inner;
+        if !inner.notified.swap(true, Ordering::AcqRel) {
+            // Nothing to do about a failure: the eventfd write cannot fail
+            // in practice, and the parked thread has a timeout if it does.
+            let _ = inner.poller.notify();
+        }
+    }
+
+    /// Wakes every task waiting on a source and fails their I/O from now on
+    /// (the runtime is gone); new registrations fail too.
+    pub fn shutdown(&self) {
+        let mut wakers = Vec::new();
+        {
+            let mut sources = self.inner.sources.lock();
+            sources.is_shutdown = true;
+            for io in sources.slots.iter().filter_map(|slot| slot.io.as_ref()) {
+                io.shutdown(&mut wakers);
+            }
+        }
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Registers `fd`; returns its readiness record and key.
+    ///
+    /// # Safety
+    /// `fd` must be [`deregister`](Self::deregister)ed before it is closed.
+    pub(crate) unsafe fn register(
+        &self,
+        fd: BorrowedFd<'_>,
+    ) -> io::Result<(Arc<ScheduledIo>, usize)> {
+        let io = Arc::new(ScheduledIo::new());
+        let key = {
+            let mut sources = self.inner.sources.lock();
+            if sources.is_shutdown {
+                return Err(gone());
+            }
+            sources.insert(io.clone())?
+        };
+        // SAFETY: passed on to our caller.
+        if let Err(err) = unsafe { self.inner.poller.add(fd, key) } {
+            let removed = self.inner.sources.lock().remove(key);
+            drop(removed);
+            return Err(err);
+        }
+        Ok((io, key))
+    }
+
+    /// Removes `fd`, registered under `key`, from the poller and frees its
+    /// slot; events still in flight for it are dropped by the generation.
+    pub(crate) fn deregister(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        let deleted = self.inner.poller.delete(fd);
+        // Dropped outside the lock: its wakers may hold the last reference
+        // to a task that owns another source.
+        let removed = self.inner.sources.lock().remove(key);
+        drop(removed);
+        deleted
+    }
+
+    /// Re-arms `fd` where the poller delivers one event per registration.
+    pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        if self.inner.poller.needs_rearm() {
+            self.inner.poller.rearm(fd, key)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the runtime's blocking pool.
+    pub(crate) fn spawn_blocking(&self, f: Box<dyn FnOnce() + Send>) -> io::Result<()> {
+        (self.inner.spawn_blocking)(f)
+    }
+
+    /// Sources registered now (sockets, listeners, pipes).
+    pub fn num_sources(&self) -> usize {
+        let sources = self.inner.sources.lock();
+        sources.slots.len() - sources.free.len()
+    }
+
+    /// Delivers `ready` for `key` at the next turn (loom's fake poller).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn inject(&self, key: usize, ready: usize) {
+        self.inner.poller.inject(key, ready);
+    }
+}
+
+/// The error of I/O on a source whose runtime has shut down.
+pub(crate) fn gone() -> io::Error {
+    io::Error::other("the weft runtime this I/O source belongs to has shut down")
+}
+
+impl Sources {
+    fn insert(&mut self, io: Arc<ScheduledIo>) -> io::Result<usize> {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                if self.slots.len() > INDEX_MASK {
+                    return Err(io::Error::other(
+                        "weft reactor: too many registered sources",
+                    ));
+                }
+                self.slots.push(Slot {
+                    generation: 0,
+                    io: None,
+                });
+                self.slots.len() - 1
+            }
+        };
+        let slot = &mut self.slots[index];
+        slot.io = Some(io);
+        Ok(index | (slot.generation << INDEX_BITS))
+    }
+
+    fn get(&self, key: usize) -> Option<&Arc<ScheduledIo>> {
+        let slot = self.slots.get(key & INDEX_MASK)?;
+        if slot.generation != key >> INDEX_BITS {
+            return None;
+        }
+        slot.io.as_ref()
+    }
+
+    fn remove(&mut self, key: usize) -> Option<Arc<ScheduledIo>> {
+        let index = key & INDEX_MASK;
+        self.get(key)?;
+        let slot = &mut self.slots[index];
+        let io = slot.io.take();
+        // Wraps within the key's generation bits, never into the key
+        // polling reserves (`usize::MAX`).
+        slot.generation = (slot.generation + 1) & (INDEX_MASK >> 1);
+        self.free.push(index);
+        io
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,70 @@
+//! Host-name resolution on the runtime's blocking pool.
+//!
+//! The system resolver (`getaddrinfo`) blocks, sometimes for seconds, so it
+//! never runs on a worker: the runtime gives the reactor a way to run a
+//! closure on its blocking pool, and the resolving task waits for the
+//! answer like for any other readiness.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+
+use super::addr::ToSocketAddrs;
+use crate::driver::Handle;
+use crate::loom::Mutex;
+
+/// Resolves `host` to its addresses, without blocking the worker thread.
+///
+/// ```no_run
+/// # async fn example() -> std::io::Result<()> {
+/// for addr in weft_reactor::net::lookup_host("localhost:8080").await? {
+///     println!("{addr}");
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// What the system resolver reports: no such host, no network, ...
+///
+/// # Panics
+/// Outside a weft runtime, when `host` is a name that needs resolving.
+pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<impl Iterator<Item = SocketAddr>> {
+    Ok(host.into_addrs().resolve().await?.into_iter())
+}
+
+#[derive(Default)]
+struct Slot {
+    result: Option<io::Result<Vec<SocketAddr>>>,
+    waker: Option<Waker>,
+}
+
+pub(crate) async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
+    let slot = Arc::new(Mutex::new(Slot::default()));
+    let theirs = slot.clone();
+    Handle::current().spawn_blocking(Box::new(move || {
+        let result =
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect);
+        let waker = {
+            let mut slot = theirs.lock();
+            slot.result = Some(result);
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }))?;
+    poll_fn(|cx| {
+        let mut slot = slot.lock();
+        match slot.result.take() {
+            Some(result) => Poll::Ready(result),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}

@@ -1,0 +1,5 @@
+//! TCP: listeners, streams and the halves a stream splits into.
+
+pub(crate) mod listener;
+pub(crate) mod split;
+pub(crate) mod stream;

@@ -1,0 +1,187 @@
+//! `weft::net` on the runtime: TCP round trips, errors of the right kind,
+//! and tasks woken when their peer goes away.
+
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+
+use weft::net::{lookup_host, TcpListener, TcpStream};
+
+async fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echo_round_trips_in_order() {
+    let (listener, addr) = listener().await;
+    let server = weft::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = stream.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            stream.write_all(&buf[..n]).await.unwrap();
+        }
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    client.set_nodelay(true).unwrap();
+    for i in 0..200u32 {
+        let message = i.to_le_bytes();
+        client.write_all(&message).await.unwrap();
+        let mut reply = [0u8; 4];
+        client.read_exact(&mut reply).await.unwrap();
+        assert_eq!(reply, message);
+    }
+    client.shutdown(Shutdown::Write).unwrap();
+    server.await.unwrap();
+}
+
+#[weft::test]
+async fn many_concurrent_connections_on_the_current_thread_runtime() {
+    let (listener, addr) = listener().await;
+    let server = weft::spawn(async move {
+        let mut set = weft::task::JoinSet::new();
+        for _ in 0..50 {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            set.spawn(async move {
+                let mut buf = [0u8; 64];
+                let n = stream.read(&mut buf).await.unwrap();
+                stream.write_all(&buf[..n]).await.unwrap();
+            });
+        }
+        set.join_all().await;
+    });
+    let mut set = weft::task::JoinSet::new();
+    for i in 0..50u8 {
+        set.spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(&[i; 10]).await.unwrap();
+            let mut reply = [0u8; 10];
+            stream.read_exact(&mut reply).await.unwrap();
+            assert_eq!(reply, [i; 10]);
+        });
+    }
+    set.join_all().await;
+    server.await.unwrap();
+}
+
+#[weft::test]
+async fn connection_refused_and_address_in_use_are_io_errors() {
+    let (listener, addr) = listener().await;
+    let err = TcpListener::bind(addr).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    drop(listener);
+    let err = TcpStream::connect(addr).await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+    // An address this host does not have.
+    let err = TcpListener::bind("192.0.2.1:0").await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrNotAvailable);
+    let err = TcpStream::connect("127.0.0.1").await.unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_is_woken_when_the_peer_closes_or_resets() {
+    let (listener, addr) = listener().await;
+    let client = TcpStream::connect(addr).await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    let reader = weft::spawn(async move {
+        let mut buf = [0u8; 16];
+        server.read(&mut buf).await
+    });
+    weft::task::yield_now().await;
+    drop(client);
+    assert_eq!(reader.await.unwrap().unwrap(), 0, "EOF");
+
+    // A reset (linger 0 makes close send RST).
+    let client = TcpStream::connect(addr).await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    socket2::SockRef::from(&client)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    drop(client);
+    let mut buf = [0u8; 16];
+    match server.read(&mut buf).await {
+        Ok(0) => {}
+        Err(err) => assert_eq!(err.kind(), io::ErrorKind::ConnectionReset),
+        Ok(n) => panic!("read {n} bytes from a reset connection"),
+    }
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_halves_read_and_write_from_two_tasks() {
+    let (listener, addr) = listener().await;
+    let client = TcpStream::connect(addr).await.unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let (mut read, mut write) = server.into_split();
+    let echo = weft::spawn(async move {
+        use futures_io_shim::*;
+        let mut buf = [0u8; 256];
+        let mut total = 0;
+        loop {
+            let n = read_some(&mut read, &mut buf).await;
+            if n == 0 {
+                break total;
+            }
+            write_all(&mut write, &buf[..n]).await;
+            total += n;
+        }
+    });
+    let (mut r, mut w) = client.into_split();
+    let sender = weft::spawn(async move {
+        for _ in 0..100 {
+            futures_io_shim::write_all(&mut w, &[7u8; 100]).await;
+        }
+        drop(w); // FIN: the echo task sees EOF
+    });
+    let mut got = 0;
+    let mut buf = [0u8; 512];
+    while got < 10_000 {
+        let n = futures_io_shim::read_some(&mut r, &mut buf).await;
+        assert!(n > 0);
+        assert!(buf[..n].iter().all(|&b| b == 7));
+        got += n;
+    }
+    sender.await.unwrap();
+    assert_eq!(echo.await.unwrap(), 10_000);
+}
+
+#[weft::test]
+async fn lookup_host_resolves_on_the_blocking_pool() {
+    let addrs: Vec<SocketAddr> = lookup_host("localhost:80").await.unwrap().collect();
+    assert!(
+        addrs.iter().any(|a| a.ip().is_loopback() && a.port() == 80),
+        "{addrs:?}"
+    );
+    let (listener, addr) = listener().await;
+    let connect = weft::spawn(async move { TcpStream::connect(("localhost", addr.port())).await });
+    let (_server, peer) = listener.accept().await.unwrap();
+    assert!(peer.ip().is_loopback());
+    connect.await.unwrap().unwrap();
+}
+
+/// The few `futures_io` helpers the tests need, without a futures crate.
+mod futures_io_shim {
+    use std::future::poll_fn;
+    use std::pin::Pin;
+
+    use futures_io::{AsyncRead, AsyncWrite};
+
+    pub async fn read_some<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> usize {
+        poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf))
+            .await
+            .unwrap()
+    }
+
+    pub async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, mut buf: &[u8]) {
+        while !buf.is_empty() {
+            let n = poll_fn(|cx| Pin::new(&mut *w).poll_write(cx, buf))
+                .await
+                .unwrap();
+            buf = &buf[n..];
+        }
+    }
+}
