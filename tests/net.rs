@@ -185,3 +185,29 @@ mod futures_io_shim {
         }
     }
 }
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_ping_pong_and_peek() {
+    use weft::net::UdpSocket;
+    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let server_addr = server.local_addr().unwrap();
+    let echo = weft::spawn(async move {
+        let mut buf = [0u8; 64];
+        for _ in 0..100 {
+            let (n, peek_from) = server.peek_from(&mut buf).await.unwrap();
+            let (m, from) = server.recv_from(&mut buf).await.unwrap();
+            assert_eq!((n, peek_from), (m, from));
+            server.send_to(&buf[..m], from).await.unwrap();
+        }
+    });
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client.connect(server_addr).await.unwrap();
+    assert_eq!(client.peer_addr().unwrap(), server_addr);
+    for i in 0..100u32 {
+        client.send(&i.to_be_bytes()).await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = client.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], &i.to_be_bytes());
+    }
+    echo.await.unwrap();
+}

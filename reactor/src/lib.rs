@@ -16,6 +16,8 @@
 mod context;
 mod driver;
 mod loom;
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub mod net;
 mod poll_evented;
 mod scheduled_io;

@@ -1,11 +1,27 @@
 //! The one door through which reactor code reaches atomics and locks:
 //! `std` / `parking_lot` normally, loom's under `--cfg loom` (see the
-//! runtime's `loom.rs` for why).
+//! runtime's `loom.rs` for why). The condvar is only for the fake poller
+//! that loom and miri run with.
 
 #[cfg(not(loom))]
 mod imp {
     pub(crate) use parking_lot::Mutex;
+    #[cfg(miri)]
+    pub(crate) use parking_lot::{Condvar, MutexGuard};
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    /// Waits on `condvar` for at most `timeout` (forever when `None`).
+    #[cfg(miri)]
+    pub(crate) fn wait_timeout<T>(
+        condvar: &Condvar,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<std::time::Duration>,
+    ) {
+        match timeout {
+            Some(timeout) => drop(condvar.wait_for(guard, timeout)),
+            None => condvar.wait(guard),
+        }
+    }
 }
 
 #[cfg(loom)]
@@ -59,6 +75,17 @@ mod imp {
         pub(crate) fn notify_one(&self) {
             self.0.notify_one();
         }
+    }
+
+    /// loom's condvar has no timeouts: a timed wait is an untimed one, so
+    /// a protocol that only works because a timeout fires deadlocks in the
+    /// model.
+    pub(crate) fn wait_timeout<T>(
+        condvar: &Condvar,
+        guard: &mut MutexGuard<'_, T>,
+        _timeout: Option<std::time::Duration>,
+    ) {
+        condvar.wait(guard);
     }
 }
 

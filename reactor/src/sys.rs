@@ -1,11 +1,12 @@
 //! The OS poller behind the few calls the driver makes, and under `cfg(loom)`
-//! a loom-visible fake with the same calls, whose events tests inject.
+//! a loom-visible fake with the same calls, whose events tests inject. Miri
+//! runs with the fake too: it cannot run the real poller's `timerfd`.
 //!
 //! Sources are registered for both directions in edge-triggered mode where
 //! the platform has it (Linux, the BSDs, macOS); elsewhere in oneshot mode,
 //! re-armed each time a task finds its source not ready.
 
-#[cfg(not(loom))]
+#[cfg(not(any(loom, miri)))]
 mod imp {
     use std::io;
     use std::num::NonZeroUsize;
@@ -105,17 +106,18 @@ mod imp {
     }
 }
 
-#[cfg(loom)]
+#[cfg(any(loom, miri))]
 mod imp {
     use std::io;
     use std::os::fd::BorrowedFd;
     use std::time::Duration;
 
-    use crate::loom::{Condvar, Mutex};
+    use crate::loom::{wait_timeout, Condvar, Mutex};
 
-    /// A poller whose events come from [`Poller::inject`], with loom's lock
-    /// and condvar, so models see every interleaving of an event with the
-    /// tasks and the driver. Timeouts other than zero are untimed waits.
+    /// A poller whose events come from [`Poller::inject`], with the shim's
+    /// lock and condvar, so loom models see every interleaving of an event
+    /// with the tasks and the driver. Under loom, timeouts other than zero
+    /// are untimed waits.
     pub(crate) struct Poller {
         state: Mutex<Fake>,
         condvar: Condvar,
@@ -156,6 +158,7 @@ mod imp {
         }
 
         /// Delivers `ready` for `key` at the next wait, waking a waiting one.
+        #[cfg(loom)]
         pub(crate) fn inject(&self, key: usize, ready: usize) {
             self.state.lock().pending.push((key, ready));
             self.condvar.notify_one();
@@ -168,10 +171,8 @@ mod imp {
         ) -> io::Result<()> {
             events.0.clear();
             let mut state = self.state.lock();
-            if timeout != Some(Duration::ZERO) {
-                while !state.notified && state.pending.is_empty() {
-                    self.condvar.wait(&mut state);
-                }
+            if timeout != Some(Duration::ZERO) && !state.notified && state.pending.is_empty() {
+                wait_timeout(&self.condvar, &mut state, timeout);
             }
             state.notified = false;
             events.0.append(&mut state.pending);

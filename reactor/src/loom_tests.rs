@@ -1,0 +1,84 @@
+//! Loom models of readiness: an event racing a task that is registering
+//! interest, and shutdown racing the same. The poller is the loom-visible
+//! fake (`sys.rs`), whose events the model injects.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft-reactor --lib --release loom`
+
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use crate::driver::Driver;
+use crate::loom::{AtomicUsize, Ordering};
+use crate::scheduled_io::{Direction, READABLE};
+
+struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound.get_or_insert(2);
+    builder.check(f);
+}
+
+/// A driver with one registered source; its readiness record and key.
+fn registered() -> (Driver, Arc<crate::scheduled_io::ScheduledIo>, usize) {
+    let driver = Driver::new(|_| Ok(())).unwrap();
+    let stdin = std::io::stdin();
+    // SAFETY: the fake poller never touches the descriptor.
+    let (io, key) = unsafe { driver.handle().register(stdin.as_fd()).unwrap() };
+    (driver, io, key)
+}
+
+#[test]
+fn loom_event_racing_a_registering_reader_is_never_lost() {
+    model(|| {
+        let (mut driver, io, key) = registered();
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let task = {
+            let io = io.clone();
+            let waker = Waker::from(counter.clone());
+            loom::thread::spawn(move || {
+                let mut cx = Context::from_waker(&waker);
+                io.poll_ready(&mut cx, Direction::Read).is_ready()
+            })
+        };
+        driver.handle().inject(key, READABLE);
+        assert!(driver.turn(Some(std::time::Duration::ZERO)));
+        let saw_it = task.join().unwrap();
+        assert!(
+            saw_it || counter.0.load(Ordering::SeqCst) == 1,
+            "the task went to sleep and the event did not wake it"
+        );
+    });
+}
+
+#[test]
+fn loom_shutdown_racing_a_registering_reader_wakes_it() {
+    model(|| {
+        let (driver, io, _key) = registered();
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let task = {
+            let io = io.clone();
+            let waker = Waker::from(counter.clone());
+            loom::thread::spawn(move || {
+                let mut cx = Context::from_waker(&waker);
+                match io.poll_ready(&mut cx, Direction::Write) {
+                    Poll::Ready(event) => {
+                        assert!(event.is_shutdown);
+                        true
+                    }
+                    Poll::Pending => false,
+                }
+            })
+        };
+        driver.handle().shutdown();
+        let saw_it = task.join().unwrap();
+        assert!(saw_it || counter.0.load(Ordering::SeqCst) == 1);
+    });
+}
