@@ -211,3 +211,26 @@ async fn udp_ping_pong_and_peek() {
     }
     echo.await.unwrap();
 }
+
+#[weft::test]
+async fn tcp_socket_options_before_listen_and_connect() {
+    use weft::net::TcpSocket;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(true).unwrap();
+    assert!(socket.reuseaddr().unwrap());
+    socket.set_reuseport(true).unwrap();
+    assert!(socket.reuseport().unwrap());
+    socket.set_recv_buffer_size(1 << 16).unwrap();
+    assert!(socket.recv_buffer_size().unwrap() >= 1 << 16);
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let listener = socket.listen(128).unwrap();
+    assert_eq!(listener.local_addr().unwrap(), addr);
+
+    let client = TcpSocket::new_v4().unwrap();
+    client.set_nodelay(true).unwrap();
+    let stream = client.connect(addr).await.unwrap();
+    assert!(stream.nodelay().unwrap());
+    let (_accepted, peer) = listener.accept().await.unwrap();
+    assert_eq!(peer, stream.local_addr().unwrap());
+}

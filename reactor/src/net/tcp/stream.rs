@@ -11,6 +11,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::listener::no_addresses;
+use super::socket::TcpSocket;
 use crate::net::addr::ToSocketAddrs;
 use crate::poll_evented::PollEvented;
 use crate::scheduled_io::Direction;
@@ -52,18 +53,11 @@ impl TcpStream {
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let socket = socket2::Socket::new(
-            socket2::Domain::for_address(addr),
-            socket2::Type::STREAM,
-            Some(socket2::Protocol::TCP),
-        )?;
-        socket.set_nonblocking(true)?;
-        match socket.connect(&addr.into()) {
-            Ok(()) => {}
-            Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(err) => return Err(err),
-        }
-        TcpStream::connected(std::net::TcpStream::from(socket)).await
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.connect(addr).await
     }
 
     /// Waits for a non-blocking connect on `stream` to finish.
