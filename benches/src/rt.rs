@@ -12,6 +12,7 @@
 use std::fmt::Debug;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -96,6 +97,54 @@ pub trait Runtime: Sized + 'static {
     fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
     where
         F: Future + Send;
+
+    /// The runtime's TCP listener, TCP stream and UDP socket. Only valid
+    /// inside this runtime's tasks.
+    type TcpListener: Send + Sync + 'static;
+    type TcpStream: Send + 'static;
+    type UdpSocket: Send + Sync + 'static;
+
+    /// Binds a listener to `addr`; returns it and the address it got.
+    fn tcp_bind(
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<(Self::TcpListener, SocketAddr)>> + Send;
+
+    fn tcp_accept(
+        listener: &Self::TcpListener,
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + '_;
+
+    fn tcp_connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::TcpStream>> + Send;
+
+    /// Reads some bytes (`Ok(0)` at end of stream).
+    fn read<'a>(
+        stream: &'a mut Self::TcpStream,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
+
+    fn write_all<'a>(
+        stream: &'a mut Self::TcpStream,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+
+    /// Binds a UDP socket to `addr`; returns it and the address it got.
+    fn udp_bind(
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<(Self::UdpSocket, SocketAddr)>> + Send;
+
+    fn udp_connect(
+        socket: &Self::UdpSocket,
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<()>> + Send + '_;
+
+    fn udp_send<'a>(
+        socket: &'a Self::UdpSocket,
+        buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
+
+    fn udp_recv<'a>(
+        socket: &'a Self::UdpSocket,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
 }
 
 /// Turns a `JoinHandle` whose output is `Result<T, JoinError>` into a future

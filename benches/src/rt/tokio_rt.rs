@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -98,5 +99,53 @@ impl Runtime for Tokio {
         F: Future + Send,
     {
         tokio::time::timeout(duration, future).await.ok()
+    }
+
+    type TcpListener = tokio::net::TcpListener;
+    type TcpStream = tokio::net::TcpStream;
+    type UdpSocket = tokio::net::UdpSocket;
+
+    async fn tcp_bind(addr: SocketAddr) -> io::Result<(Self::TcpListener, SocketAddr)> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok((listener, addr))
+    }
+
+    async fn tcp_accept(listener: &Self::TcpListener) -> io::Result<Self::TcpStream> {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn tcp_connect(addr: SocketAddr) -> io::Result<Self::TcpStream> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn read(stream: &mut Self::TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        tokio::io::AsyncReadExt::read(stream, buf).await
+    }
+
+    async fn write_all(stream: &mut Self::TcpStream, buf: &[u8]) -> io::Result<()> {
+        tokio::io::AsyncWriteExt::write_all(stream, buf).await
+    }
+
+    async fn udp_bind(addr: SocketAddr) -> io::Result<(Self::UdpSocket, SocketAddr)> {
+        let socket = tokio::net::UdpSocket::bind(addr).await?;
+        let addr = socket.local_addr()?;
+        Ok((socket, addr))
+    }
+
+    async fn udp_connect(socket: &Self::UdpSocket, addr: SocketAddr) -> io::Result<()> {
+        socket.connect(addr).await
+    }
+
+    async fn udp_send(socket: &Self::UdpSocket, buf: &[u8]) -> io::Result<usize> {
+        socket.send(buf).await
+    }
+
+    async fn udp_recv(socket: &Self::UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
+        socket.recv(buf).await
     }
 }

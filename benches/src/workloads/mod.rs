@@ -16,6 +16,7 @@ use futures_channel::oneshot;
 
 use crate::rt::Runtime;
 
+pub mod net;
 pub mod scheduler;
 pub mod timer;
 
@@ -40,6 +41,7 @@ pub trait Visitor {
 pub fn visit_all(v: &mut impl Visitor) {
     scheduler::register(v);
     timer::register(v);
+    net::register(v);
 }
 
 /// Times `iters` calls of `f`.

@@ -1,0 +1,184 @@
+//! Network workloads on loopback, server and client on the runtime under
+//! test, each runtime on its own socket types (weft's, tokio's, smol's
+//! async-net), with `TCP_NODELAY` on every stream.
+//!
+//! - `tcp_echo`: 64 connections each make 10,000 round trips of a 64-byte
+//!   message to an echo server.
+//! - `tcp_echo_1k`: the same with 1 KiB messages.
+//! - `tcp_connect`: 10,000 connections opened, accepted and closed.
+//! - `udp_pingpong`: 10,000 round trips of a 64-byte datagram.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{time_iters, Countdown, Visitor, Workload};
+use crate::rt::{Runtime, Spawner};
+
+const CONNECTIONS: usize = 64;
+const ROUND_TRIPS: usize = 10_000;
+const CONNECTS: usize = 10_000;
+const UDP_ROUND_TRIPS: usize = 10_000;
+
+pub fn register(v: &mut impl Visitor) {
+    v.visit(TcpEcho {
+        name: "tcp_echo",
+        size: 64,
+    });
+    v.visit(TcpEcho {
+        name: "tcp_echo_1k",
+        size: 1024,
+    });
+    v.visit(TcpConnect);
+    v.visit(UdpPingPong);
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Reads exactly `buf.len()` bytes.
+async fn read_exact<R: Runtime>(stream: &mut R::TcpStream, buf: &mut [u8]) {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = R::read(stream, &mut buf[filled..])
+            .await
+            .expect("read failed");
+        assert!(n > 0, "the peer closed early");
+        filled += n;
+    }
+}
+
+/// An echo server on the runtime: each accepted connection echoes until
+/// its peer closes. Returns the address it listens on.
+fn echo_server<R: Runtime>(rt: &R, connections: usize) -> SocketAddr {
+    let sp = rt.spawner();
+    rt.block_on(rt.spawn(async move {
+        let (listener, addr) = R::tcp_bind(loopback()).await.expect("bind");
+        let spawner = sp.clone();
+        sp.spawn_detached(async move {
+            for _ in 0..connections {
+                let mut stream = R::tcp_accept(&listener).await.expect("accept");
+                spawner.spawn_detached(async move {
+                    let mut buf = vec![0u8; 4096];
+                    loop {
+                        let n = R::read(&mut stream, &mut buf).await.expect("server read");
+                        if n == 0 {
+                            break;
+                        }
+                        R::write_all(&mut stream, &buf[..n])
+                            .await
+                            .expect("server write");
+                    }
+                });
+            }
+        });
+        addr
+    }))
+}
+
+pub struct TcpEcho {
+    name: &'static str,
+    size: usize,
+}
+
+impl Workload for TcpEcho {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+        let size = self.size;
+        time_iters(iters, || {
+            let addr = echo_server(rt, CONNECTIONS);
+            let (countdown, done) = Countdown::new(CONNECTIONS);
+            let countdown = Arc::new(countdown);
+            for c in 0..CONNECTIONS {
+                let countdown = countdown.clone();
+                rt.spawn_detached(async move {
+                    let mut stream = R::tcp_connect(addr).await.expect("connect");
+                    let message: Vec<u8> = (0..size).map(|i| (i + c) as u8).collect();
+                    let mut reply = vec![0u8; size];
+                    for _ in 0..ROUND_TRIPS {
+                        R::write_all(&mut stream, &message).await.expect("write");
+                        read_exact::<R>(&mut stream, &mut reply).await;
+                        assert_eq!(reply, message, "tcp_echo: wrong echo");
+                    }
+                    countdown.tick();
+                });
+            }
+            rt.block_on(done).expect("tcp_echo: completion signal lost");
+        })
+    }
+}
+
+pub struct TcpConnect;
+
+impl Workload for TcpConnect {
+    fn name(&self) -> &'static str {
+        "tcp_connect"
+    }
+
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+        time_iters(iters, || {
+            let sp = rt.spawner();
+            let accepted = rt.block_on(rt.spawn(async move {
+                let (listener, addr) = R::tcp_bind(loopback()).await.expect("bind");
+                let server = sp.spawn(async move {
+                    for _ in 0..CONNECTS {
+                        drop(R::tcp_accept(&listener).await.expect("accept"));
+                    }
+                    CONNECTS
+                });
+                for _ in 0..CONNECTS {
+                    let mut stream = R::tcp_connect(addr).await.expect("connect");
+                    // Wait for the server's close, so the client is not the
+                    // side left in TIME_WAIT.
+                    let mut buf = [0u8; 1];
+                    assert_eq!(R::read(&mut stream, &mut buf).await.expect("read"), 0);
+                }
+                server.await
+            }));
+            assert_eq!(accepted, CONNECTS, "tcp_connect: connections missing");
+        })
+    }
+}
+
+pub struct UdpPingPong;
+
+impl Workload for UdpPingPong {
+    fn name(&self) -> &'static str {
+        "udp_pingpong"
+    }
+
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+        time_iters(iters, || {
+            let sp = rt.spawner();
+            let trips = rt.block_on(rt.spawn(async move {
+                let (a, a_addr) = R::udp_bind(loopback()).await.expect("bind");
+                let (b, b_addr) = R::udp_bind(loopback()).await.expect("bind");
+                R::udp_connect(&a, b_addr).await.expect("connect");
+                R::udp_connect(&b, a_addr).await.expect("connect");
+                let ponger = sp.spawn(async move {
+                    let mut buf = [0u8; 64];
+                    for _ in 0..UDP_ROUND_TRIPS {
+                        let n = R::udp_recv(&b, &mut buf).await.expect("recv");
+                        R::udp_send(&b, &buf[..n]).await.expect("send");
+                    }
+                });
+                let mut buf = [0u8; 64];
+                let mut trips = 0;
+                for i in 0..UDP_ROUND_TRIPS {
+                    let ping = [i as u8; 64];
+                    R::udp_send(&a, &ping).await.expect("send");
+                    let n = R::udp_recv(&a, &mut buf).await.expect("recv");
+                    assert_eq!(&buf[..n], &ping, "udp_pingpong: wrong pong");
+                    trips += 1;
+                }
+                ponger.await;
+                trips
+            }));
+            assert_eq!(trips, UDP_ROUND_TRIPS);
+        })
+    }
+}
