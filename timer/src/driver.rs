@@ -163,13 +163,19 @@ impl Inner {
 
     /// Fires the timers due now; returns how many fired.
     pub(crate) fn process(&self) -> usize {
-        let now_ms = self.clock.now_ms();
+        let mut now_ms = None;
         let mut fired = 0;
         loop {
             let mut batch: [Option<Waker>; FIRE_BATCH] = Default::default();
             let mut n = 0;
             {
                 let mut timers = self.timers.lock();
+                if timers.wheel.is_empty() {
+                    // No clock read for a runtime without timers: the wheel
+                    // catches up with the clock when one is next inserted.
+                    return fired;
+                }
+                let now_ms = *now_ms.get_or_insert_with(|| self.clock.now_ms());
                 while n < FIRE_BATCH {
                     let Some((_, waker)) = timers.wheel.poll(now_ms) else {
                         break;
