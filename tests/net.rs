@@ -234,3 +234,68 @@ async fn tcp_socket_options_before_listen_and_connect() {
     let (_accepted, peer) = listener.accept().await.unwrap();
     assert_eq!(peer, stream.local_addr().unwrap());
 }
+
+fn socket_path(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("weft-{}-{name}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_streams_echo_split_and_reunite() {
+    use weft::net::{UnixListener, UnixStream};
+    let path = socket_path("stream");
+    let listener = UnixListener::bind(&path).unwrap();
+    let server = weft::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 32];
+        let n = stream.read(&mut buf).await.unwrap();
+        stream.write_all(&buf[..n]).await.unwrap();
+    });
+    let mut client = UnixStream::connect(&path).await.unwrap();
+    client.write_all(b"over a path").await.unwrap();
+    let mut reply = [0u8; 11];
+    client.read_exact(&mut reply).await.unwrap();
+    assert_eq!(&reply, b"over a path");
+    server.await.unwrap();
+
+    let (a, b) = UnixStream::pair().unwrap();
+    let (a_read, a_write) = a.into_split();
+    let (b_read, b_write) = b.into_split();
+    let err = a_read.reunite(b_write).unwrap_err();
+    assert!(err.to_string().contains("not from the same stream"));
+    let weft::net::ReuniteError(a_read, b_write) = err;
+    let mut a = a_read.reunite(a_write).unwrap();
+    let mut b = b_read.reunite(b_write).unwrap();
+    a.write_all(b"pair").await.unwrap();
+    let mut buf = [0u8; 4];
+    b.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"pair");
+    let _ = std::fs::remove_file(&path);
+
+    let err = UnixStream::connect(socket_path("nobody"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::NotFound);
+}
+
+#[weft::test]
+async fn unix_datagrams_by_path_and_by_pair() {
+    use weft::net::UnixDatagram;
+    let path_a = socket_path("dgram-a");
+    let path_b = socket_path("dgram-b");
+    let a = UnixDatagram::bind(&path_a).unwrap();
+    let b = UnixDatagram::bind(&path_b).unwrap();
+    a.send_to(b"to b", &path_b).await.unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = b.recv_from(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"to b");
+    assert_eq!(from.as_pathname(), Some(path_a.as_path()));
+
+    let (x, y) = UnixDatagram::pair().unwrap();
+    x.send(b"paired").await.unwrap();
+    let n = y.recv(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"paired");
+    let _ = std::fs::remove_file(&path_a);
+    let _ = std::fs::remove_file(&path_b);
+}

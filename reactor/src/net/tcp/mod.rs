@@ -1,6 +1,5 @@
-//! TCP: listeners, streams and the halves a stream splits into.
+//! TCP: listeners, sockets to configure, and streams.
 
 pub(crate) mod listener;
 pub(crate) mod socket;
-pub(crate) mod split;
 pub(crate) mod stream;

@@ -2,17 +2,17 @@
 //!
 //! Reads and writes go through the reactor: the reader and the writer each
 //! have their own waker slot, so one task may read while another writes
-//! (`split`, `into_split`).
+//! (`split`, `into_split`). The byte-stream methods it shares with
+//! `UnixStream` come from `net/stream.rs`.
 
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use super::listener::no_addresses;
 use super::socket::TcpSocket;
 use crate::net::addr::ToSocketAddrs;
+use crate::net::stream::{stream_methods, stream_traits};
 use crate::poll_evented::PollEvented;
 use crate::scheduled_io::Direction;
 
@@ -128,130 +128,12 @@ impl TcpStream {
         self.io.get_ref().shutdown(how)
     }
 
-    /// Waits until a read may make progress.
-    pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Read)).await
-    }
-
-    /// Waits until a write may make progress.
-    pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.io.poll_ready(cx, Direction::Write)).await
-    }
-
-    /// Reads without waiting; `WouldBlock` if nothing is there.
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Read, |s| (&*s).read(buf))
-    }
-
-    /// Writes without waiting; `WouldBlock` if the send buffer is full.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Direction::Write, |s| (&*s).write(buf))
-    }
-
-    /// Reads into `buf`; `Ok(0)` at end of stream (or for an empty `buf`).
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Direction::Read, |s| (&*s).read(buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream ends
-    /// first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.read(&mut buf[filled..]).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => filled += n,
-            }
-        }
-        Ok(())
-    }
+    stream_methods!();
 
     /// Reads what is there without taking it off the stream.
     pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.io(Direction::Read, |s| s.peek(buf)).await
     }
-
-    /// Writes some of `buf`; returns how much.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.io(Direction::Write, |s| (&*s).write(buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        let mut written = 0;
-        while written < buf.len() {
-            match self.write(&buf[written..]).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => written += n,
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |s| (&*s).read(buf))
-    }
-
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |s| (&*s).write(buf))
-    }
-
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Write, |s| (&*s).write_vectored(bufs))
-    }
 }
 
-impl futures_io::AsyncRead for TcpStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_priv(cx, buf)
-    }
-}
-
-impl futures_io::AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
-
-impl std::os::fd::AsFd for TcpStream {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+stream_traits!(TcpStream);

@@ -1,0 +1,403 @@
+//! What TCP and Unix streams share: the byte-stream operations over a
+//! registered socket, their `futures_io` traits, and the halves a stream
+//! splits into so one task can read while another writes.
+//!
+//! The operations are written once here, generic over the socket type; the
+//! `stream_methods!` macro gives each stream type the same inherent methods
+//! (with one set of docs), and the halves are generic over the stream.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::poll_evented::PollEvented;
+use crate::scheduled_io::Direction;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A connected stream socket: [`TcpStream`](super::TcpStream) or, on
+/// Unix, [`UnixStream`](super::UnixStream).
+pub trait Stream: sealed::Sealed + Send + Sync + 'static {
+    #[doc(hidden)]
+    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    #[doc(hidden)]
+    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    #[doc(hidden)]
+    fn poll_write_vectored_priv(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+    #[doc(hidden)]
+    fn shutdown_write(&self) -> io::Result<()>;
+}
+
+/// Reads some bytes once readable.
+pub(crate) fn poll_read<E>(
+    io: &PollEvented<E>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>>
+where
+    E: AsFd,
+    for<'a> &'a E: Read,
+{
+    io.poll_io(cx, Direction::Read, |s| (&*s).read(buf))
+}
+
+/// Writes some bytes once writable.
+pub(crate) fn poll_write<E>(
+    io: &PollEvented<E>,
+    cx: &mut Context<'_>,
+    buf: &[u8],
+) -> Poll<io::Result<usize>>
+where
+    E: AsFd,
+    for<'a> &'a E: Write,
+{
+    io.poll_io(cx, Direction::Write, |s| (&*s).write(buf))
+}
+
+/// Writes some bytes from `bufs` once writable.
+pub(crate) fn poll_write_vectored<E>(
+    io: &PollEvented<E>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>>
+where
+    E: AsFd,
+    for<'a> &'a E: Write,
+{
+    io.poll_io(cx, Direction::Write, |s| (&*s).write_vectored(bufs))
+}
+
+pub(crate) async fn read_exact<S: Stream>(stream: &S, buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match poll_fn(|cx| stream.poll_read_priv(cx, &mut buf[filled..])).await? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => filled += n,
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn write_all<S: Stream>(stream: &S, buf: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < buf.len() {
+        match poll_fn(|cx| stream.poll_write_priv(cx, &buf[written..])).await? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => written += n,
+        }
+    }
+    Ok(())
+}
+
+/// The inherent methods every stream type has, on a type with an `io:
+/// PollEvented<_>` field that implements [`Stream`].
+macro_rules! stream_methods {
+    () => {
+        /// Waits until a read may make progress.
+        pub async fn readable(&self) -> std::io::Result<()> {
+            std::future::poll_fn(|cx| {
+                self.io
+                    .poll_ready(cx, $crate::scheduled_io::Direction::Read)
+            })
+            .await
+        }
+
+        /// Waits until a write may make progress.
+        pub async fn writable(&self) -> std::io::Result<()> {
+            std::future::poll_fn(|cx| {
+                self.io
+                    .poll_ready(cx, $crate::scheduled_io::Direction::Write)
+            })
+            .await
+        }
+
+        /// Reads without waiting; `WouldBlock` if nothing is there.
+        pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            use std::io::Read as _;
+            self.io
+                .try_io($crate::scheduled_io::Direction::Read, |s| (&*s).read(buf))
+        }
+
+        /// Writes without waiting; `WouldBlock` if the send buffer is full.
+        pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+            use std::io::Write as _;
+            self.io
+                .try_io($crate::scheduled_io::Direction::Write, |s| (&*s).write(buf))
+        }
+
+        /// Reads into `buf`; `Ok(0)` at end of stream (or for an empty
+        /// `buf`).
+        pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            std::future::poll_fn(|cx| $crate::net::stream::Stream::poll_read_priv(&*self, cx, buf))
+                .await
+        }
+
+        /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
+        /// ends first.
+        pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+            $crate::net::stream::read_exact(&*self, buf).await
+        }
+
+        /// Writes some of `buf`; returns how much.
+        pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            std::future::poll_fn(|cx| $crate::net::stream::Stream::poll_write_priv(&*self, cx, buf))
+                .await
+        }
+
+        /// Writes all of `buf`.
+        pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            $crate::net::stream::write_all(&*self, buf).await
+        }
+
+        /// Borrowed read and write halves, usable from two tasks at once.
+        pub fn split(
+            &mut self,
+        ) -> (
+            $crate::net::ReadHalf<'_, Self>,
+            $crate::net::WriteHalf<'_, Self>,
+        ) {
+            $crate::net::stream::split(self)
+        }
+
+        /// Owned read and write halves, for two tasks that outlive this
+        /// scope. Dropping the write half shuts the write side down (the
+        /// peer reads EOF); [`OwnedReadHalf::reunite`]($crate::net::OwnedReadHalf::reunite)
+        /// puts the stream back together.
+        pub fn into_split(
+            self,
+        ) -> (
+            $crate::net::OwnedReadHalf<Self>,
+            $crate::net::OwnedWriteHalf<Self>,
+        ) {
+            $crate::net::stream::into_split(self)
+        }
+    };
+}
+pub(crate) use stream_methods;
+
+/// `Stream`, `AsyncRead` and `AsyncWrite` for a stream type with an `io`
+/// field.
+macro_rules! stream_traits {
+    ($t:ty) => {
+        impl $crate::net::stream::Sealed for $t {}
+
+        impl $crate::net::stream::Stream for $t {
+            fn poll_read_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::poll_read(&self.io, cx, buf)
+            }
+
+            fn poll_write_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::poll_write(&self.io, cx, buf)
+            }
+
+            fn poll_write_vectored_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::poll_write_vectored(&self.io, cx, bufs)
+            }
+
+            fn shutdown_write(&self) -> std::io::Result<()> {
+                self.io.get_ref().shutdown(std::net::Shutdown::Write)
+            }
+        }
+
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::Stream::poll_read_priv(&*self, cx, buf)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::Stream::poll_write_priv(&*self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::Stream::poll_write_vectored_priv(&*self, cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready($crate::net::stream::Stream::shutdown_write(&*self))
+            }
+        }
+
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.get_ref().as_fd()
+            }
+        }
+    };
+}
+pub(crate) use sealed::Sealed;
+pub(crate) use stream_traits;
+
+/// The read half of a stream's [`split`](super::TcpStream::split).
+#[derive(Debug)]
+pub struct ReadHalf<'a, S>(&'a S);
+
+/// The write half of a stream's [`split`](super::TcpStream::split).
+/// Closing it (`AsyncWrite::poll_close`) shuts the write side down.
+#[derive(Debug)]
+pub struct WriteHalf<'a, S>(&'a S);
+
+/// The read half of a stream's [`into_split`](super::TcpStream::into_split).
+#[derive(Debug)]
+pub struct OwnedReadHalf<S>(Arc<S>);
+
+/// The write half of a stream's
+/// [`into_split`](super::TcpStream::into_split). Dropping it shuts the
+/// write side down, so the peer reads EOF.
+#[derive(Debug)]
+pub struct OwnedWriteHalf<S: Stream> {
+    stream: Arc<S>,
+    shutdown_on_drop: bool,
+}
+
+/// Two halves that did not come from the same stream, given back.
+#[derive(Debug)]
+pub struct ReuniteError<S: Stream>(pub OwnedReadHalf<S>, pub OwnedWriteHalf<S>);
+
+impl<S: Stream> fmt::Display for ReuniteError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same stream")
+    }
+}
+
+impl<S: Stream + fmt::Debug> std::error::Error for ReuniteError<S> {}
+
+pub(crate) fn split<S: Stream>(stream: &mut S) -> (ReadHalf<'_, S>, WriteHalf<'_, S>) {
+    (ReadHalf(stream), WriteHalf(stream))
+}
+
+pub(crate) fn into_split<S: Stream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
+    let stream = Arc::new(stream);
+    (
+        OwnedReadHalf(stream.clone()),
+        OwnedWriteHalf {
+            stream,
+            shutdown_on_drop: true,
+        },
+    )
+}
+
+impl<S: Stream> OwnedReadHalf<S> {
+    /// Puts the stream back together.
+    ///
+    /// # Errors
+    /// If `write` came from another stream; both halves come back.
+    pub fn reunite(self, mut write: OwnedWriteHalf<S>) -> Result<S, ReuniteError<S>> {
+        if !Arc::ptr_eq(&self.0, &write.stream) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        let stream = write.stream.clone();
+        drop((self, write));
+        Ok(Arc::into_inner(stream).expect("both halves were given back"))
+    }
+}
+
+impl<S: Stream> Drop for OwnedWriteHalf<S> {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            let _ = self.stream.shutdown_write();
+        }
+    }
+}
+
+impl<S: Stream> futures_io::AsyncRead for ReadHalf<'_, S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_read_priv(cx, buf)
+    }
+}
+
+impl<S: Stream> futures_io::AsyncRead for OwnedReadHalf<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_read_priv(cx, buf)
+    }
+}
+
+impl<S: Stream> futures_io::AsyncWrite for WriteHalf<'_, S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.0.shutdown_write())
+    }
+}
+
+impl<S: Stream> futures_io::AsyncWrite for OwnedWriteHalf<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.stream.shutdown_write())
+    }
+}

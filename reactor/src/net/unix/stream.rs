@@ -1,0 +1,97 @@
+//! `UnixStream`: a connection on a Unix socket, with the byte-stream
+//! methods it shares with `TcpStream` (`net/stream.rs`).
+
+use std::future::poll_fn;
+use std::io;
+use std::net::Shutdown;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+use socket2::{Domain, SockAddr, Socket, Type};
+
+use crate::net::stream::{stream_methods, stream_traits};
+use crate::poll_evented::PollEvented;
+use crate::scheduled_io::Direction;
+
+/// A connected Unix stream socket.
+#[derive(Debug)]
+pub struct UnixStream {
+    io: PollEvented<std::os::unix::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`, without blocking the worker even
+    /// when the listener's backlog is full.
+    ///
+    /// # Errors
+    /// `NotFound` for no socket there, `ConnectionRefused` for nobody
+    /// listening on it, and what else the OS reports.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        match socket.connect(&SockAddr::unix(path)?) {
+            Ok(()) => {}
+            Err(err)
+                if err.raw_os_error() == Some(libc::EINPROGRESS)
+                    || err.kind() == io::ErrorKind::WouldBlock => {}
+            Err(err) => return Err(err),
+        }
+        let stream = UnixStream {
+            io: PollEvented::new(std::os::unix::net::UnixStream::from(
+                std::os::fd::OwnedFd::from(socket),
+            ))?,
+        };
+        poll_fn(|cx| stream.io.poll_ready(cx, Direction::Write)).await?;
+        if let Some(err) = stream.io.get_ref().take_error()? {
+            return Err(err);
+        }
+        Ok(stream)
+    }
+
+    /// A connected pair of streams (`socketpair(2)`).
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+    }
+
+    /// Takes over a connected `std` stream (made non-blocking here).
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        Ok(UnixStream {
+            io: PollEvented::new(stream)?,
+        })
+    }
+
+    /// Hands the stream back as a `std` one (still non-blocking).
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        self.io.into_inner()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Shuts down the read half, the write half (the peer reads EOF) or
+    /// both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    stream_methods!();
+}
+
+stream_traits!(UnixStream);
