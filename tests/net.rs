@@ -299,3 +299,33 @@ async fn unix_datagrams_by_path_and_by_pair() {
     let _ = std::fs::remove_file(&path_a);
     let _ = std::fs::remove_file(&path_b);
 }
+
+#[weft::test]
+async fn a_task_that_always_finds_its_socket_ready_still_yields() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    // One thread: if the spinning task never yielded once its socket is
+    // ready, nothing else (this function included) could run again.
+    let (a, _b) = weft::net::UnixStream::pair().unwrap();
+    let spinning = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinner = {
+        let (spinning, stop) = (spinning.clone(), stop.clone());
+        weft::spawn(async move {
+            a.writable().await.unwrap();
+            spinning.store(true, Ordering::Release);
+            let mut spins = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                a.writable().await.unwrap(); // ready every time
+                spins += 1;
+            }
+            spins
+        })
+    };
+    while !spinning.load(Ordering::Acquire) {
+        weft::task::yield_now().await;
+    }
+    let setter = weft::spawn(async move { stop.store(true, Ordering::Release) });
+    setter.await.unwrap();
+    assert!(spinner.await.unwrap() >= 1);
+}

@@ -14,6 +14,8 @@
 //! work (host-name lookups).
 
 mod context;
+#[doc(hidden)]
+pub mod coop;
 mod driver;
 mod loom;
 #[cfg(all(test, loom))]

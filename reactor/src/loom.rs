@@ -90,3 +90,15 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// Declares a thread-local that loom sees as one per modelled thread
+/// (loom's macro takes no `const` initialiser, so the shim drops it there).
+macro_rules! thread_local_cx {
+    ($vis:vis static $name:ident: $t:ty = const { $init:expr };) => {
+        #[cfg(not(loom))]
+        std::thread_local!($vis static $name: $t = const { $init });
+        #[cfg(loom)]
+        loom::thread_local!($vis static $name: $t = $init);
+    };
+}
+pub(crate) use thread_local_cx as thread_local;

@@ -13,6 +13,7 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::coop;
 use crate::driver::{gone, Handle};
 use crate::scheduled_io::{Direction, ScheduledIo};
 
@@ -46,15 +47,20 @@ impl<E: AsFd> PollEvented<E> {
         self.io.as_ref().expect("registered I/O present until drop")
     }
 
-    /// Ready when `direction` may make progress (or the runtime is gone).
+    /// Ready when `direction` may make progress (or the runtime is gone);
+    /// spends one unit of the task's cooperative budget when ready.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<()>> {
+        let budget = std::task::ready!(coop::poll_proceed(cx));
         match self.scheduled.poll_ready(cx, direction) {
             Poll::Ready(event) if event.is_shutdown => Poll::Ready(Err(gone())),
-            Poll::Ready(_) => Poll::Ready(Ok(())),
+            Poll::Ready(_) => {
+                budget.made_progress();
+                Poll::Ready(Ok(()))
+            }
             Poll::Pending => {
                 self.handle.rearm(self.get_ref().as_fd(), self.key)?;
                 Poll::Pending
@@ -63,13 +69,15 @@ impl<E: AsFd> PollEvented<E> {
     }
 
     /// Runs the non-blocking `op` once `direction` is ready, until it does
-    /// not report `WouldBlock`.
+    /// not report `WouldBlock`. Each completed operation spends one unit of
+    /// the task's cooperative budget.
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
         mut op: impl FnMut(&E) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        let budget = std::task::ready!(coop::poll_proceed(cx));
         loop {
             let event = match self.scheduled.poll_ready(cx, direction) {
                 Poll::Ready(event) if event.is_shutdown => return Poll::Ready(Err(gone())),
@@ -83,7 +91,10 @@ impl<E: AsFd> PollEvented<E> {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.scheduled.clear_readiness(event);
                 }
-                result => return Poll::Ready(result),
+                result => {
+                    budget.made_progress();
+                    return Poll::Ready(result);
+                }
             }
         }
     }

@@ -1,13 +1,12 @@
 //! What a thread knows about the runtime it is in, kept in one thread-local:
 //! the current `Handle` (set by `enter`, `block_on` and on runtime threads),
 //! whether the thread drives tasks (then blocking on another runtime is a
-//! bug), the worker it is (if any), the task being polled, and the
-//! cooperative budget.
+//! bug), the worker it is (if any), and the task being polled. (The
+//! cooperative budget is the reactor's: `weft_reactor::coop`.)
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 
-use crate::coop::Budget;
 use crate::runtime::{Handle, TryCurrentError};
 use crate::scheduler::worker::WorkerContext;
 use crate::task::Id;
@@ -17,7 +16,6 @@ struct Context {
     worker: Cell<*const WorkerContext>,
     in_runtime: Cell<bool>,
     task: Cell<Option<Id>>,
-    budget: Cell<Budget>,
     /// The scheduler whose worker or blocking thread this is (identity only).
     thread_of: Cell<*const ()>,
 }
@@ -29,7 +27,6 @@ crate::loom::thread_local! {
             worker: Cell::new(std::ptr::null()),
             in_runtime: Cell::new(false),
             task: Cell::new(None),
-            budget: Cell::new(Budget::unconstrained()),
             thread_of: Cell::new(std::ptr::null()),
         }
     };
@@ -170,16 +167,6 @@ impl Drop for TaskGuard {
 
 pub(crate) fn current_task() -> Option<Id> {
     CONTEXT.try_with(|cx| cx.task.get()).unwrap_or(None)
-}
-
-pub(crate) fn budget() -> Budget {
-    CONTEXT
-        .try_with(|cx| cx.budget.get())
-        .unwrap_or(Budget::unconstrained())
-}
-
-pub(crate) fn set_budget(budget: Budget) {
-    let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
 }
 
 /// True on a thread that is driving tasks.

@@ -21,7 +21,6 @@
 
 mod blocking;
 mod context;
-mod coop;
 mod driver;
 mod loom;
 pub mod runtime;

@@ -10,10 +10,10 @@ use std::task::{Context, Poll};
 use super::{RuntimeFlavor, RuntimeMetrics};
 use crate::blocking::BlockingTask;
 use crate::context::{self, SetCurrentGuard};
-use crate::coop;
 use crate::scheduler::park::Parker;
 use crate::scheduler::{current, Flavor, Shared};
 use crate::task::{self, Id, JoinHandle};
+use weft_reactor::coop;
 
 /// A handle to a runtime: spawn onto it, block on it, enter it.
 ///

@@ -14,8 +14,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use super::park::{Parker, Unparker};
 use super::worker::{Core, WorkerContext};
 use super::Shared;
+use crate::context;
 use crate::loom::{AtomicBool, Ordering::AcqRel, Ordering::Acquire, Ordering::Release};
-use crate::{context, coop};
+use weft_reactor::coop;
 
 /// Tasks run between two looks at the main future.
 const EVENT_BATCH: usize = 61;

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use super::park::{DriverSlot, Parker};
 use super::queue::{self, Local};
 use super::{Remote, Shared};
-use crate::coop;
 use crate::task::Notified;
+use weft_reactor::coop;
 
 /// Injector first every this many ticks (tokio uses 31..61, self-tuned).
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::{AbortHandle, JoinError, JoinHandle};
-use crate::coop;
 use crate::loom::Mutex;
 use crate::runtime::Handle;
+use weft_reactor::coop;
 
 /// A set of tasks, awaited as they finish.
 ///
