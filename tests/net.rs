@@ -329,3 +329,20 @@ async fn a_task_that_always_finds_its_socket_ready_still_yields() {
     setter.await.unwrap();
     assert!(spinner.await.unwrap() >= 1);
 }
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_and_eof_arriving_together_are_both_read() {
+    // The peer's data and its FIN reach the reader in one readiness event;
+    // a short read of the data must not make the reader miss the EOF.
+    let (listener, addr) = listener().await;
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    client.write_all(b"last words").await.unwrap();
+    // On loopback both are in the server's receive queue once these calls
+    // return, before the first read.
+    client.shutdown(Shutdown::Write).unwrap();
+    let mut buf = [0u8; 64];
+    let n = server.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"last words");
+    assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+}
