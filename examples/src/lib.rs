@@ -1,1 +1,3 @@
-//! Example programs built on weft: see the `[[example]]` entries of this package.
+//! Example programs built on weft: the `[[bin]]` targets of this package
+//! (`echo`, `client`), each run by an integration test in `tests/`, and the
+//! `[[example]]` entries.
