@@ -346,3 +346,54 @@ async fn data_and_eof_arriving_together_are_both_read() {
     assert_eq!(&buf[..n], b"last words");
     assert_eq!(server.read(&mut buf).await.unwrap(), 0);
 }
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_whose_peer_goes_away_mid_write_gets_an_error() {
+    let (listener, addr) = listener().await;
+    let client = TcpStream::connect(addr).await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    let writer = weft::spawn(async move {
+        let chunk = vec![7u8; 64 * 1024];
+        loop {
+            if let Err(err) = server.write_all(&chunk).await {
+                return err;
+            }
+        }
+    });
+    // The client reads a little, then closes with unread data (an RST).
+    let mut client = client;
+    let mut buf = [0u8; 1024];
+    client.read_exact(&mut buf).await.unwrap();
+    drop(client);
+    let err = writer.await.unwrap();
+    assert!(
+        matches!(
+            err.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+        ),
+        "{err:?}"
+    );
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_is_woken_when_another_task_shuts_its_stream_down() {
+    let (listener, addr) = listener().await;
+    let client = std::sync::Arc::new(TcpStream::connect(addr).await.unwrap());
+    let (_server, _) = listener.accept().await.unwrap();
+    let reader = {
+        let client = client.clone();
+        weft::spawn(async move {
+            loop {
+                client.readable().await?;
+                let mut buf = [0u8; 16];
+                match client.try_read(&mut buf) {
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+                    other => return other,
+                }
+            }
+        })
+    };
+    weft::task::yield_now().await;
+    client.shutdown(Shutdown::Read).unwrap();
+    assert_eq!(reader.await.unwrap().unwrap(), 0);
+}
