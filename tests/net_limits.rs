@@ -28,7 +28,7 @@ fn role() -> Option<String> {
     std::env::var(CHILD_ENV).ok()
 }
 
-fn nofile() -> (u64, u64) {
+fn nofile() -> (libc::rlim_t, libc::rlim_t) {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -38,14 +38,14 @@ fn nofile() -> (u64, u64) {
         unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
         0
     );
-    (limit.rlim_cur as u64, limit.rlim_max as u64)
+    (limit.rlim_cur, limit.rlim_max)
 }
 
-fn set_nofile(soft: u64) {
+fn set_nofile(soft: libc::rlim_t) {
     let (_, hard) = nofile();
     let limit = libc::rlimit {
-        rlim_cur: soft.min(hard) as libc::rlim_t,
-        rlim_max: hard as libc::rlim_t,
+        rlim_cur: soft.min(hard),
+        rlim_max: hard,
     };
     // SAFETY: `limit` is a valid rlimit with soft <= hard.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
@@ -108,7 +108,7 @@ fn ten_thousand_connections_each_echo_a_hundred_messages() {
     }
     set_nofile(nofile().1);
     assert!(
-        nofile().0 >= CONNECTIONS as u64 + 100,
+        nofile().0 >= CONNECTIONS as libc::rlim_t + 100,
         "RLIMIT_NOFILE too low for the server half: {:?}",
         nofile()
     );
