@@ -1,5 +1,6 @@
 //! Release-mode stress (CI runs it with `--release`): a million wakes from
-//! other threads racing polls, and rounds of chaos with shutdown midway.
+//! other threads racing polls, a million socket readiness events racing
+//! tasks registering interest, and rounds of chaos with shutdown midway.
 
 mod support;
 
@@ -19,6 +20,49 @@ fn a_million_cross_thread_wakes_with_two_workers() {
     within(300, || {
         let rt = multi_thread(2);
         support::cross_thread_wakes(&rt, 8, 125_000);
+    });
+}
+
+/// 1,000,000 one-byte messages bounced over 200 Unix socket pairs by 400
+/// tasks on 2 workers: every message's readiness event races its reader
+/// registering interest (the pairs are never idle long), and a lost one
+/// hangs a pair, which the watchdog turns into a failure.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn a_million_readiness_events_racing_registrations() {
+    const PAIRS: usize = 200;
+    const ROUND_TRIPS: usize = 2_500;
+    within(300, || {
+        let rt = multi_thread(2);
+        let total = rt.block_on(async {
+            let mut tasks = Vec::new();
+            for _ in 0..PAIRS {
+                let (mut a, mut b) = weft_reactor::net::UnixStream::pair().unwrap();
+                tasks.push(task::spawn(async move {
+                    let mut byte = [0u8; 1];
+                    for i in 0..ROUND_TRIPS {
+                        a.write_all(&[i as u8]).await.unwrap();
+                        a.read_exact(&mut byte).await.unwrap();
+                        assert_eq!(byte[0], i as u8);
+                    }
+                    ROUND_TRIPS
+                }));
+                tasks.push(task::spawn(async move {
+                    let mut byte = [0u8; 1];
+                    for _ in 0..ROUND_TRIPS {
+                        b.read_exact(&mut byte).await.unwrap();
+                        b.write_all(&byte).await.unwrap();
+                    }
+                    ROUND_TRIPS
+                }));
+            }
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.unwrap();
+            }
+            total
+        });
+        assert_eq!(total, 2 * PAIRS * ROUND_TRIPS);
     });
 }
 
