@@ -36,6 +36,13 @@ pub trait Stream: sealed::Sealed + Send + Sync + 'static {
     ) -> Poll<io::Result<usize>>;
     #[doc(hidden)]
     fn shutdown_write(&self) -> io::Result<()>;
+    #[doc(hidden)]
+    #[cfg(feature = "tokio-io")]
+    fn poll_read_buf_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>>;
 }
 
 /// Reads some bytes once readable.
@@ -75,6 +82,45 @@ where
     for<'a> &'a E: Write,
 {
     io.poll_io(cx, Direction::Write, |s| (&*s).write_vectored(bufs))
+}
+
+/// Reads into the unfilled part of `buf` without initialising it first
+/// (`tokio::io::AsyncRead`): `read(2)` on the raw descriptor, so no `&mut
+/// [u8]` over uninitialised bytes ever exists.
+#[cfg(feature = "tokio-io")]
+pub(crate) fn poll_read_buf<E>(
+    io: &PollEvented<E>,
+    cx: &mut Context<'_>,
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> Poll<io::Result<()>>
+where
+    E: AsFd,
+{
+    use std::os::fd::AsRawFd;
+    let n = std::task::ready!(io.poll_io(cx, Direction::Read, |s| {
+        // SAFETY: `unfilled_mut` hands out memory we only write to, through
+        // the raw pointer given to `read(2)`, which writes at most `len`
+        // bytes there.
+        let unfilled = unsafe { buf.unfilled_mut() };
+        // SAFETY: the pointer and length describe `unfilled`, valid for
+        // writes of `len` bytes for the whole call.
+        let n = unsafe {
+            libc::read(
+                s.as_fd().as_raw_fd(),
+                unfilled.as_mut_ptr().cast(),
+                unfilled.len(),
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }))?;
+    // SAFETY: `read(2)` initialised the first `n` unfilled bytes.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Poll::Ready(Ok(()))
 }
 
 pub(crate) async fn read_exact<S: Stream>(stream: &S, buf: &mut [u8]) -> io::Result<()> {
@@ -219,7 +265,18 @@ macro_rules! stream_traits {
             fn shutdown_write(&self) -> std::io::Result<()> {
                 self.io.get_ref().shutdown(std::net::Shutdown::Write)
             }
+
+            #[cfg(feature = "tokio-io")]
+            fn poll_read_buf_priv(
+                &self,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                $crate::net::stream::poll_read_buf(&self.io, cx, buf)
+            }
         }
+
+        $crate::net::stream::tokio_io!($t);
 
         impl futures_io::AsyncRead for $t {
             fn poll_read(
@@ -272,6 +329,64 @@ macro_rules! stream_traits {
 }
 pub(crate) use sealed::Sealed;
 pub(crate) use stream_traits;
+
+/// `tokio::io::{AsyncRead, AsyncWrite}` for a stream type (feature
+/// `tokio-io`); reads go into uninitialised memory.
+#[cfg(feature = "tokio-io")]
+macro_rules! tokio_io {
+    ($t:ty) => {
+        impl tokio::io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                $crate::net::stream::Stream::poll_read_buf_priv(&*self, cx, buf)
+            }
+        }
+
+        impl tokio::io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::Stream::poll_write_priv(&*self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::Stream::poll_write_vectored_priv(&*self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready($crate::net::stream::Stream::shutdown_write(&*self))
+            }
+        }
+    };
+}
+#[cfg(not(feature = "tokio-io"))]
+macro_rules! tokio_io {
+    ($($tt:tt)*) => {};
+}
+pub(crate) use tokio_io;
 
 /// The read half of a stream's [`split`](super::TcpStream::split).
 #[derive(Debug)]
@@ -399,5 +514,66 @@ impl<S: Stream> futures_io::AsyncWrite for OwnedWriteHalf<S> {
 
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.stream.shutdown_write())
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+mod tokio_halves {
+    use super::*;
+
+    impl<S: Stream> tokio::io::AsyncRead for ReadHalf<'_, S> {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            self.0.poll_read_buf_priv(cx, buf)
+        }
+    }
+
+    impl<S: Stream> tokio::io::AsyncRead for OwnedReadHalf<S> {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            self.0.poll_read_buf_priv(cx, buf)
+        }
+    }
+
+    impl<S: Stream> tokio::io::AsyncWrite for WriteHalf<'_, S> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.poll_write_priv(cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(self.0.shutdown_write())
+        }
+    }
+
+    impl<S: Stream> tokio::io::AsyncWrite for OwnedWriteHalf<S> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.stream.poll_write_priv(cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(self.stream.shutdown_write())
+        }
     }
 }
