@@ -69,9 +69,6 @@ impl TcpStream {
         if let Some(err) = stream.io.get_ref().take_error()? {
             return Err(err);
         }
-        // Writable without an error can still mean "not connected" on some
-        // systems (the connect was reset before it finished).
-        stream.io.get_ref().peer_addr()?;
         Ok(stream)
     }
 
@@ -82,6 +79,12 @@ impl TcpStream {
     #[track_caller]
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
+        TcpStream::from_nonblocking(stream)
+    }
+
+    /// Registers a stream that is already non-blocking.
+    #[track_caller]
+    pub(crate) fn from_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: PollEvented::new(stream)?,
         })
