@@ -26,10 +26,15 @@ mod loom;
 mod waiters;
 
 mod barrier;
+pub mod broadcast;
+pub mod mpsc;
 mod mutex;
 mod notify;
+pub mod oneshot;
 mod rwlock;
 mod semaphore;
+pub mod watch;
+mod work_queue;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
@@ -40,3 +45,4 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use work_queue::{QueueFull, WorkQueue};

@@ -12,10 +12,10 @@
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
     pub(crate) use std::sync::Arc;
 
-    pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+    pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
     /// `std::cell::UnsafeCell` with loom's closure-based API.
     #[derive(Debug)]
@@ -51,7 +51,7 @@ mod imp {
 
 #[cfg(loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
     pub(crate) use loom::sync::Arc;
 
     /// loom's `UnsafeCell` plus the `into_inner` / `get_mut` std has.
@@ -113,7 +113,6 @@ mod imp {
     pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
 
     pub(crate) type RwLockReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
-    pub(crate) type RwLockWriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
 
     impl<T> RwLock<T> {
         pub(crate) fn new(value: T) -> Self {
@@ -124,7 +123,7 @@ mod imp {
             self.0.read().unwrap()
         }
 
-        pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+        pub(crate) fn write(&self) -> loom::sync::RwLockWriteGuard<'_, T> {
             self.0.write().unwrap()
         }
 

@@ -132,6 +132,7 @@ impl<T> WaitList<T> {
         self.head.is_none()
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
