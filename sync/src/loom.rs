@@ -9,6 +9,10 @@
 //! The wrappers keep one API for both worlds: `UnsafeCell::with{,_mut}`
 //! (loom's, which checks aliasing) and parking_lot-style locks whose `lock`
 //! cannot fail. Same style as `runtime/src/loom.rs`, with only what sync needs.
+//!
+//! One exception: the public `self: Arc<Self>` methods (`lock_owned`,
+//! `acquire_owned`, ...) take `std::sync::Arc`, the type users hold; loom
+//! cannot see that reference count, but no protocol of ours rests on it.
 
 #[cfg(not(loom))]
 mod imp {
@@ -98,14 +102,6 @@ mod imp {
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
             self.0.lock().unwrap()
         }
-
-        pub(crate) fn into_inner(self) -> T {
-            self.0.into_inner().unwrap()
-        }
-
-        pub(crate) fn get_mut(&mut self) -> &mut T {
-            self.0.get_mut().unwrap()
-        }
     }
 
     /// loom's reader-writer lock with parking_lot's infallible API.
@@ -125,14 +121,6 @@ mod imp {
 
         pub(crate) fn write(&self) -> loom::sync::RwLockWriteGuard<'_, T> {
             self.0.write().unwrap()
-        }
-
-        pub(crate) fn into_inner(self) -> T {
-            self.0.into_inner().unwrap()
-        }
-
-        pub(crate) fn get_mut(&mut self) -> &mut T {
-            self.0.get_mut().unwrap()
         }
     }
 }

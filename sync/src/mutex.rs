@@ -10,7 +10,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
-use crate::loom::{Arc, UnsafeCell};
+use std::sync::Arc;
+
+use crate::loom::UnsafeCell;
 use crate::semaphore::{Semaphore, TryAcquireError};
 
 /// An async mutual-exclusion lock, fair (first come, first served).

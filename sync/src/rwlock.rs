@@ -11,7 +11,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
-use crate::loom::{Arc, UnsafeCell};
+use std::sync::Arc;
+
+use crate::loom::UnsafeCell;
 use crate::mutex::TryLockError;
 use crate::semaphore::Semaphore;
 

@@ -26,7 +26,9 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::loom::{Arc, AtomicUsize, Mutex, MutexGuard, Ordering};
+use std::sync::Arc;
+
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::waiters::{WaitList, Waiter, WakeList};
 
 const CLOSED: usize = 1;
