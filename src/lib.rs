@@ -26,7 +26,9 @@ pub use weft_runtime::{run, runtime, spawn, task};
 /// Timers, sleeps and timeouts (arrives with the timer issue).
 pub use weft_timer as time;
 
-/// Async synchronisation primitives (arrives with the sync issue).
+/// Async synchronisation primitives and channels, runtime-agnostic:
+/// `Mutex`, `RwLock`, `Semaphore`, `Notify`, `Barrier`, `WorkQueue`,
+/// `oneshot`, `mpsc`, `broadcast`, `watch`.
 pub use weft_sync as sync;
 
 /// Networking (arrives with the reactor issue).
