@@ -3,13 +3,21 @@
 //! Every primitive here works under any executor (weft's, tokio's,
 //! `futures::executor::block_on`) and allocates nothing per wait beyond what
 //! the waiting future itself holds: waiters are nodes of intrusive lists
-//! ([`waiters`](crate) module) embedded in the pinned wait futures.
+//! embedded in the pinned wait futures (the private `waiters` module).
 //!
 //! - Locks: [`Mutex`] (FIFO-fair), [`RwLock`] (fair, writers not starved),
 //!   [`Semaphore`] (FIFO, batch acquires), [`Notify`], [`Barrier`].
 //! - Channels: [`oneshot`], [`mpsc`] (bounded and unbounded), [`broadcast`],
 //!   [`watch`].
 //! - [`WorkQueue`]: an asyncio-style queue with `task_done` / `join`.
+//!
+//! Failures are error types with `Display` and `std::error::Error`: a send
+//! on a closed channel hands the value back, a receive on a closed, drained
+//! channel says closed, an acquire on a closed semaphore says closed.
+//!
+//! `mpsc::Sender::send_timeout` is not here yet (weft-sync depends on no
+//! timer); race [`mpsc::Sender::reserve`], which is cancel-safe and leaves
+//! the value with the caller, against a timer and then [`mpsc::Permit::send`].
 //!
 //! Every wait future is cancel-safe: dropping it gives up its place, and a
 //! permit or wakeup it was already handed is passed on to the next waiter.

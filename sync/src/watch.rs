@@ -273,14 +273,15 @@ impl<T> Receiver<T> {
         let shared: &Shared<T> = &self.shared;
         let seen = &mut self.seen;
         loop {
-            let guard = shared.value.read();
-            let version = shared.state.load(SeqCst) & !CLOSED;
-            let has_changed = version != *seen;
-            *seen = version;
-            if pred(&guard) {
-                return Ok(Ref { guard, has_changed });
+            {
+                let guard = shared.value.read();
+                let version = shared.state.load(SeqCst) & !CLOSED;
+                let has_changed = version != *seen;
+                *seen = version;
+                if pred(&guard) {
+                    return Ok(Ref { guard, has_changed });
+                }
             }
-            drop(guard);
             changed(shared, seen).await?;
         }
     }
