@@ -23,7 +23,8 @@
 //! permit or wakeup it was already handed is passed on to the next waiter.
 //!
 //! Unsafe code is confined to the waiter list (`waiters.rs`), the futures that
-//! link themselves into it (`semaphore.rs`, `notify.rs`) and the guards that
+//! link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot cells
+//! (`oneshot.rs`) and the guards that
 //! reach lock-protected data (`mutex.rs`, `rwlock.rs`); each block states why
 //! it holds. Every atomic, cell and lock comes through `crate::loom`, so the
 //! loom suite (`sync/tests/loom.rs`) model-checks the protocols.

@@ -17,6 +17,7 @@ use futures_channel::oneshot;
 use crate::rt::Runtime;
 
 pub mod scheduler;
+mod sync;
 
 /// One benchmark workload.
 pub trait Workload {
@@ -38,6 +39,7 @@ pub trait Visitor {
 /// Hands every workload to `v`, in report order.
 pub fn visit_all(v: &mut impl Visitor) {
     scheduler::register(v);
+    sync::register(v);
 }
 
 /// Times `iters` calls of `f`.
