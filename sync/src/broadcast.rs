@@ -1,14 +1,19 @@
 //! A multi-producer, multi-consumer broadcast channel: every receiver sees
 //! every message, from a bounded ring.
 //!
-//! The ring (slots, the write position `tail`, the counts) sits behind one
-//! mutex. Invariants: slot `pos % capacity` holds message `pos` for the last
-//! `capacity` positions below `tail`; a receiver's `next` position is at
-//! most `tail`. A receiver that fell more than `capacity` behind has lost
-//! the overwritten messages: it gets `Lagged(n)` once and resumes at the
-//! oldest message still held. Receivers wait on a [`Notify`] with the
-//! enable-then-check pattern; a send (or the last sender's drop) happens
-//! before its `notify_waiters`, so no message is missed.
+//! Each slot of the ring has its own reader-writer lock and records the
+//! position of the message it holds; the write position `tail` and the
+//! counts sit behind one mutex. Invariants: a send writes slot
+//! `tail % capacity` (holding the tail lock, then the slot's write lock)
+//! and then advances `tail`; so a slot holding position `pos` holds message
+//! `pos`, and receivers read messages under the slot's read lock without
+//! touching the tail lock at all. Only when a slot does not hold the
+//! position a receiver wants does it take the tail lock, to tell "not sent
+//! yet" from "overwritten": a receiver more than `capacity` behind has lost
+//! messages, gets `Lagged(n)` once and resumes at the oldest one still
+//! held. Receivers wait on a sharded notify with the enable-then-check
+//! pattern; a send (or the last sender's drop) happens before its
+//! `notify_waiters`, so no message is missed.
 //!
 //! ```
 //! use weft_sync::broadcast;
@@ -25,18 +30,25 @@
 use std::fmt;
 use std::pin::pin;
 
-use crate::loom::{Arc, Mutex};
-use crate::notify::Notify;
+use crate::loom::{Arc, Mutex, RwLock};
+use crate::notify::BigNotify;
 
 struct Shared<T> {
-    ring: Mutex<Ring<T>>,
+    slots: Box<[RwLock<Slot<T>>]>,
+    tail: Mutex<Tail>,
     capacity: u64,
-    notify: Notify,
+    notify: BigNotify,
 }
 
-struct Ring<T> {
-    slots: Box<[Option<T>]>,
-    tail: u64,
+struct Slot<T> {
+    /// The position of the message held (`u64::MAX`: none yet).
+    pos: u64,
+    value: Option<T>,
+}
+
+struct Tail {
+    /// The position the next send writes.
+    pos: u64,
     senders: usize,
     receivers: usize,
 }
@@ -49,20 +61,32 @@ struct Ring<T> {
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "broadcast channel requires capacity > 0");
     let shared = Arc::new(Shared {
-        ring: Mutex::new(Ring {
-            slots: (0..capacity).map(|_| None).collect(),
-            tail: 0,
+        slots: (0..capacity)
+            .map(|_| {
+                RwLock::new(Slot {
+                    pos: u64::MAX,
+                    value: None,
+                })
+            })
+            .collect(),
+        tail: Mutex::new(Tail {
+            pos: 0,
             senders: 1,
             receivers: 1,
         }),
         capacity: capacity as u64,
-        notify: Notify::new(),
+        notify: BigNotify::new(),
     });
+    let shard = shared.notify.pick_shard();
     (
         Sender {
             shared: shared.clone(),
         },
-        Receiver { shared, next: 0 },
+        Receiver {
+            shared,
+            next: 0,
+            shard,
+        },
     )
 }
 
@@ -75,6 +99,8 @@ pub struct Sender<T> {
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     next: u64,
+    /// Which notify shard this receiver waits on.
+    shard: usize,
 }
 
 /// No receiver exists; the value is handed back.
@@ -146,16 +172,20 @@ impl<T> Sender<T> {
     /// are. Fails, handing the value back, if there are none. Never waits:
     /// the oldest message is overwritten when the ring is full.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
-        let mut ring = self.shared.ring.lock();
-        if ring.receivers == 0 {
+        let mut tail = self.shared.tail.lock();
+        if tail.receivers == 0 {
             return Err(SendError(value));
         }
-        let idx = (ring.tail % self.shared.capacity) as usize;
-        // The overwritten message drops after the lock is released.
-        let old = ring.slots[idx].replace(value);
-        ring.tail += 1;
-        let receivers = ring.receivers;
-        drop(ring);
+        let pos = tail.pos;
+        let old = {
+            let mut slot = self.shared.slots[(pos % self.shared.capacity) as usize].write();
+            slot.pos = pos;
+            slot.value.replace(value)
+        };
+        tail.pos += 1;
+        let receivers = tail.receivers;
+        drop(tail);
+        // The overwritten message drops outside the locks.
         drop(old);
         self.shared.notify.notify_waiters();
         Ok(receivers)
@@ -168,13 +198,13 @@ impl<T> Sender<T> {
 
     /// How many receivers exist.
     pub fn receiver_count(&self) -> usize {
-        self.shared.ring.lock().receivers
+        self.shared.tail.lock().receivers
     }
 
     /// How many messages the ring holds now (at most the capacity).
     pub fn len(&self) -> usize {
-        let ring = self.shared.ring.lock();
-        ring.tail.min(self.shared.capacity) as usize
+        let tail = self.shared.tail.lock();
+        tail.pos.min(self.shared.capacity) as usize
     }
 
     /// Whether nothing was ever sent.
@@ -189,19 +219,20 @@ impl<T> Sender<T> {
 }
 
 fn subscribe<T>(shared: &Arc<Shared<T>>) -> Receiver<T> {
-    let mut ring = shared.ring.lock();
-    ring.receivers += 1;
-    let next = ring.tail;
-    drop(ring);
+    let mut tail = shared.tail.lock();
+    tail.receivers += 1;
+    let next = tail.pos;
+    drop(tail);
     Receiver {
         shared: shared.clone(),
         next,
+        shard: shared.notify.pick_shard(),
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.shared.ring.lock().senders += 1;
+        self.shared.tail.lock().senders += 1;
         Sender {
             shared: self.shared.clone(),
         }
@@ -210,10 +241,10 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let mut ring = self.shared.ring.lock();
-        ring.senders -= 1;
-        let last = ring.senders == 0;
-        drop(ring);
+        let mut tail = self.shared.tail.lock();
+        tail.senders -= 1;
+        let last = tail.senders == 0;
+        drop(tail);
         if last {
             self.shared.notify.notify_waiters();
         }
@@ -230,7 +261,7 @@ impl<T: Clone> Receiver<T> {
     /// overwritten before this receiver saw them; `Err(Closed)` once every
     /// sender is gone and everything was received. Cancel-safe.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
-        let (shared, next) = (&*self.shared, &mut self.next);
+        let (shared, next, shard) = (&*self.shared, &mut self.next, self.shard);
         loop {
             match try_recv_at(shared, next) {
                 Ok(v) => return Ok(v),
@@ -238,7 +269,7 @@ impl<T: Clone> Receiver<T> {
                 Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
                 Err(TryRecvError::Empty) => {}
             }
-            let mut notified = pin!(shared.notify.notified());
+            let mut notified = pin!(shared.notify.notified(shard));
             // Registered before the re-check: a send after it wakes us.
             notified.as_mut().enable();
             match try_recv_at(shared, next) {
@@ -253,27 +284,32 @@ impl<T: Clone> Receiver<T> {
 
 /// One receive attempt for a receiver positioned at `next`.
 fn try_recv_at<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Result<T, TryRecvError> {
-    {
-        let ring = shared.ring.lock();
-        let cap = shared.capacity;
-        if *next == ring.tail {
-            return Err(if ring.senders == 0 {
+    let cap = shared.capacity;
+    loop {
+        {
+            // The common case: the slot holds our message; no tail lock.
+            let slot = shared.slots[(*next % cap) as usize].read();
+            if slot.pos == *next {
+                let value = slot.value.clone().expect("a written slot holds a value");
+                *next += 1;
+                return Ok(value);
+            }
+        }
+        let tail = shared.tail.lock();
+        if *next >= tail.pos {
+            return Err(if tail.senders == 0 {
                 TryRecvError::Closed
             } else {
                 TryRecvError::Empty
             });
         }
-        let oldest = ring.tail.saturating_sub(cap);
+        let oldest = tail.pos.saturating_sub(cap);
         if *next < oldest {
             let missed = oldest - *next;
             *next = oldest;
             return Err(TryRecvError::Lagged(missed));
         }
-        let value = ring.slots[(*next % cap) as usize]
-            .clone()
-            .expect("slots below tail are written");
-        *next += 1;
-        Ok(value)
+        // Sent between our slot read and the tail lock: read it again.
     }
 }
 
@@ -287,7 +323,7 @@ impl<T> Receiver<T> {
     /// How many messages this receiver has not seen yet (including ones
     /// already overwritten).
     pub fn len(&self) -> usize {
-        (self.shared.ring.lock().tail - self.next) as usize
+        (self.shared.tail.lock().pos - self.next) as usize
     }
 
     /// Whether this receiver is up to date.
@@ -297,13 +333,13 @@ impl<T> Receiver<T> {
 
     /// Whether every sender is gone.
     pub fn is_closed(&self) -> bool {
-        self.shared.ring.lock().senders == 0
+        self.shared.tail.lock().senders == 0
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.shared.ring.lock().receivers -= 1;
+        self.shared.tail.lock().receivers -= 1;
     }
 }
 

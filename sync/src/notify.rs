@@ -168,9 +168,23 @@ impl Notify {
     /// Wakes every task waiting now (every `Notified` created before this
     /// call, polled or not). Stores no permit.
     pub fn notify_waiters(&self) {
+        // Nobody queued: bumping the generation is all there is to do, and
+        // it needs no lock. A waiter about to queue CASes the whole word
+        // (generation included) under the lock, so it sees the bump and
+        // completes instead of queueing.
+        let mut cur = self.state.load(SeqCst);
+        while cur & STATE_MASK != WAITING {
+            match self
+                .state
+                .compare_exchange(cur, cur.wrapping_add(GEN_ONE), SeqCst, SeqCst)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
         let mut list = self.waiters.lock();
         // Bump the generation (under the lock, so no waiter queues halfway).
-        let cur = self.state.fetch_add(GEN_ONE, SeqCst) + GEN_ONE;
+        let cur = self.state.fetch_add(GEN_ONE, SeqCst).wrapping_add(GEN_ONE);
         if cur & STATE_MASK != WAITING {
             return;
         }
@@ -391,5 +405,44 @@ impl fmt::Debug for Notified<'_> {
         f.debug_struct("Notified")
             .field("state", &self.state)
             .finish()
+    }
+}
+
+/// Several [`Notify`]s behind one `notify_waiters`, for channels with many
+/// receivers (watch, broadcast): each receiver waits on its own shard, so
+/// registering does not make every receiver contend on one lock. Under
+/// loom one shard keeps the models small.
+pub(crate) struct BigNotify {
+    shards: [Notify; BigNotify::SHARDS],
+    next: AtomicUsize,
+}
+
+impl BigNotify {
+    #[cfg(not(loom))]
+    const SHARDS: usize = 8;
+    #[cfg(loom)]
+    const SHARDS: usize = 1;
+
+    pub(crate) fn new() -> BigNotify {
+        BigNotify {
+            shards: std::array::from_fn(|_| Notify::new()),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// A shard for a new receiver (round robin).
+    pub(crate) fn pick_shard(&self) -> usize {
+        self.next.fetch_add(1, SeqCst) % Self::SHARDS
+    }
+
+    pub(crate) fn notified(&self, shard: usize) -> Notified<'_> {
+        self.shards[shard % Self::SHARDS].notified()
+    }
+
+    /// `notify_waiters` on every shard.
+    pub(crate) fn notify_waiters(&self) {
+        for shard in &self.shards {
+            shard.notify_waiters();
+        }
     }
 }

@@ -27,7 +27,7 @@ use std::ops::Deref;
 use std::pin::pin;
 
 use crate::loom::{Arc, AtomicUsize, Ordering::SeqCst, RwLock, RwLockReadGuard};
-use crate::notify::Notify;
+use crate::notify::{BigNotify, Notify};
 
 const CLOSED: usize = 1;
 const VERSION_ONE: usize = 2;
@@ -37,7 +37,7 @@ struct Shared<T> {
     /// `version << 1 | CLOSED`.
     state: AtomicUsize,
     receivers: AtomicUsize,
-    changed: Notify,
+    changed: BigNotify,
     all_receivers_gone: Notify,
 }
 
@@ -47,14 +47,18 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
         value: RwLock::new(init),
         state: AtomicUsize::new(0),
         receivers: AtomicUsize::new(1),
-        changed: Notify::new(),
+        changed: BigNotify::new(),
         all_receivers_gone: Notify::new(),
     });
     (
         Sender {
             shared: shared.clone(),
         },
-        Receiver { shared, seen: 0 },
+        Receiver {
+            seen: 0,
+            shard: shared.changed.pick_shard(),
+            shared,
+        },
     )
 }
 
@@ -68,6 +72,8 @@ pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     /// The version this receiver has seen (state without `CLOSED`).
     seen: usize,
+    /// Which notify shard this receiver waits on.
+    shard: usize,
 }
 
 /// A read borrow of the current value; holds the read lock, so keep it
@@ -186,6 +192,7 @@ impl<T> Sender<T> {
         Receiver {
             shared: self.shared.clone(),
             seen,
+            shard: self.shared.changed.pick_shard(),
         }
     }
 
@@ -258,7 +265,7 @@ impl<T> Receiver<T> {
     /// Fails once the sender is gone and every value has been seen.
     /// Cancel-safe.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
-        changed(&self.shared, &mut self.seen).await
+        changed(&self.shared, &mut self.seen, self.shard).await
     }
 
     /// Waits until the value satisfies `pred` (checking the current value
@@ -272,6 +279,7 @@ impl<T> Receiver<T> {
         // borrow), the loop updates `seen`.
         let shared: &Shared<T> = &self.shared;
         let seen = &mut self.seen;
+        let shard = self.shard;
         loop {
             {
                 let guard = shared.value.read();
@@ -282,7 +290,7 @@ impl<T> Receiver<T> {
                     return Ok(Ref { guard, has_changed });
                 }
             }
-            changed(shared, seen).await?;
+            changed(shared, seen, shard).await?;
         }
     }
 
@@ -294,9 +302,9 @@ impl<T> Receiver<T> {
 
 /// Waits for a version other than `seen` (then records it), or for the
 /// sender to be gone with nothing new.
-async fn changed<T>(shared: &Shared<T>, seen: &mut usize) -> Result<(), RecvError> {
+async fn changed<T>(shared: &Shared<T>, seen: &mut usize, shard: usize) -> Result<(), RecvError> {
     loop {
-        let mut notified = pin!(shared.changed.notified());
+        let mut notified = pin!(shared.changed.notified(shard));
         // Registered first, so a change after the check wakes us.
         notified.as_mut().enable();
         let state = shared.state.load(SeqCst);
@@ -317,6 +325,7 @@ impl<T> Clone for Receiver<T> {
         Receiver {
             shared: self.shared.clone(),
             seen: self.seen,
+            shard: self.shared.changed.pick_shard(),
         }
     }
 }

@@ -20,7 +20,9 @@ use std::task::{Context, Poll, Waker};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
-use weft_sync::{broadcast, mpsc, oneshot, watch, Barrier, Mutex, Notify, RwLock, Semaphore};
+use weft_sync::{
+    broadcast, mpsc, oneshot, watch, Barrier, Mutex, Notify, RwLock, Semaphore, WorkQueue,
+};
 
 const MAX_PREEMPTIONS: usize = 2;
 
@@ -255,5 +257,35 @@ fn barrier_releases_both() {
         let t = thread::spawn(move || block_on(b2.wait()).is_leader());
         let me = block_on(barrier.wait()).is_leader();
         assert!(me != t.join().unwrap());
+    });
+}
+
+/// A `Notified` that is created but not yet polled or enabled still counts
+/// for a `notify_waiters` call made after its creation, from any thread.
+#[test]
+fn notify_waiters_reaches_an_unpolled_notified() {
+    model(|| {
+        let notify = Arc::new(Notify::new());
+        let fut = notify.notified();
+        let n2 = notify.clone();
+        let t = thread::spawn(move || n2.notify_waiters());
+        block_on(fut);
+        t.join().unwrap();
+    });
+}
+
+/// `join` racing the last `task_done`: join checks the count after
+/// creating its `Notified`, so the wakeup cannot slip between.
+#[test]
+fn work_queue_join_racing_task_done() {
+    model(|| {
+        let q = Arc::new(WorkQueue::unbounded());
+        q.try_put(1).unwrap();
+        assert_eq!(q.try_get(), Some(1));
+        let q2 = q.clone();
+        let t = thread::spawn(move || q2.task_done());
+        block_on(q.join());
+        t.join().unwrap();
+        assert_eq!(q.unfinished(), 0);
     });
 }
