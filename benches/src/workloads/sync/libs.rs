@@ -9,6 +9,10 @@
 //! runs `tokio::sync` (runtime-agnostic) on smol's executor, so its cell
 //! measures tokio's primitive under another scheduler, not a smol one.
 
+// The trait's methods return `impl Future + Send` so generic workloads can
+// spawn them; the impls spell that out rather than use `async fn`.
+#![allow(clippy::manual_async_fn)]
+
 use std::future::Future;
 
 /// One sync library: the operations the workloads need, each a thin call
