@@ -168,6 +168,10 @@ pub struct Sender<T> {
 ///
 /// Cancel-safe in the sense that matters: dropping it makes `send` fail and
 /// hand the value back (or drops a value already sent).
+///
+/// # Panics
+///
+/// Polling it again after it completed panics (it has nothing left to give).
 pub struct Receiver<T> {
     inner: Option<Arc<Inner<T>>>,
 }

@@ -24,7 +24,7 @@ fn semaphore_acquire_dropped_at_every_point() {
         for step in 0..STEPS {
             if step == drop_at {
                 victim = None;
-                victim_permit = None;
+                drop(victim_permit.take());
             }
             match step {
                 // Queued, holding the 1 free permit of the 2 it wants.
@@ -49,7 +49,7 @@ fn semaphore_acquire_dropped_at_every_point() {
                         }
                     }
                 }
-                4 => victim_permit = None,
+                4 => drop(victim_permit.take()),
                 _ => unreachable!(),
             }
         }
@@ -76,7 +76,7 @@ fn mutex_lock_dropped_at_every_point() {
         for step in 0..STEPS {
             if step == drop_at {
                 victim = None;
-                victim_guard = None;
+                drop(victim_guard.take());
             }
             match step {
                 0 => {
@@ -85,13 +85,13 @@ fn mutex_lock_dropped_at_every_point() {
                     }
                 }
                 1 => bystander.pending(),
-                2 => held = None,
+                2 => drop(held.take()),
                 3 => {
                     if let Some(v) = &mut victim {
                         victim_guard = Some(v.ready());
                     }
                 }
-                4 => victim_guard = None,
+                4 => drop(victim_guard.take()),
                 _ => unreachable!(),
             }
         }
