@@ -11,9 +11,10 @@
 //! position a receiver wants does it take the tail lock, to tell "not sent
 //! yet" from "overwritten": a receiver more than `capacity` behind has lost
 //! messages, gets `Lagged(n)` once and resumes at the oldest one still
-//! held. Receivers wait on a sharded notify with the enable-then-check
-//! pattern; a send (or the last sender's drop) happens before its
-//! `notify_waiters`, so no message is missed.
+//! held. Receivers wait on a sharded notify: create the `Notified` (which
+//! records the notify generation), re-check, then sleep; a send (or the last
+//! sender's drop) happens before its `notify_waiters`, so a message is either
+//! seen by the re-check or completes the `Notified`.
 //!
 //! ```
 //! use weft_sync::broadcast;
@@ -28,7 +29,6 @@
 //! ```
 
 use std::fmt;
-use std::pin::pin;
 
 use crate::loom::{Arc, Mutex, RwLock};
 use crate::notify::BigNotify;
@@ -269,9 +269,9 @@ impl<T: Clone> Receiver<T> {
                 Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
                 Err(TryRecvError::Empty) => {}
             }
-            let mut notified = pin!(shared.notify.notified(shard));
-            // Registered before the re-check: a send after it wakes us.
-            notified.as_mut().enable();
+            // Created before the re-check: a send's `notify_waiters` after
+            // this line completes it (the generation moved).
+            let notified = shared.notify.notified(shard);
             match try_recv_at(shared, next) {
                 Ok(v) => return Ok(v),
                 Err(TryRecvError::Closed) => return Err(RecvError::Closed),

@@ -5,9 +5,10 @@
 //! it. Invariants: the version is bumped (by 2; bit 0 is `CLOSED`, set when
 //! the sender is dropped) while the write lock is held, so a receiver that
 //! reads the version under the read lock sees the version of the value it
-//! reads. Receivers wait on a [`Notify`] with the enable-then-check
-//! pattern: register, compare versions, then sleep; the sender bumps the
-//! version before `notify_waiters`, so no change is missed.
+//! reads. Receivers wait on a sharded [`Notify`]: create the `Notified`
+//! (which records the notify generation), compare versions, then sleep; the
+//! sender bumps the version before `notify_waiters`, so a change is either
+//! seen by the check or completes the `Notified`.
 //!
 //! ```
 //! use weft_sync::watch;
@@ -24,7 +25,6 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::pin::pin;
 
 use crate::loom::{Arc, AtomicUsize, Ordering::SeqCst, RwLock, RwLockReadGuard};
 use crate::notify::{BigNotify, Notify};
@@ -209,8 +209,8 @@ impl<T> Sender<T> {
     /// Completes when every receiver is gone.
     pub async fn closed(&self) {
         loop {
-            let mut notified = pin!(self.shared.all_receivers_gone.notified());
-            notified.as_mut().enable();
+            // Created before the check: a `notify_waiters` after it counts.
+            let notified = self.shared.all_receivers_gone.notified();
             if self.is_closed() {
                 return;
             }
@@ -304,9 +304,9 @@ impl<T> Receiver<T> {
 /// sender to be gone with nothing new.
 async fn changed<T>(shared: &Shared<T>, seen: &mut usize, shard: usize) -> Result<(), RecvError> {
     loop {
-        let mut notified = pin!(shared.changed.notified(shard));
-        // Registered first, so a change after the check wakes us.
-        notified.as_mut().enable();
+        // Created before the check: a `notify_waiters` after this line
+        // completes it (the generation moved), so it need not register yet.
+        let notified = shared.changed.notified(shard);
         let state = shared.state.load(SeqCst);
         if state & !CLOSED != *seen {
             *seen = state & !CLOSED;

@@ -100,9 +100,8 @@ impl<T> Chan<T> {
     /// Waits until the receiver closes or is dropped.
     pub(super) async fn closed(&self) {
         loop {
+            // Created before the check: a `notify_waiters` after it counts.
             let notified = self.rx_closed_notify.notified();
-            let mut notified = std::pin::pin!(notified);
-            notified.as_mut().enable();
             if self.is_closed() {
                 return;
             }
