@@ -289,3 +289,36 @@ fn work_queue_join_racing_task_done() {
         assert_eq!(q.unfinished(), 0);
     });
 }
+
+/// A full bounded channel: the receiver taking a message hands the freed
+/// slot to the waiting sender, whose message then arrives.
+#[test]
+fn mpsc_bounded_slot_handoff() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.try_send(1).unwrap();
+        let t = thread::spawn(move || block_on(tx.send(2)).unwrap());
+        assert_eq!(block_on(rx.recv()), Some(1));
+        assert_eq!(block_on(rx.recv()), Some(2));
+        assert_eq!(block_on(rx.recv()), None);
+        t.join().unwrap();
+    });
+}
+
+/// A downgrade racing a queued writer and a reader: the reader gets in
+/// beside the downgraded guard, the writer after both.
+#[test]
+fn rwlock_downgrade_racing_writer() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(0));
+        let mut w = lock.try_write().unwrap();
+        *w = 1;
+        let l2 = lock.clone();
+        let writer = thread::spawn(move || block_on(async { *l2.write().await = 2 }));
+        let r = w.downgrade();
+        assert_eq!(*r, 1);
+        drop(r);
+        writer.join().unwrap();
+        assert_eq!(*lock.try_read().unwrap(), 2);
+    });
+}
