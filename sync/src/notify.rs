@@ -261,6 +261,15 @@ pin_project! {
             }
             let notify = *this.notify;
             let waiter = this.waiter.as_ref();
+            if waiter.is_served() {
+                // Notified and never reported: pass a single wakeup on.
+                // SAFETY: served, and we own the waiter.
+                let how = unsafe { waiter.with_value_served(|e| e.notified) };
+                if let Some(strategy @ (Strategy::Fifo | Strategy::Lifo)) = how {
+                    notify.notify(strategy);
+                }
+                return;
+            }
             let mut list = notify.waiters.lock();
             // SAFETY: our waiter is only ever linked into `notify.waiters`,
             // whose lock we hold.
@@ -358,6 +367,11 @@ impl Notified<'_> {
                 Poll::Pending
             }
             NotifiedState::Waiting => {
+                if waiter.is_served() {
+                    // Notified: the node is ours again, no lock needed.
+                    *this.state = NotifiedState::Done;
+                    return Poll::Ready(());
+                }
                 let mut list = notify.waiters.lock();
                 // SAFETY: linked (if at all) into `notify.waiters`, locked.
                 if unsafe { waiter.is_linked(&mut list) } {

@@ -412,6 +412,14 @@ pin_project! {
                 return;
             }
             let waiter = this.waiter.as_ref();
+            if waiter.is_served() {
+                // Served and never reported: every permit is ours to give
+                // back, and the node is ours again (no lock needed).
+                // SAFETY: served, and we own the waiter.
+                let needed = unsafe { waiter.with_value_served(|entry| entry.needed) };
+                this.sem.release(*this.num - needed);
+                return;
+            }
             let mut list = this.sem.waiters.lock();
             // SAFETY: our waiter is only ever linked into `sem.waiters`,
             // whose lock we hold.
@@ -498,28 +506,37 @@ impl Future for Acquire<'_> {
                 }
             }
             AcquireState::Waiting => {
-                let mut list = sem.waiters.lock();
-                // SAFETY: linked (if at all) into `sem.waiters`, locked here.
-                let linked = unsafe { waiter.is_linked(&mut list) };
-                if linked {
-                    // SAFETY: as above.
-                    unsafe {
-                        waiter.with_value(&mut list, |entry| match &mut entry.waker {
-                            Some(w) if w.will_wake(cx.waker()) => {}
-                            slot => *slot = Some(cx.waker().clone()),
-                        });
+                let served = waiter.is_served();
+                let mut list = if served {
+                    None
+                } else {
+                    let mut list = sem.waiters.lock();
+                    // SAFETY: linked (if at all) into `sem.waiters`, locked.
+                    if unsafe { waiter.is_linked(&mut list) } {
+                        // SAFETY: as above.
+                        unsafe {
+                            waiter.with_value(&mut list, |entry| match &mut entry.waker {
+                                Some(w) if w.will_wake(cx.waker()) => {}
+                                slot => *slot = Some(cx.waker().clone()),
+                            });
+                        }
+                        return Poll::Pending;
                     }
-                    return Poll::Pending;
-                }
-                // SAFETY: unlinked, and we hold the lock it was guarded by.
-                let (closed, needed) =
-                    unsafe { waiter.with_value(&mut list, |entry| (entry.closed, entry.needed)) };
+                    Some(list)
+                };
+                // Unlinked: served (or closed). The node is ours again.
+                // SAFETY: either served (no lock needed) or unlinked under
+                // the lock we still hold.
+                let (closed, needed) = unsafe {
+                    match &mut list {
+                        None => waiter.with_value_served(|e| (e.closed, e.needed)),
+                        Some(list) => waiter.with_value(list, |e| (e.closed, e.needed)),
+                    }
+                };
                 *this.state = AcquireState::Done;
                 if closed {
-                    let acquired = n - needed;
-                    if acquired > 0 {
-                        sem.release_locked(acquired, list);
-                    }
+                    drop(list);
+                    sem.release(n - needed);
                     Poll::Ready(Err(AcquireError(())))
                 } else {
                     Poll::Ready(Ok(()))

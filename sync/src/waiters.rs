@@ -13,10 +13,12 @@
 //!   which the primitives obtain only through their mutex: the list's lock is
 //!   the node's lock.
 //! - A node's owner keeps it alive until it has seen, under the lock, that
-//!   the node is unlinked; that is the contract of [`WaitList::push_back`].
-//!   The waker side unlinks nodes it hands a permit or wakeup to (so the
-//!   owner sees "unlinked" and knows it was served); a cancelled owner
-//!   unlinks itself with [`WaitList::remove`].
+//!   the node is unlinked, or has seen its `served` flag set; that is the
+//!   contract of [`WaitList::push_back`]. The waker side pops nodes it hands
+//!   a permit or wakeup to, and sets `served` (Release) as its very last
+//!   touch of the node: an owner that reads it set (Acquire) owns the node
+//!   again, with no lock, and knows it was served. A cancelled owner unlinks
+//!   itself with [`WaitList::remove`].
 //!
 //! All node access goes through the shim's `UnsafeCell`, so loom checks it.
 
@@ -25,11 +27,14 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use crate::loom::UnsafeCell;
+use crate::loom::{AtomicBool, Ordering, UnsafeCell};
 
 /// A node of a [`WaitList`], embedded in (and pinned with) a wait future.
 pub(crate) struct Waiter<T> {
     node: UnsafeCell<Node<T>>,
+    /// Set by a pop, after its last access to the node (see module doc).
+    /// Outside the cell: the owner reads it without the lock.
+    served: AtomicBool,
     /// Linked nodes are pointed at: they must never move.
     _pin: PhantomPinned,
 }
@@ -59,6 +64,7 @@ impl<T> Waiter<T> {
                 linked: false,
                 value,
             }),
+            served: AtomicBool::new(false),
             _pin: PhantomPinned,
         }
     }
@@ -77,6 +83,24 @@ impl<T> Waiter<T> {
     ) -> R {
         // SAFETY: the caller holds the lock that guards this node (or owns an
         // unlinked node), so no other reference to the node exists now.
+        self.node.with_mut(|node| f(unsafe { &mut (*node).value }))
+    }
+
+    /// Whether a pop has handed this waiter over and is done with it. Once
+    /// true, the node is unlinked and nobody but the owner touches it.
+    pub(crate) fn is_served(self: Pin<&Self>) -> bool {
+        self.served.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` on the node's value without the lock.
+    ///
+    /// # Safety
+    ///
+    /// [`Waiter::is_served`] returned true since the waiter was last linked
+    /// (or it was never linked), and the caller owns the waiter.
+    pub(crate) unsafe fn with_value_served<R>(self: Pin<&Self>, f: impl FnOnce(&mut T) -> R) -> R {
+        // SAFETY: served: the pop that unlinked it is done with the node
+        // (its Release store, our Acquire load), so we are its only user.
         self.node.with_mut(|node| f(unsafe { &mut (*node).value }))
     }
 
@@ -164,6 +188,8 @@ impl<T> WaitList<T> {
     pub(crate) unsafe fn push_back(&mut self, waiter: Pin<&Waiter<T>>) {
         let ptr = NonNull::from(&*waiter);
         let tail = self.tail;
+        // Only the owner reads it, and the owner is linking it now.
+        waiter.served.store(false, Ordering::Relaxed);
         // SAFETY: the caller hands us a pinned waiter it keeps alive.
         unsafe {
             self.node(ptr, |node| {
@@ -221,10 +247,13 @@ impl<T> WaitList<T> {
     pub(crate) fn pop_front_with<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         let head = self.head?;
         // SAFETY: `head` is reachable from this list; after unlinking, the
-        // owner still waits for our lock before it may free the node.
+        // owner still waits for our lock or our `served` store before it may
+        // free the node.
         unsafe {
             self.unlink(head);
-            Some(self.node(head, |node| f(&mut node.value)))
+            let out = self.node(head, |node| f(&mut node.value));
+            Self::mark_served(head);
+            Some(out)
         }
     }
 
@@ -235,8 +264,23 @@ impl<T> WaitList<T> {
         // SAFETY: as in `pop_front_with`.
         unsafe {
             self.unlink(tail);
-            Some(self.node(tail, |node| f(&mut node.value)))
+            let out = self.node(tail, |node| f(&mut node.value));
+            Self::mark_served(tail);
+            Some(out)
         }
+    }
+
+    /// Hands a popped node back to its owner: our last touch of it.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` was just unlinked by this list's pop, under the lock.
+    unsafe fn mark_served(ptr: NonNull<Waiter<T>>) {
+        // SAFETY: the owner keeps the waiter alive until it sees this store
+        // (or our lock); after it, we never touch `ptr` again.
+        unsafe { ptr.as_ref() }
+            .served
+            .store(true, Ordering::Release);
     }
 
     /// Unlinks `waiter` if it is linked; true when it was.
