@@ -344,7 +344,12 @@ impl Notified<'_> {
                     }
                     let next = match cur & STATE_MASK {
                         NOTIFIED => cur & !STATE_MASK,
-                        _ => (cur & !STATE_MASK) | WAITING,
+                        // Already WAITING: under the lock nobody else can
+                        // change the word now (module invariant), so queue
+                        // without writing it: a no-op CAS would still
+                        // bounce its cache line between cores.
+                        WAITING => break,
+                        _ => cur | WAITING,
                     };
                     match notify.state.compare_exchange(cur, next, SeqCst, SeqCst) {
                         Ok(_) if cur & STATE_MASK == NOTIFIED => {
