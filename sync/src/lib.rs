@@ -24,7 +24,7 @@
 //!
 //! Unsafe code is confined to the waiter list (`waiters.rs`), the futures that
 //! link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot cells
-//! (`oneshot.rs`) and the guards that
+//! (`oneshot.rs`), the loom shim's `get_mut` and the guards that
 //! reach lock-protected data (`mutex.rs`, `rwlock.rs`); each block states why
 //! it holds. Every atomic, cell and lock comes through `crate::loom`, so the
 //! loom suite (`sync/tests/loom.rs`) model-checks the protocols.

@@ -88,11 +88,11 @@ impl<T> Inner<T> {
             }
         }
         if cur & RX_TASK_SET != 0 {
-            // SAFETY: RX_TASK_SET was set when we set VALUE_SENT: the
-            // receiver wrote its waker before setting the bit (Acquire on
-            // our CAS) and does not write the cell again once VALUE_SENT is
-            // set.
             self.rx_waker.with(|w| {
+                // SAFETY: RX_TASK_SET was set when we set VALUE_SENT: the
+                // receiver wrote its waker before setting the bit (Acquire
+                // on our CAS) and does not write the cell again once
+                // VALUE_SENT is set.
                 if let Some(w) = unsafe { &*w } {
                     w.wake_by_ref();
                 }
@@ -106,10 +106,10 @@ impl<T> Inner<T> {
     fn close(&self) -> usize {
         let prev = self.state.fetch_or(CLOSED, Ordering::AcqRel);
         if prev & TX_TASK_SET != 0 && prev & VALUE_SENT == 0 {
-            // SAFETY: mirror of `complete`: the sender set TX_TASK_SET after
-            // writing its waker and writes it only while the bit is clear
-            // and CLOSED is not set.
             self.tx_waker.with(|w| {
+                // SAFETY: mirror of `complete`: the sender set TX_TASK_SET
+                // after writing its waker and writes it only while the bit
+                // is clear and CLOSED is not set.
                 if let Some(w) = unsafe { &*w } {
                     w.wake_by_ref();
                 }
