@@ -27,7 +27,9 @@ pub use weft_runtime::{run, runtime, spawn, task};
 /// and a clock that tests can pause and advance.
 pub use weft_timer as time;
 
-/// Async synchronisation primitives (arrives with the sync issue).
+/// Async synchronisation primitives and channels, runtime-agnostic:
+/// `Mutex`, `RwLock`, `Semaphore`, `Notify`, `Barrier`, `WorkQueue`,
+/// `oneshot`, `mpsc`, `broadcast`, `watch`.
 pub use weft_sync as sync;
 
 pub use weft_reactor::net;

@@ -18,6 +18,7 @@ use crate::rt::Runtime;
 
 pub mod net;
 pub mod scheduler;
+mod sync;
 pub mod timer;
 
 /// One benchmark workload.
@@ -42,6 +43,7 @@ pub fn visit_all(v: &mut impl Visitor) {
     scheduler::register(v);
     timer::register(v);
     net::register(v);
+    sync::register(v);
 }
 
 /// Times `iters` calls of `f`.

@@ -1,0 +1,27 @@
+//! Multi-producer, single-consumer channels, bounded and unbounded.
+//!
+//! ```
+//! use weft_sync::mpsc;
+//!
+//! futures::executor::block_on(async {
+//!     let (tx, mut rx) = mpsc::channel(8);
+//!     for i in 0..3 {
+//!         tx.send(i).await.unwrap();
+//!     }
+//!     drop(tx); // dropping every sender ends the stream
+//!     let mut got = Vec::new();
+//!     while let Some(v) = rx.recv().await {
+//!         got.push(v);
+//!     }
+//!     assert_eq!(got, [0, 1, 2]);
+//! });
+//! ```
+
+mod bounded;
+mod chan;
+mod error;
+mod unbounded;
+
+pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender};
+pub use error::{SendError, TryRecvError, TrySendError};
+pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender};

@@ -1,0 +1,327 @@
+//! An async mutex: a one-permit [`Semaphore`] guarding an `UnsafeCell`.
+//!
+//! The semaphore makes it FIFO-fair and cancel-safe (a dropped `lock` future
+//! leaves the queue, and a lock handed to it is passed on). Invariant: the
+//! data is reached only through a guard, and a guard exists only while its
+//! owner holds the single permit, so at most one guard (mapped or not)
+//! exists at a time.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use std::sync::Arc;
+
+use crate::loom::UnsafeCell;
+use crate::semaphore::{Semaphore, TryAcquireError};
+
+/// An async mutual-exclusion lock, fair (first come, first served).
+///
+/// ```
+/// use weft_sync::Mutex;
+///
+/// let m = Mutex::new(vec![1]);
+/// futures::executor::block_on(async {
+///     m.lock().await.push(2);
+///     assert_eq!(*m.lock().await, [1, 2]);
+/// });
+/// ```
+pub struct Mutex<T> {
+    sem: Semaphore,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the mutex hands `T` from thread to thread (guards may be dropped
+// anywhere), so `T: Send` is needed and enough, as for `std::sync::Mutex`.
+unsafe impl<T: Send> Send for Mutex<T> {}
+// SAFETY: only one guard at a time reaches the data (module invariant), so
+// sharing the mutex shares no `&T` concurrently; `T: Send` as above.
+unsafe impl<T: Send> Sync for Mutex<T> {}
+
+/// The lock was held; returned by [`Mutex::try_lock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TryLockError(pub(crate) ());
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("lock is held")
+    }
+}
+
+impl std::error::Error for TryLockError {}
+
+impl<T> Mutex<T> {
+    /// An unlocked mutex holding `value`.
+    pub fn new(value: T) -> Mutex<T> {
+        Mutex {
+            sem: Semaphore::new(1),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Waits for the lock. Cancel-safe: dropping the future before it
+    /// completes gives up its place in the queue.
+    pub async fn lock(&self) -> MutexGuard<'_, T> {
+        if self.sem.acquire_raw(1).await.is_err() {
+            unreachable_closed();
+        }
+        MutexGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Takes the lock if it is free now and nobody is queued for it.
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        match self.sem.try_take(1) {
+            Ok(()) => Ok(MutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }),
+            Err(_) => Err(TryLockError(())),
+        }
+    }
+
+    /// [`lock`](Mutex::lock) for an `Arc`'d mutex: the guard keeps the mutex
+    /// alive and borrows nothing, so it can move into a spawned task.
+    pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        if self.sem.acquire_raw(1).await.is_err() {
+            unreachable_closed();
+        }
+        OwnedMutexGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
+    }
+
+    /// [`try_lock`](Mutex::try_lock) for an `Arc`'d mutex.
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
+        match self.sem.try_take(1) {
+            Ok(()) => Ok(OwnedMutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }),
+            Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => Err(TryLockError(())),
+        }
+    }
+
+    /// The data, through exclusive access (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    /// Consumes the mutex, returning the data.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+
+    fn data_ptr(&self) -> *mut T {
+        self.data.with_mut(|p| p)
+    }
+}
+
+/// A mutex's semaphore is never closed.
+#[cold]
+fn unreachable_closed() -> ! {
+    panic!("weft-sync: a mutex semaphore was closed")
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    fn from(value: T) -> Self {
+        Mutex::new(value)
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.try_lock() {
+            Ok(guard) => d.field("data", &&*guard),
+            Err(_) => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// Exclusive access to a [`Mutex`]'s data; unlocks on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct MutexGuard<'a, T> {
+    lock: &'a Mutex<T>,
+    /// `Sync` only when `T: Sync` (the guard hands out `&T`).
+    _marker: PhantomData<&'a mut T>,
+}
+
+impl<'a, T> MutexGuard<'a, T> {
+    /// Narrows the guard to a part of the data; the lock stays held until
+    /// the mapped guard is dropped.
+    ///
+    /// ```
+    /// use weft_sync::{Mutex, MutexGuard};
+    ///
+    /// let m = Mutex::new((1, String::from("a")));
+    /// futures::executor::block_on(async {
+    ///     let mut s = MutexGuard::map(m.lock().await, |pair| &mut pair.1);
+    ///     s.push('b');
+    ///     drop(s);
+    ///     assert_eq!(m.lock().await.1, "ab");
+    /// });
+    /// ```
+    pub fn map<U, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let sem = &this.lock.sem;
+        // SAFETY: the guard holds the permit, so this is the only access to
+        // the data; the reference cannot outlive 'a (the mutex borrow).
+        let data = f(unsafe { &mut *this.lock.data_ptr() }) as *mut U;
+        // The mapped guard takes over the permit.
+        std::mem::forget(this);
+        MappedMutexGuard {
+            sem,
+            data,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.lock
+    }
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the only permit: no `&mut T` exists.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the only permit, and `&mut self` makes this
+        // the only reference through it.
+        unsafe { &mut *self.lock.data_ptr() }
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(1);
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// A [`MutexGuard`] narrowed by [`MutexGuard::map`].
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct MappedMutexGuard<'a, U> {
+    sem: &'a Semaphore,
+    data: *mut U,
+    _marker: PhantomData<&'a mut U>,
+}
+
+// SAFETY: the guard is an `&mut U` plus a permit; `&mut U` is `Send` when
+// `U: Send`, and releasing the permit is thread-safe.
+unsafe impl<U: Send> Send for MappedMutexGuard<'_, U> {}
+// SAFETY: `&MappedMutexGuard` only gives `&U`, shareable when `U: Sync`.
+unsafe impl<U: Sync> Sync for MappedMutexGuard<'_, U> {}
+
+impl<'a, U> MappedMutexGuard<'a, U> {
+    /// Narrows the guard further.
+    pub fn map<V, F>(this: Self, f: F) -> MappedMutexGuard<'a, V>
+    where
+        F: FnOnce(&mut U) -> &mut V,
+    {
+        let sem = this.sem;
+        // SAFETY: the guard holds the permit; `data` points into the locked
+        // data, valid for 'a.
+        let data = f(unsafe { &mut *this.data }) as *mut V;
+        std::mem::forget(this);
+        MappedMutexGuard {
+            sem,
+            data,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<U> Deref for MappedMutexGuard<'_, U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: `data` points into the locked data, for which this guard
+        // holds the only permit.
+        unsafe { &*self.data }
+    }
+}
+
+impl<U> DerefMut for MappedMutexGuard<'_, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only access.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<U> Drop for MappedMutexGuard<'_, U> {
+    fn drop(&mut self) {
+        self.sem.release(1);
+    }
+}
+
+impl<U: fmt::Debug> fmt::Debug for MappedMutexGuard<'_, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// Exclusive access to an `Arc<Mutex<T>>`'s data; unlocks on drop.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedMutexGuard<T> {
+    lock: Arc<Mutex<T>>,
+    /// `Sync` only when `T: Sync` (the guard hands out `&T`).
+    _marker: PhantomData<T>,
+}
+
+impl<T> OwnedMutexGuard<T> {
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
+    }
+}
+
+impl<T> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the only permit: no `&mut T` exists.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+impl<T> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the only permit; `&mut self` is unique.
+        unsafe { &mut *self.lock.data_ptr() }
+    }
+}
+
+impl<T> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(1);
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}

@@ -1,0 +1,315 @@
+//! An async reader-writer lock: a [`Semaphore`] with `MAX_READS` permits.
+//!
+//! A reader takes one permit, a writer takes all of them. The semaphore's
+//! FIFO queue makes the lock fair: a writer queued behind readers holds back
+//! the readers that come after it, so writers are never starved. Invariant:
+//! a write guard exists only while its owner holds all `MAX_READS` permits,
+//! a read guard only while its owner holds one; so while a write guard
+//! exists no other guard does.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+
+use std::sync::Arc;
+
+use crate::loom::UnsafeCell;
+use crate::mutex::TryLockError;
+use crate::semaphore::Semaphore;
+
+/// How many readers can hold the lock at once.
+const MAX_READS: usize = (u32::MAX >> 3) as usize;
+
+/// An async reader-writer lock, fair between readers and writers.
+///
+/// ```
+/// use weft_sync::RwLock;
+///
+/// let lock = RwLock::new(5);
+/// futures::executor::block_on(async {
+///     {
+///         let r1 = lock.read().await;
+///         let r2 = lock.read().await;
+///         assert_eq!(*r1 + *r2, 10);
+///         assert!(lock.try_write().is_err());
+///     }
+///     *lock.write().await += 1;
+///     assert_eq!(*lock.read().await, 6);
+/// });
+/// ```
+pub struct RwLock<T> {
+    sem: Semaphore,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: a write guard may be dropped on any thread, so `T: Send`.
+unsafe impl<T: Send> Send for RwLock<T> {}
+// SAFETY: readers share `&T` across threads (`T: Sync`) and writers move
+// exclusive access between threads (`T: Send`); the permits keep readers and
+// writers apart (module invariant).
+unsafe impl<T: Send + Sync> Sync for RwLock<T> {}
+
+impl<T> RwLock<T> {
+    /// An unlocked lock holding `value`.
+    pub fn new(value: T) -> RwLock<T> {
+        RwLock {
+            sem: Semaphore::new(MAX_READS),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Waits for shared access. Queues behind any earlier writer.
+    pub async fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.acquire(1).await;
+        RwLockReadGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Waits for exclusive access.
+    pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
+        self.acquire(MAX_READS).await;
+        RwLockWriteGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Shared access if it can be had now without queueing.
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
+        self.sem.try_take(1).map_err(|_| TryLockError(()))?;
+        Ok(RwLockReadGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Exclusive access if it can be had now without queueing.
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
+        self.sem.try_take(MAX_READS).map_err(|_| TryLockError(()))?;
+        Ok(RwLockWriteGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
+    }
+
+    /// [`read`](RwLock::read) for an `Arc`'d lock.
+    pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
+        self.acquire(1).await;
+        OwnedRwLockReadGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
+    }
+
+    /// [`write`](RwLock::write) for an `Arc`'d lock.
+    pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
+        self.acquire(MAX_READS).await;
+        OwnedRwLockWriteGuard {
+            lock: self,
+            _marker: PhantomData,
+        }
+    }
+
+    /// [`try_read`](RwLock::try_read) for an `Arc`'d lock.
+    pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
+        self.sem.try_take(1).map_err(|_| TryLockError(()))?;
+        Ok(OwnedRwLockReadGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
+    }
+
+    /// [`try_write`](RwLock::try_write) for an `Arc`'d lock.
+    pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
+        self.sem.try_take(MAX_READS).map_err(|_| TryLockError(()))?;
+        Ok(OwnedRwLockWriteGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
+    }
+
+    /// The data, through exclusive access (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    /// Consumes the lock, returning the data.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+
+    async fn acquire(&self, n: usize) {
+        if self.sem.acquire_raw(n).await.is_err() {
+            panic!("weft-sync: an rwlock semaphore was closed");
+        }
+    }
+
+    fn data_ptr(&self) -> *mut T {
+        self.data.with_mut(|p| p)
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    fn default() -> Self {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RwLock");
+        match self.try_read() {
+            Ok(guard) => d.field("data", &&*guard),
+            Err(_) => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// Shared access to an [`RwLock`]'s data.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockReadGuard<'a, T> {
+    lock: &'a RwLock<T>,
+    _marker: PhantomData<&'a T>,
+}
+
+impl<T> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: a read permit is held, so no write guard exists.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+impl<T> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(1);
+    }
+}
+
+/// Exclusive access to an [`RwLock`]'s data.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct RwLockWriteGuard<'a, T> {
+    lock: &'a RwLock<T>,
+    _marker: PhantomData<&'a mut T>,
+}
+
+impl<'a, T> RwLockWriteGuard<'a, T> {
+    /// Turns exclusive access into shared access without letting a writer
+    /// in between (readers queued behind us may now enter).
+    pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
+        let lock = self.lock;
+        std::mem::forget(self);
+        lock.sem.release(MAX_READS - 1);
+        RwLockReadGuard {
+            lock,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: all permits are held: this guard is the only one.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+impl<T> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: all permits are held and `&mut self` is unique.
+        unsafe { &mut *self.lock.data_ptr() }
+    }
+}
+
+impl<T> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(MAX_READS);
+    }
+}
+
+/// Shared access to an `Arc<RwLock<T>>`'s data.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedRwLockReadGuard<T> {
+    lock: Arc<RwLock<T>>,
+    _marker: PhantomData<T>,
+}
+
+impl<T> Deref for OwnedRwLockReadGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: a read permit is held, so no write guard exists.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+impl<T> Drop for OwnedRwLockReadGuard<T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(1);
+    }
+}
+
+/// Exclusive access to an `Arc<RwLock<T>>`'s data.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedRwLockWriteGuard<T> {
+    lock: Arc<RwLock<T>>,
+    _marker: PhantomData<T>,
+}
+
+impl<T> OwnedRwLockWriteGuard<T> {
+    /// Turns exclusive access into shared access without letting a writer
+    /// in between.
+    pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
+        // Skip our Drop (which would release every permit) and move the
+        // Arc out instead.
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so reading the Arc
+        // out moves it: it is dropped exactly once, by the new guard.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        lock.sem.release(MAX_READS - 1);
+        OwnedRwLockReadGuard {
+            lock,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T> Deref for OwnedRwLockWriteGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: all permits are held: this guard is the only one.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+impl<T> DerefMut for OwnedRwLockWriteGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: all permits are held and `&mut self` is unique.
+        unsafe { &mut *self.lock.data_ptr() }
+    }
+}
+
+impl<T> Drop for OwnedRwLockWriteGuard<T> {
+    fn drop(&mut self) {
+        self.lock.sem.release(MAX_READS);
+    }
+}
+
+macro_rules! debug_via_deref {
+    ($($ty:ident $(<$lt:lifetime>)?),*) => {$(
+        impl<T: fmt::Debug> fmt::Debug for $ty<$($lt,)? T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&**self, f)
+            }
+        }
+    )*};
+}
+debug_via_deref!(
+    RwLockReadGuard<'_>,
+    RwLockWriteGuard<'_>,
+    OwnedRwLockReadGuard,
+    OwnedRwLockWriteGuard
+);

@@ -1,0 +1,619 @@
+//! A fair, FIFO counting semaphore; the core of `Mutex`, `RwLock` and the
+//! bounded channel's capacity.
+//!
+//! One atomic word holds `permits << 2 | WAITING | CLOSED`; waiters queue in
+//! an intrusive [`WaitList`] under a mutex.
+//!
+//! Invariants, under the waiter lock:
+//!
+//! - `WAITING` is set exactly when the waiter list is non-empty, and while it
+//!   is set the word holds zero permits: a release hands permits to the
+//!   queued waiters in order (the head first, even when it wants more than is
+//!   free, so a big request is not starved by small ones) and only what is
+//!   left once the queue is empty goes back into the word.
+//! - While `WAITING` is set, only a holder of the lock changes the word.
+//!   The lock-free fast paths (try-acquire, release) CAS only when it is
+//!   clear, which is what makes the fast paths fair: nobody can overtake a
+//!   queued waiter.
+//! - `CLOSED` is set under the lock; closing wakes every waiter with an
+//!   error. A waiter that was handed part of its permits and then gives up
+//!   (dropped, or woken by close) releases that part again.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use pin_project_lite::pin_project;
+
+use std::sync::Arc;
+
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::waiters::{WaitList, Waiter, WakeList};
+
+const CLOSED: usize = 1;
+const WAITING: usize = 2;
+const SHIFT: usize = 2;
+
+/// A counting semaphore: tasks [`acquire`](Semaphore::acquire) permits and
+/// give them back by dropping the returned guard.
+///
+/// Fair: permits go to waiters in the order they started waiting, and a
+/// waiter for many permits at the head of the queue holds back later,
+/// smaller requests (so it is never starved). Cancel-safe: dropping a
+/// pending acquire gives up its place and returns any permits it was already
+/// handed.
+///
+/// ```
+/// use weft_sync::Semaphore;
+///
+/// let sem = Semaphore::new(2);
+/// futures::executor::block_on(async {
+///     let a = sem.acquire().await.unwrap();
+///     let _b = sem.acquire().await.unwrap();
+///     assert!(sem.try_acquire().is_err());
+///     drop(a);
+///     assert_eq!(sem.available_permits(), 1);
+/// });
+/// ```
+pub struct Semaphore {
+    state: AtomicUsize,
+    waiters: Mutex<WaitList<Entry>>,
+}
+
+/// A queued acquire's state, in its node (guarded by the waiter lock).
+struct Entry {
+    /// Permits still to be handed to this waiter.
+    needed: usize,
+    waker: Option<Waker>,
+    /// Woken by `close`, not served.
+    closed: bool,
+}
+
+/// The semaphore was closed; no permit can be acquired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcquireError(());
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("semaphore closed")
+    }
+}
+
+impl std::error::Error for AcquireError {}
+
+/// Why a `try_acquire` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAcquireError {
+    /// The semaphore was closed.
+    Closed,
+    /// Not enough permits are free now (or others are queued for them).
+    NoPermits,
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireError::Closed => f.write_str("semaphore closed"),
+            TryAcquireError::NoPermits => f.write_str("no permits available"),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}
+
+impl Semaphore {
+    /// The most permits a semaphore can hold.
+    pub const MAX_PERMITS: usize = usize::MAX >> 3;
+
+    /// A semaphore with `permits` permits.
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    pub fn new(permits: usize) -> Semaphore {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "a semaphore holds at most {} permits",
+            Self::MAX_PERMITS
+        );
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(WaitList::new()),
+        }
+    }
+
+    /// How many permits are free now (zero while tasks are queued).
+    pub fn available_permits(&self) -> usize {
+        self.state.load(Ordering::Acquire) >> SHIFT
+    }
+
+    /// Whether [`close`](Semaphore::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLOSED != 0
+    }
+
+    /// Adds `n` permits, handing them to queued waiters first.
+    ///
+    /// # Panics
+    ///
+    /// If the total would exceed [`Semaphore::MAX_PERMITS`].
+    pub fn add_permits(&self, n: usize) {
+        self.release(n);
+    }
+
+    /// Removes up to `n` free permits for good; returns how many it removed.
+    pub fn forget_permits(&self, n: usize) -> usize {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            let take = n.min(cur >> SHIFT);
+            if take == 0 {
+                return 0;
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur - (take << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return take,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Closes the semaphore: every queued and future acquire fails with
+    /// [`AcquireError`]. Permits already held stay valid.
+    pub fn close(&self) {
+        let mut list = self.waiters.lock();
+        self.state.fetch_or(CLOSED, Ordering::Release);
+        let mut wakers = WakeList::new();
+        loop {
+            while !wakers.is_full() {
+                let popped = list.pop_front_with(|entry| {
+                    entry.closed = true;
+                    entry.waker.take()
+                });
+                match popped {
+                    Some(waker) => wakers.push(waker),
+                    None => break,
+                }
+            }
+            if list.is_empty() {
+                self.state.fetch_and(!WAITING, Ordering::Release);
+                drop(list);
+                wakers.wake_all();
+                return;
+            }
+            drop(list);
+            wakers.wake_all();
+            list = self.waiters.lock();
+        }
+    }
+
+    /// Takes one permit if one is free now and nobody is queued.
+    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.try_acquire_many(1)
+    }
+
+    /// Takes `n` permits if they are free now and nobody is queued.
+    pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        self.try_take(n as usize)?;
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n as usize,
+        })
+    }
+
+    /// [`try_acquire`](Semaphore::try_acquire) for an `Arc`'d semaphore.
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_acquire_many_owned(1)
+    }
+
+    /// [`try_acquire_many`](Semaphore::try_acquire_many) for an `Arc`'d semaphore.
+    pub fn try_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_take(n as usize)?;
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n as usize,
+        })
+    }
+
+    /// Waits for one permit. Fails only if the semaphore is closed.
+    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.acquire_many(1).await
+    }
+
+    /// Waits for `n` permits at once, in FIFO order with other waiters.
+    pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        self.acquire_raw(n as usize).await?;
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: n as usize,
+        })
+    }
+
+    /// [`acquire`](Semaphore::acquire) for an `Arc`'d semaphore: the permit
+    /// keeps the semaphore alive and borrows nothing.
+    pub async fn acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        self.acquire_many_owned(1).await
+    }
+
+    /// [`acquire_many`](Semaphore::acquire_many) for an `Arc`'d semaphore.
+    pub async fn acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        self.acquire_raw(n as usize).await?;
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n as usize,
+        })
+    }
+
+    /// The acquire future with no guard: on `Ok` the caller owns `n` permits.
+    pub(crate) fn acquire_raw(&self, n: usize) -> Acquire<'_> {
+        assert!(
+            n <= Self::MAX_PERMITS,
+            "cannot acquire more than MAX_PERMITS permits"
+        );
+        Acquire {
+            sem: self,
+            num: n,
+            state: AcquireState::Idle,
+            waiter: Waiter::new(Entry {
+                needed: n,
+                waker: None,
+                closed: false,
+            }),
+        }
+    }
+
+    /// The lock-free path: takes `n` permits if free and nobody is queued.
+    pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & CLOSED != 0 {
+                return Err(TryAcquireError::Closed);
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            if cur & WAITING != 0 || cur >> SHIFT < n {
+                return Err(TryAcquireError::NoPermits);
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur - (n << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Gives back `n` permits: to the queue in order, the rest to the word.
+    pub(crate) fn release(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut cur = self.state.load(Ordering::Relaxed);
+        while cur & WAITING == 0 {
+            let next = Self::add_to_word(cur, n);
+            match self
+                .state
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+        // Someone is queued: hand the permits over under the lock.
+        self.release_locked(n, self.waiters.lock());
+    }
+
+    fn add_to_word(word: usize, n: usize) -> usize {
+        let total = (word >> SHIFT)
+            .checked_add(n)
+            .filter(|&t| t <= Self::MAX_PERMITS)
+            .expect("semaphore permits would exceed MAX_PERMITS");
+        (total << SHIFT) | (word & (CLOSED | WAITING))
+    }
+
+    /// Hands `rem` permits to the queue in FIFO order; whatever is left once
+    /// the queue is empty goes into the word (clearing `WAITING`). Wakers run
+    /// after the lock is released, in batches.
+    fn release_locked<'a>(&'a self, mut rem: usize, mut list: MutexGuard<'a, WaitList<Entry>>) {
+        let mut wakers = WakeList::new();
+        loop {
+            while rem > 0 && !wakers.is_full() {
+                let served = list.front_with(|entry| {
+                    let give = rem.min(entry.needed);
+                    entry.needed -= give;
+                    rem -= give;
+                    entry.needed == 0
+                });
+                match served {
+                    Some(true) => {
+                        let waker = list.pop_front_with(|entry| entry.waker.take());
+                        wakers.push(waker.flatten());
+                    }
+                    // The head still wants more: `rem` is spent.
+                    Some(false) | None => break,
+                }
+            }
+            if list.is_empty() {
+                self.return_to_word(rem);
+                rem = 0;
+            }
+            drop(list);
+            wakers.wake_all();
+            if rem == 0 {
+                return;
+            }
+            list = self.waiters.lock();
+        }
+    }
+
+    /// Under the lock with the queue empty: clears `WAITING`, adds `n`.
+    fn return_to_word(&self, n: usize) {
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            let next = Self::add_to_word(cur, n) & !WAITING;
+            match self
+                .state
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("permits", &self.available_permits())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AcquireState {
+    /// Not queued yet.
+    Idle,
+    /// Linked into the wait list.
+    Waiting,
+    /// Returned `Ready`: owns nothing, touches nothing.
+    Done,
+}
+
+pin_project! {
+    /// The future of a raw acquire of `num` permits.
+    pub(crate) struct Acquire<'a> {
+        sem: &'a Semaphore,
+        num: usize,
+        state: AcquireState,
+        #[pin]
+        waiter: Waiter<Entry>,
+    }
+
+    impl<'a> PinnedDrop for Acquire<'a> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if *this.state != AcquireState::Waiting {
+                return;
+            }
+            let waiter = this.waiter.as_ref();
+            if waiter.is_served() {
+                // Served and never reported: every permit is ours to give
+                // back, and the node is ours again (no lock needed).
+                // SAFETY: served, and we own the waiter.
+                let needed = unsafe { waiter.with_value_served(|entry| entry.needed) };
+                this.sem.release(*this.num - needed);
+                return;
+            }
+            let mut list = this.sem.waiters.lock();
+            // SAFETY: our waiter is only ever linked into `sem.waiters`,
+            // whose lock we hold.
+            let was_linked = unsafe { list.remove(waiter) };
+            // SAFETY: as above; unlinked now, and we hold the lock.
+            let needed = unsafe { waiter.with_value(&mut list, |entry| entry.needed) };
+            // Hand on whatever we were given: all of it if we were served
+            // but never saw it, part of it if we were still queued.
+            let acquired = *this.num - needed;
+            if acquired > 0 {
+                this.sem.release_locked(acquired, list);
+            } else if was_linked && list.is_empty() {
+                this.sem.return_to_word(0);
+            }
+        }
+    }
+}
+
+impl Future for Acquire<'_> {
+    type Output = Result<(), AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let sem = *this.sem;
+        let n = *this.num;
+        let waiter = this.waiter.as_ref();
+        match *this.state {
+            AcquireState::Idle => {
+                match sem.try_take(n) {
+                    Ok(()) => {
+                        *this.state = AcquireState::Done;
+                        return Poll::Ready(Ok(()));
+                    }
+                    Err(TryAcquireError::Closed) => {
+                        *this.state = AcquireState::Done;
+                        return Poll::Ready(Err(AcquireError(())));
+                    }
+                    Err(TryAcquireError::NoPermits) => {}
+                }
+                let mut list = sem.waiters.lock();
+                let mut cur = sem.state.load(Ordering::Acquire);
+                loop {
+                    if cur & CLOSED != 0 {
+                        *this.state = AcquireState::Done;
+                        return Poll::Ready(Err(AcquireError(())));
+                    }
+                    // Take what is free (all of it if it is enough) and
+                    // queue for the rest; queued means `WAITING`, zero free.
+                    let free = if cur & WAITING == 0 { cur >> SHIFT } else { 0 };
+                    let take = free.min(n);
+                    let next = if take == n {
+                        cur - (n << SHIFT)
+                    } else {
+                        (cur & CLOSED) | WAITING
+                    };
+                    match sem.state.compare_exchange_weak(
+                        cur,
+                        next,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) if take == n => {
+                            *this.state = AcquireState::Done;
+                            return Poll::Ready(Ok(()));
+                        }
+                        Ok(_) => {
+                            // SAFETY: never linked yet; we hold the lock.
+                            unsafe {
+                                waiter.with_value(&mut list, |entry| {
+                                    entry.needed = n - take;
+                                    entry.waker = Some(cx.waker().clone());
+                                });
+                            }
+                            // SAFETY: the waiter is pinned inside this future,
+                            // whose drop unlinks it under this same lock
+                            // (`PinnedDrop` above) unless it has seen it
+                            // unlinked; all access to it is under the lock.
+                            unsafe { list.push_back(waiter) };
+                            *this.state = AcquireState::Waiting;
+                            return Poll::Pending;
+                        }
+                        Err(actual) => cur = actual,
+                    }
+                }
+            }
+            AcquireState::Waiting => {
+                let served = waiter.is_served();
+                let mut list = if served {
+                    None
+                } else {
+                    let mut list = sem.waiters.lock();
+                    // SAFETY: linked (if at all) into `sem.waiters`, locked.
+                    if unsafe { waiter.is_linked(&mut list) } {
+                        // SAFETY: as above.
+                        unsafe {
+                            waiter.with_value(&mut list, |entry| match &mut entry.waker {
+                                Some(w) if w.will_wake(cx.waker()) => {}
+                                slot => *slot = Some(cx.waker().clone()),
+                            });
+                        }
+                        return Poll::Pending;
+                    }
+                    Some(list)
+                };
+                // Unlinked: served (or closed). The node is ours again.
+                // SAFETY: either served (no lock needed) or unlinked under
+                // the lock we still hold.
+                let (closed, needed) = unsafe {
+                    match &mut list {
+                        None => waiter.with_value_served(|e| (e.closed, e.needed)),
+                        Some(list) => waiter.with_value(list, |e| (e.closed, e.needed)),
+                    }
+                };
+                *this.state = AcquireState::Done;
+                if closed {
+                    drop(list);
+                    sem.release(n - needed);
+                    Poll::Ready(Err(AcquireError(())))
+                } else {
+                    Poll::Ready(Ok(()))
+                }
+            }
+            AcquireState::Done => panic!("acquire future polled after completion"),
+        }
+    }
+}
+
+/// Permits borrowed from a [`Semaphore`]; dropping it gives them back.
+#[must_use = "the permits are released as soon as the permit is dropped"]
+pub struct SemaphorePermit<'a> {
+    sem: &'a Semaphore,
+    permits: usize,
+}
+
+impl SemaphorePermit<'_> {
+    /// Keeps the permits out of the semaphore for good.
+    pub fn forget(mut self) {
+        self.permits = 0;
+    }
+
+    /// How many permits this guard holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        self.sem.release(self.permits);
+    }
+}
+
+impl fmt::Debug for SemaphorePermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphorePermit")
+            .field("permits", &self.permits)
+            .finish()
+    }
+}
+
+/// Permits from an `Arc<Semaphore>`; dropping it gives them back.
+#[must_use = "the permits are released as soon as the permit is dropped"]
+pub struct OwnedSemaphorePermit {
+    sem: Arc<Semaphore>,
+    permits: usize,
+}
+
+impl OwnedSemaphorePermit {
+    /// Keeps the permits out of the semaphore for good.
+    pub fn forget(mut self) {
+        self.permits = 0;
+    }
+
+    /// How many permits this guard holds.
+    pub fn num_permits(&self) -> usize {
+        self.permits
+    }
+
+    /// The semaphore the permits came from.
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.sem
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        self.sem.release(self.permits);
+    }
+}
+
+impl fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedSemaphorePermit")
+            .field("permits", &self.permits)
+            .finish()
+    }
+}

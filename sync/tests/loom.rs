@@ -1,0 +1,324 @@
+//! Loom models of the core race of each primitive.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft-sync --test loom --release`
+//! (one model: add its name; see docs/loom.md).
+//!
+//! Every atomic, lock and cell inside weft-sync is loom's under `cfg(loom)`
+//! (`sync/src/loom.rs`), and the tests use loom's threads, `Arc` and
+//! `block_on`, so loom explores every interleaving of the protocol (up to
+//! the preemption bound) and reports lost wakeups as deadlocks: a
+//! `block_on` that is never woken never finishes.
+//!
+//! Preemption bound: 2 (`LOOM_MAX_PREEMPTIONS` overrides it), as for the
+//! runtime's models; the races below need one or two badly placed switches.
+#![cfg(loom)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use loom::future::block_on;
+use loom::sync::Arc;
+use loom::thread;
+use weft_sync::{
+    broadcast, mpsc, oneshot, watch, Barrier, Mutex, Notify, RwLock, Semaphore, WorkQueue,
+};
+
+const MAX_PREEMPTIONS: usize = 2;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(MAX_PREEMPTIONS);
+    }
+    builder.check(f);
+}
+
+/// Polls `fut` once with a waker that does nothing; true if it completed.
+fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> bool {
+    let mut cx = Context::from_waker(Waker::noop());
+    matches!(fut.poll(&mut cx), Poll::Ready(_))
+}
+
+/// Two tasks lock, increment, unlock: the hand-off loses neither the lock
+/// nor an update, and the waiting side is woken.
+#[test]
+fn mutex_lock_handoff() {
+    model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let m2 = m.clone();
+        let t = thread::spawn(move || block_on(async { *m2.lock().await += 1 }));
+        block_on(async { *m.lock().await += 1 });
+        t.join().unwrap();
+        assert_eq!(*m.try_lock().unwrap(), 2);
+    });
+}
+
+/// A permit released while a queued acquire is being cancelled is neither
+/// lost nor kept by the cancelled waiter: a second waiter gets it.
+#[test]
+fn permit_release_racing_a_cancelled_acquire() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let held = sem.try_acquire_many(1).unwrap();
+        held.forget(); // the main thread gives it back below
+        let (s1, s2) = (sem.clone(), sem.clone());
+        let cancelled = thread::spawn(move || {
+            let mut acq = pin!(s1.acquire());
+            if poll_once(acq.as_mut()) {
+                // Got it before queueing: give it back (drop).
+            }
+        });
+        let waiter = thread::spawn(move || {
+            block_on(s2.acquire()).unwrap().forget();
+        });
+        sem.add_permits(1);
+        cancelled.join().unwrap();
+        waiter.join().unwrap();
+        // The waiter took the one permit for good; none is left, none lost.
+        assert_eq!(sem.available_permits(), 0);
+    });
+}
+
+/// The sender's send racing the receiver's drop: either the send succeeds
+/// and the receiver side drops the value, or it fails and hands it back;
+/// either way it is dropped exactly once.
+#[test]
+fn oneshot_send_racing_receiver_drop() {
+    model(|| {
+        let token = Arc::new(());
+        let (tx, rx) = oneshot::channel::<Arc<()>>();
+        let value = token.clone();
+        let t = thread::spawn(move || match tx.send(value) {
+            Ok(()) => true,
+            Err(back) => {
+                drop(back);
+                false
+            }
+        });
+        drop(rx);
+        t.join().unwrap();
+        assert_eq!(Arc::strong_count(&token), 1, "value leaked");
+    });
+}
+
+/// A send racing the receiver's poll: the receiver is woken with the value.
+#[test]
+fn oneshot_send_racing_recv() {
+    model(|| {
+        let (tx, rx) = oneshot::channel();
+        let t = thread::spawn(move || tx.send(7).unwrap());
+        assert_eq!(block_on(rx), Ok(7));
+        t.join().unwrap();
+    });
+}
+
+/// The receiver closing while a sender waits for room: the send either
+/// lands before the close (and is drained) or fails with its value.
+#[test]
+fn mpsc_close_racing_send() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.try_send(1).unwrap(); // full: the next send waits
+        let t = thread::spawn(move || block_on(tx.send(2)).map_err(|e| e.0));
+        rx.close();
+        let mut got = Vec::new();
+        while let Ok(v) = rx.try_recv() {
+            got.push(v);
+        }
+        let sent = t.join().unwrap();
+        match sent {
+            Ok(()) => assert_eq!(got, [1, 2]),
+            Err(v) => {
+                assert_eq!(v, 2);
+                assert_eq!(got, [1]);
+            }
+        }
+    });
+}
+
+/// An unbounded send racing the receiver going to sleep: no lost wakeup,
+/// and the last sender's drop ends the stream.
+#[test]
+fn mpsc_send_racing_recv_and_sender_drop() {
+    model(|| {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let t = thread::spawn(move || tx.send(1).unwrap());
+        assert_eq!(block_on(rx.recv()), Some(1));
+        assert_eq!(block_on(rx.recv()), None);
+        t.join().unwrap();
+    });
+}
+
+/// `notify_one` racing the drop of a queued `Notified` it may have
+/// picked: the wakeup is passed on, so the other waiter gets it (directly,
+/// or as the stored permit).
+#[test]
+fn notify_one_racing_a_dropped_notified() {
+    model(|| {
+        let notify = Arc::new(Notify::new());
+        let mut dropped = Box::pin(notify.notified());
+        assert!(!poll_once(dropped.as_mut()), "nothing was notified yet");
+        let (n1, n2) = (notify.clone(), notify.clone());
+        let waiter = thread::spawn(move || block_on(n1.notified()));
+        let notifier = thread::spawn(move || n2.notify_one());
+        drop(dropped);
+        notifier.join().unwrap();
+        waiter.join().unwrap();
+    });
+}
+
+/// `notify_waiters` racing a waiter registering: a `Notified` created
+/// before the call completes even if it is queued after.
+#[test]
+fn notify_waiters_racing_registration() {
+    model(|| {
+        let notify = Arc::new(Notify::new());
+        let flag = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+        let (n2, f2) = (notify.clone(), flag.clone());
+        let t = thread::spawn(move || {
+            f2.store(true, std::sync::atomic::Ordering::SeqCst);
+            n2.notify_waiters();
+        });
+        let mut fut = pin!(notify.notified());
+        fut.as_mut().enable();
+        if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+            // Created and registered before the flag: must be woken.
+            block_on(fut);
+        }
+        t.join().unwrap();
+    });
+}
+
+/// A watch send racing `changed`: the receiver sees the new value.
+#[test]
+fn watch_send_racing_changed() {
+    model(|| {
+        let (tx, mut rx) = watch::channel(0);
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx
+        });
+        block_on(rx.changed()).unwrap();
+        assert_eq!(*rx.borrow_and_update(), 1);
+        drop(t.join().unwrap());
+        assert!(block_on(rx.changed()).is_err());
+    });
+}
+
+/// A writer queued behind a reader: the reader's release hands it the lock.
+#[test]
+fn rwlock_reader_release_hands_off_to_writer() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(0));
+        let l2 = lock.clone();
+        let t = thread::spawn(move || block_on(async { *l2.write().await += 1 }));
+        let seen = block_on(async { *lock.read().await });
+        t.join().unwrap();
+        assert!(seen == 0 || seen == 1);
+        assert_eq!(*lock.try_read().unwrap(), 1);
+    });
+}
+
+/// `close` racing a queued acquire: the acquire finishes (with a permit or
+/// the closed error), never hangs.
+#[test]
+fn semaphore_close_racing_acquire() {
+    model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let s2 = sem.clone();
+        let t = thread::spawn(move || block_on(s2.acquire()).is_ok());
+        sem.close();
+        assert!(!t.join().unwrap(), "no permit was ever added");
+    });
+}
+
+/// A broadcast send racing a receiver going to sleep, then the sender's
+/// drop: the receiver gets the message, then `Closed`.
+#[test]
+fn broadcast_send_racing_recv() {
+    model(|| {
+        let (tx, mut rx) = broadcast::channel(2);
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+        });
+        assert_eq!(block_on(rx.recv()), Ok(1));
+        assert_eq!(block_on(rx.recv()), Err(broadcast::RecvError::Closed));
+        t.join().unwrap();
+    });
+}
+
+/// Two tasks meet at a barrier: both are released, one is the leader.
+#[test]
+fn barrier_releases_both() {
+    model(|| {
+        let barrier = Arc::new(Barrier::new(2));
+        let b2 = barrier.clone();
+        let t = thread::spawn(move || block_on(b2.wait()).is_leader());
+        let me = block_on(barrier.wait()).is_leader();
+        assert!(me != t.join().unwrap());
+    });
+}
+
+/// A `Notified` that is created but not yet polled or enabled still counts
+/// for a `notify_waiters` call made after its creation, from any thread.
+#[test]
+fn notify_waiters_reaches_an_unpolled_notified() {
+    model(|| {
+        let notify = Arc::new(Notify::new());
+        let fut = notify.notified();
+        let n2 = notify.clone();
+        let t = thread::spawn(move || n2.notify_waiters());
+        block_on(fut);
+        t.join().unwrap();
+    });
+}
+
+/// `join` racing the last `task_done`: join checks the count after
+/// creating its `Notified`, so the wakeup cannot slip between.
+#[test]
+fn work_queue_join_racing_task_done() {
+    model(|| {
+        let q = Arc::new(WorkQueue::unbounded());
+        q.try_put(1).unwrap();
+        assert_eq!(q.try_get(), Some(1));
+        let q2 = q.clone();
+        let t = thread::spawn(move || q2.task_done());
+        block_on(q.join());
+        t.join().unwrap();
+        assert_eq!(q.unfinished(), 0);
+    });
+}
+
+/// A full bounded channel: the receiver taking a message hands the freed
+/// slot to the waiting sender, whose message then arrives.
+#[test]
+fn mpsc_bounded_slot_handoff() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.try_send(1).unwrap();
+        let t = thread::spawn(move || block_on(tx.send(2)).unwrap());
+        assert_eq!(block_on(rx.recv()), Some(1));
+        assert_eq!(block_on(rx.recv()), Some(2));
+        assert_eq!(block_on(rx.recv()), None);
+        t.join().unwrap();
+    });
+}
+
+/// A downgrade racing a queued writer and a reader: the reader gets in
+/// beside the downgraded guard, the writer after both.
+#[test]
+fn rwlock_downgrade_racing_writer() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(0));
+        let mut w = lock.try_write().unwrap();
+        *w = 1;
+        let l2 = lock.clone();
+        let writer = thread::spawn(move || block_on(async { *l2.write().await = 2 }));
+        let r = w.downgrade();
+        assert_eq!(*r, 1);
+        drop(r);
+        writer.join().unwrap();
+        assert_eq!(*lock.try_read().unwrap(), 2);
+    });
+}
