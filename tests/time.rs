@@ -462,3 +462,32 @@ fn a_timer_awaited_after_its_runtime_is_gone_panics_instead_of_hanging() {
     let err = catch_unwind(AssertUnwindSafe(|| poll_once(&mut sleep))).unwrap_err();
     assert!(panic_message(err).contains("shut down"));
 }
+
+#[weft::test(start_paused = true)]
+async fn mpsc_send_timeout_gives_the_value_back() {
+    use weft::sync::mpsc::{self, SendTimeoutError};
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    tx.send_timeout(1, Duration::from_secs(1)).await.unwrap();
+    // Full: waits its full second (paused time), then hands 2 back.
+    let start = Instant::now();
+    match tx.send_timeout(2, Duration::from_secs(1)).await {
+        Err(SendTimeoutError::Timeout(2)) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+    // Room made while waiting: the send goes through.
+    let receiver = weft::spawn(async move {
+        time::sleep(10 * MS).await;
+        let first = rx.recv().await;
+        (first, rx)
+    });
+    tx.send_timeout(3, Duration::from_secs(1)).await.unwrap();
+    let (first, mut rx) = receiver.await.unwrap();
+    assert_eq!(first, Some(1));
+    assert_eq!(rx.recv().await, Some(3));
+    drop(rx);
+    match tx.send_timeout(4, Duration::from_secs(1)).await {
+        Err(err @ SendTimeoutError::Closed(4)) => assert_eq!(err.to_string(), "channel closed"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -15,9 +15,11 @@
 //! on a closed channel hands the value back, a receive on a closed, drained
 //! channel says closed, an acquire on a closed semaphore says closed.
 //!
-//! `mpsc::Sender::send_timeout` is not here yet (weft-sync depends on no
-//! timer); race [`mpsc::Sender::reserve`], which is cancel-safe and leaves
-//! the value with the caller, against a timer and then [`mpsc::Permit::send`].
+//! `mpsc::Sender::send_timeout` needs a timer: it is behind the `time`
+//! feature (on in the `weft` facade), the one place weft-sync uses another
+//! weft crate. Under another executor, race [`mpsc::Sender::reserve`], which
+//! is cancel-safe and leaves the value with the caller, against that
+//! executor's timer and then [`mpsc::Permit::send`].
 //!
 //! Every wait future is cancel-safe: dropping it gives up its place, and a
 //! permit or wakeup it was already handed is passed on to the next waiter.

@@ -10,6 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::chan::{Chan, Recv, Rx};
+#[cfg(feature = "time")]
+use super::error::SendTimeoutError;
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::loom::Arc;
 use crate::semaphore::{Semaphore, TryAcquireError};
@@ -72,6 +74,40 @@ impl<T> Sender<T> {
             return Err(SendError(value));
         }
         self.chan.push(value).map_err(SendError)
+    }
+
+    /// Sends `value`, waiting at most `timeout` for room; on a timeout or a
+    /// closed channel the value comes back in the error.
+    ///
+    /// Needs the `time` feature (on in the `weft` facade) and a weft runtime
+    /// for its timer; the rest of the crate runs under any executor.
+    ///
+    /// ```no_run
+    /// # async fn example(tx: weft_sync::mpsc::Sender<u32>) {
+    /// use std::time::Duration;
+    /// use weft_sync::mpsc::SendTimeoutError;
+    ///
+    /// match tx.send_timeout(7, Duration::from_millis(50)).await {
+    ///     Ok(()) => {}
+    ///     Err(SendTimeoutError::Timeout(value)) => eprintln!("consumer too slow, kept {value}"),
+    ///     Err(SendTimeoutError::Closed(value)) => eprintln!("consumer gone, kept {value}"),
+    /// }
+    /// # }
+    /// ```
+    #[cfg(feature = "time")]
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match weft_timer::timeout(timeout, self.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(value);
+                Ok(())
+            }
+            Ok(Err(SendError(()))) => Err(SendTimeoutError::Closed(value)),
+            Err(_elapsed) => Err(SendTimeoutError::Timeout(value)),
+        }
     }
 
     /// Sends `value` if there is room now.

@@ -23,5 +23,5 @@ mod error;
 mod unbounded;
 
 pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender};
-pub use error::{SendError, TryRecvError, TrySendError};
+pub use error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender};
