@@ -295,29 +295,11 @@ pub fn json(
             ",\"memory\":{{\"tasks\":{},\"unit\":\"bytes per pending task\",\"runtimes\":{{",
             memory.tasks
         );
-        for (j, (kind, r)) in memory.per_runtime.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            let value = match r {
-                Ok(b) => json_num(*b),
-                Err(e) => format!("{{\"error\":{}}}", json_str(e)),
-            };
-            let _ = write!(out, "{}:{value}", json_str(kind.name()));
-        }
+        json_bytes(&mut out, &memory.per_runtime);
         let bytes = Kind::ALL.map(|k| memory.bytes_of(k));
         let _ = write!(out, "}},\"ratios\":{}", json_ratios(bytes));
         let _ = write!(out, ",\"per_timer\":{{");
-        for (j, (kind, r)) in memory.per_timer.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            let value = match r {
-                Ok(b) => json_num(*b),
-                Err(e) => format!("{{\"error\":{}}}", json_str(e)),
-            };
-            let _ = write!(out, "{}:{value}", json_str(kind.name()));
-        }
+        json_bytes(&mut out, &memory.per_timer);
         let timer_bytes = Kind::ALL.map(|k| bytes_of(&memory.per_timer, k));
         let _ = write!(
             out,
@@ -327,6 +309,20 @@ pub fn json(
     }
     out.push_str("}\n");
     out
+}
+
+/// `"name":bytes` (or `"name":{"error":...}`) per runtime, comma-separated.
+fn json_bytes(out: &mut String, per_runtime: &[(Kind, Result<f64, String>)]) {
+    for (j, (kind, r)) in per_runtime.iter().enumerate() {
+        if j > 0 {
+            out.push(',');
+        }
+        let value = match r {
+            Ok(b) => json_num(*b),
+            Err(e) => format!("{{\"error\":{}}}", json_str(e)),
+        };
+        let _ = write!(out, "{}:{value}", json_str(kind.name()));
+    }
 }
 
 fn json_ratios([weft, tokio, smol]: [Option<f64>; 3]) -> String {

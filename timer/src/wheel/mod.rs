@@ -48,7 +48,7 @@ mod tests;
 
 pub use entry::TimerKey;
 
-use entry::{Entry, Location, Slab};
+use entry::{Entry, Link, Location, Slab};
 use level::{Level, SLOTS, SLOT_BITS};
 
 /// Number of levels of the wheel.
@@ -156,8 +156,8 @@ impl<T> Wheel<T> {
         let key = self.slab.insert(Entry {
             deadline: deadline_ms,
             location: Location::Due,
-            prev: None,
-            next: None,
+            prev: Link::NONE,
+            next: Link::NONE,
             value,
         });
         self.place(key.index);
@@ -316,7 +316,7 @@ impl<T> Wheel<T> {
             }
         };
         while let Some(index) = cursor {
-            cursor = self.slab.at(index).next;
+            cursor = self.slab.at(index).next.get();
             self.place(index);
         }
     }
@@ -377,7 +377,7 @@ impl<T> Wheel<T> {
             for i in self.slab.iter_list(head) {
                 let e = self.slab.at(i);
                 assert_eq!(e.location, location);
-                assert_eq!(e.prev, prev);
+                assert_eq!(e.prev.get(), prev);
                 prev = Some(i);
                 count += 1;
             }
