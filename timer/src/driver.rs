@@ -221,12 +221,20 @@ impl Inner {
     /// clock has already passed `at_ms` (the deadline is behind us).
     ///
     /// # Panics
-    /// After [`Driver::shutdown`].
+    /// After [`Handle::shutdown`].
     pub(crate) fn register(&self, slot: &mut Option<Entry>, at_ms: u64, waker: &Waker) -> Poll<()> {
         let mut timers = self.timers.lock();
         if timers.is_shutdown {
             drop(timers);
             panic!("{SHUT_DOWN}");
+        }
+        if timers.wheel.is_empty() {
+            // An empty wheel's clock stands still (`process` skips it):
+            // catch it up, so the entry lands in the slot its deadline
+            // warrants and the driver does not wake early for it.
+            let _ = timers.wheel.poll(self.clock.now_ms());
+            self.processed
+                .store(timers.wheel.elapsed(), Ordering::Release);
         }
         let live = slot
             .as_ref()
