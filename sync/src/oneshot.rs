@@ -89,10 +89,9 @@ impl<T> Inner<T> {
         }
         if cur & RX_TASK_SET != 0 {
             self.rx_waker.with(|w| {
-                // SAFETY: RX_TASK_SET was set when we set VALUE_SENT: the
-                // receiver wrote its waker before setting the bit (Acquire
-                // on our CAS) and does not write the cell again once
-                // VALUE_SENT is set.
+                // SAFETY: RX_TASK_SET was set with VALUE_SENT: the receiver
+                // wrote its waker before setting the bit (our CAS acquires it)
+                // and never writes the cell again once VALUE_SENT is set.
                 if let Some(w) = unsafe { &*w } {
                     w.wake_by_ref();
                 }

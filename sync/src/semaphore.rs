@@ -493,10 +493,9 @@ impl Future for Acquire<'_> {
                                     entry.waker = Some(cx.waker().clone());
                                 });
                             }
-                            // SAFETY: the waiter is pinned inside this future,
-                            // whose drop unlinks it under this same lock
-                            // (`PinnedDrop` above) unless it has seen it
-                            // unlinked; all access to it is under the lock.
+                            // SAFETY: pinned in this future, whose drop (`PinnedDrop`)
+                            // unlinks it under this lock unless it saw it unlinked;
+                            // every access to it is under the lock.
                             unsafe { list.push_back(waiter) };
                             *this.state = AcquireState::Waiting;
                             return Poll::Pending;
