@@ -9,7 +9,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::chan::{Chan, Recv, Rx};
+use super::chan::{Chan, Rx};
 #[cfg(feature = "time")]
 use super::error::SendTimeoutError;
 use super::error::{SendError, TryRecvError, TrySendError};
@@ -243,25 +243,12 @@ impl<T> Receiver<T> {
     /// one; returns how many (zero only when the channel is closed and
     /// drained, or `limit` is zero).
     pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
-        if limit == 0 {
-            return 0;
-        }
-        match self.recv().await {
-            Some(first) => {
-                buffer.push(first);
-                1 + self.rx.drain_into(buffer, limit - 1)
-            }
-            None => 0,
-        }
+        self.rx.recv_many(buffer, limit).await
     }
 
     /// The next message if one is queued now.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.rx.recv(None) {
-            Recv::Value(v) => Ok(v),
-            Recv::Empty => Err(TryRecvError::Empty),
-            Recv::Closed => Err(TryRecvError::Disconnected),
-        }
+        self.rx.try_recv()
     }
 
     /// Polls for the next message (the `Stream` method).
@@ -277,7 +264,7 @@ impl<T> Receiver<T> {
 
     /// Whether the channel is closed (by `close`, or every sender gone).
     pub fn is_closed(&self) -> bool {
-        self.rx.chan.is_closed() || self.rx.chan.sender_count() == 0
+        self.rx.is_closed()
     }
 
     /// How many senders exist.

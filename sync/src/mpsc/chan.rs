@@ -13,6 +13,8 @@
 //! message out, and closing the channel closes the semaphore.
 
 use std::collections::VecDeque;
+
+use super::error::TryRecvError;
 use std::task::{Context, Poll, Waker};
 
 use crate::loom::{AtomicUsize, Mutex, Ordering};
@@ -197,6 +199,34 @@ impl<T> Rx<T> {
 
     pub(super) fn close(&mut self) {
         self.chan.close_rx();
+    }
+
+    /// `recv` then `drain_into`: at least one message unless closed and
+    /// drained (or `limit` is zero).
+    pub(super) async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        if limit == 0 {
+            return 0;
+        }
+        match std::future::poll_fn(|cx| self.poll_recv(cx)).await {
+            Some(first) => {
+                buffer.push(first);
+                1 + self.drain_into(buffer, limit - 1)
+            }
+            None => 0,
+        }
+    }
+
+    pub(super) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        match self.recv(None) {
+            Recv::Value(v) => Ok(v),
+            Recv::Empty => Err(TryRecvError::Empty),
+            Recv::Closed => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// Closed by the receiver, or every sender gone.
+    pub(super) fn is_closed(&self) -> bool {
+        self.chan.is_closed() || self.chan.sender_count() == 0
     }
 }
 
