@@ -2,36 +2,13 @@
 //! other client, a client that leaves is removed, and one that stops
 //! reading is disconnected without stalling the rest.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn chat_server() -> (Killed, String) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_chat"))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chat");
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    (Killed(server), addr)
+fn chat_server() -> (common::Killed, String) {
+    common::start_server(env!("CARGO_BIN_EXE_chat"))
 }
 
 /// A client that has been greeted, so it is in the room.

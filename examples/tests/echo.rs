@@ -1,36 +1,13 @@
 //! Runs the `echo` server and the `client` against it, as a user would:
 //! lines typed into the client come back in order.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-/// A child process killed when the test ends, however it ends.
-struct Killed(Child);
+use std::io::Write;
+use std::process::{Command, Stdio};
 
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the echo server on a free port and returns it with its address.
-fn echo_server() -> (Killed, String) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_echo"))
-        .arg("127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start echo");
-    let mut first = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-        .to_string();
-    (Killed(server), addr)
+fn echo_server() -> (common::Killed, String) {
+    common::start_server(env!("CARGO_BIN_EXE_echo"))
 }
 
 #[test]
