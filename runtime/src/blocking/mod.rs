@@ -37,8 +37,15 @@ struct Inner {
     config: Config,
 }
 
+/// A queued closure, and what keeps a paused clock still until it has run
+/// and its result is out (current-thread runtimes).
+struct Job {
+    task: Notified,
+    inhibit: Option<weft_timer::AutoAdvanceGuard>,
+}
+
 struct State {
-    queue: VecDeque<Notified>,
+    queue: VecDeque<Job>,
     /// Threads that count against the cap (not retiring).
     num_threads: usize,
     num_idle: usize,
@@ -69,8 +76,15 @@ impl Spawner {
     }
 
     /// Runs `task` on a pool thread; cancels it if the pool has shut down
-    /// (or no thread can be started at all).
-    pub(crate) fn spawn(&self, task: Notified, handle: &Handle) {
+    /// (or no thread can be started at all). `inhibit` is dropped only once
+    /// the task has run (or been cancelled) and woken its `JoinHandle`, so
+    /// a paused clock cannot jump in between and beat the result.
+    pub(crate) fn spawn(
+        &self,
+        task: Notified,
+        inhibit: Option<weft_timer::AutoAdvanceGuard>,
+        handle: &Handle,
+    ) {
         let inner = &self.inner;
         let mut state = inner.state.lock();
         if state.shutdown {
@@ -78,7 +92,7 @@ impl Spawner {
             task.shutdown();
             return;
         }
-        state.queue.push_back(task);
+        state.queue.push_back(Job { task, inhibit });
         if state.num_idle > 0 {
             state.num_idle -= 1;
             state.num_notify += 1;
@@ -101,8 +115,8 @@ impl Spawner {
                 // leave the JoinHandles hanging.
                 let queued: Vec<_> = state.queue.drain(..).collect();
                 drop(state);
-                for task in queued {
-                    task.shutdown();
+                for job in queued {
+                    job.task.shutdown();
                 }
             }
             // Existing threads will get to it.
@@ -124,8 +138,8 @@ impl Spawner {
             inner.work.notify_all();
             state.queue.drain(..).collect()
         };
-        for task in queued {
-            task.shutdown();
+        for job in queued {
+            job.task.shutdown();
         }
         inner.threads.join(deadline);
     }
@@ -141,9 +155,10 @@ impl Inner {
     fn work_loop(&self) {
         let mut state = self.state.lock();
         loop {
-            while let Some(task) = state.queue.pop_front() {
+            while let Some(Job { task, inhibit }) = state.queue.pop_front() {
                 drop(state);
                 task.run();
+                drop(inhibit);
                 state = self.state.lock();
             }
             if state.shutdown {

@@ -144,16 +144,13 @@ where
     R: Send + 'static,
 {
     let shared = &handle.shared;
-    // A paused clock must not jump ahead while blocking work takes real time.
+    // A paused clock must not jump ahead while blocking work takes real
+    // time, nor before its result is out.
     let inhibit =
         (shared.flavor == Flavor::CurrentThread).then(|| shared.time.inhibit_auto_advance());
-    let f = move || {
-        let _inhibit = inhibit;
-        f()
-    };
     let (task, notified, join) = task::new(BlockingTask::new(f), shared.clone(), Id::next(), name);
     if let Some(notified) = shared.owned.bind(task, notified) {
-        shared.blocking.spawn(notified, handle);
+        shared.blocking.spawn(notified, inhibit, handle);
     }
     join
 }
