@@ -40,6 +40,7 @@ mod barrier;
 pub mod broadcast;
 pub mod mpsc;
 mod mutex;
+mod no_receivers;
 mod notify;
 pub mod oneshot;
 mod rwlock;

@@ -103,23 +103,7 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
     }
 }
 
-/// Every receiver is gone; the value is handed back.
-#[derive(PartialEq, Eq, Clone, Copy)]
-pub struct SendError<T>(pub T);
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
-}
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: no receivers")
-    }
-}
-
-impl<T> std::error::Error for SendError<T> {}
+pub use crate::no_receivers::SendError;
 
 /// The sender is gone and there is no change left to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

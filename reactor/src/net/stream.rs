@@ -461,119 +461,77 @@ impl<S: Stream> Drop for OwnedWriteHalf<S> {
     }
 }
 
-impl<S: Stream> futures_io::AsyncRead for ReadHalf<'_, S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_priv(cx, buf)
-    }
+/// `AsyncRead` (futures-io's, and tokio's with `tokio-io`) for a read half
+/// whose stream is its field `$f`.
+macro_rules! read_half {
+    ($t:ty, $f:tt) => {
+        impl<S: Stream> futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.$f.poll_read_priv(cx, buf)
+            }
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl<S: Stream> tokio::io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.$f.poll_read_buf_priv(cx, buf)
+            }
+        }
+    };
 }
 
-impl<S: Stream> futures_io::AsyncRead for OwnedReadHalf<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_priv(cx, buf)
-    }
+/// `AsyncWrite` (futures-io's, and tokio's with `tokio-io`) for a write
+/// half whose stream is its field `$f`; closing shuts the write side down.
+macro_rules! write_half {
+    ($t:ty, $f:tt) => {
+        impl<S: Stream> futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.$f.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.$f.shutdown_write())
+            }
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl<S: Stream> tokio::io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.$f.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.$f.shutdown_write())
+            }
+        }
+    };
 }
 
-impl<S: Stream> futures_io::AsyncWrite for WriteHalf<'_, S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_priv(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown_write())
-    }
-}
-
-impl<S: Stream> futures_io::AsyncWrite for OwnedWriteHalf<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.poll_write_priv(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.stream.shutdown_write())
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-mod tokio_halves {
-    use super::*;
-
-    impl<S: Stream> tokio::io::AsyncRead for ReadHalf<'_, S> {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut tokio::io::ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            self.0.poll_read_buf_priv(cx, buf)
-        }
-    }
-
-    impl<S: Stream> tokio::io::AsyncRead for OwnedReadHalf<S> {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut tokio::io::ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            self.0.poll_read_buf_priv(cx, buf)
-        }
-    }
-
-    impl<S: Stream> tokio::io::AsyncWrite for WriteHalf<'_, S> {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.0.poll_write_priv(cx, buf)
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(self.0.shutdown_write())
-        }
-    }
-
-    impl<S: Stream> tokio::io::AsyncWrite for OwnedWriteHalf<S> {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.stream.poll_write_priv(cx, buf)
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(self.stream.shutdown_write())
-        }
-    }
-}
+read_half!(ReadHalf<'_, S>, 0);
+read_half!(OwnedReadHalf<S>, 0);
+write_half!(WriteHalf<'_, S>, 0);
+write_half!(OwnedWriteHalf<S>, stream);
