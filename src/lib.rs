@@ -34,5 +34,8 @@ pub use weft_sync as sync;
 
 pub use weft_reactor::net;
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};

@@ -22,6 +22,8 @@
 mod blocking;
 mod context;
 mod driver;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod loom;
 pub mod runtime;
 mod scheduler;
