@@ -7,9 +7,10 @@
 //!   uninitialised buffer), so they are handed to hyper as they are: no
 //!   wrapper type.
 //! - [`Timer`]: `hyper::rt::Timer` on the runtime's timer wheel and clock,
-//!   for hyper's timeouts (`header_read_timeout`, HTTP/2 keep-alive). It
-//!   resets hyper's per-connection timer in place, and it reads the
-//!   runtime's clock, so a paused test clock drives hyper's deadlines too.
+//!   for hyper's timeouts (`header_read_timeout`, HTTP/2 keep-alive). A
+//!   sleep hyper resets is moved in place, not allocated anew, and the time
+//!   hyper reads is the runtime's clock, so a paused test clock drives
+//!   hyper's deadlines too.
 //! - [`Executor`]: `hyper::rt::Executor` spawning onto a weft runtime, for
 //!   the tasks hyper starts itself (HTTP/2, hyper-util's pooled client).
 //!

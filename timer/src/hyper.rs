@@ -3,10 +3,11 @@
 //! (`header_read_timeout`, HTTP/2 keep-alive) run on the runtime's wheel and
 //! clock. Public as `weft::hyper::Timer`.
 //!
-//! hyper keeps one boxed sleep per connection for its header-read timeout
-//! and resets it for every request; [`Timer`]'s `reset` finds weft's `Sleep`
-//! inside the box and moves its deadline in place, so a keep-alive
-//! connection allocates that timer once, not once per request.
+//! Where hyper keeps a sleep and moves it (HTTP/2's keep-alive timer, at
+//! every ping), it calls `Timer::reset`, whose default makes a new boxed
+//! sleep each time; [`Timer`]'s `reset` finds weft's `Sleep` inside the box
+//! and moves its deadline in place instead: no allocation, and the wheel
+//! entry is kept when the deadline moves later.
 
 use std::pin::Pin;
 use std::time::Duration;
