@@ -16,8 +16,14 @@ impl Drop for Killed {
 /// Starts the server binary `exe` on a free loopback port and returns it
 /// with the address from its first line, `listening on ADDR`.
 pub fn start_server(exe: &str) -> (Killed, String) {
+    start_server_with(exe, &[])
+}
+
+/// [`start_server`] with `args` after the address.
+pub fn start_server_with(exe: &str, args: &[&str]) -> (Killed, String) {
     let mut server = Command::new(exe)
         .arg("127.0.0.1:0")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
