@@ -22,6 +22,7 @@ mod loom;
 mod loom_tests;
 pub mod net;
 mod poll_evented;
+mod quiet;
 mod scheduled_io;
 mod sys;
 
