@@ -13,6 +13,8 @@
 //! [`Handle`] current on its threads and hands it a way to run blocking
 //! work (host-name lookups).
 
+#[cfg(unix)]
+mod async_fd;
 mod context;
 #[doc(hidden)]
 pub mod coop;
@@ -26,6 +28,9 @@ mod quiet;
 mod scheduled_io;
 mod sys;
 
+#[cfg(unix)]
+#[doc(hidden)]
+pub use async_fd::AsyncFd;
 #[doc(hidden)]
 pub use context::EnterGuard;
 #[doc(hidden)]

@@ -23,8 +23,12 @@ mod blocking;
 mod context;
 mod driver;
 mod loom;
+#[cfg(all(unix, not(loom)))]
+pub mod process;
 pub mod runtime;
 mod scheduler;
+#[cfg(all(unix, not(loom)))]
+pub mod signal;
 pub mod task;
 mod threads;
 
