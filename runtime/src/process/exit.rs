@@ -120,7 +120,9 @@ mod tests {
     /// stdin is awaited through `SIGCHLD` alone.
     #[test]
     fn the_sigchld_fallback_sees_the_exit() {
-        let rt = crate::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = crate::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let mut child = std::process::Command::new("sh")
                 .args(["-c", "read line; exit 7"])

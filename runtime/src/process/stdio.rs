@@ -23,7 +23,11 @@ impl Pipe {
         Ok(Pipe(AsyncFd::new(File::from(fd))?))
     }
 
-    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.0.poll_read_io(cx, |mut file| file.read(buf))
     }
 
@@ -36,7 +40,8 @@ impl Pipe {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_io(cx, |mut file| file.write_vectored(bufs))
+        self.0
+            .poll_write_io(cx, |mut file| file.write_vectored(bufs))
     }
 }
 
