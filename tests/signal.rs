@@ -134,6 +134,7 @@ fn uncatchable_and_fault_signals_are_invalid_input() {
             libc::SIGILL,
             libc::SIGFPE,
             libc::SIGBUS,
+            libc::SIGRTMIN() - 1, // the C library's own
             0,
             -1,
             1000,

@@ -70,9 +70,9 @@ static PIPE: Mutex<Option<(UnixStream, UnixStream)>> = Mutex::new(None);
 
 static NEXT_LISTENER: AtomicUsize = AtomicUsize::new(0);
 
-/// A duplicate of the pipe's read end (non-blocking), for one runtime's
-/// reactor to wait on.
-pub(crate) fn receiver() -> io::Result<UnixStream> {
+/// Runs `f` on the self-pipe (read end, write end), making it first if
+/// this is the first use.
+fn with_pipe<R>(f: impl FnOnce(&UnixStream, &UnixStream) -> io::Result<R>) -> io::Result<R> {
     let mut pipe = PIPE.lock();
     if pipe.is_none() {
         let (read, write) = UnixStream::pair()?;
@@ -80,8 +80,14 @@ pub(crate) fn receiver() -> io::Result<UnixStream> {
         write.set_nonblocking(true)?;
         *pipe = Some((read, write));
     }
-    let (read, _) = pipe.as_ref().expect("made above");
-    read.try_clone()
+    let (read, write) = pipe.as_ref().expect("made above");
+    f(read, write)
+}
+
+/// A duplicate of the pipe's read end (non-blocking: the flag belongs to
+/// the shared open file), for one runtime's reactor to wait on.
+pub(crate) fn receiver() -> io::Result<UnixStream> {
+    with_pipe(|read, _| read.try_clone())
 }
 
 /// The slot of `signum`, or why there is none.
@@ -90,6 +96,15 @@ fn slot(signum: libc::c_int) -> io::Result<&'static Slot> {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("signal {signum} cannot be listened for (it cannot be caught, or is a fault)"),
+        ));
+    }
+    // Linux reserves the real-time signals below `SIGRTMIN()` for the C
+    // library's threads (glibc's cancellation and set-id signals).
+    #[cfg(target_os = "linux")]
+    if (32..libc::SIGRTMIN()).contains(&signum) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("signal {signum} is reserved for the C library"),
         ));
     }
     usize::try_from(signum)
@@ -115,12 +130,7 @@ pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
     if *installed {
         return Ok(());
     }
-    receiver()?; // makes the pipe
-    let write_fd: RawFd = PIPE
-        .lock()
-        .as_ref()
-        .map(|(_, write)| write.as_raw_fd())
-        .expect("made by receiver()");
+    let write_fd: RawFd = with_pipe(|_, write| Ok(write.as_raw_fd()))?;
     let action = move || {
         slot.pending.store(true, Ordering::Release);
         // SAFETY: `write_fd` stays open for the life of the process (the

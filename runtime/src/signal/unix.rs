@@ -112,8 +112,9 @@ impl From<libc::c_int> for SignalKind {
 ///
 /// # Errors
 /// `InvalidInput` for a signal that cannot be listened for (`SIGKILL`,
-/// `SIGSTOP`, and the faults `SIGSEGV`, `SIGILL`, `SIGFPE`, `SIGBUS`) or a
-/// number that is not a signal; what the OS reports when installing the
+/// `SIGSTOP`, the faults `SIGSEGV`, `SIGILL`, `SIGFPE`, `SIGBUS`, and on
+/// Linux the real-time signals below `SIGRTMIN()`, which the C library
+/// keeps for itself) or a number that is not a signal; what the OS reports when installing the
 /// handler or registering with the reactor fails.
 ///
 /// # Panics
