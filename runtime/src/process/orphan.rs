@@ -3,8 +3,9 @@
 //!
 //! Reaping is driven by `SIGCHLD`: pushing an orphan installs weft's
 //! handler for it and makes sure the current runtime has a signal driver,
-//! and every wake-up of any runtime's signal driver reaps the queue before
-//! it broadcasts. A push also reaps once at once, for a child that exited
+//! and every wake-up of any runtime's signal driver reaps the queue after
+//! it takes the pending signals and before it wakes their listeners. A
+//! push also reaps once at once, for a child that exited
 //! before the handler was there. An orphan dropped outside any runtime is
 //! reaped by the next runtime whose signal driver wakes.
 //!

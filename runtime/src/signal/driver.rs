@@ -4,8 +4,9 @@
 //!
 //! No task and no thread: the waker stored for the pipe's readiness *is*
 //! the driver. When the reactor's turn wakes it, it drains the pipe (which
-//! stores the waker again for the next event), reaps orphaned children,
-//! and broadcasts the pending signals (`registry.rs`). It is made the
+//! stores the waker again for the next event), takes the pending
+//! signals, reaps orphaned children, and delivers the signals to their
+//! listeners (`registry.rs`). It is made the
 //! first time something in the runtime listens for a signal or orphans a
 //! child, and lives as long as the runtime's shared state. The waker holds
 //! the driver weakly: the reactor holding it must not keep the driver (and
@@ -90,7 +91,7 @@ impl Driver {
     }
 
     /// Drains the pipe until it would block (leaving the waker with the
-    /// reactor), then reaps orphans and broadcasts what is pending.
+    /// reactor), then takes what is pending, reaps orphans, and delivers.
     fn drive(&self) {
         let mut cx = Context::from_waker(&self.waker);
         let mut buf = [0u8; 128];
@@ -108,10 +109,12 @@ impl Driver {
                 Poll::Pending => return true,
             }
         });
-        // Orphans first: a listener for SIGCHLD woken below finds the
-        // children that this delivery concerns already reaped.
+        let pending = registry::take_pending();
+        // Orphans after the flags are taken and before anyone is woken: a
+        // SIGCHLD listener woken for a delivery finds every child that
+        // exited before it already reaped.
         crate::process::reap_orphans();
-        registry::broadcast();
+        registry::deliver(pending);
         if !drained {
             // The reactor is gone (the write end never closes).
             self.is_shutdown.store(true, Ordering::Release);

@@ -8,15 +8,16 @@
 //! so a failed write loses nothing (signal-hook-registry saves and restores
 //! `errno` around it). Every runtime with listeners registers its own
 //! duplicate of the read end with its reactor (`driver.rs`); whichever
-//! wakes first drains the pipe and [`broadcast`]s: each pending signal's
-//! flag is swapped off, its generation goes up and its listeners' wakers
-//! are woken, in whatever runtime they live.
+//! wakes first drains the pipe, swaps the pending flags off
+//! ([`take_pending`]) and [`deliver`]s what it took: each taken signal's
+//! generation goes up and its listeners' wakers are woken, in whatever
+//! runtime they live.
 //!
 //! Why nothing is lost: the handler sets the flag before it writes, and a
 //! driver drains before it swaps flags, so a flag set after a drain comes
 //! with a byte written after it, which is a new readiness event. Why
-//! nothing piles up: deliveries between two broadcasts are one flag, and a
-//! listener compares generations, so however many broadcasts it missed it
+//! nothing piles up: deliveries between two drains are one flag, and a
+//! listener compares generations, so however many deliveries it missed it
 //! sees one event (coalescing, as the OS does for standard signals).
 //!
 //! These are process-wide statics, which loom cannot model; the signal
@@ -45,9 +46,9 @@ const FORBIDDEN: [libc::c_int; 6] = [
 ];
 
 struct Slot {
-    /// Set by the handler, swapped off by a broadcast.
+    /// Set by the handler, swapped off by `take_pending`.
     pending: AtomicBool,
-    /// Broadcasts so far; a listener remembers the last one it saw.
+    /// Deliveries so far; a listener remembers the last one it saw.
     generation: AtomicUsize,
     /// Whether our handler is installed; held while installing it.
     installed: Mutex<bool>,
@@ -149,11 +150,26 @@ pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
-/// Delivers every pending signal to its listeners: a new generation, and
-/// their wakers woken (outside the lock).
-pub(crate) fn broadcast() {
-    for slot in &SLOTS {
+/// Signals taken off the pending flags, to [`deliver`].
+#[derive(Clone, Copy)]
+pub(crate) struct Pending(u128);
+
+/// Swaps every pending flag off; what was set is to be [`deliver`]ed.
+pub(crate) fn take_pending() -> Pending {
+    let mut taken = 0u128;
+    for (signum, slot) in SLOTS.iter().enumerate() {
         if slot.pending.swap(false, Ordering::AcqRel) {
+            taken |= 1 << signum;
+        }
+    }
+    Pending(taken)
+}
+
+/// Delivers `pending` to the listeners: each signal's generation goes up
+/// and its listeners' wakers are woken (outside the lock).
+pub(crate) fn deliver(pending: Pending) {
+    for (signum, slot) in SLOTS.iter().enumerate() {
+        if pending.0 & (1 << signum) != 0 {
             slot.generation.fetch_add(1, Ordering::AcqRel);
             let waiters = std::mem::take(&mut *slot.waiters.lock());
             for (_, waker) in waiters {
@@ -183,7 +199,7 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// A listener that sees deliveries broadcast from now on (the handler
+    /// A listener that sees deliveries from now on (the handler
     /// must be installed: [`install`]).
     pub(crate) fn new(signum: libc::c_int) -> io::Result<Listener> {
         let slot = slot(signum)?;
@@ -195,8 +211,8 @@ impl Listener {
         })
     }
 
-    /// Ready once a delivery was broadcast since the last one this
-    /// listener saw; several count as one.
+    /// Ready once a delivery came since the last one this listener saw;
+    /// several count as one.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if self.take() {
             return Poll::Ready(());
@@ -213,7 +229,7 @@ impl Listener {
             }
         };
         drop(replaced);
-        // Again, after the waker is stored: a broadcast bumps the
+        // Again, after the waker is stored: a delivery bumps the
         // generation before it takes the wakers, so one that raced the
         // store is seen here or wakes us.
         if self.take() {
