@@ -34,6 +34,17 @@ pub use weft_sync as sync;
 
 pub use weft_reactor::net;
 
+/// Child processes: `Command` spawns a `Child` whose piped streams and
+/// exit are driven by the runtime's reactor (no thread per child, no
+/// zombies).
+#[cfg(unix)]
+pub use weft_runtime::process;
+
+/// Signals through the runtime's reactor: `ctrl_c()`, and on Unix any
+/// signal as a stream (`signal::unix::signal`).
+#[cfg(unix)]
+pub use weft_runtime::signal;
+
 #[cfg(feature = "hyper")]
 pub mod hyper;
 

@@ -98,7 +98,7 @@ fn the_routes_answer_as_documented() {
 #[test]
 fn a_stalled_client_is_cut_off_by_the_header_read_timeout() {
     const TIMEOUT: Duration = Duration::from_millis(300);
-    let (_server, addr) = common::start_server_with(
+    let (_server, addr, _) = common::start_server_with(
         env!("CARGO_BIN_EXE_http_server"),
         &["--header-timeout-ms", "300"],
     );

@@ -25,8 +25,12 @@ mod driver;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod loom;
+#[cfg(all(unix, not(loom)))]
+pub mod process;
 pub mod runtime;
 mod scheduler;
+#[cfg(all(unix, not(loom)))]
+pub mod signal;
 pub mod task;
 mod threads;
 

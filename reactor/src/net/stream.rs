@@ -116,39 +116,37 @@ where
     })
 }
 
-/// `tokio::io::AsyncRead::poll_read` for any stream: into the unfilled part
-/// of `buf`, uninitialised.
+/// `tokio::io::AsyncRead::poll_read` on top of `read`, a
+/// [`poll_read_uninit`]-like read into uninitialised memory that returns
+/// how many of its bytes it initialised (and writes nothing else).
 #[cfg(feature = "tokio-io")]
-pub(crate) fn poll_read_tokio<S: Stream>(
-    stream: &S,
-    cx: &mut Context<'_>,
+pub(crate) fn read_into_tokio_buf(
     buf: &mut tokio::io::ReadBuf<'_>,
+    read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
 ) -> Poll<io::Result<()>> {
     // SAFETY: `unfilled_mut` hands out memory we must not de-initialise;
-    // `poll_read_uninit_priv` only writes bytes into it.
+    // `read` only writes bytes into it.
     let unfilled = unsafe { buf.unfilled_mut() };
-    let n = std::task::ready!(stream.poll_read_uninit_priv(cx, unfilled))?;
-    // SAFETY: `poll_read_uninit_priv` initialised the first `n` unfilled
-    // bytes.
+    let n = std::task::ready!(read(unfilled))?;
+    // SAFETY: `read` initialised the first `n` unfilled bytes.
     unsafe { buf.assume_init(n) };
     buf.advance(n);
     Poll::Ready(Ok(()))
 }
 
-/// `hyper::rt::Read::poll_read` for any stream: straight into the cursor's
-/// uninitialised memory, no zero-filling.
+/// `hyper::rt::Read::poll_read` on top of `read` (as for
+/// [`read_into_tokio_buf`]): straight into the cursor's uninitialised
+/// memory, no zero-filling.
 #[cfg(feature = "hyper")]
-pub(crate) fn poll_read_hyper<S: Stream>(
-    stream: &S,
-    cx: &mut Context<'_>,
+pub(crate) fn read_into_hyper_cursor(
     mut buf: hyper::rt::ReadBufCursor<'_>,
+    read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
 ) -> Poll<io::Result<()>> {
-    // SAFETY: `as_mut` hands out memory we must not de-initialise;
-    // `poll_read_uninit_priv` only writes bytes into it.
+    // SAFETY: `as_mut` hands out memory we must not de-initialise; `read`
+    // only writes bytes into it.
     let unfilled = unsafe { buf.as_mut() };
-    let n = std::task::ready!(stream.poll_read_uninit_priv(cx, unfilled))?;
-    // SAFETY: `poll_read_uninit_priv` initialised the first `n` bytes of the
-    // cursor.
+    let n = std::task::ready!(read(unfilled))?;
+    // SAFETY: `read` initialised the first `n` bytes of the cursor.
     unsafe { buf.advance(n) };
     Poll::Ready(Ok(()))
 }
@@ -372,7 +370,9 @@ macro_rules! tokio_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                $crate::net::stream::poll_read_tokio(&*self, cx, buf)
+                $crate::net::stream::read_into_tokio_buf(buf, |b| {
+                    $crate::net::stream::Stream::poll_read_uninit_priv(&*self, cx, b)
+                })
             }
         }
 
@@ -430,7 +430,9 @@ macro_rules! hyper_io {
                 cx: &mut std::task::Context<'_>,
                 buf: hyper::rt::ReadBufCursor<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                $crate::net::stream::poll_read_hyper(&*self, cx, buf)
+                $crate::net::stream::read_into_hyper_cursor(buf, |b| {
+                    $crate::net::stream::Stream::poll_read_uninit_priv(&*self, cx, b)
+                })
             }
         }
 
@@ -571,7 +573,7 @@ macro_rules! read_half {
                 cx: &mut Context<'_>,
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> Poll<io::Result<()>> {
-                poll_read_tokio(&*self.$f, cx, buf)
+                read_into_tokio_buf(buf, |b| self.$f.poll_read_uninit_priv(cx, b))
             }
         }
 
@@ -582,7 +584,7 @@ macro_rules! read_half {
                 cx: &mut Context<'_>,
                 buf: hyper::rt::ReadBufCursor<'_>,
             ) -> Poll<io::Result<()>> {
-                poll_read_hyper(&*self.$f, cx, buf)
+                read_into_hyper_cursor(buf, |b| self.$f.poll_read_uninit_priv(cx, b))
             }
         }
     };
