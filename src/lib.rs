@@ -36,3 +36,6 @@ pub use weft_reactor::net;
 
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};
+
+#[cfg(feature = "macros")]
+pub use weft_runtime::{join, select, try_join};
