@@ -71,9 +71,10 @@ mod tests {
     #[test]
     fn threads_do_not_share_a_sequence() {
         let here: Vec<u32> = (0..32).map(|_| thread_rng_n(1 << 20)).collect();
-        let there = std::thread::spawn(|| (0..32).map(|_| thread_rng_n(1 << 20)).collect())
-            .join()
-            .unwrap();
+        let there: Vec<u32> =
+            std::thread::spawn(|| (0..32).map(|_| thread_rng_n(1 << 20)).collect())
+                .join()
+                .unwrap();
         assert_ne!(here, there);
     }
 }
