@@ -58,6 +58,8 @@ impl<F: Future> Future for Counted<F> {
     }
 }
 
+type BoxedFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
 /// Fails the test rather than hang if the futures deadlock.
 async fn within_a_minute<F: Future>(future: F) -> F::Output {
     time::timeout(Duration::from_secs(60), future)
@@ -237,11 +239,11 @@ async fn join_all_polls_only_the_futures_that_were_woken() {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..QUIET).map(|_| oneshot::channel()).unzip();
     let quiet_polls: Vec<_> = (0..QUIET).map(|_| Rc::new(Cell::new(0))).collect();
     let noisy_polls = Rc::new(Cell::new(0));
-    let mut futures: Vec<Pin<Box<dyn Future<Output = usize>>>> = receivers
+    let mut futures: Vec<BoxedFuture<usize>> = receivers
         .into_iter()
         .zip(&quiet_polls)
         .map(|(rx, polls)| {
-            let f: Pin<Box<dyn Future<Output = usize>>> = Box::pin(Counted {
+            let f: BoxedFuture<usize> = Box::pin(Counted {
                 future: Box::pin(async move { rx.await.unwrap() }),
                 polls: polls.clone(),
             });
@@ -272,7 +274,7 @@ async fn join_all_polls_only_the_futures_that_were_woken() {
 
 #[weft::test]
 async fn join_all_futures_may_borrow() {
-    let words = vec!["a".to_string(), "bb".to_string()];
+    let words = ["a".to_string(), "bb".to_string()];
     let total = Cell::new(0);
     let lengths = join_all(words.iter().map(|w| async {
         total.set(total.get() + w.len());
@@ -317,7 +319,7 @@ async fn try_join_all_is_ok_in_input_order() {
 async fn try_join_all_returns_the_first_error_in_time_and_drops_the_rest() {
     let (guard, dropped) = drop_flag();
     let (tx, rx) = oneshot::channel::<()>();
-    let futures: Vec<Pin<Box<dyn Future<Output = Result<u32, String>>>>> = vec![
+    let futures: Vec<BoxedFuture<Result<u32, String>>> = vec![
         // Fails, but only once the last one has (and dropped `tx`).
         Box::pin(async move {
             let _ = rx.await;

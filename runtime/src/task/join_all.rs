@@ -20,7 +20,7 @@ use super::ready::ReadyList;
 ///
 /// Which tool when:
 ///
-/// - [`join!`](crate::join): a fixed handful of futures, known when
+/// - `join!`: a fixed handful of futures, known when
 ///   writing the code; no allocation.
 /// - `join_all`: a collection, run on the current task (concurrently, not
 ///   in parallel). The futures may borrow from the caller and need not be
