@@ -150,6 +150,16 @@ async fn else_is_the_value_when_every_branch_is_disabled() {
         else => -1,
     };
     assert_eq!(out, -1);
+
+    // Literal patterns are values to compare with.
+    for (value, word, expected) in [(0, "go", "zero"), (1, "quit", "quit"), (1, "go", "other")] {
+        let out = weft::select! {
+            0 = ready(value) => "zero",
+            Some("quit") = ready(Some(word)) => "quit",
+            else => "other",
+        };
+        assert_eq!(out, expected);
+    }
 }
 
 #[weft::test]

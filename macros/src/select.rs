@@ -19,7 +19,7 @@
 //! `break`, `continue`, `return`, `?` and `.await` in them mean what they
 //! mean around the macro, and a handler may use what a future borrowed.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
@@ -282,10 +282,36 @@ fn generate(krate: &TokenStream, select: Select) -> TokenStream {
 /// The branch's pattern made to match a reference to the output without
 /// moving out of it: bindings lose `ref` and `mut` (under a reference they
 /// bind by reference anyway) and `&mut` patterns become `&`.
-fn check_pattern(pat: &Pat) -> Pat {
+///
+/// Its tokens take this macro's own hygiene (edition 2021, locals private
+/// to the expansion, paths resolved where the user wrote them), keeping
+/// their positions: edition 2024 forbids `&` patterns under an implicit
+/// borrow, which this reference match would otherwise turn a user's
+/// `Some(&x)` into.
+fn check_pattern(pat: &Pat) -> TokenStream {
     let mut pat = pat.clone();
     strip_binding_modes(&mut pat);
-    pat
+    respan(quote!(#pat))
+}
+
+fn respan(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| {
+            let span = Span::mixed_site().located_at(token.span());
+            match token {
+                TokenTree::Group(group) => {
+                    let mut new = Group::new(group.delimiter(), respan(group.stream()));
+                    new.set_span(span);
+                    TokenTree::Group(new)
+                }
+                mut other => {
+                    other.set_span(span);
+                    other
+                }
+            }
+        })
+        .collect()
 }
 
 fn strip_binding_modes(pat: &mut Pat) {
@@ -386,7 +412,7 @@ mod tests {
             .unwrap();
         let clean = check_pattern(&pat);
         assert_eq!(
-            quote!(#clean).to_string(),
+            clean.to_string(),
             quote!((Some(a), b, c @ &[_, d]) | (None, _, _)).to_string()
         );
     }

@@ -49,6 +49,11 @@
 /// 6. When every branch is disabled, the `else` expression is the value;
 ///    without an `else` branch, `select!` panics.
 ///
+/// The test in step 4 matches a reference to the output (so that a
+/// mismatch loses nothing it would have to move), which is why a named
+/// constant inside a pattern does not compile, as in tokio: literals do;
+/// for a constant, bind the value and compare in the handler.
+///
 /// Handlers run in the surrounding code, not in a closure: `break`,
 /// `continue`, `return`, `?` and `.await` in them behave as they would
 /// outside the macro. A handler is an expression followed by a comma, or a
