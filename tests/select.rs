@@ -126,7 +126,9 @@ async fn a_false_condition_disables_its_branch_unpolled() {
         assert_eq!(out, 1);
         assert!(evaluated.get(), "the future expression is evaluated anyway");
         if enabled {
-            assert_eq!(polls.get(), 2);
+            // Once at least: polled in one of the two rounds, or both,
+            // depending on which branch each round started at.
+            assert!(polls.get() >= 1);
         } else {
             assert_eq!(polls.get(), 0, "a disabled branch was polled");
         }
