@@ -50,3 +50,6 @@ pub mod hyper;
 
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};
+
+#[cfg(feature = "macros")]
+pub use weft_runtime::{join, select, try_join};

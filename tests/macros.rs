@@ -1,6 +1,7 @@
 //! Tests for `#[weft::main]` and `#[weft::test]`: how the generated
-//! functions behave at run time, and (in `ui`) the compile errors for misuse,
-//! checked against the snapshots in `tests/ui/`.
+//! functions behave at run time, and (in `ui`) the compile errors for misuse
+//! of every weft macro (`select!` and `join!` too), checked against the
+//! snapshots in `tests/ui/`.
 
 // `crate = "..."` support: the facade under another name, as a user who
 // renames the dependency (or re-exports it) would have it.

@@ -1,12 +1,25 @@
-//! weft-macros: the `#[weft::main]` and `#[weft::test]` attributes.
+//! weft-macros: the `#[weft::main]` and `#[weft::test]` attributes, and the
+//! code generators behind `weft::select!`, `weft::join!` and
+//! `weft::try_join!`.
 //!
-//! Both turn an `async fn` into a plain function that builds a weft runtime
-//! and blocks on the function's body. Use them through the `weft` crate
-//! (`#[weft::main]`, `#[weft::test]`), which re-exports them; this crate is
-//! an implementation detail.
+//! The attributes turn an `async fn` into a plain function that builds a
+//! weft runtime and blocks on the function's body. Use them through the
+//! `weft` crate (`#[weft::main]`, `#[weft::test]`), which re-exports them;
+//! this crate is an implementation detail.
+//!
+//! The three function-like macros are reached through `macro_rules!` fronts
+//! in weft-runtime, which pass `$crate` in first (a proc macro cannot name
+//! the crate that re-exports it, however the user renamed it). They are
+//! proc macros rather than `macro_rules!` because checking whether a
+//! branch's output matches its pattern without moving it needs the pattern
+//! rewritten (bindings lose `ref`/`mut`), which `macro_rules!` cannot do, and
+//! because syn gives every syntax error a span and a sentence.
 
 mod attr;
+mod branches;
 mod expand;
+mod join;
+mod select;
 
 use proc_macro::TokenStream;
 
@@ -98,4 +111,25 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(attr::Kind::Test, args.into(), item.into()).into()
+}
+
+/// The code behind `weft::select!`; use that.
+#[doc(hidden)]
+#[proc_macro]
+pub fn select_internal(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
+}
+
+/// The code behind `weft::join!`; use that.
+#[doc(hidden)]
+#[proc_macro]
+pub fn join_internal(input: TokenStream) -> TokenStream {
+    join::expand(join::Kind::Join, input.into()).into()
+}
+
+/// The code behind `weft::try_join!`; use that.
+#[doc(hidden)]
+#[proc_macro]
+pub fn try_join_internal(input: TokenStream) -> TokenStream {
+    join::expand(join::Kind::TryJoin, input.into()).into()
 }

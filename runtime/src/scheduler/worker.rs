@@ -17,6 +17,7 @@ use std::sync::Arc;
 use super::park::{DriverSlot, Parker};
 use super::queue::{self, Local};
 use super::{Remote, Shared};
+use crate::rand::FastRand;
 use crate::task::Notified;
 use weft_reactor::coop;
 
@@ -302,24 +303,6 @@ impl WorkerContext {
             .expect("core is in the context while parked");
         core.park = Some(park);
         core
-    }
-}
-
-/// Park-free random numbers for victim selection (xorshift64*).
-struct FastRand(u64);
-
-impl FastRand {
-    fn new(seed: u64) -> FastRand {
-        FastRand(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        ((x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize) % n
     }
 }
 

@@ -2,24 +2,30 @@
 //! `TaskGroup` of weft.
 //!
 //! Each slot has its own waker (made once, reused by later occupants) that
-//! pushes the slot's index onto a ready list and wakes whoever waits in
+//! queues the slot on a ready list (`ready.rs`) and wakes whoever waits in
 //! `join_next`, so collecting N tasks costs O(N) polls, not O(N²). A stale
-//! index (its task already collected) only costs a spurious poll.
+//! index (its task already collected) only costs a look at an empty slot.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
+use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
+use super::ready::ReadyList;
 use super::{AbortHandle, JoinError, JoinHandle};
-use crate::loom::Mutex;
 use crate::runtime::Handle;
 use weft_reactor::coop;
 
 /// A set of tasks, awaited as they finish.
 ///
 /// Dropping the set aborts every task still in it.
+///
+/// A `JoinSet` spawns: its tasks run in parallel on the runtime's workers,
+/// so they must be `Send + 'static`, and they can be aborted. To await
+/// futures that borrow from the caller, or that are not `Send`, on the
+/// current task instead, use [`join_all`](super::join_all) (outputs in input
+/// order) or `select!` (the first to finish).
 ///
 /// ```
 /// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -40,49 +46,7 @@ pub struct JoinSet<T> {
     slots: Vec<Option<JoinHandle<T>>>,
     free: Vec<usize>,
     wakers: Vec<Waker>,
-    ready: Arc<Ready>,
-}
-
-struct Ready {
-    inner: Mutex<ReadyInner>,
-}
-
-struct ReadyInner {
-    slots: VecDeque<usize>,
-    waiter: Option<Waker>,
-}
-
-impl Ready {
-    fn new() -> Arc<Ready> {
-        Arc::new(Ready {
-            inner: Mutex::new(ReadyInner {
-                slots: VecDeque::new(),
-                waiter: None,
-            }),
-        })
-    }
-}
-
-struct SlotWaker {
-    index: usize,
-    ready: Arc<Ready>,
-}
-
-impl Wake for SlotWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let waiter = {
-            let mut inner = self.ready.inner.lock();
-            inner.slots.push_back(self.index);
-            inner.waiter.take()
-        };
-        if let Some(waiter) = waiter {
-            waiter.wake();
-        }
-    }
+    ready: Arc<ReadyList>,
 }
 
 impl<T> JoinSet<T> {
@@ -92,7 +56,7 @@ impl<T> JoinSet<T> {
             slots: Vec::new(),
             free: Vec::new(),
             wakers: Vec::new(),
-            ready: Ready::new(),
+            ready: ReadyList::new(),
         }
     }
 
@@ -115,16 +79,13 @@ impl<T> JoinSet<T> {
             None => {
                 let index = self.slots.len();
                 self.slots.push(None);
-                self.wakers.push(Waker::from(Arc::new(SlotWaker {
-                    index,
-                    ready: self.ready.clone(),
-                })));
+                self.wakers.push(self.ready.waker(index));
                 index
             }
         };
         self.slots[index] = Some(handle);
         // Poll it once so that it registers this slot's waker.
-        self.ready.inner.lock().slots.push_back(index);
+        self.ready.schedule(index);
         abort
     }
 
@@ -159,42 +120,30 @@ impl<T> JoinSet<T> {
         if self.is_empty() {
             return Poll::Ready(None);
         }
-        // Look at most at the indices queued now; a task that keeps waking
-        // itself must not keep us here.
-        let mut budget = self.ready.inner.lock().slots.len();
-        loop {
-            let index = {
-                let mut inner = self.ready.inner.lock();
-                match inner.slots.pop_front() {
-                    Some(index) if budget > 0 => index,
-                    popped => {
-                        if let Some(index) = popped {
-                            inner.slots.push_front(index);
-                        }
-                        if let Some(waiter) = waiter {
-                            inner.waiter = Some(waiter.clone());
-                        }
-                        // Woken while we looked: go round again later.
-                        if !inner.slots.is_empty() && budget == 0 {
-                            if let Some(w) = inner.waiter.take() {
-                                w.wake();
-                            }
-                        }
-                        return Poll::Pending;
-                    }
-                }
-            };
-            budget -= 1;
+        let JoinSet {
+            slots,
+            free,
+            wakers,
+            ready,
+        } = self;
+        let found = ready.drain(waiter, |index| {
             // A stale index (its task collected or detached) costs nothing.
-            let Some(Some(handle)) = self.slots.get_mut(index) else {
-                continue;
+            let Some(Some(handle)) = slots.get_mut(index) else {
+                return ControlFlow::Continue(());
             };
-            let mut slot_cx = Context::from_waker(&self.wakers[index]);
-            if let Poll::Ready(out) = handle.poll_unbudgeted(&mut slot_cx) {
-                self.slots[index] = None;
-                self.free.push(index);
-                return Poll::Ready(Some(out));
+            let mut slot_cx = Context::from_waker(&wakers[index]);
+            match handle.poll_unbudgeted(&mut slot_cx) {
+                Poll::Ready(out) => {
+                    slots[index] = None;
+                    free.push(index);
+                    ControlFlow::Break(out)
+                }
+                Poll::Pending => ControlFlow::Continue(()),
             }
+        });
+        match found {
+            ControlFlow::Break(out) => Poll::Ready(Some(out)),
+            ControlFlow::Continue(()) => Poll::Pending,
         }
     }
 
@@ -229,7 +178,7 @@ impl<T> JoinSet<T> {
         self.free.clear();
         self.wakers.clear();
         // Late wakes of the detached tasks land in the old list.
-        self.ready = Ready::new();
+        self.ready = ReadyList::new();
     }
 
     /// Aborts every task and waits until all of them have stopped.

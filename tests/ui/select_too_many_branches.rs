@@ -1,0 +1,71 @@
+async fn sixty_five() {
+    weft::select! {
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+        _ = std::future::ready(()) => {}
+    }
+}
+
+fn main() {}
