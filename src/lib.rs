@@ -34,5 +34,10 @@ pub use weft_sync as sync;
 
 pub use weft_reactor::net;
 
+/// Files and directories, async (the `aiofiles` of weft): `File` with
+/// batched reads and writes, `OpenOptions`, `read_dir`, and one-hop
+/// functions such as `read`, `write`, `copy`, `rename`, `metadata`.
+pub use weft_runtime::fs;
+
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};
