@@ -531,3 +531,255 @@ fn lost() -> io::Error {
          is closed",
     )
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::future::poll_fn;
+    use std::io::{self, SeekFrom};
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    use super::{Blocking, BlockingIo, MAX_WINDOW, MIN_WINDOW};
+    use crate::loom::{Condvar, Mutex};
+    use crate::runtime::{Builder, Runtime};
+
+    /// An in-memory handle that records what hops asked of it, can fail
+    /// once on demand, and can hold a hop until released.
+    #[derive(Clone, Default)]
+    struct Fake(Arc<Shared>);
+
+    #[derive(Default)]
+    struct Shared {
+        state: Mutex<State>,
+        released: Condvar,
+    }
+
+    #[derive(Default)]
+    struct State {
+        data: Vec<u8>,
+        pos: usize,
+        /// The length of each `read` call.
+        reads: Vec<usize>,
+        fail_next_read: Option<io::ErrorKind>,
+        held: bool,
+    }
+
+    impl Fake {
+        fn with(data: Vec<u8>) -> Fake {
+            let fake = Fake::default();
+            fake.0.state.lock().data = data;
+            fake
+        }
+
+        fn state(&self) -> crate::loom::MutexGuard<'_, State> {
+            self.0.state.lock()
+        }
+
+        fn hold(&self) {
+            self.state().held = true;
+        }
+
+        fn release(&self) {
+            self.state().held = false;
+            self.0.released.notify_all();
+        }
+
+        fn wait_released(&self) -> crate::loom::MutexGuard<'_, State> {
+            let mut state = self.state();
+            while state.held {
+                self.0.released.wait(&mut state);
+            }
+            state
+        }
+    }
+
+    impl BlockingIo for Fake {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut state = self.wait_released();
+            state.reads.push(buf.len());
+            if let Some(kind) = state.fail_next_read.take() {
+                return Err(kind.into());
+            }
+            let pos = state.pos.min(state.data.len());
+            let n = buf.len().min(state.data.len() - pos);
+            buf[..n].copy_from_slice(&state.data[pos..pos + n]);
+            state.pos = pos + n;
+            Ok(n)
+        }
+
+        fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+            let mut state = self.wait_released();
+            let end = state.pos + buf.len();
+            if state.data.len() < end {
+                state.data.resize(end, 0);
+            }
+            let pos = state.pos;
+            state.data[pos..end].copy_from_slice(buf);
+            state.pos = end;
+            Ok(())
+        }
+
+        fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+            let mut state = self.wait_released();
+            let to = match pos {
+                SeekFrom::Start(n) => Some(n),
+                SeekFrom::Current(d) => (state.pos as u64).checked_add_signed(d),
+                SeekFrom::End(d) => (state.data.len() as u64).checked_add_signed(d),
+            };
+            let to = to.ok_or(io::ErrorKind::InvalidInput)?;
+            state.pos = to as usize;
+            Ok(to)
+        }
+    }
+
+    fn rt() -> Runtime {
+        Builder::new_current_thread().build().unwrap()
+    }
+
+    #[test]
+    fn small_reads_come_from_one_window_and_end_of_file_is_asked_again() {
+        let fake = Fake::with(vec![7; 100 * 1024]);
+        let mut io = Blocking::new(fake.clone());
+        rt().block_on(async {
+            let mut buf = [0u8; 1024];
+            for _ in 0..64 {
+                assert_eq!(io.read(&mut buf).await.unwrap(), 1024);
+            }
+            assert_eq!(fake.state().reads, [MIN_WINDOW]);
+            // The window doubled (the first one came back full); 36 KiB
+            // are left.
+            let mut rest = Vec::new();
+            assert_eq!(io.read_to_end(&mut rest).await.unwrap(), 36 * 1024);
+            assert_eq!(io.read(&mut buf).await.unwrap(), 0);
+            // End of file is not remembered: the file may grow.
+            fake.state().data.extend_from_slice(b"more");
+            assert_eq!(io.read(&mut buf).await.unwrap(), 4);
+            let reads = fake.state().reads.clone();
+            assert_eq!(reads[1], 2 * MIN_WINDOW);
+            assert_eq!(reads.len(), 5, "{reads:?}");
+        });
+    }
+
+    #[test]
+    fn the_window_grows_to_the_cap_and_a_seek_shrinks_it() {
+        let fake = Fake::with(vec![1; 8 << 20]);
+        let mut io = Blocking::new(fake.clone());
+        rt().block_on(async {
+            let mut buf = vec![0u8; 8192];
+            for _ in 0..(4 << 20) / 8192 {
+                io.read_exact(&mut buf).await.unwrap();
+            }
+            let reads = std::mem::take(&mut fake.state().reads);
+            assert_eq!(
+                reads[..6],
+                [
+                    MIN_WINDOW,
+                    128 << 10,
+                    256 << 10,
+                    512 << 10,
+                    MAX_WINDOW,
+                    MAX_WINDOW
+                ]
+            );
+            assert!(reads.iter().all(|&n| n <= MAX_WINDOW));
+            // A read larger than the window asks for as much (up to the cap).
+            io.seek_to(SeekFrom::Start(0)).await;
+            let mut big = vec![0u8; 200 << 10];
+            io.read_exact(&mut big).await.unwrap();
+            io.seek_to(SeekFrom::Current(0)).await;
+            io.read_exact(&mut buf).await.unwrap();
+            assert_eq!(fake.state().reads, [200 << 10, MIN_WINDOW]);
+        });
+    }
+
+    #[test]
+    fn interrupted_reads_are_retried_and_errors_go_to_the_reader() {
+        let fake = Fake::with((0..=255).collect());
+        let mut io = Blocking::new(fake.clone());
+        rt().block_on(async {
+            let mut buf = [0u8; 4];
+            fake.state().fail_next_read = Some(io::ErrorKind::Interrupted);
+            io.read_exact(&mut buf).await.unwrap();
+            assert_eq!(buf, [0, 1, 2, 3]);
+            io.seek_to(SeekFrom::Start(100)).await;
+            fake.state().fail_next_read = Some(io::ErrorKind::TimedOut);
+            let err = io.read(&mut buf).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+            // The next read goes on from where the failed one started.
+            io.read_exact(&mut buf).await.unwrap();
+            assert_eq!(buf, [100, 101, 102, 103]);
+        });
+    }
+
+    #[test]
+    fn writes_and_a_read_after_them_share_one_hop() {
+        let fake = Fake::with(b"0123456789".to_vec());
+        let mut io = Blocking::new(fake.clone());
+        rt().block_on(async {
+            let mut two = [0u8; 2];
+            io.read_exact(&mut two).await.unwrap(); // read-ahead to the end
+            io.write_all(b"ab").await.unwrap();
+            io.write_all(b"cd").await.unwrap();
+            assert_eq!(fake.state().data, b"0123456789", "still buffered");
+            io.read_exact(&mut two).await.unwrap();
+            assert_eq!(&two, b"67");
+            let state = fake.state();
+            assert_eq!(state.data, b"01abcd6789");
+            // One read before the writes, one hop for the writes and the
+            // read after them.
+            assert_eq!(state.reads.len(), 2);
+        });
+    }
+
+    #[test]
+    fn a_seek_given_up_on_does_not_answer_the_next_one() {
+        let fake = Fake::with(vec![0; 100]);
+        let mut io = Blocking::new(fake.clone());
+        rt().block_on(async {
+            fake.hold();
+            poll_fn(|cx| {
+                assert!(io.poll_seek(cx, SeekFrom::Start(10)).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            fake.release();
+            let pos = poll_fn(|cx| io.poll_seek(cx, SeekFrom::Start(20))).await;
+            assert_eq!(pos.unwrap(), 20);
+            assert_eq!(fake.state().pos, 20);
+        });
+    }
+
+    #[test]
+    fn a_hop_cancelled_by_shutdown_closes_the_handle() {
+        let fake = Fake::with(vec![0; 100]);
+        let mut io = Blocking::new(fake.clone());
+        let rt = Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        // The pool's one thread is busy, so the read hop waits in its queue.
+        fake.hold();
+        let occupied = fake.clone();
+        drop(rt.spawn_blocking(move || drop(occupied.wait_released())));
+        rt.block_on(poll_fn(|cx| {
+            assert!(io.poll_read(cx, &mut [0u8; 8]).is_pending());
+            Poll::Ready(())
+        }));
+        rt.shutdown_timeout(std::time::Duration::ZERO);
+        fake.release();
+        let err = rt_read(&mut io);
+        assert!(err.to_string().contains("shut down"), "{err}");
+        let err = rt_read(&mut io);
+        assert!(err.to_string().contains("shut down"), "{err}");
+    }
+
+    fn rt_read(io: &mut Blocking<Fake>) -> io::Error {
+        rt().block_on(io.read(&mut [0u8; 8])).unwrap_err()
+    }
+
+    impl Blocking<Fake> {
+        async fn seek_to(&mut self, pos: SeekFrom) {
+            poll_fn(|cx| self.poll_seek(cx, pos)).await.unwrap();
+        }
+    }
+}

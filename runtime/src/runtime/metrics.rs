@@ -42,7 +42,7 @@ impl RuntimeMetrics {
     /// ```
     /// let rt = weft_runtime::runtime::Builder::new_current_thread().build().unwrap();
     /// let before = rt.metrics().blocking_tasks_spawned();
-    /// rt.block_on(weft_runtime::task::spawn_blocking(|| ())).unwrap();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
     /// assert_eq!(rt.metrics().blocking_tasks_spawned(), before + 1);
     /// ```
     pub fn blocking_tasks_spawned(&self) -> u64 {
