@@ -538,3 +538,12 @@ async fn read_dir_is_a_stream() {
     }
     assert_eq!(count, 40);
 }
+
+#[test]
+fn the_types_can_move_between_tasks() {
+    fn send_sync<T: Send + Sync + Unpin + 'static>() {}
+    send_sync::<File>();
+    send_sync::<OpenOptions>();
+    send_sync::<fs::ReadDir>();
+    send_sync::<fs::DirEntry>();
+}

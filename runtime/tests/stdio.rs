@@ -99,3 +99,11 @@ fn child() {
         stderr.flush().await.unwrap();
     });
 }
+
+#[test]
+fn the_handles_can_move_between_tasks() {
+    fn send_sync<T: Send + Sync + Unpin + 'static>() {}
+    send_sync::<weft_runtime::io::Stdin>();
+    send_sync::<weft_runtime::io::Stdout>();
+    send_sync::<weft_runtime::io::Stderr>();
+}

@@ -70,7 +70,8 @@ enum State<T> {
     Idle(Core<T>),
     /// A hop is in flight with the core; `Op` says what it does.
     Busy(JoinHandle<(Core<T>, io::Result<u64>)>, Op),
-    /// The runtime shut down with a hop in flight.
+    /// The runtime shut down with a hop in flight (or the owner took the
+    /// handle apart): no handle any more.
     Lost,
 }
 
