@@ -39,5 +39,19 @@ pub use weft_reactor::net;
 /// functions such as `read`, `write`, `copy`, `rename`, `metadata`.
 pub use weft_runtime::fs;
 
+/// Child processes: `Command` spawns a `Child` whose piped streams and
+/// exit are driven by the runtime's reactor (no thread per child, no
+/// zombies).
+#[cfg(unix)]
+pub use weft_runtime::process;
+
+/// Signals through the runtime's reactor: `ctrl_c()`, and on Unix any
+/// signal as a stream (`signal::unix::signal`).
+#[cfg(unix)]
+pub use weft_runtime::signal;
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};

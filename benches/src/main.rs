@@ -36,6 +36,10 @@
 //! - `--memory-tasks N`: pending tasks for the memory row (default 1,000,000).
 //! - `--timeout-s S`: abort if one sample takes longer (default 60), naming
 //!   the workload and runtime that got stuck.
+//! - `--http`: also the `http_hello` rows (below); they need `wrk`
+//!   (`apt-get install -y wrk`) and take `--http-seconds` per runtime.
+//! - `--http-seconds S`: how long wrk loads each server (default 10; 2
+//!   with `--quick`).
 //!
 //! # Method
 //!
@@ -66,7 +70,14 @@
 //!   measured in its own child process; the ratios are of bytes.
 //! - `memory / pending timer`: the same with each task waiting on a
 //!   registered one-hour sleep, less the plain task's number.
+//! - `http_hello req/s` and `http_hello p99` (with `--http`): hyper's HTTP/1
+//!   hello-world server on each runtime in turn (tokio's through
+//!   hyper-util's `TokioIo`), loaded by `wrk -t2 -c64 -d10s --latency` on
+//!   loopback: requests per second (its ratio above 1.00: weft serves
+//!   more) and the 99th-percentile latency (below 1.00: weft answers
+//!   sooner). See `http.rs`.
 
+mod http;
 mod lateness;
 mod load;
 mod measure;
@@ -88,7 +99,9 @@ use watchdog::Watchdog;
 const USAGE: &str = "\
 usage: weft-bench [--workers N] [--reps N] [--filter SUBSTR]... [--runtimes weft,tokio,smol]
                   [--json PATH] [--quick] [--sample-ms MS] [--memory-tasks N] [--timeout-s S]
+                  [--http [--http-seconds S]]
 Runs tokio's scheduler workloads on weft, tokio and smol and prints one table.
+--http adds hyper's hello-world server under wrk (needs wrk: apt-get install -y wrk).
 See the crate docs (benches/src/main.rs) for what each column means.";
 
 /// The parsed command line.
@@ -104,6 +117,8 @@ struct Args {
     timeout_s: u64,
     memory_child: Option<Kind>,
     memory_timers: bool,
+    http: bool,
+    http_seconds: Option<u64>,
 }
 
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -119,6 +134,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         timeout_s: 60,
         memory_child: None,
         memory_timers: false,
+        http: false,
+        http_seconds: None,
     };
     fn value(flag: &str, v: Option<String>) -> Result<String, String> {
         v.ok_or_else(|| format!("{flag} needs a value"))
@@ -160,6 +177,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--sample-ms" => args.sample_ms = Some(number(&flag, it.next())?),
             "--memory-tasks" => args.memory_tasks = Some(number(&flag, it.next())?),
             "--timeout-s" => args.timeout_s = number(&flag, it.next())?,
+            "--http" => args.http = true,
+            "--http-seconds" => args.http_seconds = Some(number(&flag, it.next())?),
             memory::CHILD_FLAG => args.memory_child = Some(kind(&value(&flag, it.next())?)?),
             memory::TIMERS_FLAG => args.memory_timers = true,
             "-h" | "--help" => return Err(String::new()),
@@ -171,6 +190,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     if args.reps == Some(0) {
         return Err("--reps must be at least 1".into());
+    }
+    if args.http_seconds == Some(0) {
+        return Err("--http-seconds must be at least 1".into());
     }
     Ok(args)
 }
@@ -187,7 +209,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let timeout = Duration::from_secs(args.timeout_s.max(1));
+    let http_duration =
+        Duration::from_secs(args.http_seconds.unwrap_or(if args.quick { 2 } else { 10 }));
+    // wrk's run is one "sample" to the watchdog: give it time to finish.
+    let mut timeout = Duration::from_secs(args.timeout_s.max(1));
+    if args.http {
+        timeout = timeout.max(http_duration + Duration::from_secs(30));
+    }
     let memory_tasks = args
         .memory_tasks
         .unwrap_or(if args.quick { 100_000 } else { 1_000_000 })
@@ -225,6 +253,14 @@ fn main() -> ExitCode {
             .collect::<Vec<_>>()
             .join(", ")
     );
+
+    let http_selected = args.http && cfg.selected(http::NAME);
+    if http_selected {
+        if let Err(e) = http::check_wrk() {
+            eprintln!("weft-bench: {e}");
+            return ExitCode::from(2);
+        }
+    }
 
     let watchdog = Watchdog::start(timeout);
     let load_before = load::Snapshot::take();
@@ -268,7 +304,9 @@ fn main() -> ExitCode {
         }
     });
 
-    if results.is_empty() && memory.is_none() && lateness.is_none() {
+    let http = http_selected.then(|| http::measure(&cfg, &watchdog, http_duration));
+
+    if results.is_empty() && memory.is_none() && lateness.is_none() && http.is_none() {
         eprintln!("weft-bench: --filter matched no workload");
         return ExitCode::from(2);
     }
@@ -281,6 +319,7 @@ fn main() -> ExitCode {
             &results,
             lateness.as_ref(),
             memory.as_ref(),
+            http.as_ref(),
             others_load
         )
     );
@@ -294,6 +333,7 @@ fn main() -> ExitCode {
                 &results,
                 lateness.as_ref(),
                 memory.as_ref(),
+                http.as_ref(),
                 others_load,
             ),
         ) {
@@ -302,6 +342,11 @@ fn main() -> ExitCode {
                 eprintln!("weft-bench: writing {path}: {e}");
                 code = ExitCode::FAILURE;
             }
+        }
+    }
+    if let Some(h) = &http {
+        if h.per_runtime.iter().any(|(_, r)| r.is_err()) {
+            code = ExitCode::FAILURE;
         }
     }
     if let Some(m) = &memory {
@@ -346,6 +391,10 @@ mod tests {
             parse("--memory-tasks 1_000").unwrap().memory_tasks,
             Some(1000)
         );
+        let h = parse("--http --http-seconds 2").unwrap();
+        assert!(h.http);
+        assert_eq!(h.http_seconds, Some(2));
+        assert!(!parse("").unwrap().http);
     }
 
     #[test]
@@ -354,6 +403,7 @@ mod tests {
         assert!(parse("--workers 0").is_err());
         assert!(parse("--runtimes tokio,async-std").is_err());
         assert!(parse("--frobnicate").is_err());
+        assert!(parse("--http-seconds 0").is_err());
         assert_eq!(parse("--help").err().as_deref(), Some(""));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::http::{self, HttpResult};
 use crate::measure::{Config, WorkloadResult};
 use crate::rt::Kind;
 use crate::stats::{ratio, Summary};
@@ -76,6 +77,7 @@ pub fn table(
     results: &[WorkloadResult],
     lateness: Option<&LatenessResult>,
     memory: Option<&MemoryResult>,
+    http: Option<&HttpResult>,
     others_load: Option<f64>,
 ) -> String {
     let mut out = String::new();
@@ -151,6 +153,20 @@ pub fn table(
         }
     }
 
+    if let Some(http) = http {
+        let rps = Kind::ALL.map(|k| http.stats_of(k).map(|s| s.requests_per_sec));
+        let cells = rps.map(|v| v.map_or("-".to_string(), human_rate));
+        row(&mut out, "http_hello req/s", &cells, rps);
+        let p99 = Kind::ALL.map(|k| http.stats_of(k).map(|s| s.p99_ns));
+        let cells = p99.map(|v| v.map_or("-".to_string(), human_time));
+        row(&mut out, "http_hello p99", &cells, p99);
+        for (kind, r) in &http.per_runtime {
+            if let Err(e) = r {
+                let _ = writeln!(out, "  {}, {}: {e}", http::NAME, kind.name());
+            }
+        }
+    }
+
     if let Some(lateness) = lateness {
         let _ = writeln!(
             out,
@@ -164,6 +180,16 @@ pub fn table(
             "(memory: resident bytes per task with {} tasks parked forever, one child process per runtime; \
              per timer: the same with each task waiting on a registered 1 h sleep, less the plain task)",
             memory.tasks
+        );
+    }
+    if let Some(http) = http {
+        let _ = writeln!(
+            out,
+            "(http_hello: hyper's HTTP/1 hello world on each runtime in turn, loaded by wrk -t{} -c{} -d{}s over loopback; \
+             the req/s ratio above 1 means weft served more, the p99 ratio below 1 that it answered sooner)",
+            http::WRK_THREADS,
+            http::WRK_CONNECTIONS,
+            http.duration.as_secs()
         );
     }
     out
@@ -180,6 +206,17 @@ fn row(out: &mut String, name: &str, cells: &[String; 3], values: [Option<f64>; 
         let _ = write!(line, " {r:>RATIO_WIDTH$}");
     }
     let _ = writeln!(out, "{line}");
+}
+
+/// Requests per second, three significant digits.
+pub fn human_rate(per_sec: f64) -> String {
+    if per_sec < 1e3 {
+        format!("{per_sec:.0}/s")
+    } else if per_sec < 1e6 {
+        format!("{:.1}k/s", per_sec / 1e3)
+    } else {
+        format!("{:.2}M/s", per_sec / 1e6)
+    }
 }
 
 /// Nanoseconds in a human unit, three significant digits.
@@ -211,6 +248,7 @@ pub fn json(
     results: &[WorkloadResult],
     lateness: Option<&LatenessResult>,
     memory: Option<&MemoryResult>,
+    http: Option<&HttpResult>,
     others_load: Option<f64>,
 ) -> String {
     let mut out = String::new();
@@ -307,6 +345,39 @@ pub fn json(
             json_ratios(timer_bytes)
         );
     }
+    if let Some(http) = http {
+        let _ = write!(
+            out,
+            ",\"{}\":{{\"wrk\":\"-t{} -c{} -d{}s --latency\",\"runtimes\":{{",
+            http::NAME,
+            http::WRK_THREADS,
+            http::WRK_CONNECTIONS,
+            http.duration.as_secs()
+        );
+        for (j, (kind, r)) in http.per_runtime.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            let value = match r {
+                Ok(s) => format!(
+                    "{{\"requests_per_sec\":{},\"p99_ns\":{},\"requests\":{}}}",
+                    json_num(s.requests_per_sec),
+                    json_num(s.p99_ns),
+                    s.requests
+                ),
+                Err(e) => format!("{{\"error\":{}}}", json_str(e)),
+            };
+            let _ = write!(out, "{}:{value}", json_str(kind.name()));
+        }
+        let rps = Kind::ALL.map(|k| http.stats_of(k).map(|s| s.requests_per_sec));
+        let p99 = Kind::ALL.map(|k| http.stats_of(k).map(|s| s.p99_ns));
+        let _ = write!(
+            out,
+            "}},\"requests_per_sec_ratios\":{},\"p99_ratios\":{}}}",
+            json_ratios(rps),
+            json_ratios(p99)
+        );
+    }
     out.push_str("}\n");
     out
 }
@@ -371,6 +442,9 @@ mod tests {
         assert_eq!(human_time(1_234.0), "1.23 µs");
         assert_eq!(human_time(45_600_000.0), "45.6 ms");
         assert_eq!(human_time(2.5e9), "2.50 s");
+        assert_eq!(human_rate(950.0), "950/s");
+        assert_eq!(human_rate(123_456.0), "123.5k/s");
+        assert_eq!(human_rate(2_500_000.0), "2.50M/s");
     }
 
     #[test]

@@ -127,6 +127,13 @@ pub trait Runtime: Sized + 'static {
         buf: &'a [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a;
 
+    /// A TCP stream as hyper's I/O: weft's stream as it is (it implements
+    /// `hyper::rt::{Read, Write}`), tokio's in hyper-util's `TokioIo`,
+    /// smol's in a small adapter over its futures-io traits.
+    type HyperIo: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static;
+
+    fn hyper_io(stream: Self::TcpStream) -> Self::HyperIo;
+
     /// Binds a UDP socket to `addr`; returns it and the address it got.
     fn udp_bind(
         addr: SocketAddr,

@@ -31,6 +31,17 @@ fn set(budget: Budget) {
 
 /// Runs `f` with a fresh budget, restoring the previous one afterwards.
 pub fn budget<R>(f: impl FnOnce() -> R) -> R {
+    with_budget(Budget(Some(INITIAL)), f)
+}
+
+/// Runs `f` with no budget (restoring the previous one afterwards): for
+/// the runtime's own drivers, which run inside whatever poll woke them and
+/// must not be told to yield.
+pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    with_budget(Budget(None), f)
+}
+
+fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
     struct Reset(Budget);
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -38,7 +49,7 @@ pub fn budget<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     let _reset = Reset(current());
-    set(Budget(Some(INITIAL)));
+    set(budget);
     f()
 }
 

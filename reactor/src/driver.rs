@@ -19,7 +19,8 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
-use crate::loom::{AtomicBool, Mutex, Ordering};
+use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::quiet::Quiet;
 use crate::scheduled_io::ScheduledIo;
 use crate::sys::{Events, Poller};
 
@@ -44,6 +45,9 @@ pub struct Handle {
 pub(crate) struct Inner {
     pub(crate) poller: Poller,
     sources: Mutex<Sources>,
+    /// Sources in `sources`; while zero, turns park in `quiet`.
+    registered: AtomicUsize,
+    quiet: Quiet,
     notified: AtomicBool,
     spawn_blocking: Box<SpawnBlocking>,
 }
@@ -75,6 +79,8 @@ impl Driver {
                 inner: Arc::new(Inner {
                     poller: Poller::new()?,
                     sources: Mutex::new(Sources::default()),
+                    registered: AtomicUsize::new(0),
+                    quiet: Quiet::new(),
                     notified: AtomicBool::new(false),
                     spawn_blocking: Box::new(spawn_blocking),
                 }),
@@ -92,8 +98,17 @@ impl Driver {
     /// Waits for I/O events or an unpark, for at most `timeout` (`None`: no
     /// limit), and wakes the tasks whose sources became ready. True if
     /// anything came (events or an unpark) rather than the timeout.
+    ///
+    /// With no source registered there are no events to wait for, and the
+    /// wait is a plain condvar park ([`Quiet`]), far cheaper than the
+    /// poller's; a registration ends it.
     pub fn turn(&mut self, timeout: Option<Duration>) -> bool {
         let inner = &*self.handle.inner;
+        if inner.registered.load(Ordering::Acquire) == 0 {
+            return inner
+                .quiet
+                .park(&inner.notified, &inner.registered, timeout);
+        }
         // An error here (out of memory in the kernel, say) is a spurious
         // wake-up to the caller, which parks again.
         let _ = inner.poller.wait(&mut self.events, timeout);
@@ -122,7 +137,7 @@ impl Handle {
     /// at once.
     pub fn unpark(&self) {
         let inner = &*self.inner;
-        if !inner.notified.swap(true, Ordering::AcqRel) {
+        if !inner.notified.swap(true, Ordering::AcqRel) && !inner.quiet.wake() {
             // Nothing to do about a failure: the eventfd write cannot fail
             // in practice, and the parked thread has a timeout if it does.
             let _ = inner.poller.notify();
@@ -161,10 +176,11 @@ impl Handle {
             }
             sources.insert(io.clone())?
         };
+        self.inner.registered.fetch_add(1, Ordering::Release);
+        self.inner.quiet.wake();
         // SAFETY: passed on to our caller.
         if let Err(err) = unsafe { self.inner.poller.add(fd, key) } {
-            let removed = self.inner.sources.lock().remove(key);
-            drop(removed);
+            self.remove(key);
             return Err(err);
         }
         Ok((io, key))
@@ -174,11 +190,18 @@ impl Handle {
     /// slot; events still in flight for it are dropped by the generation.
     pub(crate) fn deregister(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
         let deleted = self.inner.poller.delete(fd);
+        self.remove(key);
+        deleted
+    }
+
+    fn remove(&self, key: usize) {
         // Dropped outside the lock: its wakers may hold the last reference
         // to a task that owns another source.
         let removed = self.inner.sources.lock().remove(key);
+        if removed.is_some() {
+            self.inner.registered.fetch_sub(1, Ordering::Release);
+        }
         drop(removed);
-        deleted
     }
 
     /// Re-arms `fd` where the poller delivers one event per registration.
@@ -196,8 +219,7 @@ impl Handle {
 
     /// Sources registered now (sockets, listeners, pipes).
     pub fn num_sources(&self) -> usize {
-        let sources = self.inner.sources.lock();
-        sources.slots.len() - sources.free.len()
+        self.inner.registered.load(Ordering::Relaxed)
     }
 
     /// Delivers `ready` for `key` at the next turn (loom's fake poller).

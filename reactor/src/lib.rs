@@ -13,6 +13,8 @@
 //! [`Handle`] current on its threads and hands it a way to run blocking
 //! work (host-name lookups).
 
+#[cfg(unix)]
+mod async_fd;
 mod context;
 #[doc(hidden)]
 pub mod coop;
@@ -22,9 +24,13 @@ mod loom;
 mod loom_tests;
 pub mod net;
 mod poll_evented;
+mod quiet;
 mod scheduled_io;
 mod sys;
 
+#[cfg(unix)]
+#[doc(hidden)]
+pub use async_fd::AsyncFd;
 #[doc(hidden)]
 pub use context::EnterGuard;
 #[doc(hidden)]

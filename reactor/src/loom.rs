@@ -1,17 +1,14 @@
 //! The one door through which reactor code reaches atomics and locks:
 //! `std` / `parking_lot` normally, loom's under `--cfg loom` (see the
-//! runtime's `loom.rs` for why). The condvar is only for the fake poller
-//! that loom and miri run with.
+//! runtime's `loom.rs` for why). The condvar serves the quiet park (no
+//! source registered) and the fake poller that loom and miri run with.
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use parking_lot::Mutex;
-    #[cfg(miri)]
-    pub(crate) use parking_lot::{Condvar, MutexGuard};
+    pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     /// Waits on `condvar` for at most `timeout` (forever when `None`).
-    #[cfg(miri)]
     pub(crate) fn wait_timeout<T>(
         condvar: &Condvar,
         guard: &mut MutexGuard<'_, T>,
@@ -28,8 +25,7 @@ mod imp {
 mod imp {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    /// loom's mutex with parking_lot's infallible API. (Normally the
-    /// reactor needs no condvar; the loom fake poller waits on one.)
+    /// loom's mutex with parking_lot's infallible API.
     #[derive(Debug)]
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
 

@@ -82,3 +82,38 @@ fn loom_shutdown_racing_a_registering_reader_wakes_it() {
         assert!(saw_it || counter.0.load(Ordering::SeqCst) == 1);
     });
 }
+
+/// With no source registered the driver parks on a condvar, not the poller;
+/// a registration that races that park must end it, or the driver-holder
+/// sleeps in the wrong place while the new source's events wait in the
+/// poller. (Here the event is injected after the registration: a driver
+/// parked before the registration and never woken deadlocks the model.)
+#[test]
+fn loom_registration_racing_a_quiet_park_ends_it() {
+    model(|| {
+        let mut driver = Driver::new(|_| Ok(())).unwrap();
+        let handle = driver.handle().clone();
+        let registrar = loom::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            // SAFETY: the fake poller never touches the descriptor.
+            let (io, key) = unsafe { handle.register(stdin.as_fd()).unwrap() };
+            handle.inject(key, READABLE);
+            io
+        });
+        driver.turn(None);
+        drop(registrar.join().unwrap());
+    });
+}
+
+/// An unpark racing a quiet park is never lost: the turn returns and says
+/// it was unparked.
+#[test]
+fn loom_unpark_racing_a_quiet_park_ends_it() {
+    model(|| {
+        let mut driver = Driver::new(|_| Ok(())).unwrap();
+        let handle = driver.handle().clone();
+        let unparker = loom::thread::spawn(move || handle.unpark());
+        assert!(driver.turn(None), "the unpark was lost");
+        unparker.join().unwrap();
+    });
+}

@@ -25,10 +25,16 @@ mod blocking;
 mod context;
 mod driver;
 pub mod fs;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 mod loom;
+#[cfg(all(unix, not(loom)))]
+pub mod process;
 pub mod runtime;
 mod scheduler;
+#[cfg(all(unix, not(loom)))]
+pub mod signal;
 pub mod task;
 mod threads;
 

@@ -36,6 +36,10 @@ mod clock;
 mod context;
 mod driver;
 pub mod error;
+// Public through the facade as `weft::hyper`, its one documented path.
+#[cfg(feature = "hyper")]
+#[doc(hidden)]
+pub mod hyper;
 mod instant;
 mod interval;
 mod loom;

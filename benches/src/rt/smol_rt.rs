@@ -12,11 +12,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use async_executor::{Executor, Task};
-use futures_lite::future;
+use futures_lite::{future, AsyncRead, AsyncWrite};
 
 use super::{Join, Runtime, Spawner};
 
@@ -161,6 +162,12 @@ impl Runtime for Smol {
         futures_lite::AsyncWriteExt::write_all(stream, buf).await
     }
 
+    type HyperIo = SmolIo;
+
+    fn hyper_io(stream: Self::TcpStream) -> Self::HyperIo {
+        SmolIo(stream)
+    }
+
     async fn udp_bind(addr: SocketAddr) -> io::Result<(Self::UdpSocket, SocketAddr)> {
         let socket = async_net::UdpSocket::bind(addr).await?;
         let addr = socket.local_addr()?;
@@ -198,5 +205,55 @@ impl Drop for Smol {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+/// smol's TCP stream as hyper's I/O, the way smol's users adapt it (as the
+/// `smol-hyper` crate does): through its futures-io traits, which read into
+/// initialised memory, so the unfilled part of hyper's buffer is zeroed
+/// before each read.
+pub struct SmolIo(async_net::TcpStream);
+
+impl hyper::rt::Read for SmolIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = ready!(Pin::new(&mut self.0).poll_read(cx, buf.initialize_unfilled()))?;
+        // SAFETY: `initialize_unfilled` initialised every unfilled byte, and
+        // the read filled the first `n` of them.
+        unsafe { buf.advance(n) };
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl hyper::rt::Write for SmolIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
     }
 }

@@ -132,6 +132,12 @@ impl Runtime for Tokio {
         tokio::io::AsyncWriteExt::write_all(stream, buf).await
     }
 
+    type HyperIo = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+
+    fn hyper_io(stream: Self::TcpStream) -> Self::HyperIo {
+        hyper_util::rt::TokioIo::new(stream)
+    }
+
     async fn udp_bind(addr: SocketAddr) -> io::Result<(Self::UdpSocket, SocketAddr)> {
         let socket = tokio::net::UdpSocket::bind(addr).await?;
         let addr = socket.local_addr()?;

@@ -129,6 +129,12 @@ impl Runtime for Weft {
         stream.write_all(buf).await
     }
 
+    type HyperIo = weft::net::TcpStream;
+
+    fn hyper_io(stream: Self::TcpStream) -> Self::HyperIo {
+        stream
+    }
+
     async fn udp_bind(addr: SocketAddr) -> io::Result<(Self::UdpSocket, SocketAddr)> {
         let socket = weft::net::UdpSocket::bind(addr).await?;
         let addr = socket.local_addr()?;

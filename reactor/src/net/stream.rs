@@ -1,6 +1,7 @@
 //! What TCP and Unix streams share: the byte-stream operations over a
-//! registered socket, their `futures_io` traits, and the halves a stream
-//! splits into so one task can read while another writes.
+//! registered socket, their `futures_io` traits (and tokio's with feature
+//! `tokio-io`, hyper's with feature `hyper`), and the halves a stream splits
+//! into so one task can read while another writes.
 //!
 //! The operations are written once here, generic over the socket type; the
 //! `stream_methods!` macro gives each stream type the same inherent methods
@@ -9,6 +10,8 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -36,13 +39,15 @@ pub trait Stream: sealed::Sealed + Send + Sync + 'static {
     ) -> Poll<io::Result<usize>>;
     #[doc(hidden)]
     fn shutdown_write(&self) -> io::Result<()>;
+    /// Reads into `buf` without initialising it first; `Ok(n)` means its
+    /// first `n` bytes are now initialised.
     #[doc(hidden)]
-    #[cfg(feature = "tokio-io")]
-    fn poll_read_buf_priv(
+    #[cfg(any(feature = "tokio-io", feature = "hyper"))]
+    fn poll_read_uninit_priv(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>>;
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>>;
 }
 
 /// Reads some bytes once readable.
@@ -84,42 +89,65 @@ where
     io.poll_io(cx, Direction::Write, |s| (&*s).write_vectored(bufs))
 }
 
-/// Reads into the unfilled part of `buf` without initialising it first
-/// (`tokio::io::AsyncRead`): `read(2)` on the raw descriptor, so no `&mut
-/// [u8]` over uninitialised bytes ever exists.
-#[cfg(feature = "tokio-io")]
-pub(crate) fn poll_read_buf<E>(
+/// Reads into `buf` without initialising it first, for the I/O traits that
+/// hand out uninitialised memory (tokio's `ReadBuf`, hyper's
+/// `ReadBufCursor`): `read(2)` on the raw descriptor, so no `&mut [u8]` over
+/// uninitialised bytes ever exists. `Ok(n)`: the first `n` bytes of `buf`
+/// are initialised.
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+pub(crate) fn poll_read_uninit<E>(
     io: &PollEvented<E>,
     cx: &mut Context<'_>,
-    buf: &mut tokio::io::ReadBuf<'_>,
-) -> Poll<io::Result<()>>
+    buf: &mut [MaybeUninit<u8>],
+) -> Poll<io::Result<usize>>
 where
     E: AsFd,
 {
     use std::os::fd::AsRawFd;
-    let n = std::task::ready!(io.poll_io(cx, Direction::Read, |s| {
-        // SAFETY: `unfilled_mut` hands out memory we only write to, through
-        // the raw pointer given to `read(2)`, which writes at most `len`
-        // bytes there.
-        let unfilled = unsafe { buf.unfilled_mut() };
-        // SAFETY: the pointer and length describe `unfilled`, valid for
-        // writes of `len` bytes for the whole call.
-        let n = unsafe {
-            libc::read(
-                s.as_fd().as_raw_fd(),
-                unfilled.as_mut_ptr().cast(),
-                unfilled.len(),
-            )
-        };
+    io.poll_io(cx, Direction::Read, |s| {
+        // SAFETY: the pointer and length describe `buf`, valid for writes of
+        // `len` bytes for the whole call; `read(2)` writes at most that.
+        let n = unsafe { libc::read(s.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         if n < 0 {
             Err(io::Error::last_os_error())
         } else {
             Ok(n as usize)
         }
-    }))?;
-    // SAFETY: `read(2)` initialised the first `n` unfilled bytes.
+    })
+}
+
+/// `tokio::io::AsyncRead::poll_read` on top of `read`, a
+/// [`poll_read_uninit`]-like read into uninitialised memory that returns
+/// how many of its bytes it initialised (and writes nothing else).
+#[cfg(feature = "tokio-io")]
+pub(crate) fn read_into_tokio_buf(
+    buf: &mut tokio::io::ReadBuf<'_>,
+    read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<()>> {
+    // SAFETY: `unfilled_mut` hands out memory we must not de-initialise;
+    // `read` only writes bytes into it.
+    let unfilled = unsafe { buf.unfilled_mut() };
+    let n = std::task::ready!(read(unfilled))?;
+    // SAFETY: `read` initialised the first `n` unfilled bytes.
     unsafe { buf.assume_init(n) };
     buf.advance(n);
+    Poll::Ready(Ok(()))
+}
+
+/// `hyper::rt::Read::poll_read` on top of `read` (as for
+/// [`read_into_tokio_buf`]): straight into the cursor's uninitialised
+/// memory, no zero-filling.
+#[cfg(feature = "hyper")]
+pub(crate) fn read_into_hyper_cursor(
+    mut buf: hyper::rt::ReadBufCursor<'_>,
+    read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<()>> {
+    // SAFETY: `as_mut` hands out memory we must not de-initialise; `read`
+    // only writes bytes into it.
+    let unfilled = unsafe { buf.as_mut() };
+    let n = std::task::ready!(read(unfilled))?;
+    // SAFETY: `read` initialised the first `n` bytes of the cursor.
+    unsafe { buf.advance(n) };
     Poll::Ready(Ok(()))
 }
 
@@ -266,17 +294,18 @@ macro_rules! stream_traits {
                 self.io.get_ref().shutdown(std::net::Shutdown::Write)
             }
 
-            #[cfg(feature = "tokio-io")]
-            fn poll_read_buf_priv(
+            #[cfg(any(feature = "tokio-io", feature = "hyper"))]
+            fn poll_read_uninit_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                $crate::net::stream::poll_read_buf(&self.io, cx, buf)
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::poll_read_uninit(&self.io, cx, buf)
             }
         }
 
         $crate::net::stream::tokio_io!($t);
+        $crate::net::stream::hyper_io!($t);
 
         impl futures_io::AsyncRead for $t {
             fn poll_read(
@@ -341,7 +370,9 @@ macro_rules! tokio_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                $crate::net::stream::Stream::poll_read_buf_priv(&*self, cx, buf)
+                $crate::net::stream::read_into_tokio_buf(buf, |b| {
+                    $crate::net::stream::Stream::poll_read_uninit_priv(&*self, cx, b)
+                })
             }
         }
 
@@ -387,6 +418,66 @@ macro_rules! tokio_io {
     ($($tt:tt)*) => {};
 }
 pub(crate) use tokio_io;
+
+/// `hyper::rt::{Read, Write}` for a stream type (feature `hyper`); reads go
+/// into hyper's uninitialised buffer.
+#[cfg(feature = "hyper")]
+macro_rules! hyper_io {
+    ($t:ty) => {
+        impl hyper::rt::Read for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: hyper::rt::ReadBufCursor<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                $crate::net::stream::read_into_hyper_cursor(buf, |b| {
+                    $crate::net::stream::Stream::poll_read_uninit_priv(&*self, cx, b)
+                })
+            }
+        }
+
+        impl hyper::rt::Write for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::Stream::poll_write_priv(&*self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::net::stream::Stream::poll_write_vectored_priv(&*self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready($crate::net::stream::Stream::shutdown_write(&*self))
+            }
+        }
+    };
+}
+#[cfg(not(feature = "hyper"))]
+macro_rules! hyper_io {
+    ($($tt:tt)*) => {};
+}
+pub(crate) use hyper_io;
 
 /// The read half of a stream's [`split`](super::TcpStream::split).
 #[derive(Debug)]
@@ -461,8 +552,8 @@ impl<S: Stream> Drop for OwnedWriteHalf<S> {
     }
 }
 
-/// `AsyncRead` (futures-io's, and tokio's with `tokio-io`) for a read half
-/// whose stream is its field `$f`.
+/// `AsyncRead` (futures-io's, tokio's with `tokio-io`) and hyper's `Read`
+/// (with `hyper`) for a read half whose stream is its field `$f`.
 macro_rules! read_half {
     ($t:ty, $f:tt) => {
         impl<S: Stream> futures_io::AsyncRead for $t {
@@ -482,14 +573,26 @@ macro_rules! read_half {
                 cx: &mut Context<'_>,
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> Poll<io::Result<()>> {
-                self.$f.poll_read_buf_priv(cx, buf)
+                read_into_tokio_buf(buf, |b| self.$f.poll_read_uninit_priv(cx, b))
+            }
+        }
+
+        #[cfg(feature = "hyper")]
+        impl<S: Stream> hyper::rt::Read for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: hyper::rt::ReadBufCursor<'_>,
+            ) -> Poll<io::Result<()>> {
+                read_into_hyper_cursor(buf, |b| self.$f.poll_read_uninit_priv(cx, b))
             }
         }
     };
 }
 
-/// `AsyncWrite` (futures-io's, and tokio's with `tokio-io`) for a write
-/// half whose stream is its field `$f`; closing shuts the write side down.
+/// `AsyncWrite` (futures-io's, tokio's with `tokio-io`) and hyper's `Write`
+/// (with `hyper`) for a write half whose stream is its field `$f`; closing
+/// shuts the write side down.
 macro_rules! write_half {
     ($t:ty, $f:tt) => {
         impl<S: Stream> futures_io::AsyncWrite for $t {
@@ -518,6 +621,37 @@ macro_rules! write_half {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 self.$f.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.$f.shutdown_write())
+            }
+        }
+
+        #[cfg(feature = "hyper")]
+        impl<S: Stream> hyper::rt::Write for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.$f.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.$f.poll_write_vectored_priv(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
             }
 
             fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {

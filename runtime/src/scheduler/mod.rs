@@ -63,6 +63,10 @@ pub(crate) struct Shared {
     pub(crate) idle_core: Mutex<Option<Box<Core>>>,
     /// `block_on` callers waiting for `idle_core` (current-thread flavour).
     pub(crate) core_waiters: Mutex<Vec<std::task::Waker>>,
+    /// The signal driver, made when something here first listens for a
+    /// signal or orphans a child process.
+    #[cfg(all(unix, not(loom)))]
+    pub(crate) signal: crate::signal::Slot,
     threads: ThreadSet,
 }
 
@@ -115,6 +119,8 @@ impl Shared {
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
             idle_core: Mutex::new(None),
             core_waiters: Mutex::new(Vec::new()),
+            #[cfg(all(unix, not(loom)))]
+            signal: Default::default(),
             threads: ThreadSet::new(),
         });
         let _ = owner.set(Arc::downgrade(&shared));
