@@ -34,6 +34,11 @@ pub use weft_sync as sync;
 
 pub use weft_reactor::net;
 
+/// Files and directories, async (the `aiofiles` of weft): `File` with
+/// batched reads and writes, `OpenOptions`, `read_dir`, and one-hop
+/// functions such as `read`, `write`, `copy`, `rename`, `metadata`.
+pub use weft_runtime::fs;
+
 /// Child processes: `Command` spawns a `Child` whose piped streams and
 /// exit are driven by the runtime's reactor (no thread per child, no
 /// zombies).

@@ -4,9 +4,10 @@
 //! `spawn_many_remote_idle`, `spawn_many_remote_busy`, `yield_many`,
 //! `ping_pong`, `chained_spawn`, with tokio's parameters) and the timer
 //! workloads (`timer_churn`, `timer_fire`, `timer_reset`, and the
-//! `timer_lateness` quantiles; see `workloads/timer.rs` and `lateness.rs`)
+//! `timer_lateness` quantiles; see `workloads/timer.rs` and `lateness.rs`),
+//! the network, file (`fs_read`, `workloads/fs.rs`) and sync workloads
 //! on weft, tokio and smol, each with the same number of worker threads,
-//! each on its own timer API, and prints one table.
+//! each on its own timer, socket and file APIs, and prints one table.
 //! The workloads are written once, generic over the runtime; every runtime
 //! uses the same channel crate (`futures-channel`), so only the schedulers
 //! differ; and each workload checks its own result (task counts, values), so

@@ -13,6 +13,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -150,6 +151,19 @@ pub trait Runtime: Sized + 'static {
 
     fn udp_recv<'a>(
         socket: &'a Self::UdpSocket,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
+
+    /// The runtime's async file (weft's and tokio's `fs::File`, smol's
+    /// `async_fs::File`). Only valid inside this runtime's tasks.
+    type File: Send + 'static;
+
+    /// Opens the file at `path` for reading.
+    fn file_open(path: PathBuf) -> impl Future<Output = io::Result<Self::File>> + Send;
+
+    /// Reads some bytes (`Ok(0)` at end of file).
+    fn file_read<'a>(
+        file: &'a mut Self::File,
         buf: &'a mut [u8],
     ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
 }

@@ -6,7 +6,9 @@
 //! is the unsafe core (one allocation per task, wakers that are the task),
 //! `scheduler/` the workers, queues and idle/park protocol, `blocking/` the
 //! blocking pool, and `loom.rs` the single door to synchronisation
-//! primitives so that loom can model-check all of it.
+//! primitives so that loom can model-check all of it. `fs/` (files and
+//! directories) and `io/` (the standard streams) run on the blocking pool
+//! through one batching adapter, `io/blocking.rs`.
 //!
 //! ```
 //! let out = weft_runtime::run(async {
@@ -22,8 +24,10 @@
 mod blocking;
 mod context;
 mod driver;
+pub mod fs;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+pub mod io;
 mod loom;
 #[cfg(feature = "macros")]
 mod macros;

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -183,6 +184,18 @@ impl Runtime for Smol {
 
     async fn udp_recv(socket: &Self::UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
         socket.recv(buf).await
+    }
+
+    /// smol's files (`smol::fs`, the async-fs crate), on the `blocking`
+    /// crate's thread pool.
+    type File = async_fs::File;
+
+    async fn file_open(path: PathBuf) -> io::Result<Self::File> {
+        async_fs::File::open(path).await
+    }
+
+    async fn file_read(file: &mut Self::File, buf: &mut [u8]) -> io::Result<usize> {
+        futures_lite::AsyncReadExt::read(file, buf).await
     }
 }
 

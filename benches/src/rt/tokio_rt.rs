@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -153,5 +154,15 @@ impl Runtime for Tokio {
 
     async fn udp_recv(socket: &Self::UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
         socket.recv(buf).await
+    }
+
+    type File = tokio::fs::File;
+
+    async fn file_open(path: PathBuf) -> io::Result<Self::File> {
+        tokio::fs::File::open(path).await
+    }
+
+    async fn file_read(file: &mut Self::File, buf: &mut [u8]) -> io::Result<usize> {
+        tokio::io::AsyncReadExt::read(file, buf).await
     }
 }

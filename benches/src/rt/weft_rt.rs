@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -150,5 +151,15 @@ impl Runtime for Weft {
 
     async fn udp_recv(socket: &Self::UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
         socket.recv(buf).await
+    }
+
+    type File = weft::fs::File;
+
+    async fn file_open(path: PathBuf) -> io::Result<Self::File> {
+        weft::fs::File::open(path).await
+    }
+
+    async fn file_read(file: &mut Self::File, buf: &mut [u8]) -> io::Result<usize> {
+        file.read(buf).await
     }
 }

@@ -1,7 +1,7 @@
 //! The workloads, each written once and generic over [`Runtime`].
 //!
 //! A workload is a type implementing [`Workload`]. Each module of workloads
-//! (scheduler now; timer, net and sync later) has a `register` function that
+//! (scheduler, timer, net, fs, sync) has a `register` function that
 //! hands its workloads to a [`Visitor`]; [`visit_all`] calls every module's.
 //! Adding a module is: write it, add `mod x;` and `x::register(v);` here.
 //!
@@ -16,6 +16,7 @@ use futures_channel::oneshot;
 
 use crate::rt::Runtime;
 
+pub mod fs;
 pub mod net;
 pub mod scheduler;
 mod sync;
@@ -43,6 +44,7 @@ pub fn visit_all(v: &mut impl Visitor) {
     scheduler::register(v);
     timer::register(v);
     net::register(v);
+    fs::register(v);
     sync::register(v);
 }
 

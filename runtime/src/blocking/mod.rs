@@ -52,6 +52,8 @@ struct State {
     /// Wakeups sent to idle threads and not yet taken (tells real wakeups
     /// from spurious ones).
     num_notify: usize,
+    /// Closures queued since the pool was made (a metric).
+    num_spawned: u64,
     shutdown: bool,
 }
 
@@ -64,6 +66,7 @@ impl Spawner {
                     num_threads: 0,
                     num_idle: 0,
                     num_notify: 0,
+                    num_spawned: 0,
                     shutdown: false,
                 }),
                 work: Condvar::new(),
@@ -93,6 +96,7 @@ impl Spawner {
             return;
         }
         state.queue.push_back(Job { task, inhibit });
+        state.num_spawned += 1;
         if state.num_idle > 0 {
             state.num_idle -= 1;
             state.num_notify += 1;
@@ -126,6 +130,10 @@ impl Spawner {
 
     pub(crate) fn num_threads(&self) -> usize {
         self.inner.state.lock().num_threads
+    }
+
+    pub(crate) fn num_spawned(&self) -> u64 {
+        self.inner.state.lock().num_spawned
     }
 
     /// Cancels queued closures and waits until `deadline` at most for

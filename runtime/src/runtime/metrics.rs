@@ -34,6 +34,21 @@ impl RuntimeMetrics {
         self.shared.blocking.num_threads()
     }
 
+    /// Closures handed to the blocking pool since the runtime was built:
+    /// `spawn_blocking` calls, and each hop of a file system or standard
+    /// stream operation (`weft::fs`, `weft::io::stdin`). Watching it tells
+    /// how many hops a piece of file I/O costs.
+    ///
+    /// ```
+    /// let rt = weft_runtime::runtime::Builder::new_current_thread().build().unwrap();
+    /// let before = rt.metrics().blocking_tasks_spawned();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+    /// assert_eq!(rt.metrics().blocking_tasks_spawned(), before + 1);
+    /// ```
+    pub fn blocking_tasks_spawned(&self) -> u64 {
+        self.shared.blocking.num_spawned()
+    }
+
     /// Tasks waiting in the injector (scheduled from outside the workers).
     pub fn global_queue_depth(&self) -> usize {
         self.shared.inject.len()

@@ -1,0 +1,11 @@
+//! The process's standard streams as async handles, and the blocking
+//! adapter they share with `fs::File`.
+//!
+//! [`stdin`], [`stdout`] and [`stderr`] run their blocking reads and writes
+//! on the runtime's blocking pool, batched by one adapter (`blocking.rs`)
+//! that `fs::File` uses too.
+
+pub(crate) mod blocking;
+mod stdio;
+
+pub use stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};

@@ -1,0 +1,228 @@
+//! The process's standard streams, async: `stdin()`, `stdout()`,
+//! `stderr()`.
+//!
+//! Each is the blocking adapter (`blocking.rs`) over the `std` handle, so
+//! reads fetch up to a window in one hop and are served from it. Writes go
+//! out at once, one hop each (as tokio's do, so output shows without a
+//! flush); a write while a hop is in flight waits for it. `flush` waits
+//! until everything written is with the OS.
+
+use std::io::{self, Read, SeekFrom, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::blocking::{Blocking, BlockingIo};
+
+/// The standard input of the process, for async reads.
+///
+/// Reading blocks a thread of the blocking pool until input arrives, and
+/// that read cannot be cancelled: a runtime shutting down while one is in
+/// flight waits for it (until the user presses enter, say). It suits input
+/// piped into the program best.
+///
+/// ```no_run
+/// # async fn example() -> std::io::Result<()> {
+/// let mut stdin = weft_runtime::io::stdin();
+/// let mut buf = [0u8; 1024];
+/// let n = stdin.read(&mut buf).await?;
+/// println!("read {n} bytes");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Stdin {
+    io: Blocking<io::Stdin>,
+}
+
+/// The standard output of the process, for async writes; see [`stdout`].
+#[derive(Debug)]
+pub struct Stdout {
+    io: Blocking<io::Stdout>,
+}
+
+/// The standard error of the process, for async writes; see [`stderr`].
+#[derive(Debug)]
+pub struct Stderr {
+    io: Blocking<io::Stderr>,
+}
+
+/// A handle to the standard input of the process; see [`Stdin`].
+pub fn stdin() -> Stdin {
+    Stdin {
+        io: Blocking::new(io::stdin()),
+    }
+}
+
+/// A handle to the standard output of the process.
+///
+/// Each write is handed to the blocking pool at once and returns without
+/// waiting for it; `flush` waits for all of them, and reports an error
+/// one of them met. Several handles (or `println!`) may interleave their
+/// writes.
+///
+/// ```
+/// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let mut out = weft_runtime::io::stdout();
+/// out.write_all(b"hello\n").await?;
+/// out.flush().await?;
+/// # std::io::Result::Ok(())
+/// # }).unwrap();
+/// ```
+pub fn stdout() -> Stdout {
+    Stdout {
+        io: Blocking::new(io::stdout()),
+    }
+}
+
+/// A handle to the standard error of the process; it behaves as
+/// [`stdout`] does.
+pub fn stderr() -> Stderr {
+    Stderr {
+        io: Blocking::new(io::stderr()),
+    }
+}
+
+impl Stdin {
+    /// Reads some bytes into `buf`; `Ok(0)` at end of input.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.read(buf).await
+    }
+
+    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if input ends
+    /// first.
+    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        self.io.read_exact(buf).await
+    }
+
+    /// Reads to the end of input, appending to `buf`; returns how much.
+    pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.io.read_to_end(buf).await
+    }
+}
+
+impl futures_io::AsyncRead for Stdin {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().io.poll_read(cx, buf)
+    }
+}
+
+impl futures_io::AsyncBufRead for Stdin {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        std::task::ready!(this.io.poll_fill(cx, 0))?;
+        Poll::Ready(Ok(this.io.unread()))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().io.consume(amt);
+    }
+}
+
+/// The methods and traits `Stdout` and `Stderr` share.
+macro_rules! writer {
+    ($t:ty) => {
+        impl $t {
+            /// Writes some of `buf`; returns how much.
+            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let n = self.io.write(buf).await?;
+                self.io.start_flush();
+                Ok(n)
+            }
+
+            /// Writes all of `buf`.
+            pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+                while !buf.is_empty() {
+                    match self.write(buf).await? {
+                        0 => return Err(io::ErrorKind::WriteZero.into()),
+                        n => buf = &buf[n..],
+                    }
+                }
+                Ok(())
+            }
+
+            /// Waits until every byte written is with the OS; reports the
+            /// error a write met, if any did.
+            pub async fn flush(&mut self) -> io::Result<()> {
+                self.io.flush().await
+            }
+        }
+
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let io = &mut self.get_mut().io;
+                let n = std::task::ready!(io.poll_write(cx, buf))?;
+                io.start_flush();
+                Poll::Ready(Ok(n))
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().io.poll_flush(cx)
+            }
+
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().io.poll_flush(cx)
+            }
+        }
+
+        impl Drop for $t {
+            fn drop(&mut self) {
+                self.io.write_pending_now();
+            }
+        }
+    };
+}
+
+writer!(Stdout);
+writer!(Stderr);
+
+fn not_this_way(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{what} is not supported here"),
+    )
+}
+
+impl BlockingIo for io::Stdin {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(self, buf)
+    }
+
+    fn write_all(&mut self, _: &[u8]) -> io::Result<()> {
+        Err(not_this_way("writing to stdin"))
+    }
+
+    fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+        Err(not_this_way("seeking stdin"))
+    }
+}
+
+/// `BlockingIo` for an output stream.
+macro_rules! output_io {
+    ($t:ty, $name:literal) => {
+        impl BlockingIo for $t {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(not_this_way(concat!("reading from ", $name)))
+            }
+
+            fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+                Write::write_all(self, buf)?;
+                Write::flush(self)
+            }
+
+            fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+                Err(not_this_way(concat!("seeking ", $name)))
+            }
+        }
+    };
+}
+
+output_io!(io::Stdout, "stdout");
+output_io!(io::Stderr, "stderr");
