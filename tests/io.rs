@@ -74,7 +74,11 @@ fn a_duplex_writer_waits_at_max_buf_size_and_resumes_exactly_when_the_reader_dra
     assert_eq!(writer.wakes(), 3);
     assert!(matches!(poll(&mut write, &waker), Poll::Ready(Ok(()))));
     assert_eq!(read_now(&mut b, 8), b"89");
-    assert_eq!(writer.wakes(), 3, "a writer that is not waiting is not woken");
+    assert_eq!(
+        writer.wakes(),
+        3,
+        "a writer that is not waiting is not woken"
+    );
 }
 
 #[test]
