@@ -19,7 +19,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
 use weft::net::{OwnedWriteHalf, TcpListener, TcpStream};
 use weft::sync::mpsc;
 use weft::task::AbortHandle;
@@ -106,12 +106,9 @@ fn join(room: &Arc<Room>, id: u64, stream: TcpStream) {
     let reader_task = {
         let room = room.clone();
         weft::spawn(async move {
-            let mut reader = BufReader::new(reader);
-            let mut line = String::new();
-            while let Ok(1..) = reader.read_line(&mut line).await {
-                let text = line.trim_end_matches(['\n', '\r']);
-                room.broadcast(id, format!("{id}: {text}\n").into()).await;
-                line.clear();
+            let mut lines = BufReader::new(reader).lines();
+            while let Some(Ok(line)) = lines.next().await {
+                room.broadcast(id, format!("{id}: {line}\n").into()).await;
             }
             room.leave(id);
         })

@@ -12,7 +12,7 @@
 
 use std::io::{self, BufRead};
 
-use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
 use weft::net::TcpStream;
 
 #[weft::main]
@@ -24,11 +24,9 @@ async fn main() -> io::Result<()> {
     let (reader, mut writer) = stream.into_split();
 
     let printer = weft::spawn(async move {
-        let mut reader = BufReader::new(reader);
-        let mut line = String::new();
-        while reader.read_line(&mut line).await? > 0 {
-            print!("{line}");
-            line.clear();
+        let mut lines = BufReader::new(reader).lines();
+        while let Some(line) = lines.next().await {
+            println!("{}", line?);
         }
         io::Result::Ok(())
     });

@@ -13,9 +13,8 @@
 //! Nothing here knows which executor polls it: the same code runs on weft,
 //! under `futures::executor::block_on`, or anywhere else.
 //!
-//! [`Lines`] and the other streams here are `futures_core::Stream`s: take
-//! items with `StreamExt::next` from `futures-util` (or `futures-lite`), or
-//! loop over [`AsyncBufReadExt::read_line`].
+//! [`Lines`] is a `futures_core::Stream`; [`StreamExt`] (futures-util's,
+//! re-exported so that needs no other crate) takes its items with `next`.
 //!
 //! ```
 //! use weft_reactor::io::{self, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -46,6 +45,7 @@ pub use futures_util::io::{
     AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty, Lines,
     ReadHalf, Repeat, ReuniteError, Sink, WriteHalf,
 };
+pub use futures_util::stream::StreamExt;
 pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
 
 /// Splits a reader-writer into a read half and a write half that two tasks
