@@ -39,6 +39,39 @@ pub use weft_reactor::net;
 /// functions such as `read`, `write`, `copy`, `rename`, `metadata`.
 pub use weft_runtime::fs;
 
+/// Async I/O: the `futures-io` traits (`AsyncRead`, `AsyncWrite`, ...) and
+/// their extension traits (`read_to_end`, `read_line`, `write_all`, ...),
+/// `BufReader`, `BufWriter`, `copy`, `split`, `copy_bidirectional`, and
+/// `duplex`, an in-memory pipe for tests (all runtime-agnostic), and the
+/// process's `stdin` / `stdout` / `stderr` (on the blocking pool).
+///
+/// ```
+/// use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+/// use weft::net::{TcpListener, TcpStream};
+///
+/// #[weft::main]
+/// async fn main() -> weft::io::Result<()> {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let mut client = TcpStream::connect(listener.local_addr()?).await?;
+///     client.write_all(b"first line\nsecond line\n").await?;
+///     drop(client);
+///
+///     let (server, _) = listener.accept().await?;
+///     let mut reader = BufReader::new(server);
+///     let mut line = String::new();
+///     let mut count = 0;
+///     while reader.read_line(&mut line).await? > 0 {
+///         count += 1;
+///     }
+///     assert_eq!((count, line.as_str()), (2, "first line\nsecond line\n"));
+///     Ok(())
+/// }
+/// ```
+pub mod io {
+    pub use weft_reactor::io::*;
+    pub use weft_runtime::io::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
+}
+
 /// Child processes: `Command` spawns a `Child` whose piped streams and
 /// exit are driven by the runtime's reactor (no thread per child, no
 /// zombies).

@@ -364,7 +364,7 @@ async fn seek_and_read_after_read_ahead_return_the_right_bytes() {
     let mut file = File::open(&path).await.unwrap();
     file.read_exact(&mut buf).await.unwrap();
     let pos = std::future::poll_fn(|cx| {
-        futures_io::AsyncSeek::poll_seek(std::pin::Pin::new(&mut file), cx, SeekFrom::Current(0))
+        weft::io::AsyncSeek::poll_seek(std::pin::Pin::new(&mut file), cx, SeekFrom::Current(0))
     })
     .await
     .unwrap();

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 
+use weft::io::{AsyncReadExt, AsyncWriteExt};
 use weft::net::{lookup_host, TcpListener, TcpStream};
 
 async fn listener() -> (TcpListener, SocketAddr) {
@@ -118,29 +119,28 @@ async fn split_halves_read_and_write_from_two_tasks() {
     let (server, _) = listener.accept().await.unwrap();
     let (mut read, mut write) = server.into_split();
     let echo = weft::spawn(async move {
-        use futures_io_shim::*;
         let mut buf = [0u8; 256];
         let mut total = 0;
         loop {
-            let n = read_some(&mut read, &mut buf).await;
+            let n = read.read(&mut buf).await.unwrap();
             if n == 0 {
                 break total;
             }
-            write_all(&mut write, &buf[..n]).await;
+            write.write_all(&buf[..n]).await.unwrap();
             total += n;
         }
     });
     let (mut r, mut w) = client.into_split();
     let sender = weft::spawn(async move {
         for _ in 0..100 {
-            futures_io_shim::write_all(&mut w, &[7u8; 100]).await;
+            w.write_all(&[7u8; 100]).await.unwrap();
         }
         drop(w); // FIN: the echo task sees EOF
     });
     let mut got = 0;
     let mut buf = [0u8; 512];
     while got < 10_000 {
-        let n = futures_io_shim::read_some(&mut r, &mut buf).await;
+        let n = r.read(&mut buf).await.unwrap();
         assert!(n > 0);
         assert!(buf[..n].iter().all(|&b| b == 7));
         got += n;
@@ -161,29 +161,6 @@ async fn lookup_host_resolves_on_the_blocking_pool() {
     let (_server, peer) = listener.accept().await.unwrap();
     assert!(peer.ip().is_loopback());
     connect.await.unwrap().unwrap();
-}
-
-/// The few `futures_io` helpers the tests need, without a futures crate.
-mod futures_io_shim {
-    use std::future::poll_fn;
-    use std::pin::Pin;
-
-    use futures_io::{AsyncRead, AsyncWrite};
-
-    pub async fn read_some<R: AsyncRead + Unpin>(r: &mut R, buf: &mut [u8]) -> usize {
-        poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, buf))
-            .await
-            .unwrap()
-    }
-
-    pub async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, mut buf: &[u8]) {
-        while !buf.is_empty() {
-            let n = poll_fn(|cx| Pin::new(&mut *w).poll_write(cx, buf))
-                .await
-                .unwrap();
-            buf = &buf[n..];
-        }
-    }
 }
 
 #[weft::test(flavor = "multi_thread", worker_threads = 2)]

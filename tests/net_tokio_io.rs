@@ -1,5 +1,6 @@
-//! The `tokio-io` feature: weft's streams and halves through tokio's I/O
-//! traits, reading into uninitialised memory.
+//! The `tokio-io` feature: weft's streams and halves, and the in-memory
+//! `duplex` pipe, through tokio's I/O traits, reading into uninitialised
+//! memory.
 #![cfg(feature = "tokio-io")]
 
 use std::future::poll_fn;
@@ -46,4 +47,18 @@ async fn streams_and_halves_speak_tokio_io() {
         b"",
         "EOF after shutdown"
     );
+}
+
+#[weft::test]
+async fn duplex_speaks_tokio_io() {
+    let (mut a, mut b) = weft::io::duplex(8);
+    assert_eq!(write(&mut a, b"more than eight").await, 8, "bounded");
+    let mut storage = [MaybeUninit::uninit(); 5];
+    assert_eq!(read_uninit(&mut b, &mut storage).await, b"more ");
+    let mut storage = [MaybeUninit::uninit(); 64];
+    assert_eq!(read_uninit(&mut b, &mut storage).await, b"tha");
+    poll_fn(|cx| Pin::new(&mut a).poll_shutdown(cx))
+        .await
+        .unwrap();
+    assert_eq!(read_uninit(&mut b, &mut storage).await, b"", "EOF");
 }

@@ -19,7 +19,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_lite::{AsyncBufReadExt, StreamExt};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
 use weft::net::{OwnedWriteHalf, TcpListener, TcpStream};
 use weft::sync::mpsc;
 use weft::task::AbortHandle;
@@ -106,7 +106,7 @@ fn join(room: &Arc<Room>, id: u64, stream: TcpStream) {
     let reader_task = {
         let room = room.clone();
         weft::spawn(async move {
-            let mut lines = futures_lite::io::BufReader::new(reader).lines();
+            let mut lines = BufReader::new(reader).lines();
             while let Some(Ok(line)) = lines.next().await {
                 room.broadcast(id, format!("{id}: {line}\n").into()).await;
             }
@@ -131,10 +131,7 @@ fn join(room: &Arc<Room>, id: u64, stream: TcpStream) {
 /// outbox sender is dropped) or the connection fails.
 async fn write_outbox(mut writer: OwnedWriteHalf<TcpStream>, mut inbox: mpsc::Receiver<Arc<str>>) {
     while let Some(line) = inbox.recv().await {
-        if futures_lite::AsyncWriteExt::write_all(&mut writer, line.as_bytes())
-            .await
-            .is_err()
-        {
+        if writer.write_all(line.as_bytes()).await.is_err() {
             break;
         }
     }

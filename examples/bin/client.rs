@@ -12,7 +12,7 @@
 
 use std::io::{self, BufRead};
 
-use futures_lite::{AsyncBufReadExt, StreamExt};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
 use weft::net::TcpStream;
 
 #[weft::main]
@@ -24,7 +24,7 @@ async fn main() -> io::Result<()> {
     let (reader, mut writer) = stream.into_split();
 
     let printer = weft::spawn(async move {
-        let mut lines = futures_lite::io::BufReader::new(reader).lines();
+        let mut lines = BufReader::new(reader).lines();
         while let Some(line) = lines.next().await {
             println!("{}", line?);
         }
@@ -40,7 +40,7 @@ async fn main() -> io::Result<()> {
         if line.is_empty() {
             break;
         }
-        futures_lite::AsyncWriteExt::write_all(&mut writer, line.as_bytes()).await?;
+        writer.write_all(line.as_bytes()).await?;
     }
     drop(writer);
     printer.await?

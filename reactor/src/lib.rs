@@ -1,5 +1,6 @@
 //! weft-reactor: the shared `polling` reactor of a runtime, I/O readiness,
-//! and the network types, re-exported as `weft::net`.
+//! the network types, re-exported as `weft::net`, and the I/O utilities
+//! that need no runtime, re-exported as `weft::io`.
 //!
 //! One `polling::Poller` per runtime and no reactor thread: the worker that
 //! parks in the runtime's driver slot waits in the poller (with the timeout
@@ -19,6 +20,7 @@ mod context;
 #[doc(hidden)]
 pub mod coop;
 mod driver;
+pub mod io;
 mod loom;
 #[cfg(all(test, loom))]
 mod loom_tests;

@@ -1,6 +1,8 @@
 //! Loom models of readiness: an event racing a task that is registering
 //! interest, and shutdown racing the same. The poller is the loom-visible
-//! fake (`sys.rs`), whose events the model injects.
+//! fake (`sys.rs`), whose events the model injects. And the same race in a
+//! `duplex` pipe: a reader draining, or an end dropped, while the writer
+//! finds the pipe full.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft-reactor --lib --release loom`
 
@@ -116,4 +118,47 @@ fn loom_unpark_racing_a_quiet_park_ends_it() {
         assert!(driver.turn(None), "the unpark was lost");
         unparker.join().unwrap();
     });
+}
+
+/// A writer that finds the pipe full while another thread drains it, or
+/// drops the reading end, either gets in or is woken.
+#[test]
+fn loom_a_writer_finding_a_full_duplex_is_woken_by_the_drain_or_the_drop() {
+    use futures_io::{AsyncRead, AsyncWrite};
+    use std::pin::Pin;
+
+    for drop_reader in [false, true] {
+        model(move || {
+            let (mut a, mut b) = crate::io::duplex(1);
+            let waker = Waker::from(Arc::new(CountingWaker(AtomicUsize::new(0))));
+            assert!(Pin::new(&mut a)
+                .poll_write(&mut Context::from_waker(&waker), b"x")
+                .is_ready());
+            // The reading end comes back from its thread, so its drop
+            // cannot stand in for the wake-up a drain owes.
+            let reader = loom::thread::spawn(move || {
+                if drop_reader {
+                    drop(b);
+                    None
+                } else {
+                    let mut buf = [0u8; 1];
+                    let poll =
+                        Pin::new(&mut b).poll_read(&mut Context::from_waker(&waker), &mut buf);
+                    assert!(matches!(poll, Poll::Ready(Ok(1))));
+                    Some(b)
+                }
+            });
+            let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+            let waker = Waker::from(counter.clone());
+            let got_in = Pin::new(&mut a)
+                .poll_write(&mut Context::from_waker(&waker), b"y")
+                .is_ready();
+            let b = reader.join().unwrap();
+            assert!(
+                got_in || counter.0.load(Ordering::SeqCst) == 1,
+                "the writer went to sleep and the reader did not wake it"
+            );
+            drop(b);
+        });
+    }
 }

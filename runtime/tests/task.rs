@@ -177,6 +177,83 @@ fn abort_idle_task_drops_it_on_the_runtime() {
     }
 }
 
+/// A pending future that remembers where it was first polled and, when
+/// dropped, whether it is still there: `Pin` promises that a pinned value
+/// is dropped in place. (futures-util's `ReadLine` relies on it: its
+/// destructor writes through a pointer into the task's own future.)
+struct DroppedWherePinned {
+    polled_at: std::cell::Cell<usize>,
+    moved: Arc<std::sync::atomic::AtomicBool>,
+    first_poll: mpsc::Sender<()>,
+    _pin: std::marker::PhantomPinned,
+}
+
+impl std::future::Future for DroppedWherePinned {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.polled_at.get() == 0 {
+            let at = self.as_ref().get_ref() as *const Self as usize;
+            self.polled_at.set(at);
+            let _ = self.first_poll.send(());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for DroppedWherePinned {
+    fn drop(&mut self) {
+        let here = self as *const Self as usize;
+        if self.polled_at.get() != 0 && self.polled_at.get() != here {
+            self.moved.store(true, SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_pending_future_is_dropped_where_it_was_pinned_on_abort_and_shutdown() {
+    for (flavor, rt) in both() {
+        let moved = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spawn = |rt: &weft_runtime::runtime::Runtime| {
+            let (first_poll, polled) = mpsc::channel();
+            let handle = rt.spawn(DroppedWherePinned {
+                polled_at: std::cell::Cell::new(0),
+                moved: moved.clone(),
+                first_poll,
+                _pin: std::marker::PhantomPinned,
+            });
+            (handle, polled)
+        };
+        // Runs the runtime until the task has been polled once.
+        let polled_once = |rt: &weft_runtime::runtime::Runtime, polled: mpsc::Receiver<()>| {
+            rt.block_on(poll_fn(|cx| match polled.try_recv() {
+                Ok(()) => Poll::Ready(()),
+                Err(_) => {
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }
+            }))
+        };
+        let (aborted, polled) = spawn(&rt);
+        polled_once(&rt, polled);
+        aborted.abort();
+        let err = rt.block_on(aborted).unwrap_err();
+        assert!(err.is_cancelled(), "{flavor}: {err:?}");
+        assert!(
+            !moved.load(SeqCst),
+            "{flavor}: moved before its drop on abort"
+        );
+
+        let (_left, polled) = spawn(&rt);
+        polled_once(&rt, polled);
+        drop(rt);
+        assert!(
+            !moved.load(SeqCst),
+            "{flavor}: moved before its drop at shutdown"
+        );
+    }
+}
+
 #[test]
 fn abort_completed_task_keeps_its_output() {
     for (flavor, rt) in both() {

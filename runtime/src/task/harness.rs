@@ -136,17 +136,32 @@ fn cancel_future<F: Future>(cell: &Cell<F>) -> JoinError {
     }
 }
 
-/// Replaces the stage with `Consumed` and drops what was there, catching a
-/// panic in its destructor. The caller has exclusive access to the stage.
+/// Drops the stage in place and leaves `Consumed`, catching a panic in its
+/// destructor. In place, because a future polled once is pinned: `Pin`
+/// promises it is dropped where it lies, and self-referential futures
+/// (futures-util's `ReadLine` restores its string through a pointer into
+/// the task's own future) rely on that. The caller has exclusive access to
+/// the stage.
 fn drop_stage<F: Future>(cell: &Cell<F>) -> std::thread::Result<()> {
+    /// Writes `Consumed` over the dropped stage, also when its destructor
+    /// panics (drop glue still drops the remaining fields while unwinding,
+    /// so the old value is gone either way and must not be dropped again).
+    struct Consume<F: Future>(*mut Stage<F>);
+    impl<F: Future> Drop for Consume<F> {
+        fn drop(&mut self) {
+            // SAFETY: the stage was dropped in place and is ours; `write`
+            // does not drop the dead value.
+            unsafe { std::ptr::write(self.0, Stage::Consumed) };
+        }
+    }
     panic::catch_unwind(AssertUnwindSafe(|| {
-        let old = cell.stage.with_mut(|stage| {
-            // SAFETY: the caller owns the stage (`RUNNING`, or `COMPLETE` with
-            // the join interest); the value is moved out before it is dropped,
-            // so a panicking destructor leaves `Consumed`.
-            unsafe { mem::replace(&mut *stage, Stage::Consumed) }
+        cell.stage.with_mut(|stage| {
+            let _consume = Consume(stage);
+            // SAFETY: the caller owns the stage (`RUNNING`, or `COMPLETE`
+            // with the join interest) and it holds a live value; `_consume`
+            // refills it before anything can read it.
+            unsafe { std::ptr::drop_in_place(stage) };
         });
-        drop(old);
     }))
 }
 

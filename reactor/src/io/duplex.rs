@@ -1,0 +1,421 @@
+//! `duplex`: an in-memory, bounded, bidirectional pipe, for tests and for
+//! connecting two pieces of code that each want a byte stream.
+//!
+//! Two pipes, one per direction; each end reads from one and writes to
+//! the other. A pipe is a byte queue of at most `max_buf_size` bytes
+//! behind a lock, with the waker of its one reader and its one writer.
+//! Invariants: the queue never holds more than `max_buf_size` bytes; a task
+//! stores its waker only under the lock, after finding under that same
+//! lock that it cannot proceed, and every change that lets the other side
+//! proceed (bytes in, bytes out, a close) takes that side's waker under
+//! the lock and wakes it after, so no wake-up is lost. Ready reads and
+//! writes spend the cooperative budget, as a socket's do.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
+
+use crate::coop;
+use crate::loom::Mutex;
+
+/// Creates an in-memory pipe whose two ends are connected: what one end
+/// writes, the other reads. Each direction buffers at most `max_buf_size`
+/// bytes; a writer that finds its direction full waits until the reader
+/// takes some.
+///
+/// Closing an end (`AsyncWriteExt::close`) ends its direction: the other
+/// end reads what was written, then EOF. Dropping an end closes both
+/// directions: the other end reads EOF once it has read what is buffered,
+/// and its writes fail with [`BrokenPipe`](io::ErrorKind::BrokenPipe).
+///
+/// Nothing here needs a runtime.
+///
+/// # Panics
+/// If `max_buf_size` is 0 (no write could ever finish).
+///
+/// ```
+/// use weft_reactor::io::{self, AsyncReadExt, AsyncWriteExt};
+///
+/// # futures_executor::block_on(async {
+/// let (mut a, mut b) = io::duplex(1024);
+/// a.write_all(b"ping").await?;
+/// let mut buf = [0u8; 4];
+/// b.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+///
+/// drop(a);
+/// assert_eq!(b.read(&mut buf).await?, 0); // EOF
+/// let err = b.write_all(b"pong").await.unwrap_err();
+/// assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+/// # io::Result::Ok(()) }).unwrap();
+/// ```
+pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
+    assert!(max_buf_size > 0, "duplex requires max_buf_size > 0");
+    let one = Arc::new(Mutex::new(Pipe::new(max_buf_size)));
+    let two = Arc::new(Mutex::new(Pipe::new(max_buf_size)));
+    (
+        DuplexStream {
+            read: one.clone(),
+            write: two.clone(),
+        },
+        DuplexStream {
+            read: two,
+            write: one,
+        },
+    )
+}
+
+/// One end of a [`duplex`] pipe: `AsyncRead` and `AsyncWrite` (and
+/// tokio's with the `tokio-io` feature). Dropping it closes both
+/// directions.
+pub struct DuplexStream {
+    read: Arc<Mutex<Pipe>>,
+    write: Arc<Mutex<Pipe>>,
+}
+
+/// One direction of a duplex pipe.
+struct Pipe {
+    buf: VecDeque<u8>,
+    max_buf_size: usize,
+    /// The writing end closed this direction or was dropped: the reader
+    /// gets EOF once `buf` is empty, and writes fail.
+    write_closed: bool,
+    /// The reading end was dropped: writes fail.
+    read_closed: bool,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+impl Pipe {
+    fn new(max_buf_size: usize) -> Pipe {
+        Pipe {
+            buf: VecDeque::new(),
+            max_buf_size,
+            write_closed: false,
+            read_closed: false,
+            reader: None,
+            writer: None,
+        }
+    }
+
+    /// Moves up to `room` buffered bytes out through `put` (called with the
+    /// bytes in order, in one or two pieces); 0 at EOF or when `room` is 0.
+    /// Also returns the writer's waker when bytes left.
+    fn read(
+        &mut self,
+        cx: &Context<'_>,
+        room: usize,
+        mut put: impl FnMut(&[u8]),
+    ) -> (Poll<usize>, Option<Waker>) {
+        if room == 0 {
+            return (Poll::Ready(0), None);
+        }
+        if self.buf.is_empty() {
+            if self.write_closed {
+                return (Poll::Ready(0), None);
+            }
+            register(&mut self.reader, cx.waker());
+            return (Poll::Pending, None);
+        }
+        let n = room.min(self.buf.len());
+        let (front, back) = self.buf.as_slices();
+        let from_front = n.min(front.len());
+        put(&front[..from_front]);
+        if n > from_front {
+            put(&back[..n - from_front]);
+        }
+        self.buf.drain(..n);
+        (Poll::Ready(n), self.writer.take())
+    }
+
+    /// Buffers as much of `data` as fits; pending when nothing does. Also
+    /// returns the reader's waker when bytes arrived.
+    fn write(&mut self, cx: &Context<'_>, data: &[u8]) -> (Poll<io::Result<usize>>, Option<Waker>) {
+        if self.write_closed {
+            return (Poll::Ready(Err(broken_pipe("this end was closed"))), None);
+        }
+        if self.read_closed {
+            return (
+                Poll::Ready(Err(broken_pipe("the other end was dropped"))),
+                None,
+            );
+        }
+        if data.is_empty() {
+            return (Poll::Ready(Ok(0)), None);
+        }
+        let room = self.max_buf_size - self.buf.len();
+        if room == 0 {
+            register(&mut self.writer, cx.waker());
+            return (Poll::Pending, None);
+        }
+        let n = room.min(data.len());
+        self.buf.extend(&data[..n]);
+        (Poll::Ready(Ok(n)), self.reader.take())
+    }
+
+    /// Ends this direction for the writer; returns the reader's waker.
+    fn close_write(&mut self) -> Option<Waker> {
+        self.write_closed = true;
+        self.reader.take()
+    }
+
+    /// The reader is gone: drops what it will never read; returns the
+    /// writer's waker.
+    fn close_read(&mut self) -> Option<Waker> {
+        self.read_closed = true;
+        self.buf = VecDeque::new();
+        self.writer.take()
+    }
+}
+
+/// Keeps `waker` in `slot`, cloning only when it would wake another task.
+fn register(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(stored) if stored.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+fn broken_pipe(why: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, why)
+}
+
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+impl DuplexStream {
+    /// Reads through `put`, spending budget when ready; the lock is
+    /// released before the writer is woken.
+    fn poll_read_with(
+        &self,
+        cx: &mut Context<'_>,
+        room: usize,
+        put: impl FnMut(&[u8]),
+    ) -> Poll<io::Result<()>> {
+        let budget = ready!(coop::poll_proceed(cx));
+        let (poll, writer) = self.read.lock().read(cx, room, put);
+        wake(writer);
+        ready!(poll);
+        budget.made_progress();
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_write_priv(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let budget = ready!(coop::poll_proceed(cx));
+        let (poll, reader) = self.write.lock().write(cx, data);
+        wake(reader);
+        let result = ready!(poll);
+        budget.made_progress();
+        Poll::Ready(result)
+    }
+
+    fn close(&self) {
+        let reader = self.write.lock().close_write();
+        wake(reader);
+    }
+}
+
+impl Drop for DuplexStream {
+    fn drop(&mut self) {
+        let reader = self.write.lock().close_write();
+        let writer = self.read.lock().close_read();
+        wake(reader);
+        wake(writer);
+    }
+}
+
+impl fmt::Debug for DuplexStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DuplexStream").finish_non_exhaustive()
+    }
+}
+
+impl futures_io::AsyncRead for DuplexStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut filled = 0;
+        ready!(self.poll_read_with(cx, buf.len(), |bytes| {
+            buf[filled..filled + bytes.len()].copy_from_slice(bytes);
+            filled += bytes.len();
+        }))?;
+        Poll::Ready(Ok(filled))
+    }
+}
+
+impl futures_io::AsyncWrite for DuplexStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Ends this end's writing direction: the other end reads EOF after
+    /// the buffered bytes, and later writes here fail with `BrokenPipe`.
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.close();
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Reads copy straight into the unfilled part of the `ReadBuf`, so it need
+/// not be initialised first.
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncRead for DuplexStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_read_with(cx, buf.remaining(), |bytes| buf.put_slice(bytes))
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncWrite for DuplexStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_priv(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.close();
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use futures_io::{AsyncRead, AsyncWrite};
+
+    use super::*;
+
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<CountingWaker>, Waker) {
+        let counter = Arc::new(CountingWaker::default());
+        (counter.clone(), Waker::from(counter))
+    }
+
+    fn read(end: &mut DuplexStream, waker: &Waker, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(end).poll_read(&mut Context::from_waker(waker), buf)
+    }
+
+    fn write(end: &mut DuplexStream, waker: &Waker, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(end).poll_write(&mut Context::from_waker(waker), buf)
+    }
+
+    #[test]
+    fn a_write_takes_only_what_fits_and_a_read_only_what_is_there() {
+        let (mut a, mut b) = duplex(4);
+        let (_, w) = waker();
+        assert!(matches!(write(&mut a, &w, b"abcdef"), Poll::Ready(Ok(4))));
+        let mut buf = [0u8; 3];
+        assert!(matches!(read(&mut b, &w, &mut buf), Poll::Ready(Ok(3))));
+        assert_eq!(&buf, b"abc");
+        assert!(matches!(write(&mut a, &w, b"ef"), Poll::Ready(Ok(2))));
+        let mut buf = [0u8; 8];
+        assert!(matches!(read(&mut b, &w, &mut buf), Poll::Ready(Ok(3))));
+        assert_eq!(&buf[..3], b"def");
+    }
+
+    #[test]
+    fn each_direction_wakes_only_its_own_waiter_and_only_on_change() {
+        let (mut a, mut b) = duplex(2);
+        let (reader_wakes, reader) = waker();
+        let (writer_wakes, writer) = waker();
+        let mut buf = [0u8; 8];
+        // b waits to read; a reads nothing from the other direction.
+        assert!(read(&mut b, &reader, &mut buf).is_pending());
+        assert!(read(&mut a, &writer, &mut buf).is_pending());
+        assert!(matches!(write(&mut a, &writer, b"xy"), Poll::Ready(Ok(2))));
+        assert_eq!(reader_wakes.0.load(Ordering::SeqCst), 1);
+        assert!(write(&mut a, &writer, b"z").is_pending());
+        assert_eq!(writer_wakes.0.load(Ordering::SeqCst), 0);
+        // An empty read takes nothing and so wakes nobody.
+        assert!(matches!(read(&mut b, &reader, &mut []), Poll::Ready(Ok(0))));
+        assert_eq!(writer_wakes.0.load(Ordering::SeqCst), 0);
+        assert!(matches!(
+            read(&mut b, &reader, &mut buf[..1]),
+            Poll::Ready(Ok(1))
+        ));
+        assert_eq!(writer_wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(reader_wakes.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn closing_keeps_buffered_bytes_readable_then_gives_eof() {
+        let (mut a, mut b) = duplex(8);
+        let (wakes, w) = waker();
+        let mut buf = [0u8; 8];
+        assert!(read(&mut b, &w, &mut buf).is_pending());
+        assert!(matches!(write(&mut a, &w, b"last"), Poll::Ready(Ok(4))));
+        a.close();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(read(&mut b, &w, &mut buf), Poll::Ready(Ok(4))));
+        assert!(matches!(read(&mut b, &w, &mut buf), Poll::Ready(Ok(0))));
+        // The closed end may not write, but the other direction is open.
+        let err = match write(&mut a, &w, b"more") {
+            Poll::Ready(Err(err)) => err,
+            other => panic!("expected an error, got {other:?}"),
+        };
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(matches!(write(&mut b, &w, b"back"), Poll::Ready(Ok(4))));
+        assert!(matches!(read(&mut a, &w, &mut buf), Poll::Ready(Ok(4))));
+    }
+
+    #[test]
+    fn dropping_an_end_wakes_a_blocked_writer_with_broken_pipe() {
+        let (mut a, b) = duplex(1);
+        let (wakes, w) = waker();
+        assert!(matches!(write(&mut a, &w, b"ab"), Poll::Ready(Ok(1))));
+        assert!(write(&mut a, &w, b"b").is_pending());
+        drop(b);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        match write(&mut a, &w, b"b") {
+            Poll::Ready(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::BrokenPipe),
+            other => panic!("expected BrokenPipe, got {other:?}"),
+        }
+        assert!(matches!(
+            read(&mut a, &w, &mut [0u8; 4]),
+            Poll::Ready(Ok(0))
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "max_buf_size > 0")]
+    fn a_zero_sized_pipe_is_refused() {
+        let _ = duplex(0);
+    }
+}
