@@ -157,7 +157,17 @@ impl Shared {
     /// # Safety
     /// `this` is the scheduler of `task`, kept alive by `task`'s reference.
     pub(crate) unsafe fn yield_task(this: *const Shared, task: Notified) {
-        let Some(task) = Self::schedule_local_ptr(this, task, false) else {
+        let task = context::with_worker(|cx| match cx {
+            Some(cx) if Arc::as_ptr(&cx.shared) == this => match cx.core.borrow_mut().as_mut() {
+                Some(core) => {
+                    core.defer(task);
+                    None
+                }
+                None => Some(task),
+            },
+            _ => Some(task),
+        });
+        let Some(task) = task else {
             return;
         };
         // SAFETY: `task` still holds its reference, so the `Arc` in its
@@ -252,7 +262,8 @@ impl Shared {
             std::mem::take(&mut *cores)
         };
         // Outside the lock: dropping a queue entry may free its task.
-        for core in &collected {
+        let mut collected = collected;
+        for core in &mut collected {
             core.drain_queues();
         }
         self.is_drained.store(true, SeqCst);

@@ -7,6 +7,13 @@
 //! of local work it steals half of a random victim's queue (if the idle
 //! rules let it search), then parks.
 //!
+//! A task that wakes itself while it runs (`yield_now`, a spent cooperative
+//! budget) is deferred: it waits in `deferred` until the local queue and the
+//! injector are empty, or the next `EVENT_INTERVAL` tick, whichever is first
+//! (tokio defers `yield_now` the same way, without the bound). So a yield
+//! lets everything already runnable here run first, including tasks the
+//! yielder has just woken, rather than racing them.
+//!
 //! The core lives in `WorkerContext::core` while a task runs, so wakes on
 //! this thread can reach the LIFO slot; `block_in_place` may take it from
 //! there and move it to another thread, after which this thread's loop ends.
@@ -35,6 +42,8 @@ pub(crate) struct Core {
     lifo_slot: Option<Notified>,
     lifo_enabled: bool,
     run_queue: Local,
+    /// Tasks that woke themselves while running; see the module doc.
+    deferred: Vec<Notified>,
     is_searching: bool,
     pub(crate) is_shutdown: bool,
     park: Option<Parker>,
@@ -61,6 +70,7 @@ impl Core {
             lifo_slot: None,
             lifo_enabled: true,
             run_queue,
+            deferred: Vec::new(),
             is_searching: false,
             is_shutdown: false,
             park: Some(park),
@@ -87,19 +97,33 @@ impl Core {
         }
     }
 
+    /// A task that woke itself while running on this worker.
+    pub(crate) fn defer(&mut self, task: Notified) {
+        self.deferred.push(task);
+    }
+
+    /// Moves the deferred tasks to the back of the queue.
+    pub(crate) fn flush_deferred(&mut self) {
+        for task in self.deferred.drain(..) {
+            self.run_queue.push(task);
+        }
+    }
+
     pub(crate) fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
         if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
             // A batch, not one task: while local tasks keep coming back (a
             // yield loop), one remote task per interval would starve the
             // injector. The batch queues behind the local tasks.
-            shared
-                .inject
-                .steal_into(&self.run_queue)
-                .or_else(|| self.next_local_task())
-        } else {
-            self.next_local_task()
-                .or_else(|| shared.inject.steal_into(&self.run_queue))
+            if let Some(task) = shared.inject.steal_into(&self.run_queue) {
+                return Some(task);
+            }
         }
+        self.next_local_task()
+            .or_else(|| shared.inject.steal_into(&self.run_queue))
+            .or_else(|| {
+                self.flush_deferred();
+                self.run_queue.pop()
+            })
     }
 
     fn next_local_task(&mut self) -> Option<Notified> {
@@ -107,7 +131,7 @@ impl Core {
     }
 
     fn has_tasks(&self) -> bool {
-        self.lifo_slot.is_some() || !self.run_queue.is_empty()
+        self.lifo_slot.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
     }
 
     /// After the driver filled our queue (timers fired, I/O ready): wake a
@@ -190,7 +214,8 @@ impl Core {
     }
 
     /// Drops every queued entry (shutdown; tasks are already cancelled).
-    pub(crate) fn drain_queues(&self) {
+    pub(crate) fn drain_queues(&mut self) {
+        self.deferred.clear();
         while let Some(task) = self.run_queue.pop() {
             drop(task);
         }
@@ -261,6 +286,7 @@ impl WorkerContext {
 
     pub(crate) fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
         if core.tick % EVENT_INTERVAL == 0 {
+            core.flush_deferred();
             core = self.with_core_parked(core, |_| self.shared.driver.poll());
             core.notify_if_backlog(&self.shared);
             if self.shared.is_shutdown() {
