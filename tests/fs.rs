@@ -363,11 +363,9 @@ async fn seek_and_read_after_read_ahead_return_the_right_bytes() {
     // The futures-io trait does the same.
     let mut file = File::open(&path).await.unwrap();
     file.read_exact(&mut buf).await.unwrap();
-    let pos = std::future::poll_fn(|cx| {
-        weft::io::AsyncSeek::poll_seek(std::pin::Pin::new(&mut file), cx, SeekFrom::Current(0))
-    })
-    .await
-    .unwrap();
+    let pos = weft::io::AsyncSeekExt::seek(&mut file, SeekFrom::Current(0))
+        .await
+        .unwrap();
     assert_eq!(pos, 10);
     // Handing the file back gives the logical position to the OS.
     file.read_exact(&mut buf).await.unwrap();
@@ -528,11 +526,7 @@ async fn read_dir_is_a_stream() {
     }
     let mut entries = fs::read_dir(&dir.0).await.unwrap();
     let mut count = 0;
-    while let Some(entry) = std::future::poll_fn(|cx| {
-        futures_core::Stream::poll_next(std::pin::Pin::new(&mut entries), cx)
-    })
-    .await
-    {
+    while let Some(entry) = weft::io::StreamExt::next(&mut entries).await {
         entry.unwrap();
         count += 1;
     }

@@ -7,7 +7,7 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 
-use futures_util::io::{AsyncReadExt, AsyncWriteExt};
+use weft::io::{AsyncReadExt, AsyncWriteExt};
 use weft::process::Command;
 use weft::signal::unix::{signal, SignalKind};
 

@@ -7,10 +7,9 @@
 
 use std::future::{poll_fn, Future};
 use std::io;
-use std::pin::Pin;
 use std::task::Poll;
 
-use futures_core::Stream;
+use weft::io::StreamExt;
 use weft::runtime::Builder;
 use weft::signal::unix::{signal, SignalKind};
 
@@ -81,7 +80,7 @@ fn a_stream_receives_each_of_n_sends_it_waits_for() {
         assert_eq!(hangups.kind(), SignalKind::hangup());
         for _ in 0..50 {
             send(libc::SIGHUP);
-            let item = poll_fn(|cx| Pin::new(&mut hangups).poll_next(cx)).await;
+            let item = hangups.next().await;
             assert_eq!(item, Some(()));
         }
     })

@@ -1,18 +1,20 @@
-//! A line client: connects, sends each line of stdin, prints what comes
+//! A line client: connects, sends stdin to the server, prints what comes
 //! back.
 //!
 //! ```text
 //! cargo run -p weft-examples --bin client [ADDR]   # default 127.0.0.1:8080
 //! ```
 //!
-//! Reading stdin blocks, so it happens on the blocking pool, one line at a
-//! time; the server's replies are printed by their own task as they come.
-//! At the end of stdin the client shuts its sending side down and waits for
-//! the server to finish.
+//! The two directions run at once on the main task (`weft::try_join!`):
+//! `weft::io::stdin()` is copied to the server (reading stdin blocks, so it
+//! happens on the blocking pool), and the server's replies are copied to
+//! `weft::io::stdout()` as they come. At the end of stdin the client shuts
+//! its sending side down and waits for the server to finish; the first
+//! error in either direction ends it.
 
-use std::io::{self, BufRead};
+use std::io;
 
-use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
+use weft::io::AsyncWriteExt;
 use weft::net::TcpStream;
 
 #[weft::main]
@@ -23,25 +25,12 @@ async fn main() -> io::Result<()> {
     let stream = TcpStream::connect(addr.as_str()).await?;
     let (reader, mut writer) = stream.into_split();
 
-    let printer = weft::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
-        while let Some(line) = lines.next().await {
-            println!("{}", line?);
-        }
-        io::Result::Ok(())
-    });
-
-    loop {
-        let line = weft::task::spawn_blocking(|| {
-            let mut line = String::new();
-            io::stdin().lock().read_line(&mut line).map(|_| line)
-        })
-        .await??;
-        if line.is_empty() {
-            break;
-        }
-        writer.write_all(line.as_bytes()).await?;
-    }
-    drop(writer);
-    printer.await?
+    let send = async {
+        weft::io::copy_buf(weft::io::stdin(), &mut writer).await?;
+        writer.close().await // the server reads EOF
+    };
+    let mut stdout = weft::io::stdout();
+    let print = weft::io::copy(reader, &mut stdout);
+    weft::try_join!(send, print)?;
+    Ok(())
 }

@@ -26,8 +26,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_lite::io::BufReader;
-use futures_lite::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
 use weft::net::{TcpListener, TcpStream};
 use weft::runtime::Handle;
 use weft::sync::oneshot;

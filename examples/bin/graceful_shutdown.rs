@@ -15,8 +15,7 @@
 use std::io;
 use std::time::Duration;
 
-use futures_lite::future::or;
-use futures_lite::{AsyncBufReadExt, AsyncWriteExt, StreamExt};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
 use weft::net::{TcpListener, TcpStream};
 use weft::signal::unix::{signal, SignalKind};
 use weft::sync::watch;
@@ -51,12 +50,14 @@ async fn main() -> io::Result<()> {
     let (shutting_down, shutdown) = watch::channel(false);
     let mut connections = JoinSet::new();
     loop {
-        let accepted = or(async { Some(listener.accept().await) }, async {
-            or(terminate.recv(), interrupt.recv()).await;
-            None
-        })
-        .await;
-        let Some(accepted) = accepted else { break };
+        // The signals first: a steady stream of connections must not keep
+        // the server from noticing it has been told to stop.
+        let accepted = weft::select! {
+            biased;
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+            accepted = listener.accept() => accepted,
+        };
         while connections.try_join_next().is_some() {} // forget finished ones
         match accepted {
             Ok((stream, peer)) => {
@@ -100,20 +101,18 @@ async fn main() -> io::Result<()> {
 /// connection between two exchanges.
 async fn serve(stream: TcpStream, mut shutdown: watch::Receiver<bool>) -> io::Result<()> {
     let (reader, mut writer) = stream.into_split();
-    let mut lines = futures_lite::io::BufReader::new(reader).lines();
+    let mut lines = BufReader::new(reader).lines();
     loop {
-        // Idle: a request, or shutdown, whichever comes first.
-        let request = or(
-            async {
-                let _ = shutdown.wait_for(|&down| down).await;
-                None
+        // Idle: a request, or shutdown, whichever comes first; shutdown
+        // first when both are there, so a client with requests queued up
+        // gets no more exchanges once it has begun.
+        let line = weft::select! {
+            biased;
+            _ = shutdown.wait_for(|&down| down) => return Ok(()),
+            line = lines.next() => match line {
+                Some(line) => line?,
+                None => return Ok(()),
             },
-            async { Some(lines.next().await) },
-        )
-        .await;
-        let line = match request {
-            None | Some(None) => return Ok(()),
-            Some(Some(line)) => line?,
         };
         let count = match line.trim().parse::<u64>() {
             Ok(count) if count <= MAX_REQUEST => count,

@@ -115,15 +115,15 @@ async fn fetch(url: &str) -> Result<Fetched, String> {
     };
     // The connection is driven in this task, beside the exchange, so a
     // timeout that drops the fetch closes the socket too. A connection that
-    // ends cleanly has handed the exchange all it will get: the exchange
-    // has the last word then.
-    let connection = async {
-        match conn.await {
-            Ok(()) => std::future::pending().await,
-            Err(e) => Err(format!("connection: {e}")),
-        }
-    };
-    futures_lite::future::or(exchange, connection).await
+    // ends cleanly has handed the exchange all it will get: its `Ok(())`
+    // does not match `Err(e)`, which disables that branch, and the exchange
+    // has the last word. `biased;` gives it the last word when both are
+    // ready at once, too.
+    weft::select! {
+        biased;
+        fetched = exchange => fetched,
+        Err(e) = conn => Err(format!("connection: {e}")),
+    }
 }
 
 #[weft::main]
