@@ -91,3 +91,8 @@ pub use weft_macros::{main, test};
 
 #[cfg(feature = "macros")]
 pub use weft_runtime::{join, select, try_join};
+
+/// `docs/guide.md`, compiled: every snippet in the guide is a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+pub struct Guide;
