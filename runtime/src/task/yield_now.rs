@@ -4,8 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Yields to the scheduler: the task goes to the back of its worker's
-/// queue, so every task queued before it runs first.
+/// Yields to the scheduler: every task that is runnable on this worker
+/// now, including those this task has just woken, runs before it resumes
+/// (it waits until the worker's queue is empty, or at most 61 scheduler
+/// ticks).
 ///
 /// ```
 /// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
