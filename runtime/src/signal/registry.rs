@@ -134,17 +134,15 @@ pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
     let write_fd: RawFd = with_pipe(|_, write| Ok(write.as_raw_fd()))?;
     let action = move || {
         slot.pending.store(true, Ordering::Release);
-        // SAFETY: `write_fd` stays open for the life of the process (the
-        // pipe is never dropped from its static), and `from_raw_fd` is not
-        // used: `write(2)` on a borrowed number, with a valid one-byte
-        // buffer, is async-signal-safe. Its result does not matter: a
-        // full pipe already holds a wake-up.
+        // The result does not matter: a full pipe already holds a wake-up.
+        // SAFETY: `write_fd` stays open for the process's life (its pipe
+        // lives in a static); `write(2)` of one valid byte is signal-safe.
         let _ = unsafe { libc::write(write_fd, [1u8].as_ptr().cast(), 1) };
     };
+    // `signum` is not one of signal-hook-registry's forbidden signals
+    // (`slot` checked it), so `register` does not panic.
     // SAFETY: `action` does only async-signal-safe work (an atomic store
-    // and `write(2)`); it allocates nothing and takes no lock. `signum` is
-    // not one of signal-hook-registry's forbidden signals (checked by
-    // `slot` above), so `register` does not panic.
+    // and `write(2)`); it allocates nothing and takes no lock.
     unsafe { signal_hook_registry::register(signum, action) }?;
     *installed = true;
     Ok(())
