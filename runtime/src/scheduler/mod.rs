@@ -148,7 +148,8 @@ impl Shared {
         }
     }
 
-    /// Queues a task that was woken while it ran: to the back of the queue.
+    /// Queues a task that was woken while it ran: deferred on this worker
+    /// (see `worker.rs`), or pushed remotely from any other thread.
     ///
     /// Takes the scheduler as a raw pointer because it lives in the task's
     /// header, and the task may be freed by another thread as soon as it is
@@ -157,17 +158,7 @@ impl Shared {
     /// # Safety
     /// `this` is the scheduler of `task`, kept alive by `task`'s reference.
     pub(crate) unsafe fn yield_task(this: *const Shared, task: Notified) {
-        let task = context::with_worker(|cx| match cx {
-            Some(cx) if Arc::as_ptr(&cx.shared) == this => match cx.core.borrow_mut().as_mut() {
-                Some(core) => {
-                    core.defer(task);
-                    None
-                }
-                None => Some(task),
-            },
-            _ => Some(task),
-        });
-        let Some(task) = task else {
+        let Some(task) = Self::with_local_core(this, task, |core, _, task| core.defer(task)) else {
             return;
         };
         // SAFETY: `task` still holds its reference, so the `Arc` in its
@@ -182,15 +173,23 @@ impl Shared {
     /// Hands the task to the current worker if this thread is one of ours
     /// with its core in hand; gives it back otherwise.
     fn schedule_local(self: &Arc<Self>, task: Notified, lifo: bool) -> Option<Notified> {
-        Self::schedule_local_ptr(Arc::as_ptr(self), task, lifo)
+        Self::with_local_core(Arc::as_ptr(self), task, |core, shared, task| {
+            core.schedule_local(shared, task, lifo)
+        })
     }
 
-    fn schedule_local_ptr(this: *const Shared, task: Notified, lifo: bool) -> Option<Notified> {
+    /// Runs `f` with this thread's core if the thread is a worker of the
+    /// scheduler `this` with its core in hand (`f` gets the worker's own
+    /// `Arc`, not the task's); gives the task back otherwise.
+    fn with_local_core(
+        this: *const Shared,
+        task: Notified,
+        f: impl FnOnce(&mut Core, &Shared, Notified),
+    ) -> Option<Notified> {
         context::with_worker(|cx| match cx {
             Some(cx) if Arc::as_ptr(&cx.shared) == this => match cx.core.borrow_mut().as_mut() {
                 Some(core) => {
-                    // The worker's own `Arc`, not the task's.
-                    core.schedule_local(&cx.shared, task, lifo);
+                    f(core, &cx.shared, task);
                     None
                 }
                 None => Some(task),
