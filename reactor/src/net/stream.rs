@@ -359,24 +359,25 @@ macro_rules! stream_traits {
 pub(crate) use sealed::Sealed;
 pub(crate) use stream_traits;
 
-/// `tokio::io::{AsyncRead, AsyncWrite}` for a stream type (feature
-/// `tokio-io`); reads go into uninitialised memory.
-#[cfg(feature = "tokio-io")]
-macro_rules! tokio_io {
-    ($t:ty) => {
-        impl tokio::io::AsyncRead for $t {
+/// A runtime's read/write trait pair for a stream type, over the stream's
+/// shared methods: tokio's (`tokio_io!`) and hyper's (`hyper_io!`) have the
+/// same shape, and both read into uninitialised memory through `$fill`.
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+macro_rules! foreign_io {
+    ($t:ty, $read:path, $buf:ty, $fill:ident, $write:path) => {
+        impl $read for $t {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
+                buf: $buf,
             ) -> std::task::Poll<std::io::Result<()>> {
-                $crate::net::stream::read_into_tokio_buf(buf, |b| {
+                $crate::net::stream::$fill(buf, |b| {
                     $crate::net::stream::Stream::poll_read_uninit_priv(&*self, cx, b)
                 })
             }
         }
 
-        impl tokio::io::AsyncWrite for $t {
+        impl $write for $t {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -413,64 +414,40 @@ macro_rules! tokio_io {
         }
     };
 }
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+pub(crate) use foreign_io;
+
+/// `tokio::io::{AsyncRead, AsyncWrite}` for a stream type (feature
+/// `tokio-io`).
+#[cfg(feature = "tokio-io")]
+macro_rules! tokio_io {
+    ($t:ty) => {
+        $crate::net::stream::foreign_io!(
+            $t,
+            tokio::io::AsyncRead,
+            &mut tokio::io::ReadBuf<'_>,
+            read_into_tokio_buf,
+            tokio::io::AsyncWrite
+        );
+    };
+}
 #[cfg(not(feature = "tokio-io"))]
 macro_rules! tokio_io {
     ($($tt:tt)*) => {};
 }
 pub(crate) use tokio_io;
 
-/// `hyper::rt::{Read, Write}` for a stream type (feature `hyper`); reads go
-/// into hyper's uninitialised buffer.
+/// `hyper::rt::{Read, Write}` for a stream type (feature `hyper`).
 #[cfg(feature = "hyper")]
 macro_rules! hyper_io {
     ($t:ty) => {
-        impl hyper::rt::Read for $t {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: hyper::rt::ReadBufCursor<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                $crate::net::stream::read_into_hyper_cursor(buf, |b| {
-                    $crate::net::stream::Stream::poll_read_uninit_priv(&*self, cx, b)
-                })
-            }
-        }
-
-        impl hyper::rt::Write for $t {
-            fn poll_write(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::net::stream::Stream::poll_write_priv(&*self, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                $crate::net::stream::Stream::poll_write_vectored_priv(&*self, cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
-            }
-
-            fn poll_shutdown(
-                self: std::pin::Pin<&mut Self>,
-                _: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready($crate::net::stream::Stream::shutdown_write(&*self))
-            }
-        }
+        $crate::net::stream::foreign_io!(
+            $t,
+            hyper::rt::Read,
+            hyper::rt::ReadBufCursor<'_>,
+            read_into_hyper_cursor,
+            hyper::rt::Write
+        );
     };
 }
 #[cfg(not(feature = "hyper"))]
