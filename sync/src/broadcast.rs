@@ -103,7 +103,7 @@ pub struct Receiver<T> {
     shard: usize,
 }
 
-pub use crate::no_receivers::SendError;
+pub use crate::send_error::SendError;
 
 /// Why [`Receiver::recv`] returned no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

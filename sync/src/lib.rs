@@ -40,11 +40,11 @@ mod barrier;
 pub mod broadcast;
 pub mod mpsc;
 mod mutex;
-mod no_receivers;
 mod notify;
 pub mod oneshot;
 mod rwlock;
 mod semaphore;
+mod send_error;
 pub mod watch;
 mod work_queue;
 

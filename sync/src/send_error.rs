@@ -1,9 +1,11 @@
-//! The send error of the channels whose senders outlive their receivers'
-//! interest ([`broadcast`](crate::broadcast), [`watch`](crate::watch)).
+//! The send error every channel shares ([`mpsc`](crate::mpsc),
+//! [`broadcast`](crate::broadcast), [`watch`](crate::watch)): nobody can
+//! receive any more, and the value comes back.
 
 use std::fmt;
 
-/// Every receiver is gone; the value is handed back.
+/// The receiving side is gone (dropped or closed); the value is handed
+/// back.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
 
@@ -15,7 +17,7 @@ impl<T> fmt::Debug for SendError<T> {
 
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: no receivers")
+        f.write_str("channel closed")
     }
 }
 

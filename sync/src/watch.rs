@@ -103,7 +103,7 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
     }
 }
 
-pub use crate::no_receivers::SendError;
+pub use crate::send_error::SendError;
 
 /// The sender is gone and there is no change left to see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
