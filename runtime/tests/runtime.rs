@@ -317,3 +317,54 @@ fn current_thread_dropped_while_another_thread_drives_it() {
         assert!(err.is_cancelled(), "{err}");
     }
 }
+
+/// `block_on` spins briefly after short waits (`Parker::park_spinning`):
+/// thousands of quick request/reply rounds with a task lose no wakeup, and
+/// each reply is the one asked for.
+#[test]
+fn block_on_round_trips_with_a_task_lose_no_wakeup() {
+    let rt = multi_thread(2);
+    for i in 0..support::scale(20_000, 50) {
+        let reply = rt.block_on(rt.spawn(async move { i * 3 })).unwrap();
+        assert_eq!(reply, i * 3);
+    }
+}
+
+/// The CPU time this thread has used.
+#[cfg(not(miri))]
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime: {}", io::Error::last_os_error());
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A `block_on` that waits long sleeps: after a run of short waits (which
+/// turn spinning on) a 300 ms wait costs the waiting thread well under the
+/// wait in CPU time — at most one 100 µs spin, not a busy loop.
+#[test]
+#[cfg(not(miri))]
+fn a_long_block_on_wait_sleeps_rather_than_spins() {
+    let rt = multi_thread(2);
+    for i in 0..1_000 {
+        assert_eq!(rt.block_on(rt.spawn(async move { i })).unwrap(), i);
+    }
+    let (tx, rx) = mpsc::channel::<()>();
+    let waiter = rt.spawn_blocking(move || rx.recv());
+    let before = thread_cpu_time();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        tx.send(()).unwrap();
+    });
+    rt.block_on(waiter).unwrap().unwrap();
+    let used = thread_cpu_time() - before;
+    release.join().unwrap();
+    assert!(
+        used < Duration::from_millis(30),
+        "block_on used {used:?} of CPU over a 300 ms wait"
+    );
+}

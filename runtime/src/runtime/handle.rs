@@ -85,7 +85,7 @@ impl Handle {
         let future = future.into_future();
         match self.shared.flavor {
             Flavor::CurrentThread => current::block_on(&self.shared, future),
-            Flavor::MultiThread => park_on(future),
+            Flavor::MultiThread => park_on(future, &self.shared),
         }
     }
 
@@ -155,8 +155,9 @@ where
     join
 }
 
-/// Polls `future` on this thread, sleeping between wakeups.
-fn park_on<F: Future>(future: F) -> F::Output {
+/// Polls `future` on this thread, sleeping between wakeups (after a short
+/// spin while a worker is idle: `Parker::park_spinning`).
+fn park_on<F: Future>(future: F, shared: &Shared) -> F::Output {
     let mut future = pin!(future);
     let mut park = Parker::new(None);
     let waker = park.waker();
@@ -165,7 +166,7 @@ fn park_on<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut cx)) {
             return out;
         }
-        park.park(None);
+        park.park_spinning(|| shared.idle.has_idle_worker());
     }
 }
 

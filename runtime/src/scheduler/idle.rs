@@ -109,6 +109,13 @@ impl Idle {
         self.sleepers.lock().contains(&worker)
     }
 
+    /// True while some worker runs no task (it sleeps or searches), so a
+    /// core is spare (workers are as many as cores unless the user says).
+    pub(crate) fn has_idle_worker(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        (state >> UNPARK_SHIFT) - (state & SEARCH_MASK) < self.num_workers
+    }
+
     pub(crate) fn num_searching(&self) -> usize {
         self.state.load(SeqCst) & SEARCH_MASK
     }
