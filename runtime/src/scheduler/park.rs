@@ -178,10 +178,12 @@ impl Parker {
         debug_assert!(self.inner.driver.is_none(), "workers do not spin");
         #[cfg(not(any(loom, miri)))]
         {
-            if LAST_WAIT_SHORT.get() && self.inner.spin(&may_spin) {
+            // The wait is timed from before the spin: a wait the spin could
+            // not cover (spin plus a short sleep) turns spinning off.
+            let start = std::time::Instant::now();
+            if LAST_WAIT_SHORT.get() && self.inner.spin(start, &may_spin) {
                 return;
             }
-            let start = std::time::Instant::now();
             self.park(None);
             LAST_WAIT_SHORT.set(start.elapsed() < SPIN_LIMIT);
         }
@@ -197,8 +199,7 @@ impl Inner {
     /// Spins until unparked (true: the notification is consumed), or until
     /// [`SPIN_LIMIT`] passes or `may_spin` says no (false).
     #[cfg(not(any(loom, miri)))]
-    fn spin(&self, may_spin: &impl Fn() -> bool) -> bool {
-        let start = std::time::Instant::now();
+    fn spin(&self, start: std::time::Instant, may_spin: &impl Fn() -> bool) -> bool {
         while may_spin() && start.elapsed() < SPIN_LIMIT {
             for _ in 0..SPINS_PER_YIELD {
                 if self.state.load(Relaxed) == NOTIFIED
