@@ -5,6 +5,8 @@
 //! are dropped early, the first error ends it all, and a wake-up costs one
 //! poll of the woken future only.
 
+mod drop_flag;
+
 use std::cell::{Cell, RefCell};
 use std::future::{pending, ready, Future, IntoFuture, Ready};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -13,23 +15,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use drop_flag::{drop_flag, DropFlag};
 use weft::sync::{mpsc, oneshot};
 use weft::task::{join_all, try_join_all, yield_now};
 use weft::time;
-
-/// Sets its flag when dropped.
-struct DropFlag(Rc<Cell<bool>>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
-    let flag = Rc::new(Cell::new(false));
-    (DropFlag(flag.clone()), flag)
-}
 
 /// Ready at once with `value`, but keeps its `DropFlag` until the future
 /// itself is dropped (an `async` block would drop it on completion).

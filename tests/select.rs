@@ -4,6 +4,8 @@
 //! clock, and use outside a runtime. (The compile errors for bad syntax are
 //! in `ui/`, run by `macros.rs`.)
 
+mod drop_flag;
+
 use std::cell::Cell;
 use std::future::{pending, ready, Future};
 use std::pin::{pin, Pin};
@@ -11,22 +13,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use drop_flag::drop_flag;
 use weft::sync::{mpsc, oneshot};
 use weft::time::{self, Instant};
-
-/// Sets its flag when dropped.
-struct DropFlag(Rc<Cell<bool>>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-fn drop_flag() -> (DropFlag, Rc<Cell<bool>>) {
-    let flag = Rc::new(Cell::new(false));
-    (DropFlag(flag.clone()), flag)
-}
 
 /// Never ready; counts its polls.
 struct CountPolls(Rc<Cell<u32>>);
