@@ -1,38 +1,57 @@
 //! `Notify`: wake one task, the last task, or every waiting task.
 //!
-//! One atomic word holds `generation << 2 | EMPTY/WAITING/NOTIFIED`, where
-//! `generation` counts `notify_waiters` calls. Waiters queue in an intrusive
-//! [`WaitList`] under a mutex.
+//! Waiters queue in two stages. A new waiter pushes itself, with one CAS and
+//! no lock, onto a stack of *arrivals* whose top lives in `state`; whoever
+//! next takes the lock moves the whole stack into the FIFO [`WaitList`]
+//! (oldest first) before looking at the list. Registering is the hot path
+//! of every `notified().await` loop, and with tasks on several workers a
+//! mutex there is contended on every turn; the notifiers take the lock
+//! anyway. The low bits of `state` are flags:
 //!
-//! Invariants, under the waiter lock:
+//! - `WAITING`: the list is non-empty. Changed only by lock holders.
+//! - `NOTIFIED`: the one stored permit. Set only when the word is exactly
+//!   `EMPTY` (nobody stacked, nobody listed); a waiter that finds it takes
+//!   it instead of pushing, so the two exclude each other.
 //!
-//! - `WAITING` is set exactly when the list is non-empty; while it is set
-//!   only a holder of the lock changes the word. `NOTIFIED` (the one stored
-//!   permit) is only ever set while nobody waits.
-//! - A waiter is notified when the waker side unlinks it (marking how). A
-//!   dropped `Notified` that was handed a `notify_one`/`notify_last` wakeup
-//!   but never returned `Ready` passes it on, so no wakeup is lost.
-//! - A `Notified` records the generation when it is created: any later
-//!   `notify_waiters` call notifies it, queued or not yet polled.
+//! `generation` counts `notify_waiters` calls; a `Notified` records it when
+//! created, and any later call notifies it. A waiter pushes first and reads
+//! the generation after; `notify_waiters` bumps it first and reads `state`
+//! after, with a SeqCst fence in between on both sides: so either the
+//! notifier finds the waiter, or the waiter sees the bump and completes by
+//! itself.
+//!
+//! Under the lock every other rule of [`WaitList`] holds: a waiter is
+//! notified when a notifier unlinks it (marking how), and a dropped
+//! `Notified` that was handed a `notify_one`/`notify_last` wakeup it never
+//! reported passes it on, so no wakeup is lost.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr::{self, NonNull};
 use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::loom::{AtomicUsize, Mutex, Ordering::SeqCst};
+use crate::loom::{fence, AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 use crate::waiters::{WaitList, Waiter, WakeList};
 
 const EMPTY: usize = 0;
 const WAITING: usize = 1;
 const NOTIFIED: usize = 2;
-const STATE_MASK: usize = 3;
-const GEN_ONE: usize = 4;
+const FLAGS: usize = 3;
 
-fn generation(word: usize) -> usize {
-    word >> 2
+// The flags live in the low bits of a waiter's address.
+const _: () = assert!(std::mem::align_of::<Waiter<Entry>>() > FLAGS);
+
+/// The newest arrival in a `state` word, if any.
+fn top(word: *mut Waiter<Entry>) -> Option<NonNull<Waiter<Entry>>> {
+    NonNull::new(word.map_addr(|addr| addr & !FLAGS))
+}
+
+/// A `state` word with no arrivals and these flags.
+fn flags_only(flags: usize) -> *mut Waiter<Entry> {
+    ptr::null_mut::<Waiter<Entry>>().map_addr(|_| flags)
 }
 
 /// Wakes tasks waiting on it, without carrying data.
@@ -51,7 +70,10 @@ fn generation(word: usize) -> usize {
 /// futures::executor::block_on(notify.notified()); // consumes it at once
 /// ```
 pub struct Notify {
-    state: AtomicUsize,
+    /// The newest arrival (or null), tagged with `WAITING` / `NOTIFIED`.
+    state: AtomicPtr<Waiter<Entry>>,
+    /// How many `notify_waiters` calls there have been (wrapping).
+    generation: AtomicUsize,
     waiters: Mutex<WaitList<Entry>>,
 }
 
@@ -77,7 +99,8 @@ impl Notify {
     /// A `Notify` with no stored permit.
     pub fn new() -> Notify {
         Notify {
-            state: AtomicUsize::new(EMPTY),
+            state: AtomicPtr::new(flags_only(EMPTY)),
+            generation: AtomicUsize::new(0),
             waiters: Mutex::new(WaitList::new()),
         }
     }
@@ -90,7 +113,7 @@ impl Notify {
     /// [`enable`](Notified::enable)d. Dropping it gives up its place, and
     /// passes on a `notify_one` wakeup it was handed but did not report.
     pub fn notified(&self) -> Notified<'_> {
-        let generation = generation(self.state.load(SeqCst));
+        let generation = self.generation.load(SeqCst);
         Notified {
             notify: self,
             state: NotifiedState::Init,
@@ -116,16 +139,10 @@ impl Notify {
     }
 
     fn notify(&self, strategy: Strategy) {
-        let mut cur = self.state.load(SeqCst);
-        // Nobody waits: store the permit without the lock.
-        while cur & STATE_MASK != WAITING {
-            let next = (cur & !STATE_MASK) | NOTIFIED;
-            match self.state.compare_exchange(cur, next, SeqCst, SeqCst) {
-                Ok(_) => return,
-                Err(actual) => cur = actual,
-            }
+        if self.store_permit() {
+            return;
         }
-        let mut list = self.waiters.lock();
+        let mut list = self.lock();
         let waker = self.notify_locked(&mut list, strategy);
         drop(list);
         if let Some(waker) = waker {
@@ -133,92 +150,123 @@ impl Notify {
         }
     }
 
+    /// Stores the permit if nobody waits (stacked or listed); true if it is
+    /// stored now, by us or before.
+    fn store_permit(&self) -> bool {
+        let mut cur = self.state.load(SeqCst);
+        loop {
+            match cur.addr() {
+                NOTIFIED => return true,
+                EMPTY => {}
+                _ => return false,
+            }
+            match self
+                .state
+                .compare_exchange(cur, flags_only(NOTIFIED), SeqCst, SeqCst)
+            {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Takes the lock and moves every arrival into the list: the only way
+    /// to the list, so no lock holder ever sees a waiter still stacked.
+    fn lock(&self) -> MutexGuard<'_, WaitList<Entry>> {
+        let mut list = self.waiters.lock();
+        self.take_arrivals(&mut list);
+        list
+    }
+
+    /// Under the lock: moves the stack of arrivals to the back of the list.
+    fn take_arrivals(&self, list: &mut WaitList<Entry>) {
+        if top(self.state.load(SeqCst)).is_none() {
+            return;
+        }
+        // Under the lock only pushes change the word, so a swap takes the
+        // stack whole; NOTIFIED is never set while a waiter is stacked.
+        let word = self.state.swap(flags_only(WAITING), SeqCst);
+        let top = top(word).expect("only lock holders empty the stack");
+        // SAFETY: we took the stack whole (its pushes were SeqCst CASes, our
+        // swap is SeqCst) under the list's lock, and every waiter on it was
+        // readied by `prepare_push` for this list.
+        unsafe { list.append_stack(top) };
+    }
+
+    /// Under the lock, after a pop: clears `WAITING` if the list is empty.
+    fn update_waiting(&self, list: &WaitList<Entry>) {
+        if !list.is_empty() {
+            return;
+        }
+        // Only lock holders touch WAITING; pushes keep the flag bits.
+        let mut cur = self.state.load(SeqCst);
+        while let Err(actual) =
+            self.state
+                .compare_exchange(cur, cur.map_addr(|addr| addr & !WAITING), SeqCst, SeqCst)
+        {
+            cur = actual;
+        }
+    }
+
     /// Under the lock: unlinks one waiter and returns its waker, or stores
     /// the permit when nobody waits.
     fn notify_locked(&self, list: &mut WaitList<Entry>, strategy: Strategy) -> Option<Waker> {
-        let mut cur = self.state.load(SeqCst);
-        loop {
-            if cur & STATE_MASK != WAITING {
-                let next = (cur & !STATE_MASK) | NOTIFIED;
-                match self.state.compare_exchange(cur, next, SeqCst, SeqCst) {
-                    Ok(_) => return None,
-                    Err(actual) => {
-                        cur = actual;
-                        continue;
-                    }
-                }
+        if list.is_empty() {
+            if self.store_permit() {
+                return None;
             }
-            let mark = |entry: &mut Entry| {
-                entry.notified = Some(strategy);
-                entry.waker.take()
-            };
-            let waker = match strategy {
-                Strategy::Lifo => list.pop_back_with(mark),
-                _ => list.pop_front_with(mark),
-            };
-            debug_assert!(waker.is_some(), "WAITING with an empty list");
-            if list.is_empty() {
-                // WAITING is set and we hold the lock: nobody else writes.
-                self.state.store(cur & !STATE_MASK, SeqCst);
-            }
-            return waker.flatten();
+            // A waiter arrived since we took the lock.
+            self.take_arrivals(list);
         }
+        let mark = |entry: &mut Entry| {
+            entry.notified = Some(strategy);
+            entry.waker.take()
+        };
+        let waker = match strategy {
+            Strategy::Lifo => list.pop_back_with(mark),
+            _ => list.pop_front_with(mark),
+        };
+        debug_assert!(waker.is_some(), "no waiter after an arrival");
+        self.update_waiting(list);
+        waker.flatten()
     }
 
     /// Wakes every task waiting now (every `Notified` created before this
     /// call, polled or not). Stores no permit.
     pub fn notify_waiters(&self) {
-        // Nobody queued: bumping the generation is all there is to do, and
-        // it needs no lock. A waiter about to queue CASes the whole word
-        // (generation included) under the lock, so it sees the bump and
-        // completes instead of queueing.
-        let mut cur = self.state.load(SeqCst);
-        while cur & STATE_MASK != WAITING {
-            match self
-                .state
-                .compare_exchange(cur, cur.wrapping_add(GEN_ONE), SeqCst, SeqCst)
-            {
-                Ok(_) => return,
-                Err(actual) => cur = actual,
-            }
-        }
-        let mut list = self.waiters.lock();
-        // Bump the generation (under the lock, so no waiter queues halfway).
-        let cur = self.state.fetch_add(GEN_ONE, SeqCst).wrapping_add(GEN_ONE);
-        if cur & STATE_MASK != WAITING {
+        let now = self.generation.fetch_add(1, SeqCst).wrapping_add(1);
+        // Pairs with the fence between a waiter's push and its look at the
+        // generation: either we see the push here, or it sees our bump and
+        // completes by itself.
+        fence(SeqCst);
+        if matches!(self.state.load(SeqCst).addr(), EMPTY | NOTIFIED) {
             return;
         }
+        let mut list = self.lock();
         let mut wakers = WakeList::new();
         loop {
-            // Every queued waiter from an older generation is notified.
-            // They sit before any newer one (the list is FIFO), so stop at
-            // the first waiter of the current generation.
-            let now = generation(self.state.load(SeqCst));
-            while !wakers.is_full() {
-                if list.front_with(|e| e.generation != now) != Some(true) {
-                    break;
-                }
+            // Waiters from an older generation arrived before any of ours
+            // (but for late pushers, which see the bump and leave by
+            // themselves), so stop at the first waiter of this generation.
+            let older = |list: &mut WaitList<Entry>| list.front_with(|e| e.generation != now);
+            while !wakers.is_full() && older(&mut list) == Some(true) {
                 let waker = list.pop_front_with(|entry| {
                     entry.notified = Some(Strategy::All);
                     entry.waker.take()
                 });
                 wakers.push(waker.flatten());
             }
-            let more = list.front_with(|e| e.generation != now) == Some(true);
-            if list.is_empty() {
-                let word = self.state.load(SeqCst);
-                self.state.store(word & !STATE_MASK, SeqCst);
-            }
+            let more = older(&mut list) == Some(true);
+            self.update_waiting(&list);
             drop(list);
             wakers.wake_all();
             if !more {
                 return;
             }
-            list = self.waiters.lock();
+            list = self.lock();
         }
     }
 }
-
 impl Default for Notify {
     fn default() -> Self {
         Notify::new()
@@ -227,10 +275,10 @@ impl Default for Notify {
 
 impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let word = self.state.load(SeqCst);
+        let word = self.state.load(SeqCst).addr();
         f.debug_struct("Notify")
-            .field("waiting", &(word & STATE_MASK == WAITING))
-            .field("permit", &(word & STATE_MASK == NOTIFIED))
+            .field("waiting", &(word != EMPTY && word != NOTIFIED))
+            .field("permit", &(word == NOTIFIED))
             .finish()
     }
 }
@@ -256,43 +304,35 @@ pin_project! {
     impl<'a> PinnedDrop for Notified<'a> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if *this.state != NotifiedState::Waiting {
-                return;
-            }
-            let notify = *this.notify;
-            let waiter = this.waiter.as_ref();
-            if waiter.is_served() {
-                // Notified and never reported: pass a single wakeup on.
-                // SAFETY: served, and we own the waiter.
-                let how = unsafe { waiter.with_value_served(|e| e.notified) };
-                if let Some(strategy @ (Strategy::Fifo | Strategy::Lifo)) = how {
-                    notify.notify(strategy);
-                }
-                return;
-            }
-            let mut list = notify.waiters.lock();
-            // SAFETY: our waiter is only ever linked into `notify.waiters`,
-            // whose lock we hold.
-            if unsafe { list.remove(waiter) } {
-                if list.is_empty() {
-                    let word = notify.state.load(SeqCst);
-                    // WAITING is set (we were queued) and we hold the lock.
-                    notify.state.store(word & !STATE_MASK, SeqCst);
-                }
-                return;
-            }
-            // Unlinked by a notifier and never reported: pass a single
-            // wakeup on (a `notify_waiters` one concerns everyone anyway).
-            // SAFETY: unlinked, and we hold the lock that guarded it.
-            let how = unsafe { waiter.with_value(&mut list, |e| e.notified) };
-            if let Some(strategy @ (Strategy::Fifo | Strategy::Lifo)) = how {
-                let waker = notify.notify_locked(&mut list, strategy);
-                drop(list);
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
+            if *this.state == NotifiedState::Waiting {
+                leave(this.notify, this.waiter.as_ref());
             }
         }
+    }
+}
+
+/// Takes a queued waiter out of `notify` (or finds it already notified:
+/// then a `notify_one`/`notify_last` wakeup it holds is passed on, since its
+/// owner is not going to report it).
+fn leave(notify: &Notify, waiter: Pin<&Waiter<Entry>>) {
+    let how = if waiter.is_served() {
+        // SAFETY: served, and the caller owns the waiter.
+        unsafe { waiter.with_value_served(|e| e.notified) }
+    } else {
+        let mut list = notify.lock();
+        // SAFETY: the waiter was pushed for `notify.waiters`, and `lock`
+        // moved every arrival into the list, whose lock we hold.
+        if unsafe { list.remove(waiter) } {
+            notify.update_waiting(&list);
+            return;
+        }
+        // Unlinked by a notifier, which marks it served before it lets go
+        // of the lock.
+        // SAFETY: unlinked, and we hold the lock that guarded it.
+        unsafe { waiter.with_value(&mut list, |e| e.notified) }
+    };
+    if let Some(strategy @ (Strategy::Fifo | Strategy::Lifo)) = how {
+        notify.notify(strategy);
     }
 }
 
@@ -314,61 +354,57 @@ impl Notified<'_> {
         let waiter = this.waiter.as_ref();
         match *this.state {
             NotifiedState::Init => {
-                let mut cur = notify.state.load(SeqCst);
-                loop {
-                    if generation(cur) != *this.generation {
-                        *this.state = NotifiedState::Done;
-                        return Poll::Ready(());
-                    }
-                    if cur & STATE_MASK != NOTIFIED {
-                        break;
-                    }
-                    // Consume the stored permit.
-                    match notify
-                        .state
-                        .compare_exchange(cur, cur & !STATE_MASK, SeqCst, SeqCst)
-                    {
-                        Ok(_) => {
-                            *this.state = NotifiedState::Done;
-                            return Poll::Ready(());
-                        }
-                        Err(actual) => cur = actual,
-                    }
+                if notify.generation.load(SeqCst) != *this.generation {
+                    *this.state = NotifiedState::Done;
+                    return Poll::Ready(());
                 }
-                let mut list = notify.waiters.lock();
+                // SAFETY: never linked, and ours.
+                unsafe { waiter.with_value_served(|e| e.waker = waker.cloned()) };
                 let mut cur = notify.state.load(SeqCst);
                 loop {
-                    if generation(cur) != *this.generation {
-                        *this.state = NotifiedState::Done;
-                        return Poll::Ready(());
+                    if cur.addr() == NOTIFIED {
+                        // Take the stored permit instead of queueing.
+                        match notify
+                            .state
+                            .compare_exchange(cur, flags_only(EMPTY), SeqCst, SeqCst)
+                        {
+                            Ok(_) => {
+                                *this.state = NotifiedState::Done;
+                                return Poll::Ready(());
+                            }
+                            Err(actual) => {
+                                cur = actual;
+                                continue;
+                            }
+                        }
                     }
-                    let next = match cur & STATE_MASK {
-                        NOTIFIED => cur & !STATE_MASK,
-                        // Already WAITING: under the lock nobody else can
-                        // change the word now (module invariant), so queue
-                        // without writing it: a no-op CAS would still
-                        // bounce its cache line between cores.
-                        WAITING => break,
-                        _ => cur | WAITING,
-                    };
+                    // SAFETY: unlinked and ours; published by the CAS below
+                    // or withdrawn.
+                    unsafe { waiter.prepare_push(top(cur)) };
+                    let me = NonNull::from(&*waiter).as_ptr();
+                    let next = me.map_addr(|addr| addr | (cur.addr() & FLAGS));
                     match notify.state.compare_exchange(cur, next, SeqCst, SeqCst) {
-                        Ok(_) if cur & STATE_MASK == NOTIFIED => {
-                            *this.state = NotifiedState::Done;
-                            return Poll::Ready(());
-                        }
                         Ok(_) => break,
-                        Err(actual) => cur = actual,
+                        Err(actual) => {
+                            // SAFETY: the CAS failed: nobody saw the waiter.
+                            unsafe { waiter.withdraw_push() };
+                            cur = actual;
+                        }
                     }
                 }
-                // SAFETY: never linked yet, and we hold the lock.
-                unsafe {
-                    waiter.with_value(&mut list, |e| e.waker = waker.cloned());
-                }
-                // SAFETY: the waiter is pinned in this future, whose drop
-                // unlinks it under this lock unless it has seen it unlinked
-                // (`PinnedDrop` above); all access to it is under the lock.
-                unsafe { list.push_back(waiter) };
+                // Queued, for `notify.waiters`: from here the waiter stays
+                // put until `leave` or a notifier takes it out.
                 *this.state = NotifiedState::Waiting;
+                // Pairs with the fence in `notify_waiters` (SeqCst accesses
+                // to two different words do not order like fences do).
+                fence(SeqCst);
+                if notify.generation.load(SeqCst) != *this.generation {
+                    // A `notify_waiters` call since our creation may have
+                    // looked before we pushed: it counts, and we leave.
+                    leave(notify, waiter);
+                    *this.state = NotifiedState::Done;
+                    return Poll::Ready(());
+                }
                 Poll::Pending
             }
             NotifiedState::Waiting => {
@@ -377,18 +413,16 @@ impl Notified<'_> {
                     *this.state = NotifiedState::Done;
                     return Poll::Ready(());
                 }
-                let mut list = notify.waiters.lock();
-                // SAFETY: linked (if at all) into `notify.waiters`, locked.
+                let mut list = notify.lock();
+                // SAFETY: pushed for `notify.waiters`, whose lock we hold
+                // (and `lock` moved it into the list if it was stacked).
                 if unsafe { waiter.is_linked(&mut list) } {
-                    let word = notify.state.load(SeqCst);
-                    if generation(word) != *this.generation {
+                    if notify.generation.load(SeqCst) != *this.generation {
                         // A `notify_waiters` call is still working through
                         // the queue and has not reached us: it counts.
                         // SAFETY: linked into this list, whose lock we hold.
                         unsafe { list.remove(waiter) };
-                        if list.is_empty() {
-                            notify.state.store(word & !STATE_MASK, SeqCst);
-                        }
+                        notify.update_waiting(&list);
                         *this.state = NotifiedState::Done;
                         return Poll::Ready(());
                     }

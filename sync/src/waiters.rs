@@ -19,6 +19,11 @@
 //!   touch of the node: an owner that reads it set (Acquire) owns the node
 //!   again, with no lock, and knows it was served. A cancelled owner unlinks
 //!   itself with [`WaitList::remove`].
+//! - A primitive may also let waiters queue without its lock, on a stack of
+//!   arrivals in an atomic word of its own ([`Waiter::prepare_push`]); a
+//!   lock holder takes the stack whole and links it
+//!   ([`WaitList::append_stack`]). A stacked node counts as linked into the
+//!   list, and lock holders take the stack in before touching the list.
 //!
 //! All node access goes through the shim's `UnsafeCell`, so loom checks it.
 
@@ -102,6 +107,41 @@ impl<T> Waiter<T> {
         // SAFETY: served: the pop that unlinked it is done with the node
         // (its Release store, our Acquire load), so we are its only user.
         self.node.with_mut(|node| f(unsafe { &mut (*node).value }))
+    }
+
+    /// Readies an unlinked waiter to be pushed, without the lock, onto a
+    /// stack of arrivals whose top is `next` (a primitive's atomic word; see
+    /// [`WaitList::append_stack`]). From here on the waiter counts as linked:
+    /// the caller either publishes it with a Release CAS of that word, or
+    /// calls [`Waiter::withdraw_push`] before giving up.
+    ///
+    /// # Safety
+    ///
+    /// The waiter is not linked, and the caller owns it (as for
+    /// [`Waiter::with_value_served`]). Once published, the waiter is under
+    /// [`WaitList::push_back`]'s contract for the list the stack drains into.
+    pub(crate) unsafe fn prepare_push(self: Pin<&Self>, next: Option<NonNull<Waiter<T>>>) {
+        // Only the owner reads it, and the node is not shared yet.
+        self.served.store(false, Ordering::Relaxed);
+        // SAFETY: unlinked and ours (caller's contract): nobody else can
+        // reach the node until the caller publishes it.
+        self.node.with_mut(|node| unsafe {
+            assert!(!(*node).linked, "a waiter was linked twice");
+            (*node).prev = None;
+            (*node).next = next;
+            (*node).linked = true;
+        });
+    }
+
+    /// Undoes [`Waiter::prepare_push`] for a waiter that was not published.
+    ///
+    /// # Safety
+    ///
+    /// `prepare_push` was called and its CAS failed, so nobody else has seen
+    /// the waiter.
+    pub(crate) unsafe fn withdraw_push(self: Pin<&Self>) {
+        // SAFETY: unpublished, so still ours alone.
+        self.node.with_mut(|node| unsafe { (*node).linked = false });
     }
 
     /// Whether the waiter is in a list.
@@ -206,6 +246,43 @@ impl<T> WaitList<T> {
         }
         self.tail = Some(ptr);
         self.len += 1;
+    }
+
+    /// Links a stack of arrivals at the back, oldest first: `top` is the
+    /// newest waiter, and each one's `next` (from
+    /// [`Waiter::prepare_push`]) the one pushed before it.
+    ///
+    /// # Safety
+    ///
+    /// The caller took the stack whole from its atomic word (with Acquire,
+    /// after the pushers' Release), under this list's lock, so the waiters
+    /// on it are now this list's and nobody else walks the stack.
+    pub(crate) unsafe fn append_stack(&mut self, top: NonNull<Waiter<T>>) {
+        // Reverse the chain in place, then link it oldest first.
+        let mut oldest_first = None;
+        let mut cur = Some(top);
+        while let Some(ptr) = cur {
+            // SAFETY: a stacked waiter is this list's (caller's contract).
+            cur = unsafe { self.node(ptr, |node| std::mem::replace(&mut node.next, oldest_first)) };
+            oldest_first = Some(ptr);
+        }
+        while let Some(ptr) = oldest_first {
+            let tail = self.tail;
+            // SAFETY: as above.
+            oldest_first = unsafe {
+                self.node(ptr, |node| {
+                    node.prev = tail;
+                    node.next.take()
+                })
+            };
+            match tail {
+                // SAFETY: `tail` is reachable from this list.
+                Some(tail) => unsafe { self.node(tail, |node| node.next = Some(ptr)) },
+                None => self.head = Some(ptr),
+            }
+            self.tail = Some(ptr);
+            self.len += 1;
+        }
     }
 
     /// Unlinks `ptr`, which is linked into this list.
@@ -381,6 +458,33 @@ mod tests {
         assert_eq!(list.pop_back_with(|v| *v), Some(3));
         assert_eq!(list.pop_front_with(|v| *v), Some(2));
         assert_eq!(list.pop_front_with(|v| *v), None);
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn a_stack_of_arrivals_joins_the_back_oldest_first() {
+        let nodes = [pinned(0), pinned(1), pinned(2), pinned(3)];
+        let mut list = WaitList::new();
+        // SAFETY: `nodes` outlives the list's use of them; the stack is
+        // built and handed over on this thread (no atomic word needed).
+        unsafe {
+            list.push_back(nodes[0].as_ref());
+            nodes[1].as_ref().prepare_push(None);
+            nodes[2]
+                .as_ref()
+                .prepare_push(Some(NonNull::from(&*nodes[1])));
+            nodes[3]
+                .as_ref()
+                .prepare_push(Some(NonNull::from(&*nodes[2])));
+            list.append_stack(NonNull::from(&*nodes[3]));
+        }
+        assert_eq!(list.len(), 4);
+        // Linked both ways: a removal from the middle keeps the order.
+        // SAFETY: linked into `list`.
+        assert!(unsafe { list.remove(nodes[2].as_ref()) });
+        assert_eq!(list.pop_back_with(|v| *v), Some(3));
+        assert_eq!(list.pop_front_with(|v| *v), Some(0));
+        assert_eq!(list.pop_front_with(|v| *v), Some(1));
         assert!(list.is_empty());
     }
 

@@ -168,6 +168,34 @@ fn notify_one_racing_a_dropped_notified() {
     });
 }
 
+/// Two waiters pushing onto the arrival stack while `notify_one` runs
+/// twice: each notification reaches a waiter or is stored for one, whatever
+/// the interleaving of the pushes, the permit and the lock holder's drain.
+#[test]
+fn notify_one_racing_lock_free_registrations() {
+    model(|| {
+        let notify = Arc::new(Notify::new());
+        let (n1, n2) = (notify.clone(), notify.clone());
+        let a = thread::spawn(move || block_on(n1.notified()));
+        let b = thread::spawn(move || block_on(n2.notified()));
+        notify.notify_one();
+        // One permit at most is stored: the second notify must come after
+        // the first is taken, or one waiter would wait forever.
+        while notify_has_permit(&notify) {
+            thread::yield_now();
+        }
+        notify.notify_one();
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
+
+/// Whether `notify` holds a stored permit (from its `Debug` output: the
+/// only outside view of it).
+fn notify_has_permit(notify: &Notify) -> bool {
+    format!("{notify:?}").contains("permit: true")
+}
+
 /// `notify_waiters` racing a waiter registering: a `Notified` created
 /// before the call completes even if it is queued after.
 #[test]

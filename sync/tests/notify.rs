@@ -55,6 +55,55 @@ fn notify_one_is_fifo_and_notify_last_is_lifo() {
     tasks[1].pending();
 }
 
+/// New waiters queue on a lock-free stack that the next notifier moves
+/// into the list: the order must still be arrival order across both.
+#[test]
+fn arrival_order_holds_across_waiters_queued_before_and_after_a_notify() {
+    let n = Notify::new();
+    let mut tasks: Vec<_> = (0..5).map(|_| Task::new(n.notified())).collect();
+    tasks[0].pending();
+    tasks[1].pending();
+    n.notify_one(); // takes 0 and 1 into the list, wakes 0
+    assert!(tasks[0].woken() && !tasks[1].woken());
+    tasks[2].pending();
+    tasks[3].pending();
+    tasks[4].pending();
+    n.notify_last(); // the newest arrival, though it is not in the list yet
+    assert!(tasks[4].woken());
+    n.notify_one();
+    assert!(tasks[1].woken() && !tasks[2].woken());
+    n.notify_one();
+    assert!(tasks[2].woken() && !tasks[3].woken());
+    n.notify_one();
+    assert!(tasks[3].woken());
+    for t in &mut tasks {
+        t.ready();
+    }
+}
+
+#[test]
+fn a_waiter_dropped_before_any_notify_leaves_the_queue_intact() {
+    let n = Notify::new();
+    let mut a = Task::new(n.notified());
+    let mut b = Task::new(n.notified());
+    let mut c = Task::new(n.notified());
+    a.pending();
+    b.pending();
+    c.pending();
+    // b is still on the arrival stack, between a and c.
+    drop(b);
+    a.pending(); // a repoll takes the lock: a and c move to the list
+    n.notify_one();
+    assert!(a.woken() && !c.woken());
+    n.notify_one();
+    assert!(c.woken());
+    a.ready();
+    c.ready();
+    // Nobody is left queued: the next notify_one is stored.
+    n.notify_one();
+    block_on(n.notified());
+}
+
 #[test]
 fn a_dropped_notified_passes_its_wakeup_on() {
     let n = Notify::new();

@@ -1,6 +1,6 @@
 //! Threads racing acquires that are dropped at random points (queued,
-//! served-but-unseen, holding), with real parallelism: permits, locks and
-//! channel slots must all be accounted for at the end. Too slow for miri.
+//! served-but-unseen, holding), with real parallelism: permits, locks,
+//! channel slots and notifications must all be accounted for at the end. Too slow for miri.
 #![cfg(not(miri))]
 
 use std::future::Future;
@@ -8,7 +8,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use weft_sync::{mpsc, Mutex, Semaphore};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use weft_sync::{mpsc, Mutex, Notify, Semaphore};
 
 /// xorshift: enough randomness to vary the drop points, no dependency.
 struct Rng(u64);
@@ -140,4 +143,54 @@ fn bounded_channel_slots_survive_random_cancellation() {
     assert!(sent > 0);
     // Everything was received: every slot, used or dropped, came back.
     assert_eq!(probe.capacity(), CAP);
+}
+
+/// One notification in flight at a time (so none is merged into a stored
+/// permit), taken by waiters that drop their `Notified` at random points:
+/// every notification ends in exactly one completed wait, whether it lands
+/// on a stacked arrival, a listed waiter, a future dropped after being
+/// picked (which passes it on) or the stored permit.
+#[test]
+fn notifications_survive_random_cancellation() {
+    let notify = Arc::new(Notify::new());
+    let woken = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let waiters: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (notify, woken, done) = (notify.clone(), woken.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut rng = Rng(0xA076_1D64_78BD_642F ^ (t + 1));
+                while !done.load(SeqCst) {
+                    if poll_a_few(notify.notified(), rng.next() % 4).is_some() {
+                        woken.fetch_add(1, SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for round in 0..ITERS {
+        if round % 2 == 0 {
+            notify.notify_one();
+        } else {
+            notify.notify_last();
+        }
+        // A watchdog, not a timing: a lost notification stalls forever.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while woken.load(SeqCst) <= round {
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: a notification was lost"
+            );
+            std::thread::yield_now();
+        }
+    }
+    done.store(true, SeqCst);
+    for w in waiters {
+        w.join().unwrap();
+    }
+    assert_eq!(
+        woken.load(SeqCst),
+        ITERS,
+        "a notification completed two waits"
+    );
 }
