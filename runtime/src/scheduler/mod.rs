@@ -12,6 +12,8 @@ pub(crate) mod current;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
+#[cfg(not(any(loom, miri)))]
+pub(crate) mod spin;
 pub(crate) mod worker;
 
 use std::sync::{Arc, OnceLock, Weak};

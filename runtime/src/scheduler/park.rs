@@ -7,7 +7,8 @@
 //! that comes before the park is kept (`NOTIFIED`), so none is ever lost.
 //!
 //! The same type without a driver slot parks plain threads in `block_on`,
-//! which may spin a little before they sleep ([`Parker::park_spinning`]).
+//! which may spin a little before they sleep ([`Parker::park_spinning`],
+//! [`spin`](super::spin)).
 
 use std::sync::Arc;
 use std::task::Wake;
@@ -23,22 +24,6 @@ const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
-
-/// The longest a thread in `block_on` spins before it sleeps.
-#[cfg(not(any(loom, miri)))]
-const SPIN_LIMIT: Duration = Duration::from_micros(100);
-
-/// Spins between two looks at the clock (and two yields to the OS).
-#[cfg(not(any(loom, miri)))]
-const SPINS_PER_YIELD: u32 = 32;
-
-#[cfg(not(any(loom, miri)))]
-thread_local! {
-    /// Whether this thread's last wait in `park_spinning` ended within
-    /// [`SPIN_LIMIT`]. Per thread, not per parker: `block_on` makes a parker
-    /// per call, and a thread that calls it in a loop should keep its history.
-    static LAST_WAIT_SHORT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
 
 /// The runtime's one driver, and how to wake whoever waits in it.
 ///
@@ -164,59 +149,36 @@ impl Parker {
     }
 
     /// Parks a plain thread (one in `block_on`) with no timeout, spinning
-    /// first, for up to [`SPIN_LIMIT`], when its last wait ended within that
-    /// time and `may_spin` (asked between spins) says a core is spare.
-    ///
-    /// Why: handing work to a sleeping thread costs the waker a futex wake
-    /// and the sleeper tens of microseconds before it runs; in a
-    /// request/reply exchange with a task that cost is paid on every message.
-    /// Spinning only after a short wait keeps a thread that waits long (a
-    /// server's `block_on`) asleep, and asking `may_spin` keeps the spinner
-    /// off the cores of workers that have tasks to run. Off under loom and
-    /// miri, where time and yields mean nothing.
+    /// first when its recent waits were short and `may_spin` (asked between
+    /// spins) says a core is spare: see [`spin`](super::spin) for when and
+    /// why. `may_spin` keeps the spinner off the cores of workers that have
+    /// tasks to run. No spinning under loom and miri.
     pub(crate) fn park_spinning(&mut self, may_spin: impl Fn() -> bool) {
-        debug_assert!(self.inner.driver.is_none(), "workers do not spin");
+        let inner = &*self.inner;
+        debug_assert!(inner.driver.is_none(), "workers do not spin");
         #[cfg(not(any(loom, miri)))]
-        {
-            // The wait is timed from before the spin: a wait the spin could
-            // not cover (spin plus a short sleep) turns spinning off.
-            let start = std::time::Instant::now();
-            if LAST_WAIT_SHORT.get() && self.inner.spin(start, &may_spin) {
-                return;
-            }
-            self.park(None);
-            LAST_WAIT_SHORT.set(start.elapsed() < SPIN_LIMIT);
-        }
+        super::spin::spin_then_sleep(
+            may_spin,
+            || inner.take_notification(),
+            || inner.park_condvar(None),
+        );
         #[cfg(any(loom, miri))]
         {
             let _ = may_spin;
-            self.park(None);
+            inner.park_condvar(None);
         }
     }
 }
 
 impl Inner {
-    /// Spins until unparked (true: the notification is consumed), or until
-    /// [`SPIN_LIMIT`] passes or `may_spin` says no (false).
+    /// Consumes a pending unpark, if there is one.
     #[cfg(not(any(loom, miri)))]
-    fn spin(&self, start: std::time::Instant, may_spin: &impl Fn() -> bool) -> bool {
-        while may_spin() && start.elapsed() < SPIN_LIMIT {
-            for _ in 0..SPINS_PER_YIELD {
-                if self.state.load(Relaxed) == NOTIFIED
-                    && self
-                        .state
-                        .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-                        .is_ok()
-                {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            // On a machine with fewer cores than runnable threads, let the
-            // thread we are waiting for have this one.
-            std::thread::yield_now();
-        }
-        false
+    fn take_notification(&self) -> bool {
+        self.state.load(Relaxed) == NOTIFIED
+            && self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
     }
 
     fn park_condvar(&self, timeout: Option<Duration>) {
