@@ -49,6 +49,12 @@ fn top(word: *mut Waiter<Entry>) -> Option<NonNull<Waiter<Entry>>> {
     NonNull::new(word.map_addr(|addr| addr & !FLAGS))
 }
 
+/// Whether generation `a` came before `b` (both read from the wrapping
+/// `generation` counter, fewer than `isize::MAX` calls apart).
+fn precedes(a: usize, b: usize) -> bool {
+    (b.wrapping_sub(a) as isize) > 0
+}
+
 /// A `state` word with no arrivals and these flags.
 fn flags_only(flags: usize) -> *mut Waiter<Entry> {
     ptr::null_mut::<Waiter<Entry>>().map_addr(|_| flags)
@@ -171,7 +177,8 @@ impl Notify {
     }
 
     /// Takes the lock and moves every arrival into the list: the only way
-    /// to the list, so no lock holder ever sees a waiter still stacked.
+    /// to the list, so every waiter that pushed before the lock was taken
+    /// is in the list (later pushes may land while it is held).
     fn lock(&self) -> MutexGuard<'_, WaitList<Entry>> {
         let mut list = self.waiters.lock();
         self.take_arrivals(&mut list);
@@ -245,10 +252,13 @@ impl Notify {
         let mut list = self.lock();
         let mut wakers = WakeList::new();
         loop {
-            // Waiters from an older generation arrived before any of ours
-            // (but for late pushers, which see the bump and leave by
-            // themselves), so stop at the first waiter of this generation.
-            let older = |list: &mut WaitList<Entry>| list.front_with(|e| e.generation != now);
+            // Ours are the waiters created before our bump. They queued
+            // before any created after it (a later call may have bumped
+            // again before we got the lock), but for late pushers, which
+            // see the bump and leave by themselves: so stop at the first
+            // waiter that is not ours.
+            let older =
+                |list: &mut WaitList<Entry>| list.front_with(|e| precedes(e.generation, now));
             while !wakers.is_full() && older(&mut list) == Some(true) {
                 let waker = list.pop_front_with(|entry| {
                     entry.notified = Some(Strategy::All);
@@ -395,8 +405,10 @@ impl Notified<'_> {
                 // Queued, for `notify.waiters`: from here the waiter stays
                 // put until `leave` or a notifier takes it out.
                 *this.state = NotifiedState::Waiting;
-                // Pairs with the fence in `notify_waiters` (SeqCst accesses
-                // to two different words do not order like fences do).
+                // Pairs with the fence in `notify_waiters`. The SeqCst
+                // accesses alone would order the two words in the C++
+                // model, but loom models SeqCst accesses as AcqRel: the
+                // fences make the proof one that loom checks.
                 fence(SeqCst);
                 if notify.generation.load(SeqCst) != *this.generation {
                     // A `notify_waiters` call since our creation may have

@@ -2,12 +2,15 @@
 
 mod common;
 
+use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Wake, Waker};
 
 use common::Task;
 use futures::executor::block_on;
-use weft_sync::{Barrier, Notify};
+use weft_sync::{Barrier, Notified, Notify};
 
 #[test]
 fn notify_one_stores_one_permit() {
@@ -37,6 +40,61 @@ fn notify_waiters_wakes_current_waiters_and_stores_nothing() {
     let mut late = Task::new(n.notified());
     late.pending();
     assert!(!late.woken());
+}
+
+/// On its first wake, calls `notify_waiters` again and queues a new
+/// waiter, as a task woken by the first call might on another thread.
+struct Reenter {
+    notify: &'static Notify,
+    late: Mutex<Option<Task<Notified<'static>>>>,
+    done: AtomicBool,
+}
+
+impl Wake for Reenter {
+    fn wake(self: Arc<Self>) {
+        if self.done.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.notify.notify_waiters();
+        let mut late = Task::new(self.notify.notified());
+        late.pending();
+        *self.late.lock().unwrap() = Some(late);
+    }
+}
+
+/// A `notify_waiters` call wakes the waiters created before it, not one
+/// created while it works through the queue after a second call: the
+/// first call wakes in batches, and here a waker in its first batch makes
+/// the second call and queues a waiter before the first call relocks.
+#[test]
+fn notify_waiters_leaves_alone_a_waiter_created_after_it() {
+    let notify: &'static Notify = Box::leak(Box::new(Notify::new()));
+    let reenter = Arc::new(Reenter {
+        notify,
+        late: Mutex::new(None),
+        done: AtomicBool::new(false),
+    });
+    let mut first = pin!(notify.notified());
+    let waker = Waker::from(reenter.clone());
+    assert!(first
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    // More than one batch of wakers behind it.
+    let mut rest: Vec<_> = (0..100).map(|_| Task::new(notify.notified())).collect();
+    for t in &mut rest {
+        t.pending();
+    }
+    notify.notify_waiters();
+    assert!(reenter.done.load(Ordering::SeqCst));
+    for t in &mut rest {
+        t.ready();
+    }
+    let mut late = reenter.late.lock().unwrap().take().expect("queued");
+    assert!(!late.woken(), "woken by a call made before it existed");
+    late.pending();
+    notify.notify_waiters();
+    late.ready();
 }
 
 #[test]
@@ -90,9 +148,10 @@ fn a_waiter_dropped_before_any_notify_leaves_the_queue_intact() {
     a.pending();
     b.pending();
     c.pending();
-    // b is still on the arrival stack, between a and c.
+    // b is still on the arrival stack, between a and c; leaving, it takes
+    // the lock, which moves all three into the list first.
     drop(b);
-    a.pending(); // a repoll takes the lock: a and c move to the list
+    a.pending();
     n.notify_one();
     assert!(a.woken() && !c.woken());
     n.notify_one();

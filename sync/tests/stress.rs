@@ -193,4 +193,8 @@ fn notifications_survive_random_cancellation() {
         ITERS,
         "a notification completed two waits"
     );
+    assert!(
+        poll_a_few(notify.notified(), 1).is_none(),
+        "a notification was duplicated into a stored permit"
+    );
 }
