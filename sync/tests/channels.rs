@@ -9,7 +9,7 @@ use std::sync::Arc;
 use common::Task;
 use futures::executor::block_on;
 use futures::StreamExt;
-use weft_sync::{broadcast, mpsc, oneshot, watch};
+use weft_sync::{broadcast, mpsc, oneshot, watch, Semaphore};
 
 // ---- oneshot ----
 
@@ -210,6 +210,14 @@ fn dropped_recv_future_loses_no_message() {
     assert_eq!(rx.try_recv(), Ok(1));
 }
 
+/// Producer threads in the many-producer tests, and messages from each:
+/// 1,000,000 in all (a few dozen under miri).
+const PRODUCERS: u64 = 8;
+const PER_PRODUCER: u64 = if cfg!(miri) { 5 } else { 125_000 };
+
+/// 8 producer threads send 1,000,000 numbers, each once, to 1 consumer,
+/// which checks it gets every one exactly once and each producer's in
+/// order.
 fn many_producers<S, R>(
     make: impl Fn() -> (S, R),
     send: fn(&S, u64),
@@ -217,8 +225,7 @@ fn many_producers<S, R>(
 ) where
     S: Clone + Send + 'static,
 {
-    const PRODUCERS: u64 = 8;
-    let per = if cfg!(miri) { 20 } else { 25_000 };
+    let per = PER_PRODUCER;
     let (tx, mut rx) = make();
     let handles: Vec<_> = (0..PRODUCERS)
         .map(|p| {
@@ -388,6 +395,49 @@ fn broadcast_close_and_resubscribe() {
     assert_eq!(tx.send(9).unwrap_err().0, 9);
 }
 
+/// The many-producer test over a small ring: producers take a credit per
+/// message and the consumer returns one per message received, so nobody
+/// lags while the ring wraps thousands of times.
+#[test]
+fn broadcast_many_producers_one_consumer_no_loss_no_dup() {
+    const RING: usize = 256;
+    let credits = Arc::new(Semaphore::new(RING));
+    let (tx, mut rx) = broadcast::channel(RING);
+    let handles: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let (tx, credits) = (tx.clone(), credits.clone());
+            std::thread::spawn(move || {
+                for i in 0..PER_PRODUCER {
+                    block_on(credits.acquire()).unwrap().forget();
+                    tx.send(p * PER_PRODUCER + i).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut seen = vec![false; (PRODUCERS * PER_PRODUCER) as usize];
+    let mut last = vec![None::<u64>; PRODUCERS as usize];
+    let mut count = 0;
+    loop {
+        let v = match block_on(rx.recv()) {
+            Ok(v) => v,
+            Err(broadcast::RecvError::Closed) => break,
+            Err(e) => panic!("after {count} messages: {e}"),
+        };
+        credits.add_permits(1);
+        assert!(!std::mem::replace(&mut seen[v as usize], true), "{v} twice");
+        let p = (v / PER_PRODUCER) as usize;
+        assert!(last[p].is_none_or(|l| l < v));
+        last[p] = Some(v);
+        count += 1;
+    }
+    assert_eq!(count, PRODUCERS * PER_PRODUCER);
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+/// Several receivers each get every message of several producers once.
 #[test]
 fn broadcast_many_producers_no_loss_no_dup() {
     let producers = 4u64;

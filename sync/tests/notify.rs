@@ -5,7 +5,7 @@ mod common;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Wake, Waker};
 
 use common::Task;
@@ -68,7 +68,8 @@ impl Wake for Reenter {
 /// the second call and queues a waiter before the first call relocks.
 #[test]
 fn notify_waiters_leaves_alone_a_waiter_created_after_it() {
-    let notify: &'static Notify = Box::leak(Box::new(Notify::new()));
+    static NOTIFY: OnceLock<Notify> = OnceLock::new();
+    let notify = NOTIFY.get_or_init(Notify::new);
     let reenter = Arc::new(Reenter {
         notify,
         late: Mutex::new(None),
