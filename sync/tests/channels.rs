@@ -401,40 +401,25 @@ fn broadcast_close_and_resubscribe() {
 #[test]
 fn broadcast_many_producers_one_consumer_no_loss_no_dup() {
     const RING: usize = 256;
-    let credits = Arc::new(Semaphore::new(RING));
-    let (tx, mut rx) = broadcast::channel(RING);
-    let handles: Vec<_> = (0..PRODUCERS)
-        .map(|p| {
-            let (tx, credits) = (tx.clone(), credits.clone());
-            std::thread::spawn(move || {
-                for i in 0..PER_PRODUCER {
-                    block_on(credits.acquire()).unwrap().forget();
-                    tx.send(p * PER_PRODUCER + i).unwrap();
-                }
-            })
-        })
-        .collect();
-    drop(tx);
-    let mut seen = vec![false; (PRODUCERS * PER_PRODUCER) as usize];
-    let mut last = vec![None::<u64>; PRODUCERS as usize];
-    let mut count = 0;
-    loop {
-        let v = match block_on(rx.recv()) {
-            Ok(v) => v,
-            Err(broadcast::RecvError::Closed) => break,
-            Err(e) => panic!("after {count} messages: {e}"),
-        };
-        credits.add_permits(1);
-        assert!(!std::mem::replace(&mut seen[v as usize], true), "{v} twice");
-        let p = (v / PER_PRODUCER) as usize;
-        assert!(last[p].is_none_or(|l| l < v));
-        last[p] = Some(v);
-        count += 1;
-    }
-    assert_eq!(count, PRODUCERS * PER_PRODUCER);
-    for h in handles {
-        h.join().unwrap();
-    }
+    many_producers(
+        || {
+            let credits = Arc::new(Semaphore::new(RING));
+            let (tx, rx) = broadcast::channel(RING);
+            ((tx, credits.clone()), (rx, credits))
+        },
+        |(tx, credits), v| {
+            block_on(credits.acquire()).unwrap().forget();
+            tx.send(v).unwrap();
+        },
+        |(rx, credits)| match block_on(rx.recv()) {
+            Ok(v) => {
+                credits.add_permits(1);
+                Some(v)
+            }
+            Err(broadcast::RecvError::Closed) => None,
+            Err(e) => panic!("{e}"),
+        },
+    );
 }
 
 /// Several receivers each get every message of several producers once.
