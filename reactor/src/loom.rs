@@ -1,14 +1,17 @@
 //! The one door through which reactor code reaches atomics and locks:
 //! `std` / `parking_lot` normally, loom's under `--cfg loom` (see the
-//! runtime's `loom.rs` for why). The condvar serves the quiet park (no
+//! runtime's `loom.rs` for why), `std`'s locks under miri. The condvar serves the quiet park (no
 //! source registered) and the fake poller that loom and miri run with.
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+    #[cfg(not(miri))]
+    pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
+
     /// Waits on `condvar` for at most `timeout` (forever when `None`).
+    #[cfg(not(miri))]
     pub(crate) fn wait_timeout<T>(
         condvar: &Condvar,
         guard: &mut MutexGuard<'_, T>,
@@ -24,20 +27,33 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+}
 
-    /// loom's mutex with parking_lot's infallible API.
+/// parking_lot's lock API over a `std`-shaped backend: loom's locks under
+/// `--cfg loom`, `std`'s under miri, which cannot run parking_lot's parker
+/// (see the runtime's `loom.rs`). A poisoned lock is taken anyway, as
+/// parking_lot's locks do not poison.
+#[cfg(any(loom, miri))]
+mod locks {
+    #[cfg(loom)]
+    use loom::sync as backend;
+    #[cfg(not(loom))]
+    use std::sync as backend;
+    use std::sync::PoisonError;
+
     #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub(crate) struct Mutex<T>(backend::Mutex<T>);
 
-    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+    /// A guard that [`Condvar::wait`] can hand to the backend and take back.
+    pub(crate) struct MutexGuard<'a, T>(Option<backend::MutexGuard<'a, T>>);
 
     impl<T> Mutex<T> {
         pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::Mutex::new(value))
+            Self(backend::Mutex::new(value))
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            MutexGuard(Some(self.0.lock().unwrap()))
+            MutexGuard(Some(self.0.lock().unwrap_or_else(PoisonError::into_inner)))
         }
     }
 
@@ -54,18 +70,17 @@ mod imp {
         }
     }
 
-    /// loom's condvar with parking_lot's `&mut guard` API.
     #[derive(Debug, Default)]
-    pub(crate) struct Condvar(loom::sync::Condvar);
+    pub(crate) struct Condvar(backend::Condvar);
 
     impl Condvar {
         pub(crate) fn new() -> Self {
-            Self(loom::sync::Condvar::new())
+            Self(backend::Condvar::new())
         }
 
         pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
             let inner = guard.0.take().expect("guard present");
-            guard.0 = Some(self.0.wait(inner).unwrap());
+            guard.0 = Some(self.0.wait(inner).unwrap_or_else(PoisonError::into_inner));
         }
 
         pub(crate) fn notify_one(&self) {
@@ -76,6 +91,7 @@ mod imp {
     /// loom's condvar has no timeouts: a timed wait is an untimed one, so
     /// a protocol that only works because a timeout fires deadlocks in the
     /// model.
+    #[cfg(loom)]
     pub(crate) fn wait_timeout<T>(
         condvar: &Condvar,
         guard: &mut MutexGuard<'_, T>,
@@ -83,7 +99,28 @@ mod imp {
     ) {
         condvar.wait(guard);
     }
+
+    /// Waits on `condvar` for at most `timeout` (forever when `None`).
+    #[cfg(not(loom))]
+    pub(crate) fn wait_timeout<T>(
+        condvar: &Condvar,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<std::time::Duration>,
+    ) {
+        let Some(timeout) = timeout else {
+            return condvar.wait(guard);
+        };
+        let inner = guard.0.take().expect("guard present");
+        let (inner, _) = condvar
+            .0
+            .wait_timeout(inner, timeout)
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.0 = Some(inner);
+    }
 }
+
+#[cfg(any(loom, miri))]
+pub(crate) use locks::*;
 
 pub(crate) use imp::*;
 

@@ -9,13 +9,14 @@
 //!
 //! The wrappers keep one API for both worlds: `UnsafeCell::with{,_mut}`
 //! (loom's, which checks aliasing) and parking_lot-style locks whose `lock`
-//! cannot fail.
+//! cannot fail. Under miri the locks are `std`'s (see `locks`).
 
 #[cfg(not(loom))]
 mod imp {
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     pub(crate) use std::thread;
 
+    #[cfg(not(miri))]
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
 
     /// `std::cell::UnsafeCell` with loom's closure-based API.
@@ -40,6 +41,7 @@ mod imp {
 
     /// Waits on `condvar` for at most `timeout` (forever when `None`).
     /// True when the timeout passed.
+    #[cfg(not(miri))]
     pub(crate) fn wait_timeout<T>(
         condvar: &Condvar,
         guard: &mut MutexGuard<'_, T>,
@@ -60,21 +62,41 @@ mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
     pub(crate) use loom::thread;
+}
 
-    /// loom's mutex with parking_lot's infallible API.
+/// parking_lot's lock API over a `std`-shaped backend: loom's locks under
+/// `--cfg loom`, `std`'s under miri. Miri cannot run parking_lot's parker
+/// (its raw futex call passes `&AtomicI32` where miri wants `*mut u32`,
+/// rust-lang/rust#161734), and `std`'s locks are ones miri models natively.
+/// A poisoned lock is taken anyway: parking_lot's locks do not poison.
+#[cfg(any(loom, miri))]
+mod locks {
+    #[cfg(loom)]
+    use loom::sync as backend;
+    #[cfg(not(loom))]
+    use std::sync as backend;
+    use std::sync::PoisonError;
+
     #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub(crate) struct Mutex<T>(backend::Mutex<T>);
 
-    /// A guard that [`Condvar::wait`] can hand to loom and take back.
-    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+    /// A guard that [`Condvar::wait`] can hand to the backend and take back.
+    pub(crate) struct MutexGuard<'a, T>(Option<backend::MutexGuard<'a, T>>);
 
     impl<T> Mutex<T> {
+        #[cfg(loom)]
         pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::Mutex::new(value))
+            Self(backend::Mutex::new(value))
+        }
+
+        /// `const`, as parking_lot's is, for the `static`s loom never sees.
+        #[cfg(not(loom))]
+        pub(crate) const fn new(value: T) -> Self {
+            Self(backend::Mutex::new(value))
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            MutexGuard(Some(self.0.lock().unwrap()))
+            MutexGuard(Some(self.0.lock().unwrap_or_else(PoisonError::into_inner)))
         }
     }
 
@@ -97,28 +119,25 @@ mod imp {
         }
     }
 
-    /// loom's condvar with parking_lot's `&mut guard` API.
     #[derive(Debug, Default)]
-    pub(crate) struct Condvar(loom::sync::Condvar);
+    pub(crate) struct Condvar(backend::Condvar);
 
     impl Condvar {
         pub(crate) fn new() -> Self {
-            Self(loom::sync::Condvar::new())
+            Self(backend::Condvar::new())
         }
 
         pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
             let inner = guard.0.take().expect("guard present");
-            guard.0 = Some(self.0.wait(inner).unwrap());
+            guard.0 = Some(self.0.wait(inner).unwrap_or_else(PoisonError::into_inner));
         }
 
-        pub(crate) fn notify_one(&self) -> bool {
+        pub(crate) fn notify_one(&self) {
             self.0.notify_one();
-            true
         }
 
-        pub(crate) fn notify_all(&self) -> usize {
+        pub(crate) fn notify_all(&self) {
             self.0.notify_all();
-            0
         }
     }
 
@@ -128,6 +147,7 @@ mod imp {
     /// exception: it times out at once (as it does for real), which lets a
     /// model reach the paths that run after a timeout (a blocking thread
     /// retiring with a zero keep-alive).
+    #[cfg(loom)]
     pub(crate) fn wait_timeout<T>(
         condvar: &Condvar,
         guard: &mut MutexGuard<'_, T>,
@@ -139,7 +159,31 @@ mod imp {
         condvar.wait(guard);
         false
     }
+
+    /// Waits on `condvar` for at most `timeout` (forever when `None`).
+    /// True when the timeout passed.
+    #[cfg(not(loom))]
+    pub(crate) fn wait_timeout<T>(
+        condvar: &Condvar,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<std::time::Duration>,
+    ) -> bool {
+        let Some(timeout) = timeout else {
+            condvar.wait(guard);
+            return false;
+        };
+        let inner = guard.0.take().expect("guard present");
+        let (inner, result) = condvar
+            .0
+            .wait_timeout(inner, timeout)
+            .unwrap_or_else(PoisonError::into_inner);
+        guard.0 = Some(inner);
+        result.timed_out()
+    }
 }
+
+#[cfg(any(loom, miri))]
+pub(crate) use locks::*;
 
 pub(crate) use imp::*;
 

@@ -8,7 +8,8 @@
 //!
 //! The wrappers keep one API for both worlds: `UnsafeCell::with{,_mut}`
 //! (loom's, which checks aliasing) and parking_lot-style locks whose `lock`
-//! cannot fail. Same style as `runtime/src/loom.rs`, with only what sync needs.
+//! cannot fail (under miri, `std`'s). Same style as `runtime/src/loom.rs`,
+//! with only what sync needs.
 //!
 //! One exception: the public `self: Arc<Self>` methods (`lock_owned`,
 //! `acquire_owned`, ...) take `std::sync::Arc`, the type users hold; loom
@@ -19,6 +20,7 @@ mod imp {
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
     pub(crate) use std::sync::Arc;
 
+    #[cfg(not(miri))]
     pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
     /// `std::cell::UnsafeCell` with loom's closure-based API.
@@ -87,42 +89,57 @@ mod imp {
             self.0.with_mut(|p| unsafe { &mut *p })
         }
     }
+}
 
-    /// loom's mutex with parking_lot's infallible API.
+/// parking_lot's infallible locks over a `std`-shaped backend: loom's under
+/// `--cfg loom`, `std`'s under miri, which cannot run parking_lot's parker
+/// (its raw futex call passes `&AtomicI32` where miri wants `*mut u32`,
+/// rust-lang/rust#161734). A poisoned lock is taken anyway, as parking_lot's
+/// locks do not poison.
+#[cfg(any(loom, miri))]
+mod locks {
+    #[cfg(loom)]
+    use loom::sync as backend;
+    #[cfg(not(loom))]
+    use std::sync as backend;
+    use std::sync::PoisonError;
+
     #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub(crate) struct Mutex<T>(backend::Mutex<T>);
 
-    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+    pub(crate) type MutexGuard<'a, T> = backend::MutexGuard<'a, T>;
 
     impl<T> Mutex<T> {
         pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::Mutex::new(value))
+            Self(backend::Mutex::new(value))
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            self.0.lock().unwrap()
+            self.0.lock().unwrap_or_else(PoisonError::into_inner)
         }
     }
 
-    /// loom's reader-writer lock with parking_lot's infallible API.
     #[derive(Debug)]
-    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+    pub(crate) struct RwLock<T>(backend::RwLock<T>);
 
-    pub(crate) type RwLockReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
+    pub(crate) type RwLockReadGuard<'a, T> = backend::RwLockReadGuard<'a, T>;
 
     impl<T> RwLock<T> {
         pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::RwLock::new(value))
+            Self(backend::RwLock::new(value))
         }
 
         pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
-            self.0.read().unwrap()
+            self.0.read().unwrap_or_else(PoisonError::into_inner)
         }
 
-        pub(crate) fn write(&self) -> loom::sync::RwLockWriteGuard<'_, T> {
-            self.0.write().unwrap()
+        pub(crate) fn write(&self) -> backend::RwLockWriteGuard<'_, T> {
+            self.0.write().unwrap_or_else(PoisonError::into_inner)
         }
     }
 }
+
+#[cfg(any(loom, miri))]
+pub(crate) use locks::*;
 
 pub(crate) use imp::*;
