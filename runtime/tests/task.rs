@@ -381,6 +381,40 @@ fn yield_now_lets_queued_tasks_run_first() {
 }
 
 #[test]
+fn a_yielding_task_is_not_kept_waiting_behind_a_long_queue() {
+    // One worker, 1,000 tasks queued behind a task that yields: it runs
+    // again within one maintenance interval (61 ticks), not after all of
+    // them.
+    const QUEUED: usize = 1_000;
+    let rt = multi_thread(1);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let ran_before_resume = rt.block_on(async move {
+        weft_runtime::spawn(async move {
+            for _ in 0..QUEUED {
+                let r = r.clone();
+                weft_runtime::spawn(async move {
+                    r.fetch_add(1, SeqCst);
+                });
+            }
+            task::yield_now().await;
+            r.load(SeqCst)
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        ran_before_resume < 100,
+        "{ran_before_resume} tasks ran first"
+    );
+    rt.block_on(async {
+        while ran.load(SeqCst) < QUEUED {
+            task::yield_now().await;
+        }
+    });
+}
+
+#[test]
 fn wakes_from_other_threads_during_poll_are_not_lost() {
     within(120, || {
         let rt = multi_thread(2);

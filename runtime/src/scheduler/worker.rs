@@ -9,10 +9,13 @@
 //!
 //! A task that wakes itself while it runs (`yield_now`, a spent cooperative
 //! budget) is deferred: it waits in `deferred` until the local queue and the
-//! injector are empty, or the next `EVENT_INTERVAL` tick, whichever is first
-//! (tokio defers `yield_now` the same way, without the bound). So a yield
-//! lets everything already runnable here run first, including tasks the
-//! yielder has just woken, rather than racing them.
+//! injector are empty, or the next `EVENT_INTERVAL` tick, whichever is first.
+//! At that tick the oldest deferred task runs next and the others go to the
+//! back of the queue (tokio wakes its deferred tasks at the same tick). So a
+//! yield lets what is already runnable here run first, including tasks the
+//! yielder has just woken, rather than racing them; but a task that yields
+//! in a loop, waiting on others' progress, still gets a turn every
+//! `EVENT_INTERVAL` ticks however long the queue, rather than once per queue.
 //!
 //! The core lives in `WorkerContext::core` while a task runs, so wakes on
 //! this thread can reach the LIFO slot; `block_in_place` may take it from
@@ -102,8 +105,20 @@ impl Core {
         self.deferred.push(task);
     }
 
+    /// At a maintenance tick: the oldest deferred task runs next (from the
+    /// LIFO slot, if free), the rest go to the back of the queue.
+    fn release_deferred(&mut self) {
+        let mut deferred = self.deferred.drain(..);
+        if self.lifo_slot.is_none() {
+            self.lifo_slot = deferred.next();
+        }
+        for task in deferred {
+            self.run_queue.push(task);
+        }
+    }
+
     /// Moves the deferred tasks to the back of the queue.
-    pub(crate) fn flush_deferred(&mut self) {
+    fn flush_deferred(&mut self) {
         for task in self.deferred.drain(..) {
             self.run_queue.push(task);
         }
@@ -286,8 +301,8 @@ impl WorkerContext {
 
     pub(crate) fn maintenance(&self, mut core: Box<Core>) -> Box<Core> {
         if core.tick % EVENT_INTERVAL == 0 {
-            core.flush_deferred();
             core = self.with_core_parked(core, |_| self.shared.driver.poll());
+            core.release_deferred();
             core.notify_if_backlog(&self.shared);
             if self.shared.is_shutdown() {
                 core.is_shutdown = true;
