@@ -345,7 +345,7 @@ fn thread_cpu_time() -> Duration {
 
 /// A `block_on` that waits long sleeps: after a run of short waits (which
 /// turn spinning on) a 300 ms wait costs the waiting thread well under the
-/// wait in CPU time — at most one 100 µs spin, not a busy loop.
+/// wait in CPU time — at most one short spin, not a busy loop.
 #[test]
 #[cfg(not(miri))]
 fn a_long_block_on_wait_sleeps_rather_than_spins() {
