@@ -48,9 +48,23 @@ pub(crate) struct Core {
     /// Tasks that woke themselves while running; see the module doc.
     deferred: Vec<Notified>,
     is_searching: bool,
+    /// Whether a push since the last poll ended has asked for a sleeper,
+    /// and whether later ones owe the ask: see `schedule_local`.
+    asked: Ask,
     pub(crate) is_shutdown: bool,
     park: Option<Parker>,
     rand: FastRand,
+}
+
+/// What the pushes of one poll have asked of the idle workers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    /// No push yet.
+    Nothing,
+    /// The first push asked for a sleeper to be woken.
+    Asked,
+    /// Later pushes skipped the ask: it is made once when the poll ends.
+    Owed,
 }
 
 /// The thread-local view of the worker that runs on this thread.
@@ -72,6 +86,7 @@ impl Core {
             tick: 0,
             lifo_slot: None,
             lifo_enabled: true,
+            asked: Ask::Nothing,
             run_queue,
             deferred: Vec::new(),
             is_searching: false,
@@ -95,9 +110,29 @@ impl Core {
         }
         // While parked in the driver (`park` taken) this worker is about to
         // run the task itself.
-        if self.park.is_some() {
+        if self.park.is_none() {
+            return;
+        }
+        // Asking is a SeqCst read-modify-write of the idle state (it must
+        // not miss a worker about to sleep), paid on every push of a task
+        // that wakes hundreds. The first push of a poll asks at once, so a
+        // task that spawns and then computes has help; later ones leave one
+        // ask to the end of the poll, which makes the same promise a little
+        // later.
+        if self.asked == Ask::Nothing {
+            shared.notify_parked();
+            self.asked = Ask::Asked;
+        } else {
+            self.asked = Ask::Owed;
+        }
+    }
+
+    /// Between polls: makes the ask the last poll's pushes owe.
+    fn settle_asks(&mut self, shared: &Shared) {
+        if self.asked == Ask::Owed {
             shared.notify_parked();
         }
+        self.asked = Ask::Nothing;
     }
 
     /// A task that woke itself while running on this worker.
@@ -257,6 +292,7 @@ impl WorkerContext {
     pub(crate) fn run(&self, mut core: Box<Core>) -> Option<Box<Core>> {
         let shared = &*self.shared;
         while !core.is_shutdown {
+            core.settle_asks(shared);
             core.tick = core.tick.wrapping_add(1);
             core = self.maintenance(core);
             if let Some(task) = core.next_task(shared) {
@@ -282,6 +318,7 @@ impl WorkerContext {
             let mut lifo_polls = 0;
             loop {
                 let mut core = self.core.borrow_mut().take()?;
+                core.settle_asks(&self.shared);
                 let Some(task) = core.lifo_slot.take() else {
                     return Some(core);
                 };
