@@ -1,7 +1,8 @@
 //! The one door through which reactor code reaches atomics and locks:
 //! `std` / `parking_lot` normally, loom's under `--cfg loom` (see the
-//! runtime's `loom.rs` for why), `std`'s locks under miri. The condvar serves the quiet park (no
-//! source registered) and the fake poller that loom and miri run with.
+//! runtime's `loom.rs` for why), `std`'s locks under miri. The condvar
+//! serves the quiet park (no source registered) and the fake poller that
+//! loom and miri run with.
 
 #[cfg(not(loom))]
 mod imp {
@@ -9,19 +10,6 @@ mod imp {
 
     #[cfg(not(miri))]
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
-
-    /// Waits on `condvar` for at most `timeout` (forever when `None`).
-    #[cfg(not(miri))]
-    pub(crate) fn wait_timeout<T>(
-        condvar: &Condvar,
-        guard: &mut MutexGuard<'_, T>,
-        timeout: Option<std::time::Duration>,
-    ) {
-        match timeout {
-            Some(timeout) => drop(condvar.wait_for(guard, timeout)),
-            None => condvar.wait(guard),
-        }
-    }
 }
 
 #[cfg(loom)]
@@ -40,6 +28,8 @@ mod locks {
     #[cfg(not(loom))]
     use std::sync as backend;
     use std::sync::PoisonError;
+    #[cfg(not(loom))]
+    use std::time::Duration;
 
     #[derive(Debug)]
     pub(crate) struct Mutex<T>(backend::Mutex<T>);
@@ -86,6 +76,17 @@ mod locks {
         pub(crate) fn notify_one(&self) {
             self.0.notify_one();
         }
+
+        /// parking_lot's timed wait, over `std`'s.
+        #[cfg(not(loom))]
+        pub(crate) fn wait_for<T>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) {
+            let inner = guard.0.take().expect("guard present");
+            let (inner, _) = self
+                .0
+                .wait_timeout(inner, timeout)
+                .unwrap_or_else(PoisonError::into_inner);
+            guard.0 = Some(inner);
+        }
     }
 
     /// loom's condvar has no timeouts: a timed wait is an untimed one, so
@@ -99,30 +100,25 @@ mod locks {
     ) {
         condvar.wait(guard);
     }
-
-    /// Waits on `condvar` for at most `timeout` (forever when `None`).
-    #[cfg(not(loom))]
-    pub(crate) fn wait_timeout<T>(
-        condvar: &Condvar,
-        guard: &mut MutexGuard<'_, T>,
-        timeout: Option<std::time::Duration>,
-    ) {
-        let Some(timeout) = timeout else {
-            return condvar.wait(guard);
-        };
-        let inner = guard.0.take().expect("guard present");
-        let (inner, _) = condvar
-            .0
-            .wait_timeout(inner, timeout)
-            .unwrap_or_else(PoisonError::into_inner);
-        guard.0 = Some(inner);
-    }
 }
 
 #[cfg(any(loom, miri))]
 pub(crate) use locks::*;
 
 pub(crate) use imp::*;
+
+/// Waits on `condvar` for at most `timeout` (forever when `None`).
+#[cfg(not(loom))]
+pub(crate) fn wait_timeout<T>(
+    condvar: &Condvar,
+    guard: &mut MutexGuard<'_, T>,
+    timeout: Option<std::time::Duration>,
+) {
+    match timeout {
+        Some(timeout) => drop(condvar.wait_for(guard, timeout)),
+        None => condvar.wait(guard),
+    }
+}
 
 /// Declares a thread-local that loom sees as one per modelled thread
 /// (loom's macro takes no `const` initialiser, so the shim drops it there).

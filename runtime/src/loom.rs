@@ -38,23 +38,6 @@ mod imp {
             f(self.0.get())
         }
     }
-
-    /// Waits on `condvar` for at most `timeout` (forever when `None`).
-    /// True when the timeout passed.
-    #[cfg(not(miri))]
-    pub(crate) fn wait_timeout<T>(
-        condvar: &Condvar,
-        guard: &mut MutexGuard<'_, T>,
-        timeout: Option<std::time::Duration>,
-    ) -> bool {
-        match timeout {
-            Some(timeout) => condvar.wait_for(guard, timeout).timed_out(),
-            None => {
-                condvar.wait(guard);
-                false
-            }
-        }
-    }
 }
 
 #[cfg(loom)]
@@ -139,6 +122,22 @@ mod locks {
         pub(crate) fn notify_all(&self) {
             self.0.notify_all();
         }
+
+        /// parking_lot's timed wait, over `std`'s.
+        #[cfg(not(loom))]
+        pub(crate) fn wait_for<T>(
+            &self,
+            guard: &mut MutexGuard<'_, T>,
+            timeout: std::time::Duration,
+        ) -> std::sync::WaitTimeoutResult {
+            let inner = guard.0.take().expect("guard present");
+            let (inner, result) = self
+                .0
+                .wait_timeout(inner, timeout)
+                .unwrap_or_else(PoisonError::into_inner);
+            guard.0 = Some(inner);
+            result
+        }
     }
 
     /// loom's condvar has no timeouts: in the model every timed wait is an
@@ -159,33 +158,29 @@ mod locks {
         condvar.wait(guard);
         false
     }
-
-    /// Waits on `condvar` for at most `timeout` (forever when `None`).
-    /// True when the timeout passed.
-    #[cfg(not(loom))]
-    pub(crate) fn wait_timeout<T>(
-        condvar: &Condvar,
-        guard: &mut MutexGuard<'_, T>,
-        timeout: Option<std::time::Duration>,
-    ) -> bool {
-        let Some(timeout) = timeout else {
-            condvar.wait(guard);
-            return false;
-        };
-        let inner = guard.0.take().expect("guard present");
-        let (inner, result) = condvar
-            .0
-            .wait_timeout(inner, timeout)
-            .unwrap_or_else(PoisonError::into_inner);
-        guard.0 = Some(inner);
-        result.timed_out()
-    }
 }
 
 #[cfg(any(loom, miri))]
 pub(crate) use locks::*;
 
 pub(crate) use imp::*;
+
+/// Waits on `condvar` for at most `timeout` (forever when `None`).
+/// True when the timeout passed.
+#[cfg(not(loom))]
+pub(crate) fn wait_timeout<T>(
+    condvar: &Condvar,
+    guard: &mut MutexGuard<'_, T>,
+    timeout: Option<std::time::Duration>,
+) -> bool {
+    match timeout {
+        Some(timeout) => condvar.wait_for(guard, timeout).timed_out(),
+        None => {
+            condvar.wait(guard);
+            false
+        }
+    }
+}
 
 /// Joins (and so releases) the threads in `handles` that have finished.
 #[cfg(not(loom))]
