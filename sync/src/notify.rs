@@ -474,39 +474,66 @@ impl fmt::Debug for Notified<'_> {
 }
 
 /// Several [`Notify`]s behind one `notify_waiters`, for channels with many
-/// receivers (watch, broadcast): each receiver waits on its own shard, so
-/// registering does not make every receiver contend on one lock. Under
-/// loom one shard keeps the models small.
+/// receivers (watch, broadcast): receivers fill shards of `PER_SHARD` in
+/// turn, then go round robin, so registering does not make hundreds of
+/// receivers contend on one lock, while a channel with a few receivers
+/// pays for one shard on each send rather than for all of them (each shard
+/// costs the sender a read-modify-write of a line the receivers read).
+/// Under loom two shards of one receiver each: a model's second receiver
+/// is the first on a new shard, which is the race worth checking.
+///
+/// Invariant: a receiver picks its shard before its first look at the
+/// channel, and `notify_waiters` covers every shard picked before its load
+/// of `picked`; with a SeqCst fence after the pick and one before that load,
+/// either the call sees the pick, or the receiver's look sees whatever was
+/// published before the call.
 pub(crate) struct BigNotify {
     shards: [Notify; BigNotify::SHARDS],
-    next: AtomicUsize,
+    /// How many receivers ever picked a shard (never decremented: a shard
+    /// once in use stays in use).
+    picked: AtomicUsize,
 }
 
 impl BigNotify {
     #[cfg(not(loom))]
     const SHARDS: usize = 8;
+    #[cfg(not(loom))]
+    const PER_SHARD: usize = 16;
     #[cfg(loom)]
-    const SHARDS: usize = 1;
+    const SHARDS: usize = 2;
+    #[cfg(loom)]
+    const PER_SHARD: usize = 1;
 
     pub(crate) fn new() -> BigNotify {
         BigNotify {
             shards: std::array::from_fn(|_| Notify::new()),
-            next: AtomicUsize::new(0),
+            picked: AtomicUsize::new(0),
         }
     }
 
-    /// A shard for a new receiver (round robin).
+    /// A shard for a new receiver.
     pub(crate) fn pick_shard(&self) -> usize {
-        self.next.fetch_add(1, SeqCst) % Self::SHARDS
+        let nth = self.picked.fetch_add(1, SeqCst);
+        // Pairs with the fence in `notify_waiters`: either that call sees
+        // this pick, or this receiver's first look at the channel (after
+        // this) sees the change made before that call.
+        fence(SeqCst);
+        (nth / Self::PER_SHARD) % Self::SHARDS
     }
 
     pub(crate) fn notified(&self, shard: usize) -> Notified<'_> {
-        self.shards[shard % Self::SHARDS].notified()
+        self.shards[shard].notified()
     }
 
-    /// `notify_waiters` on every shard.
+    /// `notify_waiters` on every shard in use.
     pub(crate) fn notify_waiters(&self) {
-        for shard in &self.shards {
+        fence(SeqCst);
+        let in_use = self
+            .picked
+            .load(SeqCst)
+            .div_ceil(Self::PER_SHARD)
+            .min(Self::SHARDS);
+        for shard in &self.shards[..in_use] {
             shard.notify_waiters();
         }
     }

@@ -196,7 +196,7 @@ impl<T> WaitList<T> {
         self.head.is_none()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -345,6 +345,38 @@ fn watch_wait_for() {
     assert!(block_on(rx.wait_for(|v| *v > 10)).is_err());
 }
 
+/// More receivers than one notify shard holds, made every way a receiver
+/// is made: a change wakes every one of them.
+#[test]
+fn watch_change_wakes_receivers_on_every_shard() {
+    let (tx, rx) = watch::channel(0);
+    let mut receivers = vec![rx];
+    for i in 1..300 {
+        let rx = if i % 2 == 0 {
+            tx.subscribe()
+        } else {
+            receivers[i - 1].clone()
+        };
+        receivers.push(rx);
+    }
+    let mut waiting: Vec<_> = receivers
+        .into_iter()
+        .map(|mut rx| {
+            Task::new(async move {
+                rx.changed().await.unwrap();
+                let seen = *rx.borrow_and_update();
+                seen
+            })
+        })
+        .collect();
+    waiting.iter_mut().for_each(Task::pending);
+    tx.send(7).unwrap();
+    for (i, task) in waiting.iter_mut().enumerate() {
+        assert!(task.woken(), "receiver {i} was not woken");
+        assert_eq!(task.ready(), 7);
+    }
+}
+
 // ---- broadcast ----
 
 #[test]
@@ -393,6 +425,42 @@ fn broadcast_close_and_resubscribe() {
     let (tx, rx) = broadcast::channel(1);
     drop(rx);
     assert_eq!(tx.send(9).unwrap_err().0, 9);
+}
+
+/// More receivers than one notify shard holds, made every way a receiver
+/// is made: a send wakes every one of them, and so does the close.
+#[test]
+fn broadcast_send_and_close_wake_receivers_on_every_shard() {
+    let (tx, rx) = broadcast::channel(2);
+    let mut receivers = vec![rx];
+    for i in 1..300 {
+        let rx = if i % 2 == 0 {
+            tx.subscribe()
+        } else {
+            receivers[i - 1].resubscribe()
+        };
+        receivers.push(rx);
+    }
+    let mut waiting: Vec<_> = receivers
+        .into_iter()
+        .map(|mut rx| {
+            Task::new(async move {
+                let first = rx.recv().await;
+                (first, rx.recv().await)
+            })
+        })
+        .collect();
+    waiting.iter_mut().for_each(Task::pending);
+    tx.send(7).unwrap();
+    for (i, task) in waiting.iter_mut().enumerate() {
+        assert!(task.woken(), "receiver {i} was not woken by the send");
+        task.pending();
+    }
+    drop(tx);
+    for (i, task) in waiting.iter_mut().enumerate() {
+        assert_eq!(task.wakes(), 2, "receiver {i} was not woken by the close");
+        assert_eq!(task.ready(), (Ok(7), Err(broadcast::RecvError::Closed)));
+    }
 }
 
 /// The many-producer test over a small ring: producers take a credit per

@@ -276,6 +276,41 @@ fn broadcast_send_racing_recv() {
     });
 }
 
+/// A receiver subscribing (onto a notify shard nobody used before) racing
+/// a send: if it subscribed first, the send wakes it.
+#[test]
+fn broadcast_subscribe_racing_send() {
+    model(|| {
+        let (tx, rx) = broadcast::channel(2);
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx
+        });
+        let mut late = rx.resubscribe();
+        if format!("{late:?}").contains("next: 0") {
+            assert_eq!(block_on(late.recv()), Ok(1));
+        }
+        drop(t.join().unwrap());
+    });
+}
+
+/// A receiver cloned (onto a notify shard nobody used before) racing a
+/// send: it has not seen the send, so `changed` completes.
+#[test]
+fn watch_clone_racing_send() {
+    model(|| {
+        let (tx, rx) = watch::channel(0);
+        let t = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx
+        });
+        let mut clone = rx.clone();
+        block_on(clone.changed()).unwrap();
+        assert_eq!(*clone.borrow_and_update(), 1);
+        drop(t.join().unwrap());
+    });
+}
+
 /// Two tasks meet at a barrier: both are released, one is the leader.
 #[test]
 fn barrier_releases_both() {
