@@ -307,6 +307,18 @@ async fn a_task_that_always_finds_its_socket_ready_still_yields() {
     assert!(spinner.await.unwrap() >= 1);
 }
 
+/// CI runs this file again with `WEFT_IO_BACKEND=portable`: this test
+/// checks that run really is on the other backend.
+#[weft::test]
+async fn the_runtime_waits_in_the_backend_asked_for() {
+    use weft::runtime::{Handle, IoBackend, IO_BACKEND_ENV};
+    let expected = match std::env::var(IO_BACKEND_ENV).as_deref() {
+        Ok("portable") => IoBackend::Portable,
+        _ => IoBackend::Native.resolve(),
+    };
+    assert_eq!(Handle::current().io_backend(), expected);
+}
+
 #[weft::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_and_eof_arriving_together_are_both_read() {
     // The peer's data and its FIN reach the reader in one readiness event;
@@ -322,6 +334,72 @@ async fn data_and_eof_arriving_together_are_both_read() {
     let n = server.read(&mut buf).await.unwrap();
     assert_eq!(&buf[..n], b"last words");
     assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_close_is_one_eof_and_the_other_direction_still_works() {
+    // The client half-closes, then waits for the reply: the server sees
+    // EOF exactly where the data ends (a read returning 0, and 0 again,
+    // never data after it), and the reply still travels the other way.
+    let (listener, addr) = listener().await;
+    let server = weft::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 7];
+        loop {
+            match stream.read(&mut buf).await.unwrap() {
+                0 => break,
+                n => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        assert_eq!(stream.read(&mut buf).await.unwrap(), 0);
+        stream.write_all(&request).await.unwrap();
+        request.len()
+    });
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    let request: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+    client.write_all(&request).await.unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    let mut reply = Vec::new();
+    client.read_to_end(&mut reply).await.unwrap();
+    assert_eq!(reply, request);
+    assert_eq!(server.await.unwrap(), request.len());
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_racing_closes_never_cross_wires() {
+    // Sockets opened and closed from two workers at once reuse descriptor
+    // numbers and reactor slots; a late event for a closed one must never
+    // reach (or lose the wake-up of) the socket that took its place. Every
+    // connection must echo its own bytes.
+    let (listener, addr) = listener().await;
+    let server = weft::spawn(async move {
+        let mut set = weft::task::JoinSet::new();
+        for _ in 0..400 {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            set.spawn(async move {
+                let mut buf = [0u8; 8];
+                stream.read_exact(&mut buf).await.unwrap();
+                stream.write_all(&buf).await.unwrap();
+            });
+        }
+        set.join_all().await;
+    });
+    let mut clients = weft::task::JoinSet::new();
+    for task in 0..4u64 {
+        clients.spawn(async move {
+            for i in 0..100u64 {
+                let mut stream = TcpStream::connect(addr).await.unwrap();
+                let message = (task << 32 | i).to_le_bytes();
+                stream.write_all(&message).await.unwrap();
+                let mut reply = [0u8; 8];
+                stream.read_exact(&mut reply).await.unwrap();
+                assert_eq!(reply, message);
+            }
+        });
+    }
+    clients.join_all().await;
+    server.await.unwrap();
 }
 
 #[weft::test(flavor = "multi_thread", worker_threads = 2)]

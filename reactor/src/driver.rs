@@ -6,6 +6,16 @@
 //! that worker's queue. [`Handle::unpark`] wakes a turn in progress (or makes
 //! the next one return at once).
 //!
+//! Unpark protocol: an unpark sets `notified`, and pokes the poller (an
+//! eventfd write: a system call) only if the turn is inside its wait. A
+//! turn that will block sets `waiting` and then reads `notified`; an unpark
+//! sets `notified` and then reads `waiting`; a SeqCst fence sits between
+//! the two steps on each side. So either the turn sees `notified` and does
+//! not block, or the unpark sees `waiting` and pokes: never neither (the
+//! loom model `loom_unpark_racing_a_turn_entering_its_wait` checks this).
+//! A poke that lands just after the wait ended makes the next wait return
+//! at once: a spurious wake-up, which callers allow.
+//!
 //! Sources live in a slab whose keys carry a generation: the poller reports
 //! events by key, and an event for a slot that was freed and reused since
 //! is dropped instead of reaching the new owner. A source is always deleted
@@ -19,10 +29,10 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
-use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::loom::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::quiet::Quiet;
 use crate::scheduled_io::ScheduledIo;
-use crate::sys::{Events, Poller};
+use crate::sys::{Events, IoBackend, Poller};
 
 /// Bits of a key that hold the slot index; the rest hold its generation.
 const INDEX_BITS: u32 = usize::BITS / 2;
@@ -48,7 +58,10 @@ pub(crate) struct Inner {
     /// Sources in `sources`; while zero, turns park in `quiet`.
     registered: AtomicUsize,
     quiet: Quiet,
+    /// An unpark came that no turn has consumed yet.
     notified: AtomicBool,
+    /// A turn is in, or about to enter, a blocking wait in the poller.
+    waiting: AtomicBool,
     spawn_blocking: Box<SpawnBlocking>,
 }
 
@@ -69,23 +82,27 @@ struct Slot {
 }
 
 impl Driver {
-    /// A new reactor with its own poller, running blocking work (host-name
-    /// lookups) with `spawn_blocking`.
+    /// A new reactor with its own poller of kind `backend`, running
+    /// blocking work (host-name lookups) with `spawn_blocking`.
     pub fn new(
+        backend: IoBackend,
         spawn_blocking: impl Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync + 'static,
     ) -> io::Result<Driver> {
+        let poller = Poller::new(backend)?;
+        let events = poller.events();
         Ok(Driver {
             handle: Handle {
                 inner: Arc::new(Inner {
-                    poller: Poller::new()?,
+                    poller,
                     sources: Mutex::new(Sources::default()),
                     registered: AtomicUsize::new(0),
                     quiet: Quiet::new(),
                     notified: AtomicBool::new(false),
+                    waiting: AtomicBool::new(false),
                     spawn_blocking: Box::new(spawn_blocking),
                 }),
             },
-            events: Events::new(),
+            events,
             tick: 0,
             wakers: Vec::new(),
         })
@@ -109,26 +126,42 @@ impl Driver {
                 .quiet
                 .park(&inner.notified, &inner.registered, timeout);
         }
+        let blocks = timeout != Some(Duration::ZERO);
+        let timeout = if blocks {
+            inner.waiting.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            if inner.notified.load(Ordering::Relaxed) {
+                Some(Duration::ZERO)
+            } else {
+                timeout
+            }
+        } else {
+            timeout
+        };
         // An error here (out of memory in the kernel, say) is a spurious
         // wake-up to the caller, which parks again.
         let _ = inner.poller.wait(&mut self.events, timeout);
-        let unparked = inner.notified.swap(false, Ordering::AcqRel);
-        if self.events.is_empty() {
-            return unparked;
+        if blocks {
+            inner.waiting.store(false, Ordering::Relaxed);
         }
-        self.tick = self.tick.wrapping_add(1);
-        {
-            let sources = inner.sources.lock();
-            for (key, ready) in self.events.iter() {
-                if let Some(io) = sources.get(key) {
-                    io.dispatch(self.tick, ready, &mut self.wakers);
-                }
+        let unparked = inner.notified.swap(false, Ordering::AcqRel);
+        let tick = self.tick.wrapping_add(1);
+        let mut sources = None;
+        self.events.for_each(|key, ready| {
+            let sources = sources.get_or_insert_with(|| inner.sources.lock());
+            if let Some(io) = sources.get(key) {
+                io.dispatch(tick, ready, &mut self.wakers);
             }
+        });
+        let any_events = sources.is_some();
+        drop(sources);
+        if any_events {
+            self.tick = tick;
         }
         for waker in self.wakers.drain(..) {
             waker.wake();
         }
-        true
+        any_events || unparked
     }
 }
 
@@ -137,11 +170,28 @@ impl Handle {
     /// at once.
     pub fn unpark(&self) {
         let inner = &*self.inner;
-        if !inner.notified.swap(true, Ordering::AcqRel) && !inner.quiet.wake() {
+        if inner.notified.swap(true, Ordering::AcqRel) || inner.quiet.wake() {
+            return;
+        }
+        fence(Ordering::SeqCst);
+        if inner.waiting.load(Ordering::Relaxed) {
             // Nothing to do about a failure: the eventfd write cannot fail
             // in practice, and the parked thread has a timeout if it does.
             let _ = inner.poller.notify();
         }
+    }
+
+    /// The backend this reactor's poller is ([`IoBackend::Native`] only
+    /// where the platform has one).
+    pub fn io_backend(&self) -> IoBackend {
+        self.inner.poller.backend()
+    }
+
+    /// Whether a short read or write proves the socket drained or full:
+    /// the poller reports read-closed, so a FIN that came with the data
+    /// is not missed by a reader that stops after a short read.
+    pub(crate) fn short_io_is_final(&self) -> bool {
+        self.inner.poller.reports_closed()
     }
 
     /// Wakes every task waiting on a source and fails their I/O from now on

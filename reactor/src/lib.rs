@@ -1,13 +1,14 @@
-//! weft-reactor: the shared `polling` reactor of a runtime, I/O readiness,
-//! the network types, re-exported as `weft::net`, and the I/O utilities
-//! that need no runtime, re-exported as `weft::io`.
+//! weft-reactor: the shared reactor of a runtime, I/O readiness, the
+//! network types, re-exported as `weft::net`, and the I/O utilities that
+//! need no runtime, re-exported as `weft::io`.
 //!
-//! One `polling::Poller` per runtime and no reactor thread: the worker that
-//! parks in the runtime's driver slot waits in the poller (with the timeout
-//! of the next timer) and wakes the tasks whose sources became ready
-//! ([`Driver`]). Sources register once, edge-triggered where the platform
-//! allows, with a reader and a writer waker each; the slab key of a
-//! registration carries a generation, so a late event for a closed source
+//! One poller per runtime (weft's own epoll backend on Linux, the
+//! `polling` crate elsewhere: [`IoBackend`]) and no reactor thread: the
+//! worker that parks in the runtime's driver slot waits in the poller (with
+//! the timeout of the next timer) and wakes the tasks whose sources became
+//! ready ([`Driver`]). Sources register once, edge-triggered where the
+//! platform allows, with a reader and a writer waker each; the slab key of
+//! a registration carries a generation, so a late event for a closed source
 //! never reaches the one that reused its slot.
 //!
 //! The crate knows nothing of the scheduler: the runtime makes its
@@ -37,3 +38,4 @@ pub use async_fd::AsyncFd;
 pub use context::EnterGuard;
 #[doc(hidden)]
 pub use driver::{Driver, Handle, SpawnBlocking};
+pub use sys::{IoBackend, ParseIoBackendError};

@@ -6,7 +6,7 @@
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 
     #[cfg(not(miri))]
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -14,7 +14,7 @@ mod imp {
 
 #[cfg(loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 }
 
 /// parking_lot's lock API over a `std`-shaped backend: loom's locks under

@@ -1,6 +1,6 @@
 //! Loom models of readiness: an event racing a task that is registering
 //! interest, and shutdown racing the same. The poller is the loom-visible
-//! fake (`sys.rs`), whose events the model injects. And the same race in a
+//! fake (`sys/fake.rs`), whose events the model injects. And the same race in a
 //! `duplex` pipe: a reader draining, or an end dropped, while the writer
 //! finds the pipe full.
 //!
@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use crate::driver::Driver;
 use crate::loom::{AtomicUsize, Ordering};
 use crate::scheduled_io::{Direction, READABLE};
+use crate::sys::IoBackend;
 
 struct CountingWaker(AtomicUsize);
 
@@ -30,7 +31,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 
 /// A driver with one registered source; its readiness record and key.
 fn registered() -> (Driver, Arc<crate::scheduled_io::ScheduledIo>, usize) {
-    let driver = Driver::new(|_| Ok(())).unwrap();
+    let driver = Driver::new(IoBackend::Native, |_| Ok(())).unwrap();
     let stdin = std::io::stdin();
     // SAFETY: the fake poller never touches the descriptor.
     let (io, key) = unsafe { driver.handle().register(stdin.as_fd()).unwrap() };
@@ -93,7 +94,7 @@ fn loom_shutdown_racing_a_registering_reader_wakes_it() {
 #[test]
 fn loom_registration_racing_a_quiet_park_ends_it() {
     model(|| {
-        let mut driver = Driver::new(|_| Ok(())).unwrap();
+        let mut driver = Driver::new(IoBackend::Native, |_| Ok(())).unwrap();
         let handle = driver.handle().clone();
         let registrar = loom::thread::spawn(move || {
             let stdin = std::io::stdin();
@@ -112,11 +113,73 @@ fn loom_registration_racing_a_quiet_park_ends_it() {
 #[test]
 fn loom_unpark_racing_a_quiet_park_ends_it() {
     model(|| {
-        let mut driver = Driver::new(|_| Ok(())).unwrap();
+        let mut driver = Driver::new(IoBackend::Native, |_| Ok(())).unwrap();
         let handle = driver.handle().clone();
         let unparker = loom::thread::spawn(move || handle.unpark());
         assert!(driver.turn(None), "the unpark was lost");
         unparker.join().unwrap();
+    });
+}
+
+/// An unpark racing a turn that is entering the poller's wait, or leaving
+/// it, is never lost. The fake poller stands for the eventfd: poked only
+/// while the turn says it waits (`waiting`), and a poke is kept until a wait
+/// takes it. The unparker publishes work first, as a waker does; the driver
+/// turns until it sees the work, so a lost unpark is an untimed wait that
+/// deadlocks the model. With `event`, the first turn returns on an event
+/// (the unpark races it leaving) and the second enters again.
+#[test]
+fn loom_unpark_racing_a_turn_entering_or_leaving_its_wait() {
+    use loom::sync::atomic::AtomicBool;
+
+    for event in [false, true] {
+        model(move || {
+            let (mut driver, _io, key) = registered();
+            if event {
+                driver.handle().inject(key, READABLE);
+            }
+            let work = Arc::new(AtomicBool::new(false));
+            let unparker = {
+                let (handle, work) = (driver.handle().clone(), work.clone());
+                loom::thread::spawn(move || {
+                    work.store(true, Ordering::Release);
+                    handle.unpark();
+                })
+            };
+            while !work.load(Ordering::Acquire) {
+                driver.turn(None);
+            }
+            unparker.join().unwrap();
+        });
+    }
+}
+
+/// A source closed (and its slot reused by a new registration) while the
+/// driver dispatches an event for it: the event reaches the old record or
+/// nobody, never the new source.
+#[test]
+fn loom_an_event_for_a_closed_source_never_reaches_the_one_reusing_its_slot() {
+    model(|| {
+        let (mut driver, old, key) = registered();
+        driver.handle().inject(key, READABLE);
+        let closer = {
+            let handle = driver.handle().clone();
+            loom::thread::spawn(move || {
+                let stdin = std::io::stdin();
+                handle.deregister(stdin.as_fd(), key).unwrap();
+                // SAFETY: the fake poller never touches the descriptor.
+                let (new, new_key) = unsafe { handle.register(stdin.as_fd()).unwrap() };
+                assert_ne!(new_key, key, "a reused slot gets a new generation");
+                new
+            })
+        };
+        driver.turn(Some(std::time::Duration::ZERO));
+        let new = closer.join().unwrap();
+        assert!(
+            new.ready_now(Direction::Read).is_none(),
+            "the old event reached the new source"
+        );
+        drop(old);
     });
 }
 

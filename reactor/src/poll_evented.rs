@@ -75,7 +75,37 @@ impl<E: AsFd> PollEvented<E> {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        op: impl FnMut(&E) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_until(cx, direction, op, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io) for a byte stream's read or write of
+    /// `len` bytes. Where the poller reports read-closed, a transfer short
+    /// of `len` proves the socket drained (or its buffer full), so the
+    /// readiness is forgotten at once, as on `WouldBlock`: the next call
+    /// waits for the next edge instead of making a system call that
+    /// fails. A FIN that came with the data keeps the read side ready
+    /// (`READ_CLOSED` is never forgotten), so the EOF is still seen.
+    pub(crate) fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        len: usize,
+        op: impl FnMut(&E) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let short_is_final = self.handle.short_io_is_final();
+        self.poll_io_until(cx, direction, op, |&n| short_is_final && n > 0 && n < len)
+    }
+
+    /// The loop of [`poll_io`](Self::poll_io); readiness is also forgotten
+    /// after a result `used_up` says exhausted it.
+    fn poll_io_until<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
         mut op: impl FnMut(&E) -> io::Result<R>,
+        used_up: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         let budget = std::task::ready!(coop::poll_proceed(cx));
         loop {
@@ -92,6 +122,9 @@ impl<E: AsFd> PollEvented<E> {
                     self.scheduled.clear_readiness(event);
                 }
                 result => {
+                    if matches!(&result, Ok(value) if used_up(value)) {
+                        self.scheduled.clear_readiness(event);
+                    }
                     budget.made_progress();
                     return Poll::Ready(result);
                 }
@@ -146,5 +179,78 @@ impl<E: AsFd> Drop for PollEvented<E> {
 impl<E: AsFd + std::fmt::Debug> std::fmt::Debug for PollEvented<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.get_ref().fmt(f)
+    }
+}
+
+#[cfg(all(test, unix, not(any(loom, miri))))]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::Shutdown;
+    use std::os::unix::net::UnixStream;
+    use std::task::Waker;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::driver::Driver;
+    use crate::sys::IoBackend;
+
+    /// A registered non-blocking end of a socket pair, its peer, and the
+    /// driver they belong to, for each backend.
+    fn each_backend(test: impl Fn(IoBackend, &mut Driver, PollEvented<UnixStream>, UnixStream)) {
+        for backend in [IoBackend::Native, IoBackend::Portable] {
+            let mut driver = Driver::new(backend, |_| Ok(())).unwrap();
+            let _enter = driver.handle().enter();
+            let (ours, peer) = UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let io = PollEvented::new(ours).unwrap();
+            test(backend.resolve(), &mut driver, io, peer);
+        }
+    }
+
+    fn read(io: &PollEvented<UnixStream>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let len = buf.len();
+        let mut cx = Context::from_waker(Waker::noop());
+        io.poll_stream_io(&mut cx, Direction::Read, len, |s| (&*s).read(buf))
+    }
+
+    #[test]
+    fn a_short_read_forgets_readiness_only_where_the_poller_reports_closed() {
+        each_backend(|backend, driver, io, mut peer| {
+            peer.write_all(b"hi").unwrap();
+            assert!(driver.turn(Some(Duration::from_secs(5))));
+            let mut buf = [0; 64];
+            assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(2))));
+            let still_ready = io.scheduled.ready_now(Direction::Read).is_some();
+            // Native: drained, no read that fails with `WouldBlock` to learn
+            // it. Portable: the next read finds out.
+            assert_eq!(still_ready, backend == IoBackend::Portable);
+            assert!(read(&io, &mut buf).is_pending());
+        });
+    }
+
+    #[test]
+    fn data_and_fin_in_one_event_are_both_read_without_another_event() {
+        each_backend(|_, driver, io, mut peer| {
+            peer.write_all(b"last").unwrap();
+            peer.shutdown(Shutdown::Write).unwrap();
+            assert!(driver.turn(Some(Duration::from_secs(5))));
+            let mut buf = [0; 64];
+            assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(4))));
+            // No turn in between: the EOF must come from what the first
+            // event said.
+            assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(0))));
+            assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(0))));
+        });
+    }
+
+    #[test]
+    fn a_full_read_keeps_readiness_for_what_is_left() {
+        each_backend(|_, driver, io, mut peer| {
+            peer.write_all(&[7; 100]).unwrap();
+            assert!(driver.turn(Some(Duration::from_secs(5))));
+            let mut buf = [0; 60];
+            assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(60))));
+            assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(40))));
+        });
     }
 }

@@ -25,6 +25,12 @@ use crate::loom::{AtomicUsize, Mutex, Ordering};
 pub(crate) const READABLE: usize = 1;
 pub(crate) const WRITABLE: usize = 1 << 1;
 pub(crate) const ERROR: usize = 1 << 2;
+/// The peer will send nothing more (FIN or hang-up): reads end at EOF.
+pub(crate) const READ_CLOSED: usize = 1 << 3;
+/// Nothing more can be written (hang-up): writes fail.
+pub(crate) const WRITE_CLOSED: usize = 1 << 4;
+/// Bits that, once set, stay: what they say cannot stop being true.
+const FINAL: usize = ERROR | READ_CLOSED | WRITE_CLOSED;
 const READY_MASK: usize = 0xff;
 const TICK_SHIFT: u32 = 8;
 const TICK_MASK: usize = 0xff << TICK_SHIFT;
@@ -39,11 +45,11 @@ pub(crate) enum Direction {
 
 impl Direction {
     /// The ready bits that let this direction make progress (an error
-    /// lets both report it).
+    /// lets both report it; a closed direction ends at once).
     fn mask(self) -> usize {
         match self {
-            Direction::Read => READABLE | ERROR,
-            Direction::Write => WRITABLE | ERROR,
+            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
         }
     }
 }
@@ -140,8 +146,9 @@ impl ScheduledIo {
     /// Forgets the readiness a task saw and used up (its operation would
     /// block), unless a newer event arrived since.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        // Errors stay: every later operation should report them.
-        let clear = event.ready & !ERROR;
+        // Errors and closed directions stay: every later operation should
+        // report them.
+        let clear = event.ready & !FINAL;
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {

@@ -22,14 +22,16 @@ pub(crate) struct Unpark {
 }
 
 impl Driver {
-    /// A driver whose clock can be paused if `pausable`, whose reactor runs
-    /// blocking work (host-name lookups) with `spawn_blocking`.
+    /// A driver whose clock can be paused if `pausable`, whose reactor
+    /// waits in a poller of kind `io_backend` and runs blocking work
+    /// (host-name lookups) with `spawn_blocking`.
     pub(crate) fn new(
         pausable: bool,
+        io_backend: weft_reactor::IoBackend,
         spawn_blocking: impl Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync + 'static,
     ) -> io::Result<Driver> {
         let spawn_blocking: Box<SpawnBlocking> = Box::new(spawn_blocking);
-        let io = weft_reactor::Driver::new(spawn_blocking)?;
+        let io = weft_reactor::Driver::new(io_backend, spawn_blocking)?;
         let unpark = io.handle().clone();
         Ok(Driver {
             io,

@@ -60,7 +60,7 @@ where
     E: AsFd,
     for<'a> &'a E: Read,
 {
-    io.poll_io(cx, Direction::Read, |s| (&*s).read(buf))
+    io.poll_stream_io(cx, Direction::Read, buf.len(), |s| (&*s).read(buf))
 }
 
 /// Writes some bytes once writable.
@@ -73,7 +73,7 @@ where
     E: AsFd,
     for<'a> &'a E: Write,
 {
-    io.poll_io(cx, Direction::Write, |s| (&*s).write(buf))
+    io.poll_stream_io(cx, Direction::Write, buf.len(), |s| (&*s).write(buf))
 }
 
 /// Writes some bytes from `bufs` once writable.
@@ -86,7 +86,10 @@ where
     E: AsFd,
     for<'a> &'a E: Write,
 {
-    io.poll_io(cx, Direction::Write, |s| (&*s).write_vectored(bufs))
+    // `write_vectored` hands the kernel at most `IOV_MAX` slices (1024 on
+    // Linux, the one platform whose poller makes a short write final).
+    let len = bufs.iter().take(1024).map(|buf| buf.len()).sum();
+    io.poll_stream_io(cx, Direction::Write, len, |s| (&*s).write_vectored(bufs))
 }
 
 /// Reads into `buf` without initialising it first, for the I/O traits that
@@ -104,7 +107,7 @@ where
     E: AsFd,
 {
     use std::os::fd::AsRawFd;
-    io.poll_io(cx, Direction::Read, |s| {
+    io.poll_stream_io(cx, Direction::Read, buf.len(), |s| {
         // SAFETY: the pointer and length describe `buf`, valid for writes of
         // `len` bytes for the whole call; `read(2)` writes at most that.
         let n = unsafe { libc::read(s.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };

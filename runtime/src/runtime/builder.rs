@@ -5,6 +5,8 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use weft_reactor::IoBackend;
+
 use super::{Config, Handle, Runtime};
 use crate::blocking::Spawner;
 use crate::scheduler::{self, Flavor, Shared};
@@ -15,6 +17,9 @@ const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
 const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// Environment variable that overrides the default worker count.
 pub const WORKER_THREADS_ENV: &str = "WEFT_WORKER_THREADS";
+/// Environment variable that overrides the default I/O backend (`native`
+/// or `portable`).
+pub const IO_BACKEND_ENV: &str = "WEFT_IO_BACKEND";
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -38,6 +43,7 @@ pub struct Builder {
     on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
     start_paused: bool,
+    io_backend: Option<IoBackend>,
 }
 
 impl Builder {
@@ -63,6 +69,7 @@ impl Builder {
             on_thread_start: None,
             on_thread_stop: None,
             start_paused: false,
+            io_backend: None,
         }
     }
 
@@ -143,12 +150,32 @@ impl Builder {
         self
     }
 
+    /// Which poller the reactor waits in. Defaults to
+    /// [`IoBackend::Native`] (weft's own epoll backend on Linux), or to the
+    /// `WEFT_IO_BACKEND` environment variable (`native` or `portable`)
+    /// when set, so a test suite can be run on either without a rebuild.
+    ///
+    /// ```
+    /// use weft_runtime::runtime::{Builder, IoBackend};
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .io_backend(IoBackend::Portable)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.handle().io_backend(), IoBackend::Portable);
+    /// ```
+    pub fn io_backend(&mut self, backend: IoBackend) -> &mut Self {
+        self.io_backend = Some(backend);
+        self
+    }
+
     /// Starts the runtime.
     ///
     /// # Errors
     /// `InvalidInput` for zero worker or blocking threads, a malformed
-    /// `WEFT_WORKER_THREADS`, or `start_paused` on the multi-thread flavour;
-    /// the OS error if a thread cannot be started.
+    /// `WEFT_WORKER_THREADS` or `WEFT_IO_BACKEND`, or `start_paused` on the
+    /// multi-thread flavour; the OS error if a thread cannot be started or
+    /// the poller cannot be made.
     pub fn build(&mut self) -> io::Result<Runtime> {
         if self.max_blocking_threads == 0 {
             return Err(invalid("max_blocking_threads must be at least 1"));
@@ -170,7 +197,8 @@ impl Builder {
             on_thread_stop: self.on_thread_stop.clone(),
         };
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
-        let (shared, cores) = Shared::new(self.flavor, num_workers, config, blocking)?;
+        let io_backend = self.chosen_io_backend()?;
+        let (shared, cores) = Shared::new(self.flavor, num_workers, io_backend, config, blocking)?;
         if self.start_paused {
             shared
                 .time
@@ -216,6 +244,18 @@ impl Builder {
             Err(_) => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
         }
     }
+
+    fn chosen_io_backend(&self) -> io::Result<IoBackend> {
+        if let Some(backend) = self.io_backend {
+            return Ok(backend);
+        }
+        match std::env::var(IO_BACKEND_ENV) {
+            Ok(value) => value
+                .parse()
+                .map_err(|err| invalid(&format!("{IO_BACKEND_ENV}: {err}"))),
+            Err(_) => Ok(IoBackend::Native),
+        }
+    }
 }
 
 fn invalid(message: &str) -> io::Error {
@@ -226,6 +266,7 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("flavor", &self.flavor)
+            .field("io_backend", &self.io_backend)
             .field("worker_threads", &self.worker_threads)
             .field("thread_stack_size", &self.thread_stack_size)
             .field("max_blocking_threads", &self.max_blocking_threads)

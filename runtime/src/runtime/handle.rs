@@ -112,6 +112,14 @@ impl Handle {
             Flavor::MultiThread => RuntimeFlavor::MultiThread,
         }
     }
+
+    /// Which poller the runtime's reactor waits in: what
+    /// [`Builder::io_backend`](super::Builder::io_backend) (or
+    /// `WEFT_IO_BACKEND`) asked for, [`Portable`](super::IoBackend::Portable)
+    /// on a platform without a native backend.
+    pub fn io_backend(&self) -> super::IoBackend {
+        self.shared.io.io_backend()
+    }
 }
 
 /// Spawns `future` onto the scheduler `shared`.

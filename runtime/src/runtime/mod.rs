@@ -10,9 +10,10 @@ mod builder;
 pub(crate) mod handle;
 mod metrics;
 
-pub use builder::{Builder, WORKER_THREADS_ENV};
+pub use builder::{Builder, IO_BACKEND_ENV, WORKER_THREADS_ENV};
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use metrics::RuntimeMetrics;
+pub use weft_reactor::{IoBackend, ParseIoBackendError};
 
 use std::fmt;
 use std::future::Future;

@@ -76,6 +76,7 @@ impl Shared {
     pub(crate) fn new(
         flavor: Flavor,
         num_workers: usize,
+        io_backend: weft_reactor::IoBackend,
         config: Config,
         blocking: BlockingSpawner,
     ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
@@ -94,7 +95,11 @@ impl Shared {
                 Ok(())
             }
         };
-        let driver = crate::driver::Driver::new(flavor == Flavor::CurrentThread, spawn_blocking)?;
+        let driver = crate::driver::Driver::new(
+            flavor == Flavor::CurrentThread,
+            io_backend,
+            spawn_blocking,
+        )?;
         let time = driver.time().clone();
         let io = driver.io().clone();
         let driver = Arc::new(DriverSlot::new(driver));

@@ -1,0 +1,98 @@
+//! The portable backend: the `polling` crate (epoll, kqueue, event ports,
+//! IOCP). Every platform but Linux runs it; on Linux it is chosen with
+//! [`IoBackend::Portable`](super::IoBackend), so CI tests it there too.
+//!
+//! Sources are registered for both directions in edge-triggered mode where
+//! the platform has it (Linux, the BSDs, macOS); elsewhere in oneshot mode,
+//! re-armed each time a task finds its source not ready. `polling` reports
+//! no read-closed bit, so a short read says nothing here: a reader reads
+//! until `WouldBlock` before it waits.
+
+use std::io;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+use polling::{Event, PollMode};
+
+use crate::scheduled_io::{ERROR, READABLE, WRITABLE};
+
+/// Events taken per wait.
+const EVENTS_CAPACITY: usize = 1024;
+
+pub(crate) struct Poller {
+    poller: polling::Poller,
+    mode: PollMode,
+}
+
+pub(crate) struct Events(polling::Events);
+
+impl Poller {
+    pub(crate) fn new() -> io::Result<Poller> {
+        let poller = polling::Poller::new()?;
+        let mode = if poller.supports_edge() {
+            PollMode::Edge
+        } else {
+            PollMode::Oneshot
+        };
+        Ok(Poller { poller, mode })
+    }
+
+    /// Registers `fd` for both directions under `key`.
+    ///
+    /// # Safety
+    /// `fd` must be [`delete`](Self::delete)d before it is closed.
+    pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        // SAFETY: the caller deletes `fd` before closing it.
+        unsafe {
+            self.poller
+                .add_with_mode(fd.as_raw_fd(), Event::all(key), self.mode)
+        }
+    }
+
+    /// Whether a source must be re-armed after each event (oneshot mode).
+    pub(crate) fn needs_rearm(&self) -> bool {
+        self.mode == PollMode::Oneshot
+    }
+
+    pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        self.poller.modify_with_mode(fd, Event::all(key), self.mode)
+    }
+
+    pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.poller.delete(fd)
+    }
+
+    pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        events.0.clear();
+        self.poller.wait(&mut events.0, timeout).map(drop)
+    }
+
+    pub(crate) fn notify(&self) -> io::Result<()> {
+        self.poller.notify()
+    }
+}
+
+impl Events {
+    pub(crate) fn new() -> Events {
+        let capacity = NonZeroUsize::new(EVENTS_CAPACITY).expect("non-zero");
+        Events(polling::Events::with_capacity(capacity))
+    }
+
+    /// `(key, ready bits)` of each event.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.0.iter().map(|event| {
+            let mut ready = 0;
+            if event.readable {
+                ready |= READABLE;
+            }
+            if event.writable {
+                ready |= WRITABLE;
+            }
+            if event.is_err() == Some(true) {
+                ready |= ERROR;
+            }
+            (event.key, ready)
+        })
+    }
+}
