@@ -5,9 +5,12 @@
 //! `ping_pong`, `chained_spawn`, with tokio's parameters) and the timer
 //! workloads (`timer_churn`, `timer_fire`, `timer_reset`, and the
 //! `timer_lateness` quantiles; see `workloads/timer.rs` and `lateness.rs`),
-//! the network, file (`fs_read`, `workloads/fs.rs`) and sync workloads
-//! on weft, tokio and smol, each with the same number of worker threads,
-//! each on its own timer, socket and file APIs, and prints one table.
+//! the network workloads (`workloads/net.rs`, and the `tcp_many_clients`
+//! latency rows and `tcp_idle_connections` memory row; see `tcp_clients.rs`
+//! and `tcp_idle.rs`), the file (`fs_read`, `workloads/fs.rs`) and sync
+//! workloads on weft, tokio and smol, each with the same number of worker
+//! threads, each on its own timer, socket and file APIs, and prints one
+//! table.
 //! The workloads are written once, generic over the runtime; every runtime
 //! uses the same channel crate (`futures-channel`), so only the schedulers
 //! differ; and each workload checks its own result (task counts, values), so
@@ -28,12 +31,18 @@
 //!   `--quick`).
 //! - `--filter SUBSTR`: only workloads whose name contains SUBSTR; may be
 //!   repeated. The memory rows' name is `memory`, the lateness rows'
-//!   `timer_lateness`.
+//!   `timer_lateness`; `tcp_many_clients` and `tcp_idle_connections` are
+//!   their rows' names (`--filter tcp` picks them with the other TCP rows).
 //! - `--runtimes LIST`: comma-separated subset of `weft,tokio,smol`.
 //! - `--json PATH`: also write every sample and summary as JSON.
-//! - `--quick`: few reps, short samples, 100,000 tasks for the memory row.
+//! - `--quick`: few reps, short samples, 100,000 tasks for the memory row,
+//!   1,000 idle connections, 100 clients of 10 requests each.
 //! - `--sample-ms MS`: target wall time of one sample (default 30; 5 quick).
 //! - `--memory-tasks N`: pending tasks for the memory row (default 1,000,000).
+//! - `--idle-connections N`: connections for the `tcp_idle_connections` row
+//!   (default 10,000; 1,000 with `--quick`). The bench and each child
+//!   raise their soft `RLIMIT_NOFILE` to the hard limit, and the row fails,
+//!   saying so, if N sockets and a few more do not fit under it.
 //! - `--timeout-s S`: abort if one sample takes longer (default 60), naming
 //!   the workload and runtime that got stuck.
 //! - `--http`: also the `http_hello` rows (below); they need `wrk`
@@ -70,6 +79,22 @@
 //!   measured in its own child process; the ratios are of bytes.
 //! - `memory / pending timer`: the same with each task waiting on a
 //!   registered one-hour sleep, less the plain task's number.
+//! - `tcp_many_clients`: 1,000 connections (100 with `--quick`) each make
+//!   100 request/replies (10) of 128 bytes to an echo server on the same
+//!   runtime, each request after a random 0-2 ms pause on the runtime's
+//!   own sleep (a seeded PRNG per client, so every runtime gets the same
+//!   pauses); every reply is checked byte for byte. The row is the
+//!   round's time, connections already open, as a workload's row (median
+//!   ±IQR over `--reps` rounds, at most 5); `tcp_many_clients p50 / p99`
+//!   are quantiles of every request's latency over every round, as the
+//!   `timer_lateness` rows. On few cores the server saturates, and the
+//!   latencies are mostly queueing: how fairly the runtime shares the
+//!   cores between the connections.
+//! - `tcp_idle_connections`: resident memory per connection of a server
+//!   holding 10,000 idle loopback connections (1,000 with `--quick`), a
+//!   task per connection parked in a read, each runtime in its own child
+//!   process (the clients are plain sockets in the bench process); the
+//!   ratios are of bytes.
 //! - `http_hello req/s` and `http_hello p99` (with `--http`): hyper's HTTP/1
 //!   hello-world server on each runtime in turn (tokio's through
 //!   hyper-util's `TokioIo`), loaded by `wrk -t2 -c64 -d10s --latency` on
@@ -85,6 +110,8 @@ mod memory;
 mod report;
 mod rt;
 mod stats;
+mod tcp_clients;
+mod tcp_idle;
 mod watchdog;
 mod workloads;
 
@@ -92,13 +119,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use measure::{Config, Runner};
-use report::MemoryResult;
+use report::{Extras, MemoryResult};
 use rt::Kind;
 use watchdog::Watchdog;
 
 const USAGE: &str = "\
 usage: weft-bench [--workers N] [--reps N] [--filter SUBSTR]... [--runtimes weft,tokio,smol]
-                  [--json PATH] [--quick] [--sample-ms MS] [--memory-tasks N] [--timeout-s S]
+                  [--json PATH] [--quick] [--sample-ms MS] [--memory-tasks N]
+                  [--idle-connections N] [--timeout-s S]
                   [--http [--http-seconds S]]
 Runs tokio's scheduler workloads on weft, tokio and smol and prints one table.
 --http adds hyper's hello-world server under wrk (needs wrk: apt-get install -y wrk).
@@ -114,9 +142,11 @@ struct Args {
     quick: bool,
     sample_ms: Option<u64>,
     memory_tasks: Option<usize>,
+    idle_connections: Option<usize>,
     timeout_s: u64,
     memory_child: Option<Kind>,
     memory_timers: bool,
+    idle_child: Option<Kind>,
     http: bool,
     http_seconds: Option<u64>,
 }
@@ -131,9 +161,11 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         quick: false,
         sample_ms: None,
         memory_tasks: None,
+        idle_connections: None,
         timeout_s: 60,
         memory_child: None,
         memory_timers: false,
+        idle_child: None,
         http: false,
         http_seconds: None,
     };
@@ -176,11 +208,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--quick" => args.quick = true,
             "--sample-ms" => args.sample_ms = Some(number(&flag, it.next())?),
             "--memory-tasks" => args.memory_tasks = Some(number(&flag, it.next())?),
+            tcp_idle::CONNECTIONS_FLAG => args.idle_connections = Some(number(&flag, it.next())?),
             "--timeout-s" => args.timeout_s = number(&flag, it.next())?,
             "--http" => args.http = true,
             "--http-seconds" => args.http_seconds = Some(number(&flag, it.next())?),
             memory::CHILD_FLAG => args.memory_child = Some(kind(&value(&flag, it.next())?)?),
             memory::TIMERS_FLAG => args.memory_timers = true,
+            tcp_idle::CHILD_FLAG => args.idle_child = Some(kind(&value(&flag, it.next())?)?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -190,6 +224,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     if args.reps == Some(0) {
         return Err("--reps must be at least 1".into());
+    }
+    if args.idle_connections == Some(0) {
+        return Err(format!("{} must be at least 1", tcp_idle::CONNECTIONS_FLAG));
     }
     if args.http_seconds == Some(0) {
         return Err("--http-seconds must be at least 1".into());
@@ -220,7 +257,13 @@ fn main() -> ExitCode {
         .memory_tasks
         .unwrap_or(if args.quick { 100_000 } else { 1_000_000 })
         .max(1);
+    let idle_connections = args
+        .idle_connections
+        .unwrap_or(if args.quick { 1_000 } else { 10_000 });
 
+    if let Some(kind) = args.idle_child {
+        tcp_idle::run_child(kind, args.workers, idle_connections, timeout);
+    }
     if let Some(kind) = args.memory_child {
         memory::run_child(
             kind,
@@ -272,6 +315,21 @@ fn main() -> ExitCode {
         eprintln!("  {}: {rounds} rounds per runtime", lateness::NAME);
         lateness::measure(&cfg, &watchdog, rounds)
     });
+    let clients = cfg.selected(tcp_clients::NAME).then(|| {
+        let shape = if args.quick {
+            tcp_clients::Shape::QUICK
+        } else {
+            tcp_clients::Shape::FULL
+        };
+        let rounds = cfg.reps.min(tcp_clients::MAX_ROUNDS);
+        eprintln!(
+            "  {}: {} connections x {} requests, {rounds} rounds per runtime",
+            tcp_clients::NAME,
+            shape.connections,
+            shape.requests,
+        );
+        tcp_clients::measure(&cfg, &watchdog, shape, rounds)
+    });
     let others_load = load_before
         .zip(load::Snapshot::take())
         .and_then(|(before, after)| before.others_share(&after));
@@ -304,39 +362,45 @@ fn main() -> ExitCode {
         }
     });
 
+    let idle = cfg.selected(tcp_idle::NAME).then(|| {
+        eprintln!(
+            "  {}: {idle_connections} idle connections per runtime, one child process each",
+            tcp_idle::NAME
+        );
+        let per_runtime = cfg
+            .kinds
+            .iter()
+            .map(|&k| {
+                let bytes = tcp_idle::measure(k, cfg.workers, idle_connections, timeout);
+                (k, bytes)
+            })
+            .collect();
+        tcp_idle::IdleResult {
+            connections: idle_connections,
+            per_runtime,
+        }
+    });
+
     let http = http_selected.then(|| http::measure(&cfg, &watchdog, http_duration));
 
-    if results.is_empty() && memory.is_none() && lateness.is_none() && http.is_none() {
+    let extras = Extras {
+        lateness,
+        clients,
+        memory,
+        idle,
+        http,
+    };
+    if results.is_empty() && extras.is_empty() {
         eprintln!("weft-bench: --filter matched no workload");
         return ExitCode::from(2);
     }
 
     println!();
-    print!(
-        "{}",
-        report::table(
-            &cfg,
-            &results,
-            lateness.as_ref(),
-            memory.as_ref(),
-            http.as_ref(),
-            others_load
-        )
-    );
+    print!("{}", report::table(&cfg, &results, &extras, others_load));
 
     let mut code = ExitCode::SUCCESS;
     if let Some(path) = &args.json {
-        match std::fs::write(
-            path,
-            report::json(
-                &cfg,
-                &results,
-                lateness.as_ref(),
-                memory.as_ref(),
-                http.as_ref(),
-                others_load,
-            ),
-        ) {
+        match std::fs::write(path, report::json(&cfg, &results, &extras, others_load)) {
             Ok(()) => eprintln!("weft-bench: wrote {path}"),
             Err(e) => {
                 eprintln!("weft-bench: writing {path}: {e}");
@@ -344,19 +408,8 @@ fn main() -> ExitCode {
             }
         }
     }
-    if let Some(h) = &http {
-        if h.per_runtime.iter().any(|(_, r)| r.is_err()) {
-            code = ExitCode::FAILURE;
-        }
-    }
-    if let Some(m) = &memory {
-        if m.per_runtime
-            .iter()
-            .chain(&m.per_timer)
-            .any(|(_, r)| r.is_err())
-        {
-            code = ExitCode::FAILURE;
-        }
+    if extras.any_failed() {
+        code = ExitCode::FAILURE;
     }
     code
 }
@@ -391,6 +444,10 @@ mod tests {
             parse("--memory-tasks 1_000").unwrap().memory_tasks,
             Some(1000)
         );
+        assert_eq!(
+            parse("--idle-connections 5_000").unwrap().idle_connections,
+            Some(5000)
+        );
         let h = parse("--http --http-seconds 2").unwrap();
         assert!(h.http);
         assert_eq!(h.http_seconds, Some(2));
@@ -404,6 +461,7 @@ mod tests {
         assert!(parse("--runtimes tokio,async-std").is_err());
         assert!(parse("--frobnicate").is_err());
         assert!(parse("--http-seconds 0").is_err());
+        assert!(parse("--idle-connections 0").is_err());
         assert_eq!(parse("--help").err().as_deref(), Some(""));
     }
 }

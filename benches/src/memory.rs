@@ -179,7 +179,7 @@ impl WithRuntime for Child {
 
 /// This process's resident set size in bytes, from `VmRSS` in
 /// /proc/self/status (reported in kB there, so no page size is needed).
-fn rss_bytes() -> Result<u64, String> {
+pub fn rss_bytes() -> Result<u64, String> {
     let status = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("reading /proc/self/status: {e}"))?;
     status

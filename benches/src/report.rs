@@ -6,6 +6,46 @@ use crate::http::{self, HttpResult};
 use crate::measure::{Config, WorkloadResult};
 use crate::rt::Kind;
 use crate::stats::{ratio, Summary};
+use crate::tcp_clients::{self, ClientsResult};
+use crate::tcp_idle::{self, IdleResult};
+
+/// The rows measured apart from the workloads' samples, each there if it
+/// was selected (and, for `http`, asked for).
+#[derive(Default)]
+pub struct Extras {
+    pub lateness: Option<LatenessResult>,
+    pub clients: Option<ClientsResult>,
+    pub memory: Option<MemoryResult>,
+    pub idle: Option<IdleResult>,
+    pub http: Option<HttpResult>,
+}
+
+impl Extras {
+    /// Whether none of these rows was measured.
+    pub fn is_empty(&self) -> bool {
+        self.lateness.is_none()
+            && self.clients.is_none()
+            && self.memory.is_none()
+            && self.idle.is_none()
+            && self.http.is_none()
+    }
+
+    /// Whether a row has no number for some runtime because it failed.
+    pub fn any_failed(&self) -> bool {
+        let http = self
+            .http
+            .iter()
+            .flat_map(|h| &h.per_runtime)
+            .any(|(_, r)| r.is_err());
+        let memory = self
+            .memory
+            .iter()
+            .flat_map(|m| m.per_runtime.iter().chain(&m.per_timer))
+            .chain(self.idle.iter().flat_map(|i| &i.per_runtime))
+            .any(|(_, r)| r.is_err());
+        http || memory
+    }
+}
 
 /// The memory rows' results.
 pub struct MemoryResult {
@@ -75,9 +115,7 @@ const RATIO_WIDTH: usize = 11;
 pub fn table(
     cfg: &Config,
     results: &[WorkloadResult],
-    lateness: Option<&LatenessResult>,
-    memory: Option<&MemoryResult>,
-    http: Option<&HttpResult>,
+    extras: &Extras,
     others_load: Option<f64>,
 ) -> String {
     let mut out = String::new();
@@ -117,43 +155,38 @@ pub fn table(
 
     for result in results {
         let summaries = Kind::ALL.map(|k| result.samples_of(k).and_then(Summary::of));
-        let cells = summaries.map(|s| match s {
-            Some(s) => format!("{} ±{:.0}%", human_time(s.median), s.iqr_pct()),
-            None => "-".to_string(),
-        });
-        let medians = summaries.map(|s| s.map(|s| s.median));
-        row(&mut out, result.name, &cells, medians);
+        time_row(&mut out, result.name, summaries);
     }
 
-    if let Some(lateness) = lateness {
+    if let Some(lateness) = &extras.lateness {
         for (name, q) in LATENESS_ROWS {
             let values = Kind::ALL.map(|k| lateness.quantile(k, q));
-            let cells = values.map(|v| v.map_or("-".to_string(), human_time));
-            row(&mut out, name, &cells, values);
+            quantile_row(&mut out, name, values);
         }
     }
 
-    if let Some(memory) = memory {
-        for (name, per_runtime) in [
-            ("memory / pending task", &memory.per_runtime),
-            ("memory / pending timer", &memory.per_timer),
-        ] {
-            let bytes = Kind::ALL.map(|k| bytes_of(per_runtime, k));
-            let cells = Kind::ALL.map(|k| match per_runtime.iter().find(|(kk, _)| *kk == k) {
-                Some((_, Ok(b))) => format!("{b:.0} B"),
-                Some((_, Err(_))) => "failed".to_string(),
-                None => "-".to_string(),
-            });
-            row(&mut out, name, &cells, bytes);
-            for (kind, r) in per_runtime {
-                if let Err(e) = r {
-                    let _ = writeln!(out, "  {name}, {}: {e}", kind.name());
-                }
-            }
+    if let Some(clients) = &extras.clients {
+        time_row(
+            &mut out,
+            tcp_clients::NAME,
+            Kind::ALL.map(|k| clients.time(k)),
+        );
+        for (name, q) in tcp_clients::QUANTILE_ROWS {
+            let values = Kind::ALL.map(|k| clients.quantile(k, q));
+            quantile_row(&mut out, name, values);
         }
     }
 
-    if let Some(http) = http {
+    if let Some(memory) = &extras.memory {
+        bytes_row(&mut out, "memory / pending task", &memory.per_runtime);
+        bytes_row(&mut out, "memory / pending timer", &memory.per_timer);
+    }
+
+    if let Some(idle) = &extras.idle {
+        bytes_row(&mut out, tcp_idle::NAME, &idle.per_runtime);
+    }
+
+    if let Some(http) = &extras.http {
         let rps = Kind::ALL.map(|k| http.stats_of(k).map(|s| s.requests_per_sec));
         let cells = rps.map(|v| v.map_or("-".to_string(), human_rate));
         row(&mut out, "http_hello req/s", &cells, rps);
@@ -167,14 +200,28 @@ pub fn table(
         }
     }
 
-    if let Some(lateness) = lateness {
+    if let Some(lateness) = &extras.lateness {
         let _ = writeln!(
             out,
             "(timer_lateness: time from deadline to wake-up of {} concurrent {:?} sleeps, {} rounds per runtime; cells are quantiles over all sleeps)",
             lateness.sleepers, lateness.sleep, lateness.rounds
         );
     }
-    if let Some(memory) = memory {
+    if let Some(clients) = &extras.clients {
+        let _ = writeln!(
+            out,
+            "({}: {} connections each make {} request/replies of {} B to an echo server on the same runtime, \
+             each after a random 0-{} ms pause on the runtime's sleep; time: the whole round, median ±IQR over {} rounds per runtime; \
+             p50/p99: of the latency of every request of every round)",
+            tcp_clients::NAME,
+            clients.shape.connections,
+            clients.shape.requests,
+            tcp_clients::MESSAGE,
+            tcp_clients::MAX_PAUSE_US / 1000,
+            clients.rounds
+        );
+    }
+    if let Some(memory) = &extras.memory {
         let _ = writeln!(
             out,
             "(memory: resident bytes per task with {} tasks parked forever, one child process per runtime; \
@@ -182,7 +229,16 @@ pub fn table(
             memory.tasks
         );
     }
-    if let Some(http) = http {
+    if let Some(idle) = &extras.idle {
+        let _ = writeln!(
+            out,
+            "({}: resident bytes per connection of a server holding {} idle loopback connections, \
+             each with a task parked in a read, one child process per runtime; the clients are in the bench process)",
+            tcp_idle::NAME,
+            idle.connections
+        );
+    }
+    if let Some(http) = &extras.http {
         let _ = writeln!(
             out,
             "(http_hello: hyper's HTTP/1 hello world on each runtime in turn, loaded by wrk -t{} -c{} -d{}s over loopback; \
@@ -193,6 +249,38 @@ pub fn table(
         );
     }
     out
+}
+
+/// A row of times: each cell the median ±IQR, the ratios of the medians.
+fn time_row(out: &mut String, name: &str, summaries: [Option<Summary>; 3]) {
+    let cells = summaries.map(|s| match s {
+        Some(s) => format!("{} ±{:.0}%", human_time(s.median), s.iqr_pct()),
+        None => "-".to_string(),
+    });
+    let medians = summaries.map(|s| s.map(|s| s.median));
+    row(out, name, &cells, medians);
+}
+
+/// A row of quantiles, in ns.
+fn quantile_row(out: &mut String, name: &str, values: [Option<f64>; 3]) {
+    let cells = values.map(|v| v.map_or("-".to_string(), human_time));
+    row(out, name, &cells, values);
+}
+
+/// A row of bytes, and under it why any runtime has none.
+fn bytes_row(out: &mut String, name: &str, per_runtime: &[(Kind, Result<f64, String>)]) {
+    let bytes = Kind::ALL.map(|k| bytes_of(per_runtime, k));
+    let cells = Kind::ALL.map(|k| match per_runtime.iter().find(|(kk, _)| *kk == k) {
+        Some((_, Ok(b))) => format!("{b:.0} B"),
+        Some((_, Err(_))) => "failed".to_string(),
+        None => "-".to_string(),
+    });
+    row(out, name, &cells, bytes);
+    for (kind, r) in per_runtime {
+        if let Err(e) = r {
+            let _ = writeln!(out, "  {name}, {}: {e}", kind.name());
+        }
+    }
 }
 
 fn row(out: &mut String, name: &str, cells: &[String; 3], values: [Option<f64>; 3]) {
@@ -242,13 +330,11 @@ pub fn human_time(ns: f64) -> String {
 
 /// Everything measured, as JSON: the configuration, then per workload the
 /// iterations per sample and, per runtime, every sample (ns per iteration)
-/// and its summary; then the memory row.
+/// and its summary; then the rows measured apart.
 pub fn json(
     cfg: &Config,
     results: &[WorkloadResult],
-    lateness: Option<&LatenessResult>,
-    memory: Option<&MemoryResult>,
-    http: Option<&HttpResult>,
+    extras: &Extras,
     others_load: Option<f64>,
 ) -> String {
     let mut out = String::new();
@@ -275,31 +361,16 @@ pub fn json(
             json_str(result.name),
             result.iters_per_sample
         );
-        for (j, (kind, samples)) in result.samples.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{}:{{", json_str(kind.name()));
-            if let Some(s) = Summary::of(samples) {
-                let _ = write!(
-                    out,
-                    "\"median\":{},\"min\":{},\"max\":{},\"q1\":{},\"q3\":{},",
-                    json_num(s.median),
-                    json_num(s.min),
-                    json_num(s.max),
-                    json_num(s.q1),
-                    json_num(s.q3)
-                );
-            }
-            let samples: Vec<String> = samples.iter().map(|&v| json_num(v)).collect();
-            let _ = write!(out, "\"samples\":[{}]}}", samples.join(","));
-        }
+        json_samples(
+            &mut out,
+            result.samples.iter().map(|(k, s)| (*k, s.as_slice())),
+        );
         let medians =
             Kind::ALL.map(|k| result.samples_of(k).and_then(Summary::of).map(|s| s.median));
         let _ = write!(out, "}},\"ratios\":{}}}", json_ratios(medians));
     }
     out.push(']');
-    if let Some(lateness) = lateness {
+    if let Some(lateness) = &extras.lateness {
         let _ = write!(
             out,
             ",\"timer_lateness\":{{\"sleepers\":{},\"sleep_ms\":{},\"rounds\":{},\"unit\":\"ns\",\"quantiles\":{{",
@@ -307,27 +378,39 @@ pub fn json(
             lateness.sleep.as_millis(),
             lateness.rounds
         );
-        for (i, (name, q)) in LATENESS_ROWS.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let values = Kind::ALL.map(|k| lateness.quantile(k, *q));
-            let cells: Vec<String> = Kind::ALL
-                .iter()
-                .zip(values)
-                .filter_map(|(k, v)| v.map(|v| format!("{}:{}", json_str(k.name()), json_num(v))))
-                .collect();
-            let _ = write!(
-                out,
-                "{}:{{{},\"ratios\":{}}}",
-                json_str(name),
-                cells.join(","),
-                json_ratios(values)
-            );
-        }
+        json_quantiles(&mut out, &LATENESS_ROWS, |k, q| lateness.quantile(k, q));
         out.push_str("}}");
     }
-    if let Some(memory) = memory {
+    if let Some(clients) = &extras.clients {
+        let _ = write!(
+            out,
+            ",{}:{{\"connections\":{},\"requests\":{},\"message_bytes\":{},\"max_pause_us\":{},\"rounds\":{},\"unit\":\"ns\",\"round_time\":{{",
+            json_str(tcp_clients::NAME),
+            clients.shape.connections,
+            clients.shape.requests,
+            tcp_clients::MESSAGE,
+            tcp_clients::MAX_PAUSE_US,
+            clients.rounds
+        );
+        json_samples(
+            &mut out,
+            clients
+                .per_runtime
+                .iter()
+                .map(|(k, s)| (*k, s.rounds_ns.as_slice())),
+        );
+        let medians = Kind::ALL.map(|k| clients.time(k).map(|s| s.median));
+        let _ = write!(
+            out,
+            "}},\"ratios\":{},\"latency_quantiles\":{{",
+            json_ratios(medians)
+        );
+        json_quantiles(&mut out, &tcp_clients::QUANTILE_ROWS, |k, q| {
+            clients.quantile(k, q)
+        });
+        out.push_str("}}");
+    }
+    if let Some(memory) = &extras.memory {
         let _ = write!(
             out,
             ",\"memory\":{{\"tasks\":{},\"unit\":\"bytes per pending task\",\"runtimes\":{{",
@@ -345,7 +428,18 @@ pub fn json(
             json_ratios(timer_bytes)
         );
     }
-    if let Some(http) = http {
+    if let Some(idle) = &extras.idle {
+        let _ = write!(
+            out,
+            ",{}:{{\"connections\":{},\"unit\":\"bytes per idle connection\",\"runtimes\":{{",
+            json_str(tcp_idle::NAME),
+            idle.connections
+        );
+        json_bytes(&mut out, &idle.per_runtime);
+        let bytes = Kind::ALL.map(|k| bytes_of(&idle.per_runtime, k));
+        let _ = write!(out, "}},\"ratios\":{}}}", json_ratios(bytes));
+    }
+    if let Some(http) = &extras.http {
         let _ = write!(
             out,
             ",\"{}\":{{\"wrk\":\"-t{} -c{} -d{}s --latency\",\"runtimes\":{{",
@@ -380,6 +474,56 @@ pub fn json(
     }
     out.push_str("}\n");
     out
+}
+
+/// `"name":{"median":..,..,"samples":[..]}` per runtime, comma-separated.
+fn json_samples<'a>(out: &mut String, per_runtime: impl Iterator<Item = (Kind, &'a [f64])>) {
+    for (j, (kind, samples)) in per_runtime.enumerate() {
+        if j > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}:{{", json_str(kind.name()));
+        if let Some(s) = Summary::of(samples) {
+            let _ = write!(
+                out,
+                "\"median\":{},\"min\":{},\"max\":{},\"q1\":{},\"q3\":{},",
+                json_num(s.median),
+                json_num(s.min),
+                json_num(s.max),
+                json_num(s.q1),
+                json_num(s.q3)
+            );
+        }
+        let samples: Vec<String> = samples.iter().map(|&v| json_num(v)).collect();
+        let _ = write!(out, "\"samples\":[{}]}}", samples.join(","));
+    }
+}
+
+/// `"row name":{"weft":v,..,"ratios":{..}}` per quantile row,
+/// comma-separated; `quantile` gives a runtime's value.
+fn json_quantiles(
+    out: &mut String,
+    rows: &[(&str, f64)],
+    quantile: impl Fn(Kind, f64) -> Option<f64>,
+) {
+    for (i, (name, q)) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let values = Kind::ALL.map(|k| quantile(k, *q));
+        let cells: Vec<String> = Kind::ALL
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.map(|v| format!("{}:{}", json_str(k.name()), json_num(v))))
+            .collect();
+        let _ = write!(
+            out,
+            "{}:{{{},\"ratios\":{}}}",
+            json_str(name),
+            cells.join(","),
+            json_ratios(values)
+        );
+    }
 }
 
 /// `"name":bytes` (or `"name":{"error":...}`) per runtime, comma-separated.
@@ -445,6 +589,72 @@ mod tests {
         assert_eq!(human_rate(950.0), "950/s");
         assert_eq!(human_rate(123_456.0), "123.5k/s");
         assert_eq!(human_rate(2_500_000.0), "2.50M/s");
+    }
+
+    /// The rows measured apart show in the table and the JSON, a failed
+    /// runtime as "failed" with its reason, and fail the run.
+    #[test]
+    fn extra_rows_in_table_and_json() {
+        use crate::tcp_clients::{Samples, Shape};
+        use std::time::Duration;
+
+        let cfg = Config {
+            workers: 2,
+            reps: 1,
+            sample_target: Duration::from_millis(5),
+            warmup: Duration::from_millis(5),
+            filters: Vec::new(),
+            kinds: Kind::ALL.to_vec(),
+        };
+        let clients = ClientsResult {
+            shape: Shape::QUICK,
+            rounds: 1,
+            per_runtime: Kind::ALL
+                .iter()
+                .map(|&k| {
+                    let samples = Samples {
+                        rounds_ns: vec![2e6],
+                        latencies_ns: vec![1e3, 2e3, 3e3],
+                    };
+                    (k, samples)
+                })
+                .collect(),
+        };
+        let idle = IdleResult {
+            connections: 10,
+            per_runtime: vec![
+                (Kind::Weft, Ok(500.0)),
+                (Kind::Tokio, Ok(1000.0)),
+                (Kind::Smol, Err("no descriptors".to_string())),
+            ],
+        };
+        let extras = Extras {
+            clients: Some(clients),
+            idle: Some(idle),
+            ..Extras::default()
+        };
+        assert!(extras.any_failed());
+
+        let table = table(&cfg, &[], &extras, None);
+        let line = |name: &str| {
+            table
+                .lines()
+                .find(|l| l.split("  ").next() == Some(name))
+                .unwrap_or_else(|| panic!("no {name} row in\n{table}"))
+        };
+        assert!(line("tcp_many_clients").contains("2.00 ms ±0%"));
+        assert!(line("tcp_many_clients p50").contains("2.00 µs"));
+        assert!(line("tcp_many_clients p99").contains("2.98 µs"));
+        let idle_row = line("tcp_idle_connections");
+        assert!(idle_row.contains("500 B") && idle_row.contains("failed"));
+        assert!(idle_row.contains("0.50"));
+        assert!(table.contains("tcp_idle_connections, smol: no descriptors"));
+
+        let json = json(&cfg, &[], &extras, None);
+        assert_eq!(json.matches('{').count(), json.matches('}').count());
+        assert!(json.contains("\"tcp_idle_connections\":{\"connections\":10,"));
+        assert!(json.contains("\"smol\":{\"error\":\"no descriptors\"}"));
+        assert!(json.contains("\"tcp_many_clients p99\":{\"weft\":2980,"));
     }
 
     #[test]

@@ -7,6 +7,17 @@
 //! - `tcp_echo_1k`: the same with 1 KiB messages.
 //! - `tcp_connect`: 10,000 connections opened, accepted and closed.
 //! - `udp_pingpong`: 10,000 round trips of a 64-byte datagram.
+//!
+//! Two more network rows are measured apart, as `timer_lateness` is, since
+//! neither is a time per iteration alone:
+//!
+//! - `tcp_many_clients` (`crate::tcp_clients`): 1,000 connections each
+//!   make 100 request/replies of 128 bytes to this module's echo server,
+//!   with a random 0-2 ms pause on the runtime's sleep before each; rows
+//!   for the round's time and the p50 and p99 of the per-request latency.
+//! - `tcp_idle_connections` (`crate::tcp_idle`): resident bytes per idle
+//!   connection of a server holding 10,000, a task parked in a read on
+//!   each, measured in a child process per runtime like the memory rows.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,12 +44,13 @@ pub fn register(v: &mut impl Visitor) {
     v.visit(UdpPingPong);
 }
 
-fn loopback() -> SocketAddr {
+/// 127.0.0.1, any port.
+pub fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
 /// Reads exactly `buf.len()` bytes.
-async fn read_exact<R: Runtime>(stream: &mut R::TcpStream, buf: &mut [u8]) {
+pub async fn read_exact<R: Runtime>(stream: &mut R::TcpStream, buf: &mut [u8]) {
     let mut filled = 0;
     while filled < buf.len() {
         let n = R::read(stream, &mut buf[filled..])
@@ -51,7 +63,7 @@ async fn read_exact<R: Runtime>(stream: &mut R::TcpStream, buf: &mut [u8]) {
 
 /// An echo server on the runtime: each accepted connection echoes until
 /// its peer closes. Returns the address it listens on.
-fn echo_server<R: Runtime>(rt: &R, connections: usize) -> SocketAddr {
+pub fn echo_server<R: Runtime>(rt: &R, connections: usize) -> SocketAddr {
     let sp = rt.spawner();
     rt.block_on(rt.spawn(async move {
         let (listener, addr) = R::tcp_bind(loopback()).await.expect("bind");
