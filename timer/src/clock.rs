@@ -2,9 +2,11 @@
 //! tests, a paused clock that moves only when told to.
 //!
 //! Times are offsets from `start`, the instant the clock was made; the wheel
-//! counts whole milliseconds from the same origin. The conversions round so
-//! that no timer fires early: a deadline maps to the first millisecond at or
-//! after it, the current time to the last millisecond at or before it.
+//! counts whole ticks of 1/16 ms (`TICK_NANOS`) from the same origin. The conversions
+//! round so that no timer fires early: a deadline maps to the first tick at
+//! or after it, the current time to the last tick at or before it. A tick
+//! finer than tokio's millisecond is what keeps a timer's lateness to tens
+//! of microseconds, now that the reactor waits with nanosecond timeouts.
 //!
 //! Invariants:
 //! - `now()` never goes backwards on one thread.
@@ -22,6 +24,9 @@ use std::time::{Duration, Instant as StdInstant};
 
 use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::wheel::NEVER;
+
+/// The wheel's grain, a tick: 62.5 µs.
+const TICK_NANOS: u64 = 62_500;
 
 /// Deadlines this far past the clock's start (2^40 ms, about 34.8 years)
 /// never fire: it is where `sleep(Duration::MAX)` points.
@@ -106,28 +111,28 @@ impl Clock {
         self.start + state.reading()
     }
 
-    /// The current time in whole milliseconds since the start, rounded down.
-    pub(crate) fn now_ms(&self) -> u64 {
+    /// The current time in whole ticks since the start, rounded down.
+    pub(crate) fn now_tick(&self) -> u64 {
         self.ms_since_start(self.now())
     }
 
     fn ms_since_start(&self, time: StdInstant) -> u64 {
-        time.saturating_duration_since(self.start).as_millis() as u64
+        (time.saturating_duration_since(self.start).as_nanos() / u128::from(TICK_NANOS)) as u64
     }
 
-    /// The wheel time of `deadline`: the first millisecond at or after it,
+    /// The wheel time of `deadline`: the first tick at or after it,
     /// or `NEVER` for deadlines too far out to ever fire.
-    pub(crate) fn deadline_ms(&self, deadline: StdInstant) -> u64 {
+    pub(crate) fn deadline_tick(&self, deadline: StdInstant) -> u64 {
         let offset = deadline.saturating_duration_since(self.start);
         if offset >= NEVER_AFTER {
             return NEVER;
         }
-        offset.as_nanos().div_ceil(1_000_000) as u64
+        offset.as_nanos().div_ceil(u128::from(TICK_NANOS)) as u64
     }
 
     /// The instant a wheel time stands for.
-    pub(crate) fn instant_of_ms(&self, ms: u64) -> StdInstant {
-        self.start + Duration::from_millis(ms).min(NEVER_AFTER)
+    pub(crate) fn instant_of_tick(&self, tick: u64) -> StdInstant {
+        self.start + duration_of(tick)
     }
 
     /// `now + duration`, or the instant that never comes if that is too far.
@@ -150,7 +155,7 @@ impl Clock {
         let Some(resumed_at) = state.resumed_at.take() else {
             return Err(ClockError::AlreadyPaused);
         };
-        // Up to a whole millisecond, the wheel's grain: a paused test that
+        // Up to a whole millisecond (16 of the wheel's ticks): a paused test that
         // sleeps whole milliseconds then sees exactly the times it asked for.
         let reading = state.base + resumed_at.elapsed();
         let ms = reading.as_nanos().div_ceil(1_000_000) as u64;
@@ -178,14 +183,15 @@ impl Clock {
         Ok(())
     }
 
-    /// Moves a paused clock to wheel time `ms`, unless it is already later.
-    pub(crate) fn advance_to_ms(&self, ms: u64) {
+    /// Moves a paused clock to wheel time `tick`, unless it is already
+    /// later.
+    pub(crate) fn advance_to_tick(&self, tick: u64) {
         let mut state = self.state.lock();
         debug_assert!(
             state.resumed_at.is_none(),
             "auto-advance of a running clock"
         );
-        state.base = state.base.max(Duration::from_millis(ms).min(NEVER_AFTER));
+        state.base = state.base.max(duration_of(tick));
     }
 
     /// Whether a paused clock may jump to the next timer by itself now.
@@ -201,6 +207,11 @@ impl Clock {
     pub(crate) fn allow_auto_advance(&self) -> bool {
         self.inhibit.fetch_sub(1, Ordering::AcqRel) == 1
     }
+}
+
+/// The offset from the start that wheel time `tick` stands for.
+fn duration_of(tick: u64) -> Duration {
+    Duration::from_nanos(tick.saturating_mul(TICK_NANOS)).min(NEVER_AFTER)
 }
 
 impl State {
@@ -219,22 +230,31 @@ mod tests {
         let clock = Clock::new(true);
         clock.pause().unwrap();
         let start = clock.start;
-        assert_eq!(clock.deadline_ms(start), 0);
-        assert_eq!(clock.deadline_ms(start + Duration::from_micros(1)), 1);
-        assert_eq!(clock.deadline_ms(start + Duration::from_millis(5)), 5);
-        assert_eq!(clock.deadline_ms(start + Duration::from_micros(5_001)), 6);
-        let paused_at = clock.now_ms();
-        assert_eq!(clock.now(), clock.instant_of_ms(paused_at), "whole ms");
+        assert_eq!(clock.deadline_tick(start), 0);
+        assert_eq!(clock.deadline_tick(start + Duration::from_nanos(1)), 1);
+        assert_eq!(
+            clock.deadline_tick(start + Duration::from_nanos(TICK_NANOS)),
+            1
+        );
+        assert_eq!(clock.deadline_tick(start + Duration::from_millis(5)), 80);
+        assert_eq!(
+            clock.deadline_tick(start + Duration::from_micros(5_001)),
+            81
+        );
+        let paused_at = clock.now_tick();
+        assert_eq!(clock.now(), clock.instant_of_tick(paused_at), "whole ticks");
+        assert_eq!(paused_at % 16, 0, "pausing rounds up to a whole ms");
         clock.advance(Duration::from_micros(5_999)).unwrap();
-        assert_eq!(clock.now_ms(), paused_at + 5);
+        assert_eq!(clock.now_tick(), paused_at + 95);
+        assert_eq!(clock.instant_of_tick(u64::MAX), clock.start + NEVER_AFTER);
     }
 
     #[test]
     fn far_deadlines_never_fire_and_never_overflow() {
         let clock = Clock::new(true);
         let never = clock.deadline_after(clock.now(), Duration::MAX);
-        assert_eq!(clock.deadline_ms(never), NEVER);
-        assert_eq!(clock.deadline_ms(clock.start + NEVER_AFTER * 2), NEVER);
+        assert_eq!(clock.deadline_tick(never), NEVER);
+        assert_eq!(clock.deadline_tick(clock.start + NEVER_AFTER * 2), NEVER);
         clock.pause().unwrap();
         clock.advance(Duration::MAX).unwrap();
         clock.advance(Duration::MAX).unwrap();

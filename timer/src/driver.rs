@@ -9,7 +9,7 @@
 //! - An entry is inserted only at a wheel time later than the wheel's clock,
 //!   so it waits in the levels, never in the due list.
 //! - `processed` is the wheel's clock after the last firing pass that
-//!   emptied everything due. An entry put at `at_ms <= processed` has fired
+//!   emptied everything due. An entry put at `at_tick <= processed` has fired
 //!   and left the wheel, which lets a Sleep skip the lock to learn that
 //!   (`has_fired`).
 //! - `next_wake` is the wheel time the parked driver will look at the wheel
@@ -65,7 +65,7 @@ struct Timers {
 pub(crate) struct Entry {
     key: TimerKey,
     /// The wheel time it was put at.
-    pub(crate) at_ms: u64,
+    pub(crate) at_tick: u64,
     /// The waker the wheel holds a clone of.
     pub(crate) waker: Waker,
 }
@@ -148,22 +148,22 @@ impl Inner {
             self.next_wake.store(u64::MAX, Ordering::Relaxed);
             return limit;
         }
-        let Some(ms) = next else {
+        let Some(tick) = next else {
             self.next_wake.store(u64::MAX, Ordering::Relaxed);
             return limit;
         };
-        self.next_wake.store(ms.max(1), Ordering::Relaxed);
+        self.next_wake.store(tick.max(1), Ordering::Relaxed);
         drop(timers);
         let until = self
             .clock
-            .instant_of_ms(ms)
+            .instant_of_tick(tick)
             .saturating_duration_since(self.clock.now());
         Some(limit.map_or(until, |limit| limit.min(until)))
     }
 
     /// Fires the timers due now; returns how many fired.
     pub(crate) fn process(&self) -> usize {
-        let mut now_ms = None;
+        let mut now_tick = None;
         let mut fired = 0;
         loop {
             let mut batch: [Option<Waker>; FIRE_BATCH] = Default::default();
@@ -175,9 +175,9 @@ impl Inner {
                     // catches up with the clock when one is next inserted.
                     return fired;
                 }
-                let now_ms = *now_ms.get_or_insert_with(|| self.clock.now_ms());
+                let now_tick = *now_tick.get_or_insert_with(|| self.clock.now_tick());
                 while n < FIRE_BATCH {
-                    let Some((_, waker)) = timers.wheel.poll(now_ms) else {
+                    let Some((_, waker)) = timers.wheel.poll(now_tick) else {
                         break;
                     };
                     batch[n] = Some(waker);
@@ -203,26 +203,31 @@ impl Inner {
     fn auto_advance(&self) -> bool {
         loop {
             let next = self.timers.lock().wheel.next_expiration();
-            let Some(ms) = next else { return false };
-            self.clock.advance_to_ms(ms);
+            let Some(tick) = next else { return false };
+            self.clock.advance_to_tick(tick);
             if self.process() > 0 {
                 return true;
             }
         }
     }
 
-    /// Whether the entry put at `at_ms` has fired (and so left the wheel).
-    pub(crate) fn has_fired(&self, at_ms: u64) -> bool {
-        at_ms <= self.processed.load(Ordering::Acquire)
+    /// Whether the entry put at `at_tick` has fired (and so left the wheel).
+    pub(crate) fn has_fired(&self, at_tick: u64) -> bool {
+        at_tick <= self.processed.load(Ordering::Acquire)
     }
 
-    /// Registers `waker` to be woken at wheel time `at_ms`, moving the entry
+    /// Registers `waker` to be woken at wheel time `at_tick`, moving the entry
     /// in `slot` there if it is still in the wheel; `Ready` if the wheel's
-    /// clock has already passed `at_ms` (the deadline is behind us).
+    /// clock has already passed `at_tick` (the deadline is behind us).
     ///
     /// # Panics
     /// After [`Handle::shutdown`].
-    pub(crate) fn register(&self, slot: &mut Option<Entry>, at_ms: u64, waker: &Waker) -> Poll<()> {
+    pub(crate) fn register(
+        &self,
+        slot: &mut Option<Entry>,
+        at_tick: u64,
+        waker: &Waker,
+    ) -> Poll<()> {
         let mut timers = self.timers.lock();
         if timers.is_shutdown {
             drop(timers);
@@ -232,14 +237,14 @@ impl Inner {
             // An empty wheel's clock stands still (`process` skips it):
             // catch it up, so the entry lands in the slot its deadline
             // warrants and the driver does not wake early for it.
-            let _ = timers.wheel.poll(self.clock.now_ms());
+            let _ = timers.wheel.poll(self.clock.now_tick());
             self.processed
                 .store(timers.wheel.elapsed(), Ordering::Release);
         }
         let live = slot
             .as_ref()
             .is_some_and(|e| timers.wheel.get(e.key).is_some());
-        if at_ms <= timers.wheel.elapsed() {
+        if at_tick <= timers.wheel.elapsed() {
             // The driver's clock read a time past the deadline.
             let entry = slot.take();
             let held = entry.as_ref().and_then(|e| timers.wheel.cancel(e.key));
@@ -250,9 +255,9 @@ impl Inner {
         let mut stale = None;
         match slot {
             Some(entry) if live => {
-                if entry.at_ms != at_ms {
-                    timers.wheel.reset(entry.key, at_ms);
-                    entry.at_ms = at_ms;
+                if entry.at_tick != at_tick {
+                    timers.wheel.reset(entry.key, at_tick);
+                    entry.at_tick = at_tick;
                 }
                 if !entry.waker.will_wake(waker) {
                     let held = timers.wheel.get_mut(entry.key).expect("live entry");
@@ -261,18 +266,18 @@ impl Inner {
                 }
             }
             _ => {
-                let key = timers.wheel.insert(at_ms, waker.clone());
+                let key = timers.wheel.insert(at_tick, waker.clone());
                 let old = slot.replace(Entry {
                     key,
-                    at_ms,
+                    at_tick,
                     waker: waker.clone(),
                 });
                 stale = old.map(|e| e.waker);
             }
         }
-        let unpark = at_ms < self.next_wake.load(Ordering::Relaxed);
+        let unpark = at_tick < self.next_wake.load(Ordering::Relaxed);
         if unpark {
-            self.next_wake.store(at_ms, Ordering::Relaxed);
+            self.next_wake.store(at_tick, Ordering::Relaxed);
         }
         drop(timers);
         drop(stale);
@@ -282,16 +287,16 @@ impl Inner {
         Poll::Pending
     }
 
-    /// Moves a registered entry to the earlier wheel time `at_ms` now, so it
+    /// Moves a registered entry to the earlier wheel time `at_tick` now, so it
     /// fires then even if its task does not poll again first; wakes it at
     /// once if that time has passed.
-    pub(crate) fn move_earlier(&self, slot: &mut Option<Entry>, at_ms: u64) {
+    pub(crate) fn move_earlier(&self, slot: &mut Option<Entry>, at_tick: u64) {
         let Some(entry) = slot.as_ref() else { return };
-        if self.has_fired(entry.at_ms) {
+        if self.has_fired(entry.at_tick) {
             return;
         }
         let waker = entry.waker.clone();
-        if self.register(slot, at_ms, &waker).is_ready() {
+        if self.register(slot, at_tick, &waker).is_ready() {
             waker.wake();
         }
     }
@@ -299,7 +304,7 @@ impl Inner {
     /// Takes the entry in `slot` out of the wheel, if it is still there.
     pub(crate) fn cancel(&self, slot: &mut Option<Entry>) {
         let Some(entry) = slot.take() else { return };
-        if self.has_fired(entry.at_ms) {
+        if self.has_fired(entry.at_tick) {
             return;
         }
         let held = self.timers.lock().wheel.cancel(entry.key);

@@ -25,7 +25,7 @@
 //! and creating one outside a runtime panics with a message saying so.
 //!
 //! Inside: one hierarchical timing wheel per runtime ([`wheel::Wheel`]: 6
-//! levels x 64 slots at 1 ms, O(1) insert and cancel) behind a lock, which a
+//! levels x 64 slots at 1/16 ms, O(1) insert and cancel) behind a lock, which a
 //! timer takes only to register, to move its deadline earlier and to cancel
 //! before firing. The runtime's parked driver sleeps until the next
 //! expiration and fires what is due ([`Driver`]). The crate knows nothing

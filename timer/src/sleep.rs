@@ -118,9 +118,9 @@ impl Sleep {
         self.deadline = deadline;
         let Some(entry) = &self.entry else { return };
         let inner = &*self.handle.inner;
-        let at_ms = inner.clock.deadline_ms(deadline.into_std());
-        if at_ms < entry.at_ms {
-            inner.move_earlier(&mut self.entry, at_ms);
+        let at_tick = inner.clock.deadline_tick(deadline.into_std());
+        if at_tick < entry.at_tick {
+            inner.move_earlier(&mut self.entry, at_tick);
         }
     }
 }
@@ -136,22 +136,22 @@ impl Future for Sleep {
             inner.cancel(&mut this.entry);
             return Poll::Ready(());
         }
-        let at_ms = inner.clock.deadline_ms(deadline);
-        if at_ms == NEVER {
+        let at_tick = inner.clock.deadline_tick(deadline);
+        if at_tick == NEVER {
             inner.cancel(&mut this.entry);
             return Poll::Pending;
         }
         if let Some(entry) = &this.entry {
             // Registered no later than the deadline and not fired yet: the
             // wake-up will come (the deadline may have moved later since).
-            if entry.at_ms <= at_ms
-                && !inner.has_fired(entry.at_ms)
+            if entry.at_tick <= at_tick
+                && !inner.has_fired(entry.at_tick)
                 && entry.waker.will_wake(cx.waker())
             {
                 return Poll::Pending;
             }
         }
-        inner.register(&mut this.entry, at_ms, cx.waker())
+        inner.register(&mut this.entry, at_tick, cx.waker())
     }
 }
 

@@ -60,7 +60,7 @@ impl From<Option<u32>> for Link {
 /// A live timer.
 #[derive(Debug)]
 pub(crate) struct Entry<T> {
-    /// Absolute deadline, in ms since the wheel's start.
+    /// Absolute deadline, in ticks since the wheel's start.
     pub(crate) deadline: u64,
     /// The list this entry is linked into.
     pub(crate) location: Location,

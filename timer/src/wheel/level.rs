@@ -1,7 +1,7 @@
 //! One level of the timing wheel: 64 slots, each the head of an intrusive list of entries, and
 //! a 64-bit occupancy bitmap.
 //!
-//! Level `k` has slots `64^k` ms wide; slot `s` of level `k` covers the deadlines whose base-64
+//! Level `k` has slots `64^k` ticks wide; slot `s` of level `k` covers the deadlines whose base-64
 //! digit `k` is `s` (`(deadline >> 6k) & 63 == s`).
 //!
 //! Invariant: bit `s` of `occupied` is set if and only if slot `s`'s list is non-empty. All
@@ -18,7 +18,7 @@ pub(crate) const SLOT_BITS: u32 = 6;
 /// One level of the wheel.
 #[derive(Debug)]
 pub(crate) struct Level {
-    /// This level's index, 0 (1 ms slots) to 5 (64^5 ms slots).
+    /// This level's index, 0 (1-tick slots) to 5 (64^5-tick slots).
     level: u8,
     /// Bit `s` set iff `heads[s]` is `Some`.
     occupied: u64,
@@ -34,12 +34,12 @@ impl Level {
         }
     }
 
-    /// Width of one slot of this level, in ms (`64^level`).
+    /// Width of one slot of this level, in ticks (`64^level`).
     pub(crate) const fn slot_width(&self) -> u64 {
         1 << (SLOT_BITS * self.level as u32)
     }
 
-    /// Width of the whole level (all 64 slots), in ms (`64^(level + 1)`).
+    /// Width of the whole level (all 64 slots), in ticks (`64^(level + 1)`).
     pub(crate) const fn level_width(&self) -> u64 {
         1 << (SLOT_BITS * (self.level as u32 + 1))
     }

@@ -1,8 +1,9 @@
 //! The hierarchical timing wheel: a standalone data structure that the runtime drives.
 //!
-//! Time is a `u64` count of milliseconds since the wheel's start; the caller converts
-//! `Instant`s. The wheel has [`LEVELS`] = 6 levels of 64 slots; a slot of level `k` is `64^k` ms
-//! wide, so the wheel spans [`SPAN_MS`] = 64^6 ms = 2^36 ms (about 2.2 years).
+//! Time is a `u64` count of ticks since the wheel's start; the caller converts `Instant`s (the
+//! runtime's tick is 1/16 ms, see `clock.rs`). The wheel has [`LEVELS`] = 6 levels of 64 slots; a
+//! slot of level `k` is `64^k` ticks wide, so the wheel spans [`SPAN_TICKS`] = 64^6 = 2^36 ticks
+//! (about 50 days at 1/16 ms).
 //!
 //! # Placement
 //!
@@ -11,9 +12,9 @@
 //! - the **due** list if `d <= elapsed`: the next [`Wheel::poll`] / [`Wheel::advance`] yields it;
 //! - level `k`, slot `(d >> 6k) & 63`, where `k` is the index of the highest base-64 digit in
 //!   which `d` and `elapsed` differ (`(elapsed ^ d) | 63`, highest set bit, divided by 6);
-//! - the **overflow** list if that digit is above level 5, i.e. `d` is in a later 2^36 ms
-//!   *epoch* than `elapsed` (a deadline more than about 2.2 years out, or one just across an
-//!   epoch boundary).
+//! - the **overflow** list if that digit is above level 5, i.e. `d` is in a later 2^36-tick
+//!   *epoch* than `elapsed` (a deadline more than a span out, or one just across an epoch
+//!   boundary).
 //!
 //! So every entry of level `k` shares all digits above `k` with `elapsed`, and its digit `k` is
 //! greater than `elapsed`'s. Consequences: all entries of level `k` are due before all entries of
@@ -54,9 +55,9 @@ use level::{Level, SLOTS, SLOT_BITS};
 /// Number of levels of the wheel.
 pub const LEVELS: usize = 6;
 
-/// The span of the wheel in ms: 64^6 = 2^36 (about 2.2 years). Deadlines in a later span-aligned
+/// The span of the wheel in ticks: 64^6 = 2^36. Deadlines in a later span-aligned
 /// epoch than the clock wait in an overflow list.
-pub const SPAN_MS: u64 = 1 << (SLOT_BITS as usize * LEVELS);
+pub const SPAN_TICKS: u64 = 1 << (SLOT_BITS as usize * LEVELS);
 
 /// The deadline that never fires (what `Duration::MAX` maps to).
 pub const NEVER: u64 = u64::MAX;
@@ -71,7 +72,7 @@ fn level_for(elapsed: u64, deadline: u64) -> usize {
 
 /// Start of the span-aligned epoch that `time` falls in.
 const fn epoch_start(time: u64) -> u64 {
-    time & !(SPAN_MS - 1)
+    time & !(SPAN_TICKS - 1)
 }
 
 /// What the next expiration is.
@@ -86,7 +87,7 @@ enum Expiry {
 /// See the [module documentation](self) for the placement rules and invariants.
 #[derive(Debug)]
 pub struct Wheel<T> {
-    /// The wheel's clock, in ms since its start. Never decreases.
+    /// The wheel's clock, in ticks since its start. Never decreases.
     elapsed: u64,
     levels: [Level; LEVELS],
     slab: Slab<T>,
@@ -129,7 +130,7 @@ impl<T> Wheel<T> {
         }
     }
 
-    /// The wheel's current time, in ms since its start: the largest `now` it was advanced to.
+    /// The wheel's current time, in ticks since its start: the largest `now` it was advanced to.
     pub fn elapsed(&self) -> u64 {
         self.elapsed
     }
@@ -144,7 +145,7 @@ impl<T> Wheel<T> {
         self.slab.len() == 0
     }
 
-    /// Registers a timer with `deadline_ms` (ms since the wheel's start) and returns its key.
+    /// Registers a timer with `deadline_tick` (ticks since the wheel's start) and returns its key.
     /// O(1).
     ///
     /// A deadline at or before [`elapsed`](Self::elapsed) fires on the next
@@ -152,9 +153,9 @@ impl<T> Wheel<T> {
     ///
     /// # Panics
     /// If more than `u32::MAX - 1` timers are registered at once.
-    pub fn insert(&mut self, deadline_ms: u64, value: T) -> TimerKey {
+    pub fn insert(&mut self, deadline_tick: u64, value: T) -> TimerKey {
         let key = self.slab.insert(Entry {
-            deadline: deadline_ms,
+            deadline: deadline_tick,
             location: Location::Due,
             prev: Link::NONE,
             next: Link::NONE,
@@ -172,14 +173,14 @@ impl<T> Wheel<T> {
         Some(self.slab.remove_index(key.index).value)
     }
 
-    /// Moves the timer `key` to `new_deadline_ms` (earlier, later or the same); `false` if it
+    /// Moves the timer `key` to `new_deadline_tick` (earlier, later or the same); `false` if it
     /// already fired or was cancelled. O(1).
-    pub fn reset(&mut self, key: TimerKey, new_deadline_ms: u64) -> bool {
+    pub fn reset(&mut self, key: TimerKey, new_deadline_tick: u64) -> bool {
         if self.slab.get(key).is_none() {
             return false;
         }
         self.unlink(key.index);
-        self.slab.at_mut(key.index).deadline = new_deadline_ms;
+        self.slab.at_mut(key.index).deadline = new_deadline_tick;
         self.place(key.index);
         true
     }
@@ -222,7 +223,7 @@ impl<T> Wheel<T> {
         for (k, level) in self.levels.iter().enumerate() {
             if let Some((start, slot)) = level.next_expiration(self.elapsed) {
                 if k == 0 {
-                    // A level-0 slot is 1 ms wide: its start is its entries' deadline.
+                    // A level-0 slot is 1 tick wide: its start is its entries' deadline.
                     return Some(start);
                 }
                 return self.min_deadline(level.head(slot));
@@ -236,7 +237,7 @@ impl<T> Wheel<T> {
     /// ever fire.
     ///
     /// It is `elapsed()` if a timer is already due, the exact deadline if the earliest timer is
-    /// in level 0 (due within the current 64 ms window), and otherwise the start of the slot
+    /// in level 0 (due within the current 64-tick window), and otherwise the start of the slot
     /// (or of the overflow epoch) holding the earliest timer. Parking until this time and then
     /// advancing is always correct: no timer is late, and advancing to a slot start cascades
     /// that slot so the next call is more precise (at most one extra wake-up per level).
@@ -247,18 +248,18 @@ impl<T> Wheel<T> {
         self.next_expiry().map(|(time, _)| time)
     }
 
-    /// Advances the clock to `now_ms` and removes and returns one timer whose deadline is
-    /// `<= now_ms`, with its (now stale) key; `None` once there are no more (the clock then
-    /// reads `now_ms`). Call it in a loop to fire everything due.
+    /// Advances the clock to `now_tick` and removes and returns one timer whose deadline is
+    /// `<= now_tick`, with its (now stale) key; `None` once there are no more (the clock then
+    /// reads `now_tick`). Call it in a loop to fire everything due.
     ///
-    /// Higher-level entries cascade down as the clock passes their slots' starts. A `now_ms`
+    /// Higher-level entries cascade down as the clock passes their slots' starts. A `now_tick`
     /// earlier than [`elapsed`](Self::elapsed) is treated as `elapsed` (time never goes
     /// backwards). Timers with deadline [`NEVER`] are never returned, even for
-    /// `now_ms == u64::MAX`.
+    /// `now_tick == u64::MAX`.
     ///
-    /// Inserting between calls is fine: a timer inserted with a deadline `<= now_ms` is
+    /// Inserting between calls is fine: a timer inserted with a deadline `<= now_tick` is
     /// returned by a later call of the same loop.
-    pub fn poll(&mut self, now_ms: u64) -> Option<(TimerKey, T)> {
+    pub fn poll(&mut self, now_tick: u64) -> Option<(TimerKey, T)> {
         loop {
             if let Some(index) = self.due {
                 self.slab.unlink(&mut self.due, index);
@@ -266,24 +267,24 @@ impl<T> Wheel<T> {
                 return Some((key, self.slab.remove_index(index).value));
             }
             match self.next_expiry() {
-                Some((time, expiry)) if time <= now_ms => {
+                Some((time, expiry)) if time <= now_tick => {
                     debug_assert!(time >= self.elapsed, "expiration in the past");
                     self.elapsed = time;
                     self.expire(expiry);
                 }
                 _ => {
-                    self.elapsed = self.elapsed.max(now_ms);
+                    self.elapsed = self.elapsed.max(now_tick);
                     return None;
                 }
             }
         }
     }
 
-    /// Advances the clock to `now_ms`, calling `fired` with the payload of every timer whose
-    /// deadline is `<= now_ms`; returns how many fired. Same rules as [`poll`](Self::poll).
-    pub fn advance(&mut self, now_ms: u64, fired: &mut impl FnMut(T)) -> usize {
+    /// Advances the clock to `now_tick`, calling `fired` with the payload of every timer whose
+    /// deadline is `<= now_tick`; returns how many fired. Same rules as [`poll`](Self::poll).
+    pub fn advance(&mut self, now_tick: u64, fired: &mut impl FnMut(T)) -> usize {
         let mut count = 0;
-        while let Some((_, value)) = self.poll(now_ms) {
+        while let Some((_, value)) = self.poll(now_tick) {
             fired(value);
             count += 1;
         }

@@ -29,7 +29,7 @@ fn boundaries_fire_exactly_at_deadline() {
     let bases: &[u64] = if cfg!(miri) {
         &[12_345]
     } else {
-        &[0, 12_345, SPAN_MS - 7]
+        &[0, 12_345, SPAN_TICKS - 7]
     };
     for &base in bases {
         for off in boundaries() {
@@ -318,9 +318,9 @@ mod prop {
             0..(1u64 << 20),
             Just(1u64 << 20),
             0..(1u64 << 36),
-            Just(SPAN_MS - 1),
-            Just(SPAN_MS),
-            Just(SPAN_MS + 1),
+            Just(SPAN_TICKS - 1),
+            Just(SPAN_TICKS),
+            Just(SPAN_TICKS + 1),
             0..(1u64 << 44),
             any::<u64>(),
             Just(u64::MAX),
