@@ -50,6 +50,11 @@
 //! - `--http-seconds S`: how long wrk loads each server (default 10; 2
 //!   with `--quick`).
 //!
+//! The header names the host (CPU, kernel, cores) and the I/O backend
+//! weft's runtimes use: `WEFT_IO_BACKEND=portable weft-bench --filter tcp_`
+//! measures weft on the `polling` crate instead of its own epoll backend,
+//! the cost of the code path other platforms run.
+//!
 //! # Method
 //!
 //! For each workload, all selected runtimes are built (not timed) and warmed
@@ -102,6 +107,7 @@
 //!   more) and the 99th-percentile latency (below 1.00: weft answers
 //!   sooner). See `http.rs`.
 
+mod host;
 mod http;
 mod lateness;
 mod load;

@@ -126,6 +126,12 @@ pub fn table(
     );
     let _ = writeln!(
         out,
+        "host: {}; weft I/O backend: {}",
+        crate::host::describe(),
+        crate::host::weft_io_backend()
+    );
+    let _ = writeln!(
+        out,
         "cells: median time per iteration, ±IQR as % of the median; ratios: of medians (< 1: weft faster)"
     );
     if let Some(share) = others_load {

@@ -23,8 +23,8 @@ pub struct AsyncFd<E: AsFd> {
 }
 
 impl<E: AsFd> AsyncFd<E> {
-    /// Registers `io`, which must already be in non-blocking mode, with the
-    /// current reactor.
+    /// Registers `io`, which must already be in non-blocking mode and own
+    /// its descriptor (dropping it closes it), with the current reactor.
     ///
     /// # Panics
     /// Outside a weft runtime.

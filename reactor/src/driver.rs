@@ -213,7 +213,9 @@ impl Handle {
     /// Registers `fd`; returns its readiness record and key.
     ///
     /// # Safety
-    /// `fd` must be [`deregister`](Self::deregister)ed before it is closed.
+    /// `fd` must be [`deregister`](Self::deregister)ed, or
+    /// [`deregister_closing`](Self::deregister_closing)ed just before it
+    /// closes, before it is closed.
     pub(crate) unsafe fn register(
         &self,
         fd: BorrowedFd<'_>,
@@ -242,6 +244,18 @@ impl Handle {
         let deleted = self.inner.poller.delete(fd);
         self.remove(key);
         deleted
+    }
+
+    /// [`deregister`](Self::deregister) for a descriptor the caller closes
+    /// next: where the close takes it out of the poller (epoll), the delete,
+    /// a system call per socket, is left to it. A registration a `dup`
+    /// keeps alive reports under a freed key, and the slab drops those.
+    pub(crate) fn deregister_closing(&self, fd: BorrowedFd<'_>, key: usize) {
+        if !self.inner.poller.close_deletes() {
+            // A failed delete leaves nothing to undo: the close follows.
+            let _ = self.inner.poller.delete(fd);
+        }
+        self.remove(key);
     }
 
     fn remove(&self, key: usize) {

@@ -6,6 +6,10 @@
 //! Invariant: while `io` is `Some`, its descriptor is registered; it is
 //! deregistered before the descriptor is closed (drop) or handed back
 //! (`into_inner`), which is the contract `Handle::register` asks for.
+//! `E` owns its descriptor (dropping it closes it): on drop the delete is
+//! left to the close where the poller allows (`deregister_closing`), and a
+//! descriptor that stayed open would stay registered, its events dropped
+//! by the slab's generation check.
 
 use std::future::poll_fn;
 use std::io;
@@ -170,7 +174,7 @@ impl<E: AsFd> Drop for PollEvented<E> {
         if let Some(io) = self.io.take() {
             // Deregister first: the descriptor number may be reused by the
             // next `open` the moment it closes.
-            let _ = self.handle.deregister(io.as_fd(), self.key);
+            self.handle.deregister_closing(io.as_fd(), self.key);
             drop(io);
         }
     }

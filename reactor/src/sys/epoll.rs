@@ -96,15 +96,29 @@ impl Poller {
 
     /// Registers `fd` for both directions under `key`.
     ///
+    /// A descriptor closed without [`delete`](Self::delete) leaves its
+    /// registration behind if another descriptor shares its file (a
+    /// `dup`); should its number come back for that same file, the add
+    /// finds it (`EEXIST`) and takes it over under the new key.
+    ///
     /// # Safety
-    /// `fd` must be [`delete`](Self::delete)d before it is closed.
+    /// None for epoll, which holds no reference to `fd`; `unsafe` for the
+    /// seam's contract (other backends need the delete).
     pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        self.ctl(
-            libc::EPOLL_CTL_ADD,
-            fd.as_raw_fd(),
-            SOURCE_FLAGS,
-            key as u64,
-        )
+        let fd = fd.as_raw_fd();
+        match self.ctl(libc::EPOLL_CTL_ADD, fd, SOURCE_FLAGS, key as u64) {
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {
+                self.ctl(libc::EPOLL_CTL_MOD, fd, SOURCE_FLAGS, key as u64)
+            }
+            result => result,
+        }
+    }
+
+    /// Yes: closing a descriptor removes it from the interest list, unless
+    /// another descriptor shares its file, in which case its events come
+    /// with a key the driver no longer knows and are dropped.
+    pub(crate) fn close_deletes(&self) -> bool {
+        true
     }
 
     /// Never: sources stay armed (edge-triggered).
@@ -403,6 +417,29 @@ mod tests {
         assert_eq!(millis_rounded_up(None), -1);
         assert_eq!(millis_rounded_up(Some(Duration::MAX)), libc::c_int::MAX);
         assert_eq!(timespec(Duration::MAX).tv_sec, libc::time_t::MAX);
+    }
+
+    #[test]
+    fn a_registration_left_behind_by_a_dup_is_taken_over_by_the_next_add() {
+        let poller = poller(true);
+        let (a, b) = UnixStream::pair().unwrap();
+        let number = a.as_raw_fd();
+        // SAFETY: epoll holds no reference to the descriptor.
+        unsafe { poller.add(a.as_fd(), 1).unwrap() };
+        let dup = a.try_clone().unwrap();
+        drop(a); // closed without a delete: the dup keeps the file open
+        let again = dup.try_clone().unwrap(); // the lowest free number
+        assert_eq!(again.as_raw_fd(), number, "the test needs the number back");
+        // SAFETY: as above.
+        unsafe { poller.add(again.as_fd(), 2).unwrap() };
+        wait_for(&poller, 2, Duration::ZERO);
+        (&b).write_all(b"x").unwrap();
+        let mut events = Events::new();
+        poller
+            .wait(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        let keys: Vec<usize> = events.iter().map(|(key, _)| key).collect();
+        assert_eq!(keys, [2]);
     }
 
     #[test]

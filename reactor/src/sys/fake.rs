@@ -72,6 +72,11 @@ impl Poller {
         Ok(())
     }
 
+    /// No: the models run the delete path.
+    pub(crate) fn close_deletes(&self) -> bool {
+        false
+    }
+
     /// Delivers `ready` for `key` at the next wait, waking a waiting one.
     #[cfg(loom)]
     pub(crate) fn inject(&self, key: usize, ready: usize) {

@@ -183,6 +183,12 @@ mod real {
             each!(self, p => p.delete(fd))
         }
 
+        /// Whether closing a descriptor takes it out of the poller, so a
+        /// source about to close need not be deleted first.
+        pub(crate) fn close_deletes(&self) -> bool {
+            each!(self, p => p.close_deletes())
+        }
+
         /// Waits for events or a [`notify`](Self::notify) for at most
         /// `timeout` (`None`: no limit). `events` must come from
         /// [`events`](Self::events) of this poller.

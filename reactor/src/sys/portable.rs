@@ -63,6 +63,11 @@ impl Poller {
         self.poller.delete(fd)
     }
 
+    /// No: `polling` requires every source deleted before it closes.
+    pub(crate) fn close_deletes(&self) -> bool {
+        false
+    }
+
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.0.clear();
         self.poller.wait(&mut events.0, timeout).map(drop)
