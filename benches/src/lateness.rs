@@ -8,9 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::measure::{order, Config};
+use crate::measure::{alternate_rounds, build_runtimes, Config};
 use crate::report::LatenessResult;
-use crate::rt::{AnyRuntime, Runtime, Spawner, WithRuntime};
+use crate::rt::{Runtime, Spawner, WithRuntime};
 use crate::watchdog::Watchdog;
 
 /// Concurrent sleeps per round, and how long each sleeps.
@@ -21,32 +21,16 @@ const SLEEP: Duration = Duration::from_millis(10);
 pub const NAME: &str = "timer_lateness";
 
 pub fn measure(cfg: &Config, watchdog: &Watchdog, rounds: usize) -> LatenessResult {
-    let runtimes: Vec<AnyRuntime> = cfg
-        .kinds
-        .iter()
-        .map(|kind| {
-            kind.build(cfg.workers)
-                .unwrap_or_else(|e| panic!("building {}: {e}", kind.name()))
-        })
-        .collect();
+    let runtimes = build_runtimes(cfg);
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds * SLEEPERS); runtimes.len()];
-    // One round each first, unrecorded: threads started, caches warm.
-    for rounds_left in [1, rounds] {
-        for round in 0..rounds_left {
-            for i in order(round, runtimes.len()) {
-                let rt = &runtimes[i];
-                watchdog.arm(format!("{NAME} on {}", rt.kind().name()));
-                let lateness = rt.with(Round);
-                watchdog.disarm();
-                if rounds_left == rounds {
-                    samples[i].extend(lateness);
-                }
-            }
-        }
-    }
-    watchdog.arm(format!("shutting the runtimes down after {NAME}"));
-    drop(runtimes);
-    watchdog.disarm();
+    alternate_rounds(
+        watchdog,
+        NAME,
+        runtimes,
+        rounds,
+        |rt| rt.with(Round),
+        |i, lateness| samples[i].extend(lateness),
+    );
     LatenessResult {
         sleepers: SLEEPERS,
         sleep: SLEEP,

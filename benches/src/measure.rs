@@ -99,16 +99,51 @@ impl<W: Workload> WithRuntime for Sample<'_, W> {
     }
 }
 
-fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) -> WorkloadResult {
-    let name = workload.name();
-    let runtimes: Vec<AnyRuntime> = cfg
-        .kinds
+/// Every selected runtime, built with the configured worker count.
+pub fn build_runtimes(cfg: &Config) -> Vec<AnyRuntime> {
+    cfg.kinds
         .iter()
         .map(|kind| {
             kind.build(cfg.workers)
                 .unwrap_or_else(|e| panic!("building {}: {e}", kind.name()))
         })
-        .collect();
+        .collect()
+}
+
+/// The rows measured in whole rounds (lateness, many clients): one
+/// unrecorded round on each runtime (threads started, caches warm), then
+/// `rounds` rounds in [`order`], `round(i, runtime)` each time; `record`
+/// gets runtime `i`'s result of each recorded round. The runtimes are shut
+/// down at the end, under the watchdog.
+pub fn alternate_rounds<T>(
+    watchdog: &Watchdog,
+    name: &str,
+    runtimes: Vec<AnyRuntime>,
+    rounds: usize,
+    mut round: impl FnMut(&AnyRuntime) -> T,
+    mut record: impl FnMut(usize, T),
+) {
+    for rounds_left in [1, rounds] {
+        for r in 0..rounds_left {
+            for i in order(r, runtimes.len()) {
+                let rt = &runtimes[i];
+                watchdog.arm(format!("{name} on {}", rt.kind().name()));
+                let result = round(rt);
+                watchdog.disarm();
+                if rounds_left == rounds {
+                    record(i, result);
+                }
+            }
+        }
+    }
+    watchdog.arm(format!("shutting the runtimes down after {name}"));
+    drop(runtimes);
+    watchdog.disarm();
+}
+
+fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) -> WorkloadResult {
+    let name = workload.name();
+    let runtimes = build_runtimes(cfg);
 
     let sample = |rt: &AnyRuntime, iters: u64| -> Duration {
         watchdog.arm(format!(

@@ -18,8 +18,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::measure::{order, Config};
-use crate::rt::{AnyRuntime, Kind, Runtime, Spawner, WithRuntime};
+use crate::measure::{alternate_rounds, build_runtimes, Config};
+use crate::rt::{Kind, Runtime, Spawner, WithRuntime};
 use crate::stats::{quantile, Summary};
 use crate::watchdog::Watchdog;
 use crate::workloads::net::{echo_server, read_exact};
@@ -102,14 +102,7 @@ impl ClientsResult {
 
 /// Runs `rounds` rounds of `shape` on every selected runtime, alternating.
 pub fn measure(cfg: &Config, watchdog: &Watchdog, shape: Shape, rounds: usize) -> ClientsResult {
-    let runtimes: Vec<AnyRuntime> = cfg
-        .kinds
-        .iter()
-        .map(|kind| {
-            kind.build(cfg.workers)
-                .unwrap_or_else(|e| panic!("building {}: {e}", kind.name()))
-        })
-        .collect();
+    let runtimes = build_runtimes(cfg);
     let mut samples: Vec<Samples> = runtimes
         .iter()
         .map(|_| Samples {
@@ -117,24 +110,17 @@ pub fn measure(cfg: &Config, watchdog: &Watchdog, shape: Shape, rounds: usize) -
             latencies_ns: Vec::with_capacity(rounds * shape.connections * shape.requests),
         })
         .collect();
-    // One round each first, unrecorded: threads started, buffers touched.
-    for rounds_left in [1, rounds] {
-        for round in 0..rounds_left {
-            for i in order(round, runtimes.len()) {
-                let rt = &runtimes[i];
-                watchdog.arm(format!("{NAME} on {}", rt.kind().name()));
-                let (elapsed, latencies) = rt.with(Round { shape });
-                watchdog.disarm();
-                if rounds_left == rounds {
-                    samples[i].rounds_ns.push(elapsed.as_nanos() as f64);
-                    samples[i].latencies_ns.extend(latencies);
-                }
-            }
-        }
-    }
-    watchdog.arm(format!("shutting the runtimes down after {NAME}"));
-    drop(runtimes);
-    watchdog.disarm();
+    alternate_rounds(
+        watchdog,
+        NAME,
+        runtimes,
+        rounds,
+        |rt| rt.with(Round { shape }),
+        |i, (elapsed, latencies)| {
+            samples[i].rounds_ns.push(elapsed.as_nanos() as f64);
+            samples[i].latencies_ns.extend(latencies);
+        },
+    );
     for s in &mut samples {
         s.latencies_ns.sort_by(f64::total_cmp);
     }
