@@ -12,14 +12,16 @@
 //! sets `notified` and then reads `waiting`; a SeqCst fence sits between
 //! the two steps on each side. So either the turn sees `notified` and does
 //! not block, or the unpark sees `waiting` and pokes: never neither (the
-//! loom model `loom_unpark_racing_a_turn_entering_its_wait` checks this).
+//! loom model `loom_unpark_racing_a_turn_entering_or_leaving_its_wait`
+//! checks this).
 //! A poke that lands just after the wait ended makes the next wait return
 //! at once: a spurious wake-up, which callers allow.
 //!
 //! Sources live in a slab whose keys carry a generation: the poller reports
 //! events by key, and an event for a slot that was freed and reused since
-//! is dropped instead of reaching the new owner. A source is always deleted
-//! from the poller before its descriptor closes (`PollEvented`'s drop).
+//! is dropped instead of reaching the new owner. A source always leaves
+//! the slab before its descriptor closes (`PollEvented`'s drop), and the
+//! poller too unless closing takes it out by itself (epoll).
 //!
 //! Locks: `sources`, then a source's own waiter lock; never the reverse.
 
@@ -127,14 +129,12 @@ impl Driver {
                 .park(&inner.notified, &inner.registered, timeout);
         }
         let blocks = timeout != Some(Duration::ZERO);
-        let timeout = if blocks {
+        if blocks {
             inner.waiting.store(true, Ordering::Relaxed);
             fence(Ordering::SeqCst);
-            if inner.notified.load(Ordering::Relaxed) {
-                Some(Duration::ZERO)
-            } else {
-                timeout
-            }
+        }
+        let timeout = if blocks && inner.notified.load(Ordering::Relaxed) {
+            Some(Duration::ZERO)
         } else {
             timeout
         };
