@@ -67,15 +67,18 @@ impl<E: AsFd> AsyncFd<E> {
     }
 
     /// Reads into the unfilled part of `buf` without initialising it
-    /// (`tokio::io::AsyncRead`).
+    /// (`tokio::io::AsyncRead`). Reads until `WouldBlock` before it waits:
+    /// a short read proves nothing on an arbitrary descriptor (a terminal
+    /// returns a line at a time).
     #[cfg(feature = "tokio-io")]
     pub fn poll_read_buf(
         &self,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        crate::net::stream::read_into_tokio_buf(buf, |b| {
-            crate::net::stream::poll_read_uninit(&self.io, cx, b)
+        use crate::net::stream::{read_into_tokio_buf, read_uninit};
+        read_into_tokio_buf(buf, |b| {
+            self.io.poll_io(cx, Direction::Read, |s| read_uninit(s, b))
         })
     }
 

@@ -26,7 +26,7 @@
 //! Locks: `sources`, then a source's own waiter lock; never the reverse.
 
 use std::io;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
@@ -81,6 +81,8 @@ struct Sources {
 struct Slot {
     generation: usize,
     io: Option<Arc<ScheduledIo>>,
+    /// The descriptor registered here while `io` is `Some`.
+    fd: RawFd,
 }
 
 impl Driver {
@@ -226,12 +228,26 @@ impl Handle {
             if sources.is_shutdown {
                 return Err(gone());
             }
-            sources.insert(io.clone())?
+            sources.insert(io.clone(), fd.as_raw_fd())?
         };
         self.inner.registered.fetch_add(1, Ordering::Release);
         self.inner.quiet.wake();
         // SAFETY: passed on to our caller.
-        if let Err(err) = unsafe { self.inner.poller.add(fd, key) } {
+        let added = match unsafe { self.inner.poller.add(fd, key) } {
+            // A registration a closed descriptor left behind (its file
+            // lives on in a `dup`) is taken over; a live source's is not
+            // (the same descriptor registered twice stays an error).
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {
+                let live = self.inner.sources.lock().has_other(fd.as_raw_fd(), key);
+                if live {
+                    Err(err)
+                } else {
+                    self.inner.poller.take_over(fd, key)
+                }
+            }
+            added => added,
+        };
+        if let Err(err) = added {
             self.remove(key);
             return Err(err);
         }
@@ -300,7 +316,7 @@ pub(crate) fn gone() -> io::Error {
 }
 
 impl Sources {
-    fn insert(&mut self, io: Arc<ScheduledIo>) -> io::Result<usize> {
+    fn insert(&mut self, io: Arc<ScheduledIo>, fd: RawFd) -> io::Result<usize> {
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
@@ -312,13 +328,24 @@ impl Sources {
                 self.slots.push(Slot {
                     generation: 0,
                     io: None,
+                    fd,
                 });
                 self.slots.len() - 1
             }
         };
         let slot = &mut self.slots[index];
         slot.io = Some(io);
+        slot.fd = fd;
         Ok(index | (slot.generation << INDEX_BITS))
+    }
+
+    /// Whether a live source other than `key` has descriptor `fd`. A scan,
+    /// for the rare add that finds `fd` registered already.
+    fn has_other(&self, fd: RawFd, key: usize) -> bool {
+        self.slots
+            .iter()
+            .enumerate()
+            .any(|(index, slot)| index != key & INDEX_MASK && slot.io.is_some() && slot.fd == fd)
     }
 
     fn get(&self, key: usize) -> Option<&Arc<ScheduledIo>> {

@@ -127,7 +127,7 @@ impl<E: AsFd> PollEvented<E> {
                 }
                 result => {
                     if matches!(&result, Ok(value) if used_up(value)) {
-                        self.scheduled.clear_readiness(event);
+                        self.scheduled.clear_drained(event);
                     }
                     budget.made_progress();
                     return Poll::Ready(result);
@@ -187,9 +187,10 @@ impl<E: AsFd + std::fmt::Debug> std::fmt::Debug for PollEvented<E> {
 }
 
 #[cfg(all(test, unix, not(any(loom, miri))))]
-mod tests {
+pub(crate) mod tests {
     use std::io::{Read, Write};
     use std::net::Shutdown;
+    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
     use std::os::unix::net::UnixStream;
     use std::task::Waker;
     use std::time::Duration;
@@ -208,6 +209,18 @@ mod tests {
             ours.set_nonblocking(true).unwrap();
             let io = PollEvented::new(ours).unwrap();
             test(backend.resolve(), &mut driver, io, peer);
+        }
+    }
+
+    /// `fd`'s file under descriptor `number`, owned by the stream returned.
+    pub(crate) fn dup_onto(fd: &impl AsRawFd, number: RawFd) -> UnixStream {
+        // SAFETY: `dup2` takes two integers; on success `number` is a new
+        // descriptor of `fd`'s file that nothing else owns (the tests use
+        // numbers no other code in the process holds), and the stream
+        // takes it over.
+        unsafe {
+            assert_eq!(libc::dup2(fd.as_raw_fd(), number), number);
+            UnixStream::from_raw_fd(number)
         }
     }
 
@@ -245,6 +258,72 @@ mod tests {
             assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(0))));
             assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(0))));
         });
+    }
+
+    #[test]
+    fn an_error_reported_once_does_not_make_the_next_read_spin() {
+        for backend in [IoBackend::Native, IoBackend::Portable] {
+            let mut driver = Driver::new(backend, |_| Ok(())).unwrap();
+            let _enter = driver.handle().enter();
+            let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let port = closed.local_addr().unwrap();
+            drop(closed);
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.connect(port).unwrap();
+            socket.set_nonblocking(true).unwrap();
+            let io = PollEvented::new(socket).unwrap();
+            io.get_ref().send(b"anyone?").unwrap();
+            // The port-unreachable error arrives as an event.
+            assert!(driver.turn(Some(Duration::from_secs(5))));
+            // A read that keeps finding the source ready while the socket
+            // blocks would loop inside one poll: count the calls.
+            let mut calls = 0;
+            let mut recv = |s: &std::net::UdpSocket| {
+                calls += 1;
+                if calls > 10 {
+                    return Err(io::Error::other("spinning"));
+                }
+                s.recv(&mut [0; 16])
+            };
+            let mut cx = Context::from_waker(Waker::noop());
+            match io.poll_io(&mut cx, Direction::Read, &mut recv) {
+                Poll::Ready(Err(err)) => {
+                    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{backend:?}")
+                }
+                other => panic!("{backend:?}: {other:?}"),
+            }
+            let next = io.poll_io(&mut cx, Direction::Read, &mut recv);
+            assert!(next.is_pending(), "{backend:?}: {next:?}");
+        }
+    }
+
+    #[test]
+    fn one_descriptor_registered_twice_is_an_error_but_a_left_behind_one_is_taken_over() {
+        for backend in [IoBackend::Native, IoBackend::Portable] {
+            let mut driver = Driver::new(backend, |_| Ok(())).unwrap();
+            let _enter = driver.handle().enter();
+            let (pair, mut peer) = UnixStream::pair().unwrap();
+            pair.set_nonblocking(true).unwrap();
+            // A number no other test of this process holds, so the close
+            // below cannot hand it to someone else before we take it back.
+            let number = 900;
+            let first = PollEvented::new(dup_onto(&pair, number)).unwrap();
+            // SAFETY: the error path registers nothing to delete.
+            let twice = unsafe { driver.handle().register(first.get_ref().as_fd()) };
+            assert!(twice.is_err(), "{backend:?}: a live registration was taken");
+            // Closed (no delete on epoll) while the dup keeps the file open;
+            // the number comes back for the same file.
+            drop(first);
+            let io = PollEvented::new(dup_onto(&pair, number)).unwrap();
+            driver.turn(Some(Duration::ZERO));
+            peer.write_all(b"x").unwrap();
+            assert!(driver.turn(Some(Duration::from_secs(5))));
+            let mut buf = [0; 8];
+            assert!(
+                matches!(read(&io, &mut buf), Poll::Ready(Ok(1))),
+                "{backend:?}"
+            );
+        }
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub(crate) const ERROR: usize = 1 << 2;
 pub(crate) const READ_CLOSED: usize = 1 << 3;
 /// Nothing more can be written (hang-up): writes fail.
 pub(crate) const WRITE_CLOSED: usize = 1 << 4;
-/// Bits that, once set, stay: what they say cannot stop being true.
+/// Bits a short transfer does not use up: a FIN or an error that came
+/// with the data is still there after it. Only an operation that would
+/// block clears them (it proves there is no error or EOF left to report).
 const FINAL: usize = ERROR | READ_CLOSED | WRITE_CLOSED;
 const READY_MASK: usize = 0xff;
 const TICK_SHIFT: u32 = 8;
@@ -143,12 +145,23 @@ impl ScheduledIo {
         })
     }
 
-    /// Forgets the readiness a task saw and used up (its operation would
-    /// block), unless a newer event arrived since.
+    /// Forgets all the readiness a task saw, its operation would block,
+    /// unless a newer event arrived since. Error and closed bits go too: an
+    /// operation that blocks had no error or EOF to report (the error was
+    /// reported and consumed, a FIFO got a new writer), and keeping them
+    /// would make the task find the source ready and block again forever.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        // Errors and closed directions stay: every later operation should
-        // report them.
-        let clear = event.ready & !FINAL;
+        self.clear(event, event.ready);
+    }
+
+    /// Forgets what a short read or write used up: the data readiness, not
+    /// the error or closed bits the same event brought, which the next
+    /// operation reports.
+    pub(crate) fn clear_drained(&self, event: ReadyEvent) {
+        self.clear(event, event.ready & !FINAL);
+    }
+
+    fn clear(&self, event: ReadyEvent, clear: usize) {
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {

@@ -113,10 +113,10 @@ impl Clock {
 
     /// The current time in whole ticks since the start, rounded down.
     pub(crate) fn now_tick(&self) -> u64 {
-        self.ms_since_start(self.now())
+        self.ticks_since_start(self.now())
     }
 
-    fn ms_since_start(&self, time: StdInstant) -> u64 {
+    fn ticks_since_start(&self, time: StdInstant) -> u64 {
         (time.saturating_duration_since(self.start).as_nanos() / u128::from(TICK_NANOS)) as u64
     }
 

@@ -106,17 +106,22 @@ pub(crate) fn poll_read_uninit<E>(
 where
     E: AsFd,
 {
+    io.poll_stream_io(cx, Direction::Read, buf.len(), |s| read_uninit(s, buf))
+}
+
+/// `read(2)` into `buf` on `s`'s descriptor; `Ok(n)`: the first `n` bytes
+/// of `buf` are initialised.
+#[cfg(any(feature = "tokio-io", feature = "hyper"))]
+pub(crate) fn read_uninit(s: &impl AsFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
-    io.poll_stream_io(cx, Direction::Read, buf.len(), |s| {
-        // SAFETY: the pointer and length describe `buf`, valid for writes of
-        // `len` bytes for the whole call; `read(2)` writes at most that.
-        let n = unsafe { libc::read(s.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
-    })
+    // SAFETY: the pointer and length describe `buf`, valid for writes of
+    // `len` bytes for the whole call; `read(2)` writes at most that.
+    let n = unsafe { libc::read(s.as_fd().as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
 }
 
 /// `tokio::io::AsyncRead::poll_read` on top of `read`, a

@@ -94,24 +94,32 @@ impl Poller {
         self.pwait2(&mut events, Some(Duration::ZERO)) >= 0
     }
 
-    /// Registers `fd` for both directions under `key`.
-    ///
-    /// A descriptor closed without [`delete`](Self::delete) leaves its
-    /// registration behind if another descriptor shares its file (a
-    /// `dup`); should its number come back for that same file, the add
-    /// finds it (`EEXIST`) and takes it over under the new key.
+    /// Registers `fd` for both directions under `key`; `EEXIST` if it is
+    /// registered already (see [`take_over`](Self::take_over)).
     ///
     /// # Safety
     /// None for epoll, which holds no reference to `fd`; `unsafe` for the
     /// seam's contract (other backends need the delete).
     pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        let fd = fd.as_raw_fd();
-        match self.ctl(libc::EPOLL_CTL_ADD, fd, SOURCE_FLAGS, key as u64) {
-            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {
-                self.ctl(libc::EPOLL_CTL_MOD, fd, SOURCE_FLAGS, key as u64)
-            }
-            result => result,
-        }
+        self.ctl(
+            libc::EPOLL_CTL_ADD,
+            fd.as_raw_fd(),
+            SOURCE_FLAGS,
+            key as u64,
+        )
+    }
+
+    /// Moves the registration `fd` already has to `key`. A descriptor
+    /// closed without [`delete`](Self::delete) leaves its registration
+    /// behind if another descriptor shares its file (a `dup`); should its
+    /// number come back for that same file, the add meets it (`EEXIST`).
+    pub(crate) fn take_over(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        self.ctl(
+            libc::EPOLL_CTL_MOD,
+            fd.as_raw_fd(),
+            SOURCE_FLAGS,
+            key as u64,
+        )
     }
 
     /// Yes: closing a descriptor removes it from the interest list, unless
@@ -173,10 +181,10 @@ impl Poller {
 
     /// `epoll_pwait2` into `events.list`; its raw result.
     fn pwait2(&self, events: &mut Events, timeout: Option<Duration>) -> libc::c_int {
-        let timeout = timeout.map(timespec);
+        let timeout = timeout.map(KernelTimespec::from);
         let timeout_ptr = timeout
             .as_ref()
-            .map_or(ptr::null(), |t| t as *const libc::timespec);
+            .map_or(ptr::null(), |t| t as *const KernelTimespec);
         // SAFETY: `list` is valid for writes of `list.len()` entries, and the
         // kernel writes at most that many; `timeout_ptr` is null (no limit)
         // or points at `timeout`, alive for the call; a null signal mask
@@ -248,7 +256,7 @@ impl Events {
 fn ready(flags: u32) -> usize {
     let has = |flag: libc::c_int| flags & flag as u32 != 0;
     let mut ready = 0;
-    if has(libc::EPOLLIN) || has(libc::EPOLLPRI) {
+    if has(libc::EPOLLIN) {
         ready |= READABLE;
     }
     if has(libc::EPOLLOUT) {
@@ -271,10 +279,21 @@ fn capacity(list: &[libc::epoll_event]) -> libc::c_int {
     libc::c_int::try_from(list.len()).unwrap_or(libc::c_int::MAX)
 }
 
-fn timespec(timeout: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: timeout.subsec_nanos().into(),
+/// The kernel's `struct __kernel_timespec`, which `epoll_pwait2` takes on
+/// every architecture: 64-bit fields even where libc's `timespec` has
+/// 32-bit ones.
+#[repr(C)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+impl From<Duration> for KernelTimespec {
+    fn from(timeout: Duration) -> KernelTimespec {
+        KernelTimespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: timeout.subsec_nanos().into(),
+        }
     }
 }
 
@@ -416,22 +435,22 @@ mod tests {
         assert_eq!(millis_rounded_up(Some(Duration::ZERO)), 0);
         assert_eq!(millis_rounded_up(None), -1);
         assert_eq!(millis_rounded_up(Some(Duration::MAX)), libc::c_int::MAX);
-        assert_eq!(timespec(Duration::MAX).tv_sec, libc::time_t::MAX);
+        assert_eq!(KernelTimespec::from(Duration::MAX).tv_sec, i64::MAX);
     }
 
     #[test]
-    fn a_registration_left_behind_by_a_dup_is_taken_over_by_the_next_add() {
+    fn a_registration_left_behind_by_a_dup_can_be_taken_over() {
         let poller = poller(true);
-        let (a, b) = UnixStream::pair().unwrap();
-        let number = a.as_raw_fd();
+        let (pair, b) = UnixStream::pair().unwrap();
+        let a = crate::poll_evented::tests::dup_onto(&pair, 901);
         // SAFETY: epoll holds no reference to the descriptor.
         unsafe { poller.add(a.as_fd(), 1).unwrap() };
-        let dup = a.try_clone().unwrap();
-        drop(a); // closed without a delete: the dup keeps the file open
-        let again = dup.try_clone().unwrap(); // the lowest free number
-        assert_eq!(again.as_raw_fd(), number, "the test needs the number back");
+        drop(a); // closed without a delete: `pair` keeps the file open
+        let again = crate::poll_evented::tests::dup_onto(&pair, 901);
         // SAFETY: as above.
-        unsafe { poller.add(again.as_fd(), 2).unwrap() };
+        let err = unsafe { poller.add(again.as_fd(), 2).unwrap_err() };
+        assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
+        poller.take_over(again.as_fd(), 2).unwrap();
         wait_for(&poller, 2, Duration::ZERO);
         (&b).write_all(b"x").unwrap();
         let mut events = Events::new();

@@ -72,6 +72,10 @@ impl Poller {
         Ok(())
     }
 
+    pub(crate) fn take_over(&self, _fd: BorrowedFd<'_>, _key: usize) -> io::Result<()> {
+        Ok(())
+    }
+
     /// No: the models run the delete path.
     pub(crate) fn close_deletes(&self) -> bool {
         false

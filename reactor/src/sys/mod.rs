@@ -159,7 +159,8 @@ mod real {
         /// Registers `fd` for both directions under `key`.
         ///
         /// # Safety
-        /// `fd` must be [`delete`](Self::delete)d before it is closed.
+        /// `fd` must be [`delete`](Self::delete)d before it is closed,
+        /// unless [`close_deletes`](Self::close_deletes).
         pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
             // SAFETY: passed on from our caller.
             each!(self, p => unsafe { p.add(fd, key) })
@@ -181,6 +182,12 @@ mod real {
 
         pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
             each!(self, p => p.delete(fd))
+        }
+
+        /// Moves the registration `fd` already has (`EEXIST` from
+        /// [`add`](Self::add)) to `key`.
+        pub(crate) fn take_over(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+            each!(self, p => p.take_over(fd, key))
         }
 
         /// Whether closing a descriptor takes it out of the poller, so a

@@ -63,6 +63,12 @@ impl Poller {
         self.poller.delete(fd)
     }
 
+    /// Moves `fd`'s registration to `key` (never needed: sources are
+    /// always deleted before they close here).
+    pub(crate) fn take_over(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        self.rearm(fd, key)
+    }
+
     /// No: `polling` requires every source deleted before it closes.
     pub(crate) fn close_deletes(&self) -> bool {
         false
