@@ -44,7 +44,7 @@ const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 pub struct Driver {
     handle: Handle,
     events: Events,
-    tick: u8,
+    tick: u16,
     wakers: Vec<Waker>,
 }
 

@@ -2,7 +2,10 @@
 //! the (at most one) reader and (one) writer waiting on it.
 //!
 //! `readiness` packs the ready bits (bits 0..8), the driver tick of the
-//! event that last set them (bits 8..16) and a shutdown flag (bit 16).
+//! event that last set them (bits 8..24: a clear by a task descheduled
+//! between seeing readiness and clearing it lands wrongly only if a
+//! multiple of 65,536 turns with events passed meanwhile) and a shutdown
+//! flag (bit 24).
 //!
 //! Invariants:
 //! - The driver sets bits first and then takes the wakers of the directions
@@ -35,8 +38,8 @@ pub(crate) const WRITE_CLOSED: usize = 1 << 4;
 const FINAL: usize = ERROR | READ_CLOSED | WRITE_CLOSED;
 const READY_MASK: usize = 0xff;
 const TICK_SHIFT: u32 = 8;
-const TICK_MASK: usize = 0xff << TICK_SHIFT;
-const SHUTDOWN: usize = 1 << 16;
+const TICK_MASK: usize = 0xffff << TICK_SHIFT;
+const SHUTDOWN: usize = 1 << 24;
 
 /// Which way a task wants to move data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +62,7 @@ impl Direction {
 /// Readiness as a task observed it, to clear it later.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEvent {
-    tick: u8,
+    tick: u16,
     ready: usize,
     pub(crate) is_shutdown: bool,
 }
@@ -85,7 +88,7 @@ impl ScheduledIo {
 
     /// Marks `ready` as delivered by the driver's turn `tick` and collects
     /// the wakers of the directions that can now move into `wakers`.
-    pub(crate) fn dispatch(&self, tick: u8, ready: usize, wakers: &mut Vec<Waker>) {
+    pub(crate) fn dispatch(&self, tick: u16, ready: usize, wakers: &mut Vec<Waker>) {
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
@@ -139,7 +142,7 @@ impl ScheduledIo {
         let ready = current & direction.mask();
         let is_shutdown = current & SHUTDOWN != 0;
         (ready != 0 || is_shutdown).then_some(ReadyEvent {
-            tick: ((current & TICK_MASK) >> TICK_SHIFT) as u8,
+            tick: ((current & TICK_MASK) >> TICK_SHIFT) as u16,
             ready,
             is_shutdown,
         })
@@ -165,7 +168,7 @@ impl ScheduledIo {
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
-                let tick = ((current & TICK_MASK) >> TICK_SHIFT) as u8;
+                let tick = ((current & TICK_MASK) >> TICK_SHIFT) as u16;
                 (tick == event.tick).then_some(current & !clear)
             });
     }
