@@ -452,3 +452,36 @@ async fn a_reader_is_woken_when_another_task_shuts_its_stream_down() {
     client.shutdown(Shutdown::Read).unwrap();
     assert_eq!(reader.await.unwrap().unwrap(), 0);
 }
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unix_connect_to_a_full_backlog_waits_for_room_and_connects() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    use std::future::Future;
+    use std::task::Poll;
+    let path = socket_path("full-backlog");
+    let listener = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    listener.bind(&SockAddr::unix(&path).unwrap()).unwrap();
+    listener.listen(0).unwrap();
+    // Fill the backlog with connections nobody has accepted yet.
+    let mut queued = Vec::new();
+    loop {
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        match socket.connect(&SockAddr::unix(&path).unwrap()) {
+            Ok(()) => queued.push(socket),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+            Err(err) => panic!("{err}"),
+        }
+        assert!(queued.len() < 1000, "the backlog never filled");
+    }
+    // Linux says `EAGAIN`: nothing is in progress. The connect must wait
+    // for room, not hand back an unconnected socket.
+    let mut connect = std::pin::pin!(weft::net::UnixStream::connect(&path));
+    let first = std::future::poll_fn(|cx| Poll::Ready(connect.as_mut().poll(cx))).await;
+    assert!(first.is_pending(), "{first:?}");
+    drop(listener.accept().unwrap()); // room for one
+    let mut stream = connect.await.unwrap();
+    assert!(stream.peer_addr().is_ok(), "connected");
+    stream.write_all(b"in").await.unwrap();
+    drop(queued);
+}

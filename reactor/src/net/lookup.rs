@@ -1,9 +1,10 @@
-//! Host-name resolution on the runtime's blocking pool.
+//! Host-name resolution, and the other calls that can only block, on the
+//! runtime's blocking pool.
 //!
 //! The system resolver (`getaddrinfo`) blocks, sometimes for seconds, so it
 //! never runs on a worker: the runtime gives the reactor a way to run a
-//! closure on its blocking pool, and the resolving task waits for the
-//! answer like for any other readiness.
+//! closure on its blocking pool, and the calling task waits for the answer
+//! like for any other readiness ([`on_blocking_pool`]).
 
 use std::future::poll_fn;
 use std::io;
@@ -35,18 +36,31 @@ pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<impl Iterator<I
     Ok(host.into_addrs().resolve().await?.into_iter())
 }
 
-#[derive(Default)]
-struct Slot {
-    result: Option<io::Result<Vec<SocketAddr>>>,
+struct Slot<T> {
+    result: Option<io::Result<T>>,
     waker: Option<Waker>,
 }
 
 pub(crate) async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
-    let slot = Arc::new(Mutex::new(Slot::default()));
+    on_blocking_pool(move || {
+        std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect)
+    })
+    .await
+}
+
+/// Runs `f` on the current runtime's blocking pool and waits for its
+/// result without blocking the worker. Dropping the future leaves `f` to
+/// finish on its own; its result is dropped.
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let slot = Arc::new(Mutex::new(Slot {
+        result: None,
+        waker: None,
+    }));
     let theirs = slot.clone();
     Handle::current().spawn_blocking(Box::new(move || {
-        let result =
-            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)).map(Iterator::collect);
+        let result = f();
         let waker = {
             let mut slot = theirs.lock();
             slot.result = Some(result);

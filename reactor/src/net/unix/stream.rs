@@ -27,13 +27,24 @@ impl UnixStream {
     /// `NotFound` for no socket there, `ConnectionRefused` for nobody
     /// listening on it, and what else the OS reports.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        let mut socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
         socket.set_nonblocking(true)?;
-        match socket.connect(&SockAddr::unix(path)?) {
+        let addr = SockAddr::unix(path)?;
+        match socket.connect(&addr) {
             Ok(()) => {}
-            Err(err)
-                if err.raw_os_error() == Some(libc::EINPROGRESS)
-                    || err.kind() == io::ErrorKind::WouldBlock => {}
+            Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            // The listener's backlog is full (Linux): nothing is in
+            // progress, and no event will say when there is room. A
+            // blocking connect waits for it, on the blocking pool.
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                socket = crate::net::lookup::on_blocking_pool(move || {
+                    socket.set_nonblocking(false)?;
+                    socket.connect(&addr)?;
+                    socket.set_nonblocking(true)?;
+                    Ok(socket)
+                })
+                .await?;
+            }
             Err(err) => return Err(err),
         }
         let stream = UnixStream {
