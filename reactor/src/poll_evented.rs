@@ -214,14 +214,12 @@ pub(crate) mod tests {
 
     /// `fd`'s file under descriptor `number`, owned by the stream returned.
     pub(crate) fn dup_onto(fd: &impl AsRawFd, number: RawFd) -> UnixStream {
-        // SAFETY: `dup2` takes two integers; on success `number` is a new
-        // descriptor of `fd`'s file that nothing else owns (the tests use
-        // numbers no other code in the process holds), and the stream
-        // takes it over.
-        unsafe {
-            assert_eq!(libc::dup2(fd.as_raw_fd(), number), number);
-            UnixStream::from_raw_fd(number)
-        }
+        // SAFETY: `dup2` takes two integers and no pointer.
+        let duplicated = unsafe { libc::dup2(fd.as_raw_fd(), number) };
+        assert_eq!(duplicated, number);
+        // SAFETY: `number` is a new descriptor of `fd`'s file that nothing
+        // else owns (no other code in the process uses these numbers).
+        unsafe { UnixStream::from_raw_fd(number) }
     }
 
     fn read(io: &PollEvented<UnixStream>, buf: &mut [u8]) -> Poll<io::Result<usize>> {

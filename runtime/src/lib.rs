@@ -2,7 +2,7 @@
 //! and `Runtime` / `Builder` / `Handle`.
 //!
 //! Most users reach this through the `weft` facade (`weft::spawn`,
-//! `weft::runtime`, `weft::task`). The layout follows `DESIGN.md`: `task/`
+//! `weft::runtime`, `weft::task`). The layout: `task/`
 //! is the unsafe core (one allocation per task, wakers that are the task),
 //! `scheduler/` the workers, queues and idle/park protocol, `blocking/` the
 //! blocking pool, and `loom.rs` the single door to synchronisation

@@ -185,10 +185,9 @@ impl Poller {
         let timeout_ptr = timeout
             .as_ref()
             .map_or(ptr::null(), |t| t as *const KernelTimespec);
-        // SAFETY: `list` is valid for writes of `list.len()` entries, and the
-        // kernel writes at most that many; `timeout_ptr` is null (no limit)
-        // or points at `timeout`, alive for the call; a null signal mask
-        // leaves the mask alone (its size is then ignored).
+        // SAFETY: the kernel writes at most `list.len()` entries of `list`;
+        // `timeout_ptr` is null or points at `timeout`, alive for the call;
+        // a null signal mask leaves the mask alone (its size is ignored).
         let n = unsafe {
             libc::syscall(
                 libc::SYS_epoll_pwait2,
