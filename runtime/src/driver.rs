@@ -2,8 +2,8 @@
 //!
 //! `park(timeout)` waits in the reactor's poller until I/O is ready, an
 //! `Unpark::unpark`, the timeout, or the next timer deadline, then fires the
-//! timers that are due; the tasks either wakes land on the parked worker's
-//! own queue. `park(Some(ZERO))` looks without blocking.
+//! timers that are due; the tasks that either wakes land on the parked
+//! worker's own queue. `park(Some(ZERO))` looks without blocking.
 
 use std::io;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! handler for it and makes sure the current runtime has a signal driver,
 //! and every wake-up of any runtime's signal driver reaps the queue after
 //! it takes the pending signals and before it wakes their listeners. A
-//! push also reaps once at once, for a child that exited
+//! push also reaps the queue once, right away, for a child that exited
 //! before the handler was there. An orphan dropped outside any runtime is
 //! reaped by the next runtime whose signal driver wakes.
 //!

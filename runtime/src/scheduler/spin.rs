@@ -23,11 +23,10 @@ use std::time::{Duration, Instant};
 
 /// The longest a thread spins before it sleeps. Past a few tens of
 /// microseconds the spinner costs more than it saves where the workers need
-/// every core: with 2 workers on 2 cores, a 100 µs limit kept the bench
-/// thread of `notify_waiters_100` (100-150 µs waits, half of them caught by
-/// the spin) on a worker's core, and the row ran 1.2-1.4x tokio's time
-/// against 0.95-1.0x with 50 µs; the request/reply rows, whose waits are a
-/// few microseconds, do not notice.
+/// every core: a spinning thread holds a core that a worker could run on,
+/// and a wait long enough to outlast the spin pays for both. Replies
+/// between tasks take a few microseconds, well inside it
+/// (`docs/benchmarks.md` has the measurements behind the number).
 pub(crate) const SPIN_LIMIT: Duration = Duration::from_micros(50);
 
 /// Spins between two looks at the clock (and two yields to the OS).

@@ -37,10 +37,10 @@ const GLOBAL_QUEUE_INTERVAL: u32 = 61;
 const EVENT_INTERVAL: u32 = 61;
 /// Release the deferred tasks every this many ticks. tokio releases its own
 /// at the event interval; a yield loop waiting on what it woke (a notifier
-/// that wakes 500 tasks, yields and checks a count) then learns of their
-/// progress 61 polls late, and its workload ran 1.03x tokio's time against
-/// 0.85-0.90x with 8 or 16 here (yield_many 0.90 -> 0.79). 16 keeps the
-/// share of ticks that a released yielder takes ahead of the queue small.
+/// that wakes hundreds of tasks, yields and checks a count) then learns of
+/// their progress 61 polls late while its wakeups pile up. 16 keeps the
+/// share of ticks that a released yielder takes ahead of the queue small
+/// (`docs/benchmarks.md` has the measurements behind the number).
 const DEFER_INTERVAL: u32 = 16;
 /// LIFO successors polled in a row before the slot is switched off for the
 /// rest of the tick, so two tasks waking each other cannot starve the queue.

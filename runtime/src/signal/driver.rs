@@ -6,9 +6,9 @@
 //! the driver. When the reactor's turn wakes it, it drains the pipe (which
 //! stores the waker again for the next event), takes the pending
 //! signals, reaps orphaned children, and delivers the signals to their
-//! listeners (`registry.rs`). It is made the
-//! first time something in the runtime listens for a signal or orphans a
-//! child, and lives as long as the runtime's shared state. The waker holds
+//! listeners (`registry.rs`). It is made the first time something in the
+//! runtime listens for a signal or orphans a child, and lives as long as
+//! the runtime's shared state. The waker holds
 //! the driver weakly: the reactor holding it must not keep the driver (and
 //! its registration in that same reactor) alive.
 //!
