@@ -18,6 +18,7 @@
 //!     assert_eq!(total, 60);
 //! }
 //! ```
+
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -34,10 +34,8 @@ fn nofile() -> (libc::rlim_t, libc::rlim_t) {
         rlim_max: 0,
     };
     // SAFETY: `limit` is a valid, writable rlimit.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(got, 0);
     (limit.rlim_cur, limit.rlim_max)
 }
 

@@ -15,6 +15,9 @@
 //! rewritten (bindings lose `ref`/`mut`), which `macro_rules!` cannot do, and
 //! because syn gives every syntax error a span and a sentence.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod attr;
 mod branches;
 mod expand;

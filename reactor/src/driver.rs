@@ -112,6 +112,7 @@ impl Driver {
         })
     }
 
+    /// The handle sources and the runtime use to reach this reactor.
     pub fn handle(&self) -> &Handle {
         &self.handle
     }

@@ -15,6 +15,8 @@
 //! [`Handle`] current on its threads and hands it a way to run blocking
 //! work (host-name lookups).
 
+#![warn(missing_docs)]
+
 #[cfg(unix)]
 mod async_fd;
 mod context;

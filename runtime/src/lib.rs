@@ -18,7 +18,7 @@
 //! });
 //! assert_eq!(out, 3);
 //! ```
-#![deny(unsafe_op_in_unsafe_fn)]
+
 #![warn(missing_docs)]
 
 mod blocking;

@@ -30,7 +30,7 @@
 //! reach lock-protected data (`mutex.rs`, `rwlock.rs`); each block states why
 //! it holds. Every atomic, cell and lock comes through `crate::loom`, so the
 //! loom suite (`sync/tests/loom.rs`) model-checks the protocols.
-#![deny(unsafe_op_in_unsafe_fn)]
+
 #![warn(missing_docs)]
 
 mod loom;

@@ -57,8 +57,11 @@ struct State {
 /// Why the clock refused to pause, resume or advance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockError {
+    /// Only the current-thread runtime's clock can pause.
     NotPausable,
+    /// `pause` on a clock that is paused already.
     AlreadyPaused,
+    /// `resume` or `advance` on a clock that runs.
     NotPaused,
 }
 

@@ -99,6 +99,7 @@ impl Driver {
         }
     }
 
+    /// The handle timers use to register with this driver.
     pub fn handle(&self) -> &Handle {
         &self.handle
     }

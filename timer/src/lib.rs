@@ -32,6 +32,9 @@
 //! of the scheduler: the runtime hands it a way to unpark the driver and
 //! makes its [`Handle`] current on its threads.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod clock;
 mod context;
 mod driver;

@@ -260,9 +260,9 @@ fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
         return true;
     }
     let stored = if snapshot.is_join_waker_set() {
-        // SAFETY: the slot holds a waker while the bit is set, and only the
-        // handle (us) may replace it; reading it is fine.
         let same = cell.trailer.join_waker.with(|slot| {
+            // SAFETY: the slot holds a waker while the bit is set, and only
+            // the handle (us) may replace it; reading it is fine.
             unsafe { &*slot }
                 .as_ref()
                 .is_some_and(|stored| stored.will_wake(waker))
