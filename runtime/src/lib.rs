@@ -2,13 +2,17 @@
 //! and `Runtime` / `Builder` / `Handle`.
 //!
 //! Most users reach this through the `weft` facade (`weft::spawn`,
-//! `weft::runtime`, `weft::task`). The layout: `task/`
-//! is the unsafe core (one allocation per task, wakers that are the task),
-//! `scheduler/` the workers, queues and idle/park protocol, `blocking/` the
-//! blocking pool, and `loom.rs` the single door to synchronisation
-//! primitives so that loom can model-check all of it. `fs/` (files and
-//! directories) and `io/` (the standard streams) run on the blocking pool
-//! through one batching adapter, `io/blocking.rs`.
+//! `weft::runtime`, `weft::task`). The layout: `task/` is the unsafe core
+//! (one allocation per task, wakers that are the task), `scheduler/` the
+//! workers, queues and idle/park protocol, `blocking/` the blocking pool,
+//! `runtime/` the `Runtime`, `Builder`, `Handle` and metrics users hold,
+//! `context.rs` the thread's current runtime, `driver.rs` what a parked
+//! worker waits in (reactor and timers), `threads.rs` the runtime's
+//! threads, and `loom.rs` the single door to synchronisation primitives so
+//! that loom can model-check all of it. `fs/` (files and directories) and
+//! `io/` (the standard streams) run on the blocking pool through one
+//! batching adapter, `io/blocking.rs`; `process/` (child processes) and
+//! `signal/` (Unix signals) wait through the reactor.
 //!
 //! ```
 //! let out = weft_runtime::run(async {
