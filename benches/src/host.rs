@@ -24,16 +24,18 @@ pub fn describe() -> String {
     format!("{cpu}, {kernel}, {cores} cores")
 }
 
-/// The I/O backend weft's runtimes get here: the `WEFT_IO_BACKEND`
-/// environment variable's choice, as the runtime's builder reads it.
+/// The I/O backend weft's runtimes get here, as a runtime built the way
+/// the bench builds them reports it (so `WEFT_IO_BACKEND` is read by the
+/// builder itself, not a second parser).
 pub fn weft_io_backend() -> String {
-    let asked = std::env::var(weft::runtime::IO_BACKEND_ENV)
-        .ok()
-        .and_then(|value| value.parse::<weft::runtime::IoBackend>().ok())
-        .unwrap_or_default();
-    match (asked.resolve(), cfg!(target_os = "linux")) {
-        (weft::runtime::IoBackend::Native, true) => "native (weft's epoll)".to_string(),
-        _ => "portable (the polling crate)".to_string(),
+    use weft::runtime::{Builder, IoBackend};
+    match Builder::new_current_thread()
+        .build()
+        .map(|rt| rt.handle().io_backend())
+    {
+        Ok(IoBackend::Native) if cfg!(target_os = "linux") => "native (weft's epoll)".to_string(),
+        Ok(_) => "portable (the polling crate)".to_string(),
+        Err(err) => format!("none ({err})"),
     }
 }
 

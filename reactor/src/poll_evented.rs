@@ -90,7 +90,8 @@ impl<E: AsFd> PollEvented<E> {
     /// readiness is forgotten at once, as on `WouldBlock`: the next call
     /// waits for the next edge instead of making a system call that
     /// fails. A FIN that came with the data keeps the read side ready
-    /// (`READ_CLOSED` is never forgotten), so the EOF is still seen.
+    /// (a short transfer leaves `READ_CLOSED` set), so the EOF is still
+    /// seen.
     pub(crate) fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,

@@ -31,8 +31,9 @@ pub enum IoBackend {
     #[default]
     Native,
     /// The `polling` crate: epoll, kqueue, event ports or IOCP. Slower on
-    /// Linux (several system calls per wait, millisecond timeouts); there
-    /// to test and measure the code path every other platform runs.
+    /// Linux (five system calls per wait, no read-closed events, so every
+    /// read burst ends in a read that would block); there to test and
+    /// measure the code path every other platform runs.
     Portable,
 }
 
