@@ -10,10 +10,10 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::driver::Driver;
-use crate::loom::{AtomicUsize, Ordering};
+use crate::io_driver::IoDriver;
 use crate::scheduled_io::{Direction, READABLE};
 use crate::sys::IoBackend;
+use weft_base::loom::{model, AtomicUsize, Ordering};
 
 struct CountingWaker(AtomicUsize);
 
@@ -23,15 +23,9 @@ impl Wake for CountingWaker {
     }
 }
 
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound.get_or_insert(2);
-    builder.check(f);
-}
-
 /// A driver with one registered source; its readiness record and key.
-fn registered() -> (Driver, Arc<crate::scheduled_io::ScheduledIo>, usize) {
-    let driver = Driver::new(IoBackend::Native, |_| Ok(())).unwrap();
+fn registered() -> (IoDriver, Arc<crate::scheduled_io::ScheduledIo>, usize) {
+    let driver = IoDriver::new(IoBackend::Native, |_| Ok(())).unwrap();
     let stdin = std::io::stdin();
     // SAFETY: the fake poller never touches the descriptor.
     let (io, key) = unsafe { driver.handle().register(stdin.as_fd()).unwrap() };
@@ -94,7 +88,7 @@ fn loom_shutdown_racing_a_registering_reader_wakes_it() {
 #[test]
 fn loom_registration_racing_a_quiet_park_ends_it() {
     model(|| {
-        let mut driver = Driver::new(IoBackend::Native, |_| Ok(())).unwrap();
+        let mut driver = IoDriver::new(IoBackend::Native, |_| Ok(())).unwrap();
         let handle = driver.handle().clone();
         let registrar = loom::thread::spawn(move || {
             let stdin = std::io::stdin();
@@ -113,7 +107,7 @@ fn loom_registration_racing_a_quiet_park_ends_it() {
 #[test]
 fn loom_unpark_racing_a_quiet_park_ends_it() {
     model(|| {
-        let mut driver = Driver::new(IoBackend::Native, |_| Ok(())).unwrap();
+        let mut driver = IoDriver::new(IoBackend::Native, |_| Ok(())).unwrap();
         let handle = driver.handle().clone();
         let unparker = loom::thread::spawn(move || handle.unpark());
         assert!(driver.turn(None), "the unpark was lost");

@@ -5,7 +5,7 @@
 //!
 //! Invariant: while `io` is `Some`, its descriptor is registered; it is
 //! deregistered before the descriptor is closed (drop) or handed back
-//! (`into_inner`), which is the contract `Handle::register` asks for.
+//! (`into_inner`), which is the contract `IoHandle::register` asks for.
 //! `E` owns its descriptor (dropping it closes it): on drop the delete is
 //! left to the close where the poller allows (`deregister_closing`), and a
 //! descriptor that stayed open would stay registered, its events dropped
@@ -17,13 +17,13 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::coop;
-use crate::driver::{gone, Handle};
+use crate::io_driver::{gone, IoHandle};
 use crate::scheduled_io::{Direction, ScheduledIo};
+use weft_base::coop;
 
 pub(crate) struct PollEvented<E: AsFd> {
     io: Option<E>,
-    handle: Handle,
+    handle: IoHandle,
     scheduled: Arc<ScheduledIo>,
     key: usize,
 }
@@ -35,7 +35,7 @@ impl<E: AsFd> PollEvented<E> {
     /// Outside a weft runtime.
     #[track_caller]
     pub(crate) fn new(io: E) -> io::Result<PollEvented<E>> {
-        let handle = Handle::current();
+        let handle = IoHandle::current();
         // SAFETY: `io` moves into the returned value, whose drop and
         // `into_inner` deregister it before the descriptor can close.
         let (scheduled, key) = unsafe { handle.register(io.as_fd())? };
@@ -197,14 +197,14 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::driver::Driver;
+    use crate::io_driver::IoDriver;
     use crate::sys::IoBackend;
 
     /// A registered non-blocking end of a socket pair, its peer, and the
     /// driver they belong to, for each backend.
-    fn each_backend(test: impl Fn(IoBackend, &mut Driver, PollEvented<UnixStream>, UnixStream)) {
+    fn each_backend(test: impl Fn(IoBackend, &mut IoDriver, PollEvented<UnixStream>, UnixStream)) {
         for backend in [IoBackend::Native, IoBackend::Portable] {
-            let mut driver = Driver::new(backend, |_| Ok(())).unwrap();
+            let mut driver = IoDriver::new(backend, |_| Ok(())).unwrap();
             let _enter = driver.handle().enter();
             let (ours, peer) = UnixStream::pair().unwrap();
             ours.set_nonblocking(true).unwrap();
@@ -262,7 +262,7 @@ pub(crate) mod tests {
     #[test]
     fn an_error_reported_once_does_not_make_the_next_read_spin() {
         for backend in [IoBackend::Native, IoBackend::Portable] {
-            let mut driver = Driver::new(backend, |_| Ok(())).unwrap();
+            let mut driver = IoDriver::new(backend, |_| Ok(())).unwrap();
             let _enter = driver.handle().enter();
             let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = closed.local_addr().unwrap();
@@ -299,7 +299,7 @@ pub(crate) mod tests {
     #[test]
     fn one_descriptor_registered_twice_is_an_error_but_a_left_behind_one_is_taken_over() {
         for backend in [IoBackend::Native, IoBackend::Portable] {
-            let mut driver = Driver::new(backend, |_| Ok(())).unwrap();
+            let mut driver = IoDriver::new(backend, |_| Ok(())).unwrap();
             let _enter = driver.handle().enter();
             let (pair, mut peer) = UnixStream::pair().unwrap();
             pair.set_nonblocking(true).unwrap();

@@ -23,7 +23,7 @@
 
 use std::time::Duration;
 
-use crate::loom::{wait_timeout, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use weft_base::loom::{wait_timeout, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 
 pub(crate) struct Quiet {
     /// Whether a thread waits on `condvar`.

@@ -23,7 +23,7 @@
 
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{AtomicUsize, Mutex, Ordering};
+use weft_base::loom::{AtomicUsize, Mutex, Ordering};
 
 pub(crate) const READABLE: usize = 1;
 pub(crate) const WRITABLE: usize = 1 << 1;

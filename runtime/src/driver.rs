@@ -1,7 +1,7 @@
 //! The driver slot's occupant: what a parked worker waits in.
 //!
 //! `park(timeout)` waits in the reactor's poller until I/O is ready, an
-//! `Unpark::unpark`, the timeout, or the next timer deadline, then fires the
+//! `DriverUnpark::unpark`, the timeout, or the next timer deadline, then fires the
 //! timers that are due; the tasks that either wakes land on the parked
 //! worker's own queue. `park(Some(ZERO))` looks without blocking.
 
@@ -11,14 +11,29 @@ use std::time::Duration;
 use weft_reactor::SpawnBlocking;
 
 pub(crate) struct Driver {
-    io: weft_reactor::Driver,
-    time: weft_timer::Driver,
+    io: weft_reactor::IoDriver,
+    time: weft_timer::TimeDriver,
+}
+
+/// The timers' and the reactor's handles, for what is done to both at once.
+#[derive(Clone)]
+pub(crate) struct DriverHandles {
+    pub(crate) time: weft_timer::TimeHandle,
+    pub(crate) io: weft_reactor::IoHandle,
+}
+
+impl DriverHandles {
+    /// Wakes every timer and socket for good: the runtime has shut down.
+    pub(crate) fn shutdown(&self) {
+        self.time.shutdown();
+        self.io.shutdown();
+    }
 }
 
 /// Wakes the thread waiting in the driver.
 #[derive(Clone)]
-pub(crate) struct Unpark {
-    io: weft_reactor::Handle,
+pub(crate) struct DriverUnpark {
+    io: weft_reactor::IoHandle,
 }
 
 impl Driver {
@@ -31,26 +46,25 @@ impl Driver {
         spawn_blocking: impl Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync + 'static,
     ) -> io::Result<Driver> {
         let spawn_blocking: Box<SpawnBlocking> = Box::new(spawn_blocking);
-        let io = weft_reactor::Driver::new(io_backend, spawn_blocking)?;
+        let io = weft_reactor::IoDriver::new(io_backend, spawn_blocking)?;
         let unpark = io.handle().clone();
         Ok(Driver {
             io,
-            time: weft_timer::Driver::new(pausable, move || unpark.unpark()),
+            time: weft_timer::TimeDriver::new(pausable, move || unpark.unpark()),
         })
     }
 
-    pub(crate) fn unpark(&self) -> Unpark {
-        Unpark {
+    pub(crate) fn unpark(&self) -> DriverUnpark {
+        DriverUnpark {
             io: self.io.handle().clone(),
         }
     }
 
-    pub(crate) fn time(&self) -> &weft_timer::Handle {
-        self.time.handle()
-    }
-
-    pub(crate) fn io(&self) -> &weft_reactor::Handle {
-        self.io.handle()
+    pub(crate) fn handles(&self) -> DriverHandles {
+        DriverHandles {
+            time: self.time.handle().clone(),
+            io: self.io.handle().clone(),
+        }
     }
 
     /// Waits until unparked, I/O is ready, `timeout` passes or a timer is
@@ -61,7 +75,7 @@ impl Driver {
     }
 }
 
-impl Unpark {
+impl DriverUnpark {
     pub(crate) fn unpark(&self) {
         self.io.unpark();
     }

@@ -2,17 +2,28 @@
 //! and `Runtime` / `Builder` / `Handle`.
 //!
 //! Most users reach this through the `weft` facade (`weft::spawn`,
-//! `weft::runtime`, `weft::task`). The layout: `task/` is the unsafe core
-//! (one allocation per task, wakers that are the task), `scheduler/` the
-//! workers, queues and idle/park protocol, `blocking/` the blocking pool,
-//! `runtime/` the `Runtime`, `Builder`, `Handle` and metrics users hold,
-//! `context.rs` the thread's current runtime, `driver.rs` what a parked
-//! worker waits in (reactor and timers), `threads.rs` the runtime's
-//! threads, and `loom.rs` the single door to synchronisation primitives so
-//! that loom can model-check all of it. `fs/` (files and directories) and
-//! `io/` (the standard streams) run on the blocking pool through one
-//! batching adapter, `io/blocking.rs`; `process/` (child processes) and
-//! `signal/` (Unix signals) wait through the reactor.
+//! `weft::runtime`, `weft::task`). The modules, in layers, each using only
+//! those below it:
+//!
+//! - `task/`, `fs/`, `io/`, `process/`, `signal/`: what code calls. `task/`
+//!   spawns, joins and blocks through a runtime `Handle`; `fs/` and `io/`
+//!   (the standard streams) run on the blocking pool through one batching
+//!   adapter, `io/pool_io.rs`; `process/` and `signal/` wait through the
+//!   reactor.
+//! - `runtime/`: `Runtime`, `Builder`, `Handle` (the one place tasks are
+//!   spawned) and metrics, over the runtime's `Services` (scheduler, timer
+//!   and reactor handles, blocking pool, signal driver).
+//! - `scheduler/`: the workers, queues, idle/park protocol and
+//!   `block_in_place` (`worker.rs`), and the current-thread flavour
+//!   (`current_thread.rs`); `blocking/`: the blocking pool.
+//! - `cell/`: the unsafe core, one allocation per task with wakers that are
+//!   the task; it reaches its scheduler only through the `Schedule` trait.
+//!   `driver.rs` is what a parked worker waits in (reactor and timers),
+//!   `threads.rs` how the runtime's threads start and end.
+//!
+//! Below all of it, `weft-base` holds the thread's runtime context, the
+//! cooperative budget, and the loom shim every atomic and lock comes
+//! through, so that loom can model-check all of it.
 //!
 //! ```
 //! let out = weft_runtime::run(async {
@@ -26,13 +37,12 @@
 #![warn(missing_docs)]
 
 mod blocking;
-mod context;
+mod cell;
 mod driver;
 pub mod fs;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod io;
-mod loom;
 #[cfg(feature = "macros")]
 mod macros;
 #[cfg(all(unix, not(loom)))]
@@ -52,9 +62,9 @@ pub use task::spawn;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::rand::thread_rng_n;
+    pub use weft_base::coop::has_budget_remaining;
     #[cfg(feature = "macros")]
     pub use weft_macros::{join_internal, select_internal, try_join_internal};
-    pub use weft_reactor::coop::has_budget_remaining;
 }
 
 use std::future::Future;

@@ -29,7 +29,7 @@ impl FastRand {
 }
 
 // This thread's generator state; zero until first used.
-crate::loom::thread_local! {
+weft_base::loom::thread_local! {
     static THREAD_RNG: Cell<u64> = const { Cell::new(0) };
 }
 

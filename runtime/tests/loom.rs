@@ -23,18 +23,9 @@ use std::task::{Context, Poll, Waker};
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Mutex;
+use weft_base::loom::model;
 use weft_runtime::runtime::{Builder, Runtime};
 use weft_runtime::task::{self, JoinError};
-
-const MAX_PREEMPTIONS: usize = 2;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(MAX_PREEMPTIONS);
-    }
-    builder.check(f);
-}
 
 fn multi(workers: usize) -> Runtime {
     Builder::new_multi_thread()

@@ -8,8 +8,8 @@
 use std::fmt;
 use std::pin::pin;
 
-use crate::loom::Mutex;
 use crate::notify::Notify;
+use weft_base::loom::Mutex;
 
 /// A reusable barrier for `n` tasks.
 ///

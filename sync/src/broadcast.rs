@@ -30,8 +30,8 @@
 
 use std::fmt;
 
-use crate::loom::{Arc, Mutex, RwLock};
 use crate::notify::BigNotify;
+use weft_base::loom::{Arc, Mutex, RwLock};
 
 struct Shared<T> {
     slots: Box<[RwLock<Slot<T>>]>,

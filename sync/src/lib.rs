@@ -28,12 +28,11 @@
 //! link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot cells
 //! (`oneshot.rs`), the loom shim's `get_mut` and the guards that
 //! reach lock-protected data (`mutex.rs`, `rwlock.rs`); each block states why
-//! it holds. Every atomic, cell and lock comes through `crate::loom`, so the
+//! it holds. Every atomic, cell and lock comes through `weft_base::loom`, so the
 //! loom suite (`sync/tests/loom.rs`) model-checks the protocols.
 
 #![warn(missing_docs)]
 
-mod loom;
 mod waiters;
 
 mod barrier;

@@ -12,8 +12,8 @@ use std::ops::{Deref, DerefMut};
 
 use std::sync::Arc;
 
-use crate::loom::UnsafeCell;
 use crate::semaphore::{Semaphore, TryAcquireError};
+use weft_base::loom::UnsafeCell;
 
 /// An async mutual-exclusion lock, fair (first come, first served).
 ///

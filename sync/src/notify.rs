@@ -33,8 +33,8 @@ use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::loom::{fence, AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 use crate::waiters::{WaitList, Waiter, WakeList};
+use weft_base::loom::{fence, AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 
 const EMPTY: usize = 0;
 const WAITING: usize = 1;

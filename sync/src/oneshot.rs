@@ -19,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
+use weft_base::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
 
 const RX_TASK_SET: usize = 1;
 const VALUE_SENT: usize = 2;

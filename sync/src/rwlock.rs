@@ -13,9 +13,9 @@ use std::ops::{Deref, DerefMut};
 
 use std::sync::Arc;
 
-use crate::loom::UnsafeCell;
 use crate::mutex::TryLockError;
 use crate::semaphore::Semaphore;
+use weft_base::loom::UnsafeCell;
 
 /// How many readers can hold the lock at once.
 const MAX_READS: usize = (u32::MAX >> 3) as usize;

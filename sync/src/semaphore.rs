@@ -28,8 +28,8 @@ use pin_project_lite::pin_project;
 
 use std::sync::Arc;
 
-use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::waiters::{WaitList, Waiter, WakeList};
+use weft_base::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const CLOSED: usize = 1;
 const WAITING: usize = 2;

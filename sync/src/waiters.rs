@@ -32,7 +32,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use crate::loom::{AtomicBool, Ordering, UnsafeCell};
+use weft_base::loom::{AtomicBool, Ordering, UnsafeCell};
 
 /// A node of a [`WaitList`], embedded in (and pinned with) a wait future.
 pub(crate) struct Waiter<T> {

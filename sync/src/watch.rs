@@ -26,8 +26,8 @@
 use std::fmt;
 use std::ops::Deref;
 
-use crate::loom::{Arc, AtomicUsize, Ordering::SeqCst, RwLock, RwLockReadGuard};
 use crate::notify::{BigNotify, Notify};
+use weft_base::loom::{Arc, AtomicUsize, Ordering::SeqCst, RwLock, RwLockReadGuard};
 
 const CLOSED: usize = 1;
 const VERSION_ONE: usize = 2;

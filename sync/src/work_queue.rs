@@ -13,8 +13,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::pin::pin;
 
-use crate::loom::Mutex;
 use crate::notify::Notify;
+use weft_base::loom::Mutex;
 
 /// A FIFO work queue, bounded or unbounded, that knows when all work put
 /// into it has been done.

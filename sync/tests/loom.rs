@@ -20,19 +20,10 @@ use std::task::{Context, Poll, Waker};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
+use weft_base::loom::model;
 use weft_sync::{
     broadcast, mpsc, oneshot, watch, Barrier, Mutex, Notify, RwLock, Semaphore, WorkQueue,
 };
-
-const MAX_PREEMPTIONS: usize = 2;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(MAX_PREEMPTIONS);
-    }
-    builder.check(f);
-}
 
 /// Polls `fut` once with a waker that does nothing; true if it completed.
 fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> bool {

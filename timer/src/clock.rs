@@ -22,8 +22,8 @@
 use std::fmt;
 use std::time::{Duration, Instant as StdInstant};
 
-use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::wheel::NEVER;
+use weft_base::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// The wheel's grain, a tick: 62.5 µs.
 const TICK_NANOS: u64 = 62_500;

@@ -28,24 +28,22 @@
 //! levels x 64 slots at 1/16 ms, O(1) insert and cancel) behind a lock, which a
 //! timer takes only to register, to move its deadline earlier and to cancel
 //! before firing. The runtime's parked driver sleeps until the next
-//! expiration and fires what is due ([`Driver`]). The crate knows nothing
+//! expiration and fires what is due ([`TimeDriver`]). The crate knows nothing
 //! of the scheduler: the runtime hands it a way to unpark the driver and
-//! makes its [`Handle`] current on its threads.
+//! makes its [`TimeHandle`] current on its threads.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod clock;
-mod context;
-mod driver;
 pub mod error;
+mod time_driver;
 // Public through the facade as `weft::hyper`, its one documented path.
 #[cfg(feature = "hyper")]
 #[doc(hidden)]
 pub mod hyper;
 mod instant;
 mod interval;
-mod loom;
 mod paused;
 mod sleep;
 mod timeout;
@@ -56,12 +54,10 @@ pub use std::time::Duration;
 
 #[doc(hidden)]
 pub use clock::ClockError;
-#[doc(hidden)]
-pub use context::EnterGuard;
-#[doc(hidden)]
-pub use driver::{AutoAdvanceGuard, Driver, Handle};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use paused::{advance, pause, resume};
 pub use sleep::{sleep, sleep_until, Sleep};
+#[doc(hidden)]
+pub use time_driver::{AutoAdvanceGuard, TimeDriver, TimeHandle};
 pub use timeout::{timeout, timeout_at, Timeout};

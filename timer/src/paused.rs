@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::driver::Handle;
+use crate::time_driver::TimeHandle;
 
 /// Pauses the current runtime's clock.
 ///
@@ -24,7 +24,7 @@ use crate::driver::Handle;
 /// already paused.
 #[track_caller]
 pub fn pause() {
-    if let Err(err) = Handle::current().pause() {
+    if let Err(err) = TimeHandle::current().pause() {
         panic!("weft::time::pause: {err}");
     }
 }
@@ -36,7 +36,7 @@ pub fn pause() {
 /// Outside a weft runtime, or if the clock is not paused.
 #[track_caller]
 pub fn resume() {
-    if let Err(err) = Handle::current().resume() {
+    if let Err(err) = TimeHandle::current().resume() {
         panic!("weft::time::resume: {err}");
     }
 }
@@ -49,7 +49,7 @@ pub fn resume() {
 /// Outside a weft runtime, or if the clock is not paused.
 #[track_caller]
 pub fn advance(duration: Duration) -> impl Future<Output = ()> {
-    if let Err(err) = Handle::current().advance(duration) {
+    if let Err(err) = TimeHandle::current().advance(duration) {
         panic!("weft::time::advance: {err}");
     }
     YieldOnce { yielded: false }

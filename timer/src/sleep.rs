@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::driver::{Entry, Handle};
+use crate::time_driver::{Entry, TimeHandle};
 use crate::wheel::NEVER;
 use crate::Instant;
 
@@ -35,7 +35,7 @@ use crate::Instant;
 /// When called outside a weft runtime (the message says how to get one).
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let handle = Handle::current();
+    let handle = TimeHandle::current();
     let now = handle.now();
     let deadline = handle.inner.clock.deadline_after(now, duration);
     Sleep::new(handle, Instant::from_std(deadline))
@@ -47,7 +47,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// When called outside a weft runtime.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(Handle::current(), deadline)
+    Sleep::new(TimeHandle::current(), deadline)
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -56,13 +56,13 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// [`reset`](Self::reset) takes `&mut self`.
 #[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
-    handle: Handle,
+    handle: TimeHandle,
     deadline: Instant,
     entry: Option<Entry>,
 }
 
 impl Sleep {
-    pub(crate) fn new(handle: Handle, deadline: Instant) -> Sleep {
+    pub(crate) fn new(handle: TimeHandle, deadline: Instant) -> Sleep {
         Sleep {
             handle,
             deadline,
@@ -73,7 +73,7 @@ impl Sleep {
     /// A Sleep on the timers of `handle` rather than the current runtime's
     /// (for tests of the timer itself).
     #[doc(hidden)]
-    pub fn new_in(handle: &Handle, deadline: Instant) -> Sleep {
+    pub fn new_in(handle: &TimeHandle, deadline: Instant) -> Sleep {
         Sleep::new(handle.clone(), deadline)
     }
 

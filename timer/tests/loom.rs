@@ -18,18 +18,10 @@ use std::time::Duration;
 
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Condvar, Mutex};
-use weft_timer::{Driver, Instant, Sleep};
+use weft_base::loom::model;
+use weft_timer::{Instant, Sleep, TimeDriver};
 
-const MAX_PREEMPTIONS: usize = 2;
 const MS: Duration = Duration::from_millis(1);
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(MAX_PREEMPTIONS);
-    }
-    builder.check(f);
-}
 
 /// A waker that counts its wakes.
 struct CountingWaker {
@@ -65,8 +57,8 @@ fn poll(sleep: &mut Sleep, waker: &Arc<CountingWaker>) -> Poll<()> {
 
 /// A paused driver (its unpark does nothing) and a Sleep due in `ms`,
 /// registered with a counting waker.
-fn registered(ms: u64) -> (Driver, Sleep, Arc<CountingWaker>) {
-    let driver = Driver::new(true, || {});
+fn registered(ms: u64) -> (TimeDriver, Sleep, Arc<CountingWaker>) {
+    let driver = TimeDriver::new(true, || {});
     driver.handle().pause().unwrap();
     let now = Instant::from_std(driver.handle().now());
     let mut sleep = Sleep::new_in(driver.handle(), now + Duration::from_millis(ms));
@@ -177,7 +169,7 @@ fn a_registration_wakes_the_idle_paused_driver() {
         });
         let driver = {
             let event = event.clone();
-            Arc::new(Driver::new(true, move || event.set()))
+            Arc::new(TimeDriver::new(true, move || event.set()))
         };
         driver.handle().pause().unwrap();
         let handle = driver.handle().clone();

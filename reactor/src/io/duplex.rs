@@ -18,8 +18,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 
-use crate::coop;
-use crate::loom::Mutex;
+use weft_base::coop;
+use weft_base::loom::Mutex;
 
 /// Creates an in-memory pipe whose two ends are connected: what one end
 /// writes, the other reads. Each direction buffers at most `max_buf_size`

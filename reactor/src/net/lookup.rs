@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use super::addr::ToSocketAddrs;
-use crate::driver::Handle;
-use crate::loom::Mutex;
+use crate::io_driver::IoHandle;
+use weft_base::loom::Mutex;
 
 /// Resolves `host` to its addresses, without blocking the worker thread.
 ///
@@ -59,7 +59,7 @@ pub(crate) async fn on_blocking_pool<T: Send + 'static>(
         waker: None,
     }));
     let theirs = slot.clone();
-    Handle::current().spawn_blocking(Box::new(move || {
+    IoHandle::current().spawn_blocking(Box::new(move || {
         let result = f();
         let waker = {
             let mut slot = theirs.lock();

@@ -12,7 +12,7 @@ use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use super::IoBackend;
-use crate::loom::{wait_timeout, Condvar, Mutex};
+use weft_base::loom::{wait_timeout, Condvar, Mutex};
 
 /// A poller whose events come from [`Poller::inject`]. Under loom,
 /// timeouts other than zero are untimed waits, so an unpark the protocol

@@ -14,12 +14,12 @@ pub(crate) use task::BlockingTask;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weft_base::context::ServiceSet;
 
-use crate::context;
-use crate::loom::{wait_timeout, Condvar, Mutex};
-use crate::runtime::{Config, Handle};
-use crate::task::Notified;
+use crate::cell::Notified;
+use crate::threads::ThreadConfig;
 use crate::threads::ThreadSet;
+use weft_base::loom::{wait_timeout, Condvar, Mutex};
 
 /// Queues closures on the pool; shared by the runtime's handles.
 #[derive(Clone)]
@@ -34,7 +34,7 @@ struct Inner {
     threads: ThreadSet,
     thread_cap: usize,
     keep_alive: Duration,
-    config: Config,
+    config: ThreadConfig,
 }
 
 /// A queued closure, and what keeps a paused clock still until it has run
@@ -58,7 +58,7 @@ struct State {
 }
 
 impl Spawner {
-    pub(crate) fn new(thread_cap: usize, keep_alive: Duration, config: Config) -> Spawner {
+    pub(crate) fn new(thread_cap: usize, keep_alive: Duration, config: ThreadConfig) -> Spawner {
         Spawner {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
@@ -81,12 +81,15 @@ impl Spawner {
     /// Runs `task` on a pool thread; cancels it if the pool has shut down
     /// (or no thread can be started at all). `inhibit` is dropped only once
     /// the task has run (or been cancelled) and woken its `JoinHandle`, so
-    /// a paused clock cannot jump in between and beat the result.
+    /// a paused clock cannot jump in between and beat the result. A thread
+    /// started for it is one of the runtime `owner`'s (an address used only
+    /// for identity) and runs with `services()` current.
     pub(crate) fn spawn(
         &self,
         task: Notified,
         inhibit: Option<weft_timer::AutoAdvanceGuard>,
-        handle: &Handle,
+        owner: *const (),
+        services: impl FnOnce() -> ServiceSet,
     ) {
         let inner = &self.inner;
         let mut state = inner.state.lock();
@@ -108,10 +111,10 @@ impl Spawner {
             return;
         }
         let pool = inner.clone();
-        let handle = handle.clone();
+        let services = services();
         match inner
             .threads
-            .spawn(inner.config.clone(), move || pool.run(&handle))
+            .spawn(inner.config.clone(), owner, move || pool.run(&services))
         {
             Ok(()) => state.num_threads += 1,
             Err(_) if state.num_threads == 0 => {
@@ -154,9 +157,8 @@ impl Spawner {
 }
 
 impl Inner {
-    fn run(self: Arc<Self>, handle: &Handle) {
-        let _current = context::set_current(handle);
-        let _own = context::set_thread_of(Arc::as_ptr(&handle.shared).cast());
+    fn run(self: Arc<Self>, services: &ServiceSet) {
+        let _current = services.enter();
         self.work_loop();
     }
 

@@ -1,5 +1,5 @@
 //! `File`: an open file, read and written through the blocking adapter
-//! (`io/blocking.rs`), so that small reads and writes are batched into
+//! (`io/pool_io.rs`), so that small reads and writes are batched into
 //! few hops to the blocking pool.
 //!
 //! The `std` file is shared (`Arc`) between the adapter, which moves its
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::{asyncify, OpenOptions};
-use crate::io::blocking::{Blocking, BlockingIo};
+use crate::io::pool_io::{BlockingIo, PoolIo};
 
 /// An open file, for async reads, writes and seeks.
 ///
@@ -55,7 +55,7 @@ use crate::io::blocking::{Blocking, BlockingIo};
 /// ```
 pub struct File {
     std: Arc<StdFile>,
-    io: Blocking<Arc<StdFile>>,
+    io: PoolIo<Arc<StdFile>>,
 }
 
 impl File {
@@ -102,7 +102,7 @@ impl File {
 
     fn from_shared(std: Arc<StdFile>) -> File {
         File {
-            io: Blocking::new(std.clone()),
+            io: PoolIo::new(std.clone()),
             std,
         }
     }

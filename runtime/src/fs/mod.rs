@@ -43,7 +43,7 @@ use std::fs::{Metadata, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::io::blocking::current;
+use crate::runtime::Handle;
 
 /// Runs `f` on the blocking pool: one hop.
 pub(crate) async fn asyncify<F, R>(f: F) -> io::Result<R>
@@ -51,7 +51,7 @@ where
     F: FnOnce() -> io::Result<R> + Send + 'static,
     R: Send + 'static,
 {
-    match current()?.spawn_blocking(f).await {
+    match Handle::current_for_io()?.spawn_blocking(f).await {
         Ok(res) => res,
         // Cancelled by a runtime shutting down (or, never for `std::fs`, a
         // panic): the operation may or may not have happened.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use super::asyncify;
-use crate::io::blocking::current;
+use crate::runtime::Handle;
 use crate::task::JoinHandle;
 
 /// Entries fetched per hop.
@@ -116,7 +116,7 @@ impl ReadDir {
                         self.state = State::Idle(None);
                         continue;
                     }
-                    let handle = current()?;
+                    let handle = Handle::current_for_io()?;
                     let State::Idle(Some(mut batch)) =
                         std::mem::replace(&mut self.state, State::Idle(None))
                     else {

@@ -1,7 +1,7 @@
 //! The process's standard streams, async: `stdin()`, `stdout()`,
 //! `stderr()`.
 //!
-//! Each is the blocking adapter (`blocking.rs`) over the `std` handle, so
+//! Each is the blocking adapter (`pool_io.rs`) over the `std` handle, so
 //! reads fetch up to a window in one hop and are served from it. Writes go
 //! out at once, one hop each (as tokio's do, so output shows without a
 //! flush); a write while a hop is in flight waits for it. `flush` waits
@@ -11,7 +11,7 @@ use std::io::{self, Read, SeekFrom, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::blocking::{Blocking, BlockingIo};
+use super::pool_io::{BlockingIo, PoolIo};
 
 /// The standard input of the process, for async reads.
 ///
@@ -31,25 +31,25 @@ use super::blocking::{Blocking, BlockingIo};
 /// ```
 #[derive(Debug)]
 pub struct Stdin {
-    io: Blocking<io::Stdin>,
+    io: PoolIo<io::Stdin>,
 }
 
 /// The standard output of the process, for async writes; see [`stdout`].
 #[derive(Debug)]
 pub struct Stdout {
-    io: Blocking<io::Stdout>,
+    io: PoolIo<io::Stdout>,
 }
 
 /// The standard error of the process, for async writes; see [`stderr`].
 #[derive(Debug)]
 pub struct Stderr {
-    io: Blocking<io::Stderr>,
+    io: PoolIo<io::Stderr>,
 }
 
 /// A handle to the standard input of the process; see [`Stdin`].
 pub fn stdin() -> Stdin {
     Stdin {
-        io: Blocking::new(io::stdin()),
+        io: PoolIo::new(io::stdin()),
     }
 }
 
@@ -70,7 +70,7 @@ pub fn stdin() -> Stdin {
 /// ```
 pub fn stdout() -> Stdout {
     Stdout {
-        io: Blocking::new(io::stdout()),
+        io: PoolIo::new(io::stdout()),
     }
 }
 
@@ -78,7 +78,7 @@ pub fn stdout() -> Stdout {
 /// [`stdout`] does.
 pub fn stderr() -> Stderr {
     Stderr {
-        io: Blocking::new(io::stderr()),
+        io: PoolIo::new(io::stderr()),
     }
 }
 

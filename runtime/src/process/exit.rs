@@ -81,7 +81,7 @@ impl ExitWatch {
 mod pidfd {
     use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-    use crate::loom::{AtomicBool, Ordering};
+    use weft_base::loom::{AtomicBool, Ordering};
 
     /// Set once the kernel said pidfds are not to be had here.
     static UNSUPPORTED: AtomicBool = AtomicBool::new(false);

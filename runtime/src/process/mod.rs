@@ -40,8 +40,3 @@ pub use child::Child;
 pub use command::Command;
 pub use std::process::{ExitStatus, Output, Stdio};
 pub use stdio::{ChildStderr, ChildStdin, ChildStdout};
-
-/// Reaps the orphans that have exited (the signal driver, on every wake).
-pub(crate) fn reap_orphans() {
-    orphan::reap();
-}

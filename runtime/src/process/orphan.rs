@@ -12,20 +12,21 @@
 //! The queue is a process-wide static, which loom cannot model; the
 //! process module is not built under loom.
 
-use crate::loom::Mutex;
 use crate::runtime::Handle;
 use crate::signal;
+use weft_base::loom::Mutex;
 
 static ORPHANS: Mutex<Vec<std::process::Child>> = Mutex::new(Vec::new());
 
 /// Keeps `child` until it has exited, then reaps it.
 pub(crate) fn push(child: std::process::Child) {
     ORPHANS.lock().push(child);
+    signal::registry::set_orphan_reaper(reap);
     // Errors here leave the child to the next SIGCHLD some other runtime
     // sees; there is nobody to report them to (this runs in a drop).
     let _ = signal::registry::install(libc::SIGCHLD);
     if let Ok(handle) = Handle::try_current() {
-        let _ = signal::driver::Driver::of(&handle);
+        let _ = signal::signal_driver::SignalDriver::of(&handle);
     }
     reap();
 }

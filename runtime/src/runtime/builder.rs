@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use weft_reactor::IoBackend;
 
-use super::{Config, Handle, Runtime};
+use super::services::Services;
+use super::RuntimeFlavor;
+use super::{Handle, Runtime};
 use crate::blocking::Spawner;
-use crate::scheduler::{self, Flavor, Shared};
+use crate::scheduler::worker;
+use crate::threads::ThreadConfig;
 
 /// Default cap on blocking-pool threads (tokio's number).
 const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
@@ -34,7 +37,7 @@ pub const IO_BACKEND_ENV: &str = "WEFT_IO_BACKEND";
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// ```
 pub struct Builder {
-    flavor: Flavor,
+    flavor: RuntimeFlavor,
     worker_threads: Option<usize>,
     thread_name: Arc<dyn Fn() -> String + Send + Sync>,
     thread_stack_size: Option<usize>,
@@ -50,15 +53,15 @@ impl Builder {
     /// A runtime whose tasks run on a pool of worker threads that steal work
     /// from each other.
     pub fn new_multi_thread() -> Builder {
-        Builder::new(Flavor::MultiThread)
+        Builder::new(RuntimeFlavor::MultiThread)
     }
 
     /// A runtime whose tasks all run on the thread that calls `block_on`.
     pub fn new_current_thread() -> Builder {
-        Builder::new(Flavor::CurrentThread)
+        Builder::new(RuntimeFlavor::CurrentThread)
     }
 
-    fn new(flavor: Flavor) -> Builder {
+    fn new(flavor: RuntimeFlavor) -> Builder {
         Builder {
             flavor,
             worker_threads: None,
@@ -180,17 +183,17 @@ impl Builder {
         if self.max_blocking_threads == 0 {
             return Err(invalid("max_blocking_threads must be at least 1"));
         }
-        if self.start_paused && self.flavor == Flavor::MultiThread {
+        if self.start_paused && self.flavor == RuntimeFlavor::MultiThread {
             return Err(invalid(
                 "start_paused needs the current-thread runtime (Builder::new_current_thread): \
                  on the multi-thread runtime, workers run in parallel in real time",
             ));
         }
         let num_workers = match self.flavor {
-            Flavor::CurrentThread => 1,
-            Flavor::MultiThread => self.num_workers()?,
+            RuntimeFlavor::CurrentThread => 1,
+            RuntimeFlavor::MultiThread => self.num_workers()?,
         };
-        let config = Config {
+        let config = ThreadConfig {
             thread_name: self.thread_name.clone(),
             stack_size: self.thread_stack_size,
             on_thread_start: self.on_thread_start.clone(),
@@ -198,28 +201,30 @@ impl Builder {
         };
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
         let io_backend = self.chosen_io_backend()?;
-        let (shared, cores) = Shared::new(self.flavor, num_workers, io_backend, config, blocking)?;
+        let (services, cores) =
+            Services::new(self.flavor, num_workers, io_backend, config, blocking)?;
         if self.start_paused {
-            shared
+            services
                 .time
                 .pause()
                 .map_err(|err| invalid(&err.to_string()))?;
         }
-        let runtime = Runtime::from_handle(Handle {
-            shared: shared.clone(),
-        });
+        let scheduler = services.scheduler.clone();
+        let handle = Handle::new(services);
+        let runtime = Runtime::from_handle(handle.clone());
         match self.flavor {
-            Flavor::CurrentThread => {
+            RuntimeFlavor::CurrentThread => {
                 let core = cores.into_iter().next().expect("one core");
-                *shared.idle_core.lock() = Some(Box::new(core));
+                scheduler.current_thread.put_core(core);
             }
-            Flavor::MultiThread => {
+            RuntimeFlavor::MultiThread => {
                 for core in cores {
-                    let worker_shared = shared.clone();
+                    let worker_scheduler = scheduler.clone();
+                    let services = handle.service_set();
                     // On failure `runtime` drops here, which shuts down the
                     // workers already started.
-                    shared.spawn_thread(move || {
-                        scheduler::worker::run_worker(worker_shared, Box::new(core))
+                    scheduler.spawn_thread(move || {
+                        worker::run_worker(worker_scheduler, Box::new(core), services)
                     })?;
                 }
             }

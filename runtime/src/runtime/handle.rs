@@ -7,13 +7,14 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::services::Services;
 use super::{RuntimeFlavor, RuntimeMetrics};
 use crate::blocking::BlockingTask;
-use crate::context::{self, SetCurrentGuard};
+use crate::cell::{self, Id, JoinHandle};
 use crate::scheduler::park::Parker;
-use crate::scheduler::{current, Flavor, Shared};
-use crate::task::{self, Id, JoinHandle};
-use weft_reactor::coop;
+use crate::scheduler::{current_thread, Scheduler};
+use weft_base::context::{self, DrivingGuard, Service, ServiceGuard, ServiceSet, Slot};
+use weft_base::coop;
 
 /// A handle to a runtime: spawn onto it, block on it, enter it.
 ///
@@ -29,10 +30,15 @@ use weft_reactor::coop;
 /// ```
 #[derive(Clone)]
 pub struct Handle {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) services: Arc<Services>,
 }
 
 impl Handle {
+    /// The one way a `Handle` is made: around a runtime's services.
+    pub(crate) fn new(services: Arc<Services>) -> Handle {
+        Handle { services }
+    }
+
     /// The handle of the runtime this thread is in.
     ///
     /// # Panics
@@ -45,23 +51,33 @@ impl Handle {
         }
     }
 
+    /// The current runtime, or the error an I/O operation outside one
+    /// reports.
+    pub(crate) fn current_for_io() -> std::io::Result<Handle> {
+        Handle::try_current().map_err(std::io::Error::other)
+    }
+
     /// The handle of the runtime this thread is in, or why there is none.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::with_current(Handle::clone)
+        match context::current() {
+            Some(handle) => Ok(handle),
+            None if context::is_thread_exiting() => Err(TryCurrentError::thread_local_destroyed()),
+            None => Err(TryCurrentError::no_context()),
+        }
     }
 
     /// Spawns a task onto this runtime. It starts running at once, in the
     /// background; the handle awaits its output.
     ///
     /// On a runtime that has shut down, the task is dropped unpolled and the
-    /// handle resolves to a cancelled [`JoinError`](crate::task::JoinError).
+    /// handle resolves to a cancelled [`JoinError`](crate::cell::JoinError).
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_on(self.shared.clone(), future, None)
+        self.spawn_named(future, None)
     }
 
     /// Runs a blocking closure on the runtime's blocking pool.
@@ -70,7 +86,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        spawn_blocking_on(self, f, None)
+        self.spawn_blocking_named(f, None)
     }
 
     /// Runs `future` to completion on this thread. On the current-thread
@@ -80,12 +96,13 @@ impl Handle {
     /// When called from a thread that is driving tasks.
     #[track_caller]
     pub fn block_on<F: IntoFuture>(&self, future: F) -> F::Output {
-        let _runtime = context::enter_runtime();
-        let _current = context::set_current(self);
+        let _driving = start_driving_tasks();
+        let _current = self.set_current();
         let future = future.into_future();
-        match self.shared.flavor {
-            Flavor::CurrentThread => current::block_on(&self.shared, future),
-            Flavor::MultiThread => park_on(future, &self.shared),
+        let scheduler = &self.services.scheduler;
+        match scheduler.flavor {
+            RuntimeFlavor::CurrentThread => current_thread::block_on(scheduler, future),
+            RuntimeFlavor::MultiThread => park_on(future, scheduler),
         }
     }
 
@@ -93,24 +110,36 @@ impl Handle {
     /// that `weft::spawn` and `Handle::current` work outside of it.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
-            _guard: context::set_current(self),
+            _guard: self.set_current(),
             _handle: PhantomData,
         }
+    }
+
+    /// Makes this runtime, its timers and its reactor current on this
+    /// thread until the guard drops (guards nest).
+    pub(crate) fn set_current(&self) -> ServiceGuard {
+        self.service_set().enter()
+    }
+
+    /// This runtime, its timers and its reactor, to make current on a
+    /// thread the runtime starts.
+    pub(crate) fn service_set(&self) -> ServiceSet {
+        ServiceSet::new()
+            .with(self.clone())
+            .with(self.services.time.clone())
+            .with(self.services.io.clone())
     }
 
     /// Counters describing the runtime.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics {
-            shared: self.shared.clone(),
+            services: self.services.clone(),
         }
     }
 
     /// Which scheduler the runtime uses.
     pub fn runtime_flavor(&self) -> RuntimeFlavor {
-        match self.shared.flavor {
-            Flavor::CurrentThread => RuntimeFlavor::CurrentThread,
-            Flavor::MultiThread => RuntimeFlavor::MultiThread,
-        }
+        self.services.scheduler.flavor
     }
 
     /// Which poller the runtime's reactor waits in: what
@@ -118,54 +147,84 @@ impl Handle {
     /// `WEFT_IO_BACKEND`) asked for, [`Portable`](super::IoBackend::Portable)
     /// on a platform without a native backend.
     pub fn io_backend(&self) -> super::IoBackend {
-        self.shared.io.io_backend()
+        self.services.io.io_backend()
     }
 }
 
-/// Spawns `future` onto the scheduler `shared`.
-pub(crate) fn spawn_on<F>(
-    shared: Arc<Shared>,
-    future: F,
-    name: Option<Arc<String>>,
-) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let (task, notified, join) = task::new(future, shared, Id::next(), name);
-    let raw = task.raw();
-    // The header (and the scheduler in it) stays alive: `join` holds a reference.
-    let shared = &raw.header().scheduler;
-    if let Some(notified) = shared.owned.bind(task, notified) {
-        shared.schedule_spawned(notified);
-    }
-    join
+impl Service for Handle {
+    const SLOT: Slot = Slot::Scheduler;
 }
 
-pub(crate) fn spawn_blocking_on<F, R>(
-    handle: &Handle,
-    f: F,
-    name: Option<Arc<String>>,
-) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let shared = &handle.shared;
-    // A paused clock must not jump ahead while blocking work takes real
-    // time, nor before its result is out.
-    let inhibit =
-        (shared.flavor == Flavor::CurrentThread).then(|| shared.time.inhibit_auto_advance());
-    let (task, notified, join) = task::new(BlockingTask::new(f), shared.clone(), Id::next(), name);
-    if let Some(notified) = shared.owned.bind(task, notified) {
-        shared.blocking.spawn(notified, inhibit, handle);
+/// Marks this thread as driving tasks until the guard drops.
+///
+/// # Panics
+/// If it already is: blocking a thread that drives tasks stalls them all.
+#[track_caller]
+pub(crate) fn start_driving_tasks() -> DrivingGuard {
+    let (guard, was) = context::set_driving_tasks(true);
+    if was {
+        panic!(
+            "cannot block on a future from a thread that is driving weft tasks \
+             (`block_on` was called inside a runtime: in an async fn, a task, or another \
+             `block_on`). Blocking here would stall every task on this thread. \
+             `.await` the future instead, or move the blocking call off the runtime with \
+             `weft::task::spawn_blocking`, or wrap it in `weft::task::block_in_place` on \
+             the multi-thread runtime."
+        );
     }
-    join
+    guard
+}
+
+impl Handle {
+    /// Spawns `future` onto this runtime: where every task is made.
+    pub(crate) fn spawn_named<F>(
+        &self,
+        future: F,
+        name: Option<Arc<String>>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let scheduler = &self.services.scheduler;
+        let (task, notified, join) = cell::new(future, scheduler.clone(), Id::next(), name);
+        if let Some(notified) = scheduler.owned.bind(task, notified) {
+            scheduler.schedule_spawned(notified);
+        }
+        join
+    }
+
+    /// Runs `f` on this runtime's blocking pool, as a task of its own.
+    pub(crate) fn spawn_blocking_named<F, R>(
+        &self,
+        f: F,
+        name: Option<Arc<String>>,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let services = &self.services;
+        let scheduler = &services.scheduler;
+        // A paused clock must not jump ahead while blocking work takes real
+        // time, nor before its result is out.
+        let inhibit = (scheduler.flavor == RuntimeFlavor::CurrentThread)
+            .then(|| services.time.inhibit_auto_advance());
+        let (task, notified, join) =
+            cell::new(BlockingTask::new(f), scheduler.clone(), Id::next(), name);
+        if let Some(notified) = scheduler.owned.bind(task, notified) {
+            let owner = Arc::as_ptr(scheduler).cast();
+            services
+                .blocking
+                .spawn(notified, inhibit, owner, || self.service_set());
+        }
+        join
+    }
 }
 
 /// Polls `future` on this thread, sleeping between wakeups (after a short
 /// spin while a worker is idle: `Parker::park_spinning`).
-fn park_on<F: Future>(future: F, shared: &Shared) -> F::Output {
+fn park_on<F: Future>(future: F, scheduler: &Scheduler) -> F::Output {
     let mut future = pin!(future);
     let mut park = Parker::new(None);
     let waker = park.waker();
@@ -174,7 +233,7 @@ fn park_on<F: Future>(future: F, shared: &Shared) -> F::Output {
         if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut cx)) {
             return out;
         }
-        park.park_spinning(|| shared.idle.has_idle_worker());
+        park.park_spinning(|| scheduler.idle.has_idle_worker());
     }
 }
 
@@ -189,7 +248,7 @@ impl fmt::Debug for Handle {
 /// Keeps a runtime current on this thread; see [`Handle::enter`].
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard<'a> {
-    _guard: SetCurrentGuard,
+    _guard: ServiceGuard,
     _handle: PhantomData<&'a Handle>,
 }
 

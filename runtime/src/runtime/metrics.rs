@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::scheduler::Shared;
+use super::services::Services;
 
 /// A view of a runtime's counters; cheap to get and to clone.
 ///
@@ -15,23 +15,23 @@ use crate::scheduler::Shared;
 /// ```
 #[derive(Clone)]
 pub struct RuntimeMetrics {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) services: Arc<Services>,
 }
 
 impl RuntimeMetrics {
     /// Worker threads (1 for the current-thread flavour).
     pub fn num_workers(&self) -> usize {
-        self.shared.num_workers()
+        self.services.scheduler.num_workers()
     }
 
     /// Tasks spawned and not yet finished (blocking ones included).
     pub fn num_alive_tasks(&self) -> usize {
-        self.shared.owned.len()
+        self.services.scheduler.owned.len()
     }
 
     /// Threads in the blocking pool.
     pub fn num_blocking_threads(&self) -> usize {
-        self.shared.blocking.num_threads()
+        self.services.blocking.num_threads()
     }
 
     /// Closures handed to the blocking pool since the runtime was built:
@@ -46,12 +46,12 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().blocking_tasks_spawned(), before + 1);
     /// ```
     pub fn blocking_tasks_spawned(&self) -> u64 {
-        self.shared.blocking.num_spawned()
+        self.services.blocking.num_spawned()
     }
 
     /// Tasks waiting in the injector (scheduled from outside the workers).
     pub fn global_queue_depth(&self) -> usize {
-        self.shared.inject.len()
+        self.services.scheduler.inject.len()
     }
 
     /// Timers waiting in the runtime's wheel: sleeps, timeouts and intervals
@@ -59,12 +59,12 @@ impl RuntimeMetrics {
     /// number that only grows points at timers that are never awaited to
     /// the end nor dropped.
     pub fn num_timers(&self) -> usize {
-        self.shared.time.num_timers()
+        self.services.time.num_timers()
     }
 
     /// Workers looking for work to steal right now.
     pub fn num_searching_workers(&self) -> usize {
-        self.shared.idle.num_searching()
+        self.services.scheduler.idle.num_searching()
     }
 }
 

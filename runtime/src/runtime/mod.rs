@@ -9,7 +9,9 @@
 mod builder;
 pub(crate) mod handle;
 mod metrics;
+mod services;
 
+pub use crate::scheduler::RuntimeFlavor;
 pub use builder::{Builder, IO_BACKEND_ENV, WORKER_THREADS_ENV};
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use metrics::RuntimeMetrics;
@@ -21,52 +23,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::context;
-use crate::loom::thread;
-use crate::scheduler::Flavor;
-use crate::task::JoinHandle;
-
-/// Which scheduler a runtime uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RuntimeFlavor {
-    /// All tasks run on the thread that calls `block_on`.
-    CurrentThread,
-    /// Tasks run on a pool of work-stealing worker threads.
-    MultiThread,
-}
-
-/// How runtime threads are made, shared by workers and the blocking pool.
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
-    pub(crate) on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
-}
-
-impl Config {
-    pub(crate) fn thread_builder(&self) -> thread::Builder {
-        let builder = thread::Builder::new().name((self.thread_name)());
-        match self.stack_size {
-            Some(size) => builder.stack_size(size),
-            None => builder,
-        }
-    }
-
-    /// Runs a thread's body between the start and stop hooks.
-    /// A panicking hook is reported by the panic hook and otherwise
-    /// ignored: it must not take a worker (and its queue) down with it.
-    pub(crate) fn run_thread(&self, f: impl FnOnce()) {
-        if let Some(hook) = &self.on_thread_start {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()));
-        }
-        f();
-        if let Some(hook) = &self.on_thread_stop {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()));
-        }
-    }
-}
+use crate::cell::JoinHandle;
 
 /// A weft runtime: worker threads, a blocking pool, and the tasks on them.
 ///
@@ -160,20 +117,21 @@ impl Runtime {
         // One deadline for the workers and the blocking pool together; a
         // timeout too large to represent means no deadline.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let shared = &self.handle.shared;
-        shared.close();
-        match shared.flavor {
-            Flavor::CurrentThread => {
-                let core = shared.idle_core.lock().take();
+        let services = &self.handle.services;
+        let scheduler = &services.scheduler;
+        scheduler.close();
+        match scheduler.flavor {
+            RuntimeFlavor::CurrentThread => {
+                let core = scheduler.current_thread.take_core();
                 if let Some(core) = core {
                     // Futures dropped now still see this runtime as current.
-                    let _current = context::set_current(&self.handle);
-                    shared.shutdown_core(*core);
+                    let _current = self.handle.set_current();
+                    scheduler.shutdown_core(*core);
                 }
             }
-            Flavor::MultiThread => shared.join_threads(deadline),
+            RuntimeFlavor::MultiThread => scheduler.join_threads(deadline),
         }
-        shared.blocking.shutdown(deadline);
+        services.blocking.shutdown(deadline);
     }
 }
 
@@ -182,8 +140,9 @@ impl Drop for Runtime {
         // Dropped from a thread that runs tasks (say, inside a task) or from
         // one of this runtime's own threads: joining would wait for
         // ourselves. Let the threads finish on their own.
-        let own_thread = context::is_thread_of(Arc::as_ptr(&self.handle.shared).cast());
-        let timeout = if own_thread || context::is_in_runtime() {
+        let scheduler = Arc::as_ptr(&self.handle.services.scheduler).cast();
+        let own_thread = crate::threads::is_thread_of(scheduler);
+        let timeout = if own_thread || weft_base::context::is_driving_tasks() {
             Some(Duration::ZERO)
         } else {
             None

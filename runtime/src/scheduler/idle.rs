@@ -16,7 +16,7 @@
 //! "push, then check sleepers" vs "register as sleeper, then check queues"
 //! impossible to interleave badly.
 
-use crate::loom::{AtomicUsize, Mutex, Ordering::SeqCst};
+use weft_base::loom::{AtomicUsize, Mutex, Ordering::SeqCst};
 
 const UNPARK_SHIFT: usize = 16;
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;

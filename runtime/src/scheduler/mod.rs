@@ -7,8 +7,12 @@
 //! wakes a sleeper per the rules in `idle.rs`. The current-thread flavour is
 //! the same scheduler with one worker whose thread is whoever calls
 //! `block_on`.
+//!
+//! The scheduler knows no runtime: tasks reach it through the cell layer's
+//! `Schedule` trait, and the runtime's services reach its worker threads as
+//! a `ServiceSet` they enter.
 
-pub(crate) mod current;
+pub(crate) mod current_thread;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
@@ -16,23 +20,26 @@ pub(crate) mod queue;
 pub(crate) mod spin;
 pub(crate) mod worker;
 
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 use std::time::Instant;
 
-use crate::blocking::Spawner as BlockingSpawner;
-use crate::context;
-use crate::loom::{fence, AtomicBool, Mutex, Ordering::SeqCst};
-use crate::runtime::Config;
-use crate::task::{Notified, OwnedTasks};
-use crate::threads::ThreadSet;
+use crate::cell::{Header, Notified, OwnedTasks, Schedule};
+use crate::driver::{Driver, DriverHandles};
+use crate::threads::{ThreadConfig, ThreadSet};
+use current_thread::CurrentThread;
 use idle::Idle;
 use park::{DriverSlot, Unparker};
 use queue::{Inject, Steal};
+use weft_base::loom::{fence, AtomicBool, Mutex, Ordering::SeqCst};
 use worker::Core;
 
+/// Which scheduler a runtime uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Flavor {
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// All tasks run on the thread that calls `block_on`.
     CurrentThread,
+    /// Tasks run on a pool of work-stealing worker threads.
     MultiThread,
 }
 
@@ -42,66 +49,41 @@ pub(crate) struct Remote {
     pub(crate) unpark: Unparker,
 }
 
-pub(crate) struct Shared {
-    pub(crate) flavor: Flavor,
+/// The state every worker of one runtime shares: the queues, the idle
+/// bookkeeping, the owned tasks, the driver slot, and shutdown.
+pub(crate) struct Scheduler {
+    pub(crate) flavor: RuntimeFlavor,
     pub(crate) remotes: Box<[Remote]>,
     pub(crate) inject: Inject,
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks,
     pub(crate) driver: Arc<DriverSlot>,
-    /// The timers, which the driver fires.
-    pub(crate) time: weft_timer::Handle,
-    /// The reactor, which the driver waits in.
-    pub(crate) io: weft_reactor::Handle,
-    pub(crate) blocking: BlockingSpawner,
-    pub(crate) config: Config,
+    /// The timers and the reactor, woken for good at shutdown.
+    drivers: DriverHandles,
     is_shutdown: AtomicBool,
     /// Set by the last core in, just before it drains the injector: from
     /// then on nobody else will, so a late push must drain itself.
     is_drained: AtomicBool,
     /// Cores handed back by exiting workers; the last one cleans up.
     shutdown_cores: Mutex<Vec<Core>>,
-    /// The current-thread flavour's core while no `block_on` holds it.
-    pub(crate) idle_core: Mutex<Option<Box<Core>>>,
-    /// `block_on` callers waiting for `idle_core` (current-thread flavour).
-    pub(crate) core_waiters: Mutex<Vec<std::task::Waker>>,
-    /// The signal driver, made when something here first listens for a
-    /// signal or orphans a child process.
-    #[cfg(all(unix, not(loom)))]
-    pub(crate) signal: crate::signal::Slot,
+    /// The current-thread flavour's core, while no `block_on` holds it.
+    pub(crate) current_thread: CurrentThread,
+    /// The worker threads, and how to start them.
     threads: ThreadSet,
+    thread_config: ThreadConfig,
 }
 
-impl Shared {
+impl Scheduler {
+    /// A scheduler of `num_workers` workers around `driver`, and its cores
+    /// (the caller starts the threads that run them, or, on the
+    /// current-thread flavour, parks the one core in `current_thread`).
     pub(crate) fn new(
-        flavor: Flavor,
+        flavor: RuntimeFlavor,
         num_workers: usize,
-        io_backend: weft_reactor::IoBackend,
-        config: Config,
-        blocking: BlockingSpawner,
-    ) -> std::io::Result<(Arc<Shared>, Vec<Core>)> {
-        // The reactor runs host-name lookups on our blocking pool, through a
-        // weak reference: the pool's owner owns the reactor.
-        let owner: Arc<OnceLock<Weak<Shared>>> = Arc::default();
-        let spawn_blocking = {
-            let owner = owner.clone();
-            move |f: Box<dyn FnOnce() + Send>| {
-                let shared = owner
-                    .get()
-                    .and_then(Weak::upgrade)
-                    .ok_or_else(|| std::io::Error::other("the weft runtime has shut down"))?;
-                let handle = crate::runtime::Handle { shared };
-                drop(crate::runtime::handle::spawn_blocking_on(&handle, f, None));
-                Ok(())
-            }
-        };
-        let driver = crate::driver::Driver::new(
-            flavor == Flavor::CurrentThread,
-            io_backend,
-            spawn_blocking,
-        )?;
-        let time = driver.time().clone();
-        let io = driver.io().clone();
+        driver: Driver,
+        thread_config: ThreadConfig,
+    ) -> (Arc<Scheduler>, Vec<Core>) {
+        let drivers = driver.handles();
         let driver = Arc::new(DriverSlot::new(driver));
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
@@ -110,97 +92,61 @@ impl Shared {
             cores.push(core);
             remotes.push(remote);
         }
-        let shared = Arc::new(Shared {
+        let scheduler = Arc::new(Scheduler {
             flavor,
             remotes: remotes.into_boxed_slice(),
             inject: Inject::new(),
             idle: Idle::new(num_workers),
             owned: OwnedTasks::new(num_workers),
             driver,
-            time,
-            io,
-            blocking,
-            config,
+            drivers,
             is_shutdown: AtomicBool::new(false),
             is_drained: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
-            idle_core: Mutex::new(None),
-            core_waiters: Mutex::new(Vec::new()),
-            #[cfg(all(unix, not(loom)))]
-            signal: Default::default(),
+            current_thread: CurrentThread::new(),
             threads: ThreadSet::new(),
+            thread_config,
         });
-        let _ = owner.set(Arc::downgrade(&shared));
-        Ok((shared, cores))
+        (scheduler, cores)
     }
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
     }
 
-    /// Queues a woken task: into the LIFO slot when woken on one of our
-    /// workers. The caller holds a reference to the task for the whole call,
-    /// which keeps `self` alive too.
-    pub(crate) fn schedule(self: &Arc<Self>, task: Notified) {
-        if let Some(task) = self.schedule_local(task, true) {
-            self.push_remote(task);
-        }
-    }
-
     /// Queues a new task at the back of the queue, so that tasks start in
     /// the order they were spawned. The caller holds a `JoinHandle`.
-    pub(crate) fn schedule_spawned(self: &Arc<Self>, task: Notified) {
+    pub(crate) fn schedule_spawned(&self, task: Notified) {
         if let Some(task) = self.schedule_local(task, false) {
             self.push_remote(task);
         }
     }
 
-    /// Queues a task that was woken while it ran: deferred on this worker
-    /// (see `worker.rs`), or pushed remotely from any other thread.
-    ///
-    /// Takes the scheduler as a raw pointer because it lives in the task's
-    /// header, and the task may be freed by another thread as soon as it is
-    /// pushed: no reference into the header may be live across the push.
-    ///
-    /// # Safety
-    /// `this` is the scheduler of `task`, kept alive by `task`'s reference.
-    pub(crate) unsafe fn yield_task(this: *const Shared, task: Notified) {
-        let Some(task) = Self::with_local_core(this, task, |core, _, task| core.defer(task)) else {
-            return;
-        };
-        // SAFETY: `task` still holds its reference, so the `Arc` in its
-        // header is alive; we take a strong count of our own before the push.
-        let shared = unsafe {
-            Arc::increment_strong_count(this);
-            Arc::from_raw(this)
-        };
-        shared.push_remote(task);
-    }
-
     /// Hands the task to the current worker if this thread is one of ours
     /// with its core in hand; gives it back otherwise.
-    fn schedule_local(self: &Arc<Self>, task: Notified, lifo: bool) -> Option<Notified> {
-        Self::with_local_core(Arc::as_ptr(self), task, |core, shared, task| {
-            core.schedule_local(shared, task, lifo)
+    fn schedule_local(&self, task: Notified, lifo: bool) -> Option<Notified> {
+        self.with_local_core(task, |core, scheduler, task| {
+            core.schedule_local(scheduler, task, lifo)
         })
     }
 
-    /// Runs `f` with this thread's core if the thread is a worker of the
-    /// scheduler `this` with its core in hand (`f` gets the worker's own
-    /// `Arc`, not the task's); gives the task back otherwise.
+    /// Runs `f` with this thread's core if the thread is one of our workers
+    /// with its core in hand; gives the task back otherwise.
     fn with_local_core(
-        this: *const Shared,
+        &self,
         task: Notified,
-        f: impl FnOnce(&mut Core, &Shared, Notified),
+        f: impl FnOnce(&mut Core, &Scheduler, Notified),
     ) -> Option<Notified> {
-        context::with_worker(|cx| match cx {
-            Some(cx) if Arc::as_ptr(&cx.shared) == this => match cx.core.borrow_mut().as_mut() {
-                Some(core) => {
-                    f(core, &cx.shared, task);
-                    None
+        worker::with_current(|cx| match cx {
+            Some(cx) if std::ptr::eq(Arc::as_ptr(&cx.scheduler), self) => {
+                match cx.core.borrow_mut().as_mut() {
+                    Some(core) => {
+                        f(core, &cx.scheduler, task);
+                        None
+                    }
+                    None => Some(task),
                 }
-                None => Some(task),
-            },
+            }
             _ => Some(task),
         })
     }
@@ -232,12 +178,6 @@ impl Shared {
         if pending {
             self.notify_parked();
         }
-    }
-
-    /// Removes a finished task from the owned list. True when the list's
-    /// reference is now the caller's to drop.
-    pub(crate) fn release(&self, header: &crate::task::Header) -> bool {
-        self.owned.remove(header)
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -277,8 +217,7 @@ impl Shared {
         self.drain_inject();
         // Every task is gone: wake whatever still waits on a timer or a
         // socket (a blocking thread, say) rather than leave it hanging.
-        self.time.shutdown();
-        self.io.shutdown();
+        self.drivers.shutdown();
     }
 
     fn drain_inject(&self) {
@@ -287,13 +226,37 @@ impl Shared {
         }
     }
 
-    /// Spawns a runtime thread that runs `f`, counted for shutdown.
+    /// Starts a worker thread that runs `f`, counted for shutdown. The
+    /// scheduler's address stands for its runtime (`threads::is_thread_of`).
     pub(crate) fn spawn_thread(&self, f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
-        self.threads.spawn(self.config.clone(), f)
+        let owner = (self as *const Scheduler).cast();
+        self.threads.spawn(self.thread_config.clone(), owner, f)
     }
 
     /// Waits for every runtime thread to exit, until `deadline` at most.
     pub(crate) fn join_threads(&self, deadline: Option<Instant>) {
         self.threads.join(deadline);
+    }
+}
+
+impl Schedule for Scheduler {
+    /// Into the LIFO slot when woken on one of our workers, else the
+    /// injector.
+    fn schedule(&self, task: Notified) {
+        if let Some(task) = self.schedule_local(task, true) {
+            self.push_remote(task);
+        }
+    }
+
+    /// Deferred on this worker (see `worker.rs`) when this thread is one.
+    fn defer(&self, task: Notified) -> Result<(), Notified> {
+        match self.with_local_core(task, |core, _, task| core.defer(task)) {
+            None => Ok(()),
+            Some(task) => Err(task),
+        }
+    }
+
+    fn release(&self, task: &Header) -> bool {
+        self.owned.remove(task)
     }
 }

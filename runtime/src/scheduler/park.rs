@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::task::Wake;
 use std::time::Duration;
 
-use crate::driver::{Driver, Unpark as DriverUnpark};
-use crate::loom::{
+use crate::driver::{Driver, DriverUnpark};
+use weft_base::loom::{
     wait_timeout, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
 };

@@ -1,7 +1,7 @@
 //! Run queues behind one small interface.
 //!
 //! Normally: a `crossbeam_deque::Worker` per worker (FIFO, so the owner and
-//! the thieves both take the oldest task), its `Stealer`s shared by all, and
+//! the thieves both take the oldest task), its `Stealer`s scheduler by all, and
 //! one `Injector` for tasks that come from outside the workers.
 //!
 //! Under `cfg(loom)`: the same operations on a loom-visible
@@ -13,7 +13,7 @@
 //! crossbeam-epoch's global collector (process-lifetime allocations, tagged
 //! pointers) would otherwise force leak checking off for everything.
 
-use crate::task::Notified;
+use crate::cell::Notified;
 
 pub(crate) use imp::{local, Inject, Local, Steal};
 
@@ -108,9 +108,9 @@ mod imp {
 #[cfg(any(loom, miri))]
 mod imp {
     use super::Notified;
-    use crate::loom::Mutex;
     use std::collections::VecDeque;
     use std::sync::Arc;
+    use weft_base::loom::Mutex;
 
     pub(crate) struct Local(Arc<Mutex<VecDeque<Notified>>>);
     pub(crate) struct Steal(Arc<Mutex<VecDeque<Notified>>>);

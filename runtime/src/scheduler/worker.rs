@@ -21,15 +21,17 @@
 //! this thread can reach the LIFO slot; `block_in_place` may take it from
 //! there and move it to another thread, after which this thread's loop ends.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::park::{DriverSlot, Parker};
 use super::queue::{self, Local};
-use super::{Remote, Shared};
+use super::{Remote, RuntimeFlavor, Scheduler};
+use crate::cell::Notified;
 use crate::rand::FastRand;
-use crate::task::Notified;
-use weft_reactor::coop;
+use weft_base::context::{self, ServiceSet};
+use weft_base::coop;
 
 /// Injector first every this many ticks (tokio uses 31..61, self-tuned).
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
@@ -74,10 +76,47 @@ enum Ask {
     Owed,
 }
 
+weft_base::loom::thread_local! {
+    /// The worker this thread is, while its loop runs.
+    static CURRENT: Cell<*const WorkerContext> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Makes `worker` this thread's worker until the guard drops.
+pub(crate) fn set_current(worker: &WorkerContext) -> CurrentGuard<'_> {
+    let prev = CURRENT.with(|c| c.replace(worker));
+    CurrentGuard {
+        prev,
+        _worker: PhantomData,
+    }
+}
+
+pub(crate) struct CurrentGuard<'a> {
+    prev: *const WorkerContext,
+    _worker: PhantomData<&'a WorkerContext>,
+}
+
+impl Drop for CurrentGuard<'_> {
+    fn drop(&mut self) {
+        let prev = self.prev;
+        let _ = CURRENT.try_with(|c| c.set(prev));
+    }
+}
+
+/// Runs `f` with this thread's worker, if it is one.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R {
+    let ptr = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null());
+    // SAFETY: the pointer is set only by `set_current`, whose guard restores
+    // the previous one before the `WorkerContext` it borrows goes away, and
+    // it is only read on its own thread.
+    f(unsafe { ptr.as_ref() })
+}
+
 /// The thread-local view of the worker that runs on this thread.
 pub(crate) struct WorkerContext {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) core: RefCell<Option<Box<Core>>>,
+    /// The runtime's services, for a thread this worker hands its core to.
+    services: ServiceSet,
 }
 
 impl Core {
@@ -105,7 +144,7 @@ impl Core {
     }
 
     /// A task woken on this worker's thread.
-    pub(crate) fn schedule_local(&mut self, shared: &Shared, task: Notified, lifo: bool) {
+    pub(crate) fn schedule_local(&mut self, scheduler: &Scheduler, task: Notified, lifo: bool) {
         if !lifo || !self.lifo_enabled {
             self.run_queue.push(task);
         } else {
@@ -127,7 +166,7 @@ impl Core {
         // ask to the end of the poll, which makes the same promise a little
         // later.
         if self.asked == Ask::Nothing {
-            shared.notify_parked();
+            scheduler.notify_parked();
             self.asked = Ask::Asked;
         } else {
             self.asked = Ask::Owed;
@@ -135,9 +174,9 @@ impl Core {
     }
 
     /// Between polls: makes the ask the last poll's pushes owe.
-    fn settle_asks(&mut self, shared: &Shared) {
+    fn settle_asks(&mut self, scheduler: &Scheduler) {
         if self.asked == Ask::Owed {
-            shared.notify_parked();
+            scheduler.notify_parked();
         }
         self.asked = Ask::Nothing;
     }
@@ -166,17 +205,17 @@ impl Core {
         }
     }
 
-    pub(crate) fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
+    pub(crate) fn next_task(&mut self, scheduler: &Scheduler) -> Option<Notified> {
         if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
             // A batch, not one task: while local tasks keep coming back (a
             // yield loop), one remote task per interval would starve the
             // injector. The batch queues behind the local tasks.
-            if let Some(task) = shared.inject.steal_into(&self.run_queue) {
+            if let Some(task) = scheduler.inject.steal_into(&self.run_queue) {
                 return Some(task);
             }
         }
         self.next_local_task()
-            .or_else(|| shared.inject.steal_into(&self.run_queue))
+            .or_else(|| scheduler.inject.steal_into(&self.run_queue))
             .or_else(|| {
                 self.flush_deferred();
                 self.run_queue.pop()
@@ -194,67 +233,67 @@ impl Core {
     /// After the driver filled our queue (timers fired, I/O ready): wake a
     /// sleeper to steal if there is more than we are about to run, unless
     /// we are searching, in which case the last-searcher rule does it.
-    fn notify_if_backlog(&self, shared: &Shared) {
+    fn notify_if_backlog(&self, scheduler: &Scheduler) {
         if !self.is_searching && usize::from(self.lifo_slot.is_some()) + self.run_queue.len() > 1 {
-            shared.notify_parked();
+            scheduler.notify_parked();
         }
     }
 
-    pub(crate) fn steal_work(&mut self, shared: &Shared) -> Option<Notified> {
+    pub(crate) fn steal_work(&mut self, scheduler: &Scheduler) -> Option<Notified> {
         if !self.is_searching {
-            self.is_searching = shared.idle.transition_worker_to_searching();
+            self.is_searching = scheduler.idle.transition_worker_to_searching();
         }
         if !self.is_searching {
             return None;
         }
-        let n = shared.remotes.len();
+        let n = scheduler.remotes.len();
         let start = self.rand.below(n);
         for i in 0..n {
             let victim = (start + i) % n;
             if victim == self.index {
                 continue;
             }
-            if let Some(task) = shared.remotes[victim].steal.steal_into(&self.run_queue) {
+            if let Some(task) = scheduler.remotes[victim].steal.steal_into(&self.run_queue) {
                 return Some(task);
             }
         }
-        shared.inject.steal_into(&self.run_queue)
+        scheduler.inject.steal_into(&self.run_queue)
     }
 
-    fn transition_from_searching(&mut self, shared: &Shared) {
+    fn transition_from_searching(&mut self, scheduler: &Scheduler) {
         if !self.is_searching {
             return;
         }
         self.is_searching = false;
-        if shared.idle.transition_worker_from_searching() {
+        if scheduler.idle.transition_worker_from_searching() {
             // We were the last searcher and found work: there may be more.
-            shared.notify_parked();
+            scheduler.notify_parked();
         }
     }
 
     /// False when there is local work after all (do not park).
-    pub(crate) fn transition_to_parked(&mut self, shared: &Shared) -> bool {
+    pub(crate) fn transition_to_parked(&mut self, scheduler: &Scheduler) -> bool {
         if self.has_tasks() {
             return false;
         }
-        let was_last_searcher = shared
+        let was_last_searcher = scheduler
             .idle
             .transition_worker_to_parked(self.index, self.is_searching);
         self.is_searching = false;
         if was_last_searcher {
-            shared.notify_if_work_pending();
+            scheduler.notify_if_work_pending();
         }
         true
     }
 
     /// True when the worker should leave park.
-    pub(crate) fn transition_from_parked(&mut self, shared: &Shared) -> bool {
+    pub(crate) fn transition_from_parked(&mut self, scheduler: &Scheduler) -> bool {
         if self.has_tasks() {
             // Woken by work delivered to us (the driver ran on this thread).
-            self.leave_park(shared);
+            self.leave_park(scheduler);
             return true;
         }
-        if shared.idle.is_parked(self.index) {
+        if scheduler.idle.is_parked(self.index) {
             return false;
         }
         // Unparked by a notifier: we start out searching.
@@ -263,8 +302,8 @@ impl Core {
     }
 
     /// Leaves the sleeper list of our own accord (work arrived for us).
-    pub(crate) fn leave_park(&mut self, shared: &Shared) {
-        if !shared.idle.unpark_worker_by_id(self.index) {
+    pub(crate) fn leave_park(&mut self, scheduler: &Scheduler) {
+        if !scheduler.idle.unpark_worker_by_id(self.index) {
             // A notifier took us off the list and counted us searching.
             self.is_searching = true;
         }
@@ -287,26 +326,27 @@ impl Drop for Core {
 }
 
 impl WorkerContext {
-    pub(crate) fn new(shared: Arc<Shared>) -> WorkerContext {
+    pub(crate) fn new(scheduler: Arc<Scheduler>, services: ServiceSet) -> WorkerContext {
         WorkerContext {
-            shared,
+            scheduler,
             core: RefCell::new(None),
+            services,
         }
     }
 
     /// The multi-thread worker loop. Returns the core at shutdown, or `None`
     /// when `block_in_place` took it to another thread.
     pub(crate) fn run(&self, mut core: Box<Core>) -> Option<Box<Core>> {
-        let shared = &*self.shared;
+        let scheduler = &*self.scheduler;
         while !core.is_shutdown {
-            core.settle_asks(shared);
+            core.settle_asks(scheduler);
             core.tick = core.tick.wrapping_add(1);
             core = self.maintenance(core);
-            if let Some(task) = core.next_task(shared) {
+            if let Some(task) = core.next_task(scheduler) {
                 core = self.run_task(task, core)?;
                 continue;
             }
-            if let Some(task) = core.steal_work(shared) {
+            if let Some(task) = core.steal_work(scheduler) {
                 core = self.run_task(task, core)?;
                 continue;
             }
@@ -317,7 +357,7 @@ impl WorkerContext {
 
     /// Runs one task and its LIFO successors under one cooperative budget.
     pub(crate) fn run_task(&self, task: Notified, mut core: Box<Core>) -> Option<Box<Core>> {
-        core.transition_from_searching(&self.shared);
+        core.transition_from_searching(&self.scheduler);
         core.lifo_enabled = true;
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
@@ -325,7 +365,7 @@ impl WorkerContext {
             let mut lifo_polls = 0;
             loop {
                 let mut core = self.core.borrow_mut().take()?;
-                core.settle_asks(&self.shared);
+                core.settle_asks(&self.scheduler);
                 let Some(task) = core.lifo_slot.take() else {
                     return Some(core);
                 };
@@ -348,9 +388,9 @@ impl WorkerContext {
             core.release_deferred();
         }
         if core.tick % EVENT_INTERVAL == 0 {
-            core = self.with_core_parked(core, |_| self.shared.driver.poll());
-            core.notify_if_backlog(&self.shared);
-            if self.shared.is_shutdown() {
+            core = self.with_core_parked(core, |_| self.scheduler.driver.poll());
+            core.notify_if_backlog(&self.scheduler);
+            if self.scheduler.is_shutdown() {
                 core.is_shutdown = true;
             }
         }
@@ -358,14 +398,14 @@ impl WorkerContext {
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
-        if core.transition_to_parked(&self.shared) {
+        if core.transition_to_parked(&self.scheduler) {
             while !core.is_shutdown {
                 core = self.with_core_parked(core, |park| park.park(None));
-                if self.shared.is_shutdown() {
+                if self.scheduler.is_shutdown() {
                     core.is_shutdown = true;
                 }
-                if core.transition_from_parked(&self.shared) {
-                    core.notify_if_backlog(&self.shared);
+                if core.transition_from_parked(&self.scheduler) {
+                    core.notify_if_backlog(&self.scheduler);
                     break;
                 }
             }
@@ -393,32 +433,69 @@ impl WorkerContext {
     }
 }
 
-/// The body of a multi-thread worker thread.
-pub(crate) fn run_worker(shared: Arc<Shared>, core: Box<Core>) {
-    let handle = crate::runtime::Handle {
-        shared: shared.clone(),
-    };
-    let _current = crate::context::set_current(&handle);
-    let _own = crate::context::set_thread_of(Arc::as_ptr(&shared).cast());
-    let _runtime = crate::context::enter_runtime();
-    let cx = WorkerContext::new(shared);
-    let _worker = crate::context::set_worker(&cx);
+/// The body of a multi-thread worker thread: `services` are the runtime's,
+/// made current on the thread.
+pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: ServiceSet) {
+    let _current = services.enter();
+    let (_driving, _) = context::set_driving_tasks(true);
+    let cx = WorkerContext::new(scheduler, services);
+    let _worker = set_current(&cx);
     if let Some(core) = cx.run(core) {
-        cx.shared.shutdown_core(*core);
+        cx.scheduler.shutdown_core(*core);
     }
 }
 
-/// Moves `core` to a new worker thread (`block_in_place`). Gives the core
-/// back if no thread could be started.
-pub(crate) fn hand_off(shared: &Arc<Shared>, core: Box<Core>) -> Result<(), Box<Core>> {
+/// Runs blocking `f` on this worker's thread after moving the worker's core
+/// (its queue and LIFO slot) to a new thread, so the other tasks keep
+/// running; this thread finishes the current task and then leaves the pool.
+/// Outside a worker, or with the core already gone, it just runs `f`.
+///
+/// # Panics
+/// On the current-thread flavour, which has no other thread to hand the
+/// core to.
+pub(crate) fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    let handed_off = with_current(|cx| {
+        let Some(cx) = cx else { return Ok(false) };
+        if cx.scheduler.flavor == RuntimeFlavor::CurrentThread {
+            return Err(());
+        }
+        let core = cx.core.borrow_mut().take();
+        let Some(core) = core else { return Ok(false) };
+        match hand_off(cx, core) {
+            Ok(()) => Ok(true),
+            Err(core) => {
+                // No thread could be started: block this worker instead.
+                *cx.core.borrow_mut() = Some(core);
+                Ok(false)
+            }
+        }
+    });
+    if handed_off.is_err() {
+        panic!(
+            "weft::task::block_in_place cannot be used on the current-thread runtime: it has no \
+             other thread to take over its tasks. Use weft::task::spawn_blocking, or the \
+             multi-thread runtime."
+        );
+    }
+    let (_outside, _) = context::set_driving_tasks(false);
+    f()
+}
+
+/// Moves `core` to a new worker thread. Gives the core back if no thread
+/// could be started.
+fn hand_off(cx: &WorkerContext, core: Box<Core>) -> Result<(), Box<Core>> {
     // The core travels through a slot so that a failed spawn returns it.
-    let slot = Arc::new(crate::loom::Mutex::new(Some(core)));
+    let slot = Arc::new(weft_base::loom::Mutex::new(Some(core)));
     let theirs = slot.clone();
-    let worker_shared = shared.clone();
-    let spawned = shared.spawn_thread(move || {
+    let scheduler = cx.scheduler.clone();
+    let services = cx.services.clone();
+    let spawned = cx.scheduler.spawn_thread(move || {
         let core = theirs.lock().take();
         if let Some(core) = core {
-            run_worker(worker_shared, core);
+            run_worker(scheduler, core, services);
         }
     });
     match spawned {

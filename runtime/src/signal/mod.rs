@@ -8,8 +8,8 @@
 //! for signals. `registry.rs` is the process-wide half (handlers, pipe,
 //! per-signal generations), `driver.rs` the per-runtime half.
 
-pub(crate) mod driver;
 pub(crate) mod registry;
+pub(crate) mod signal_driver;
 pub mod unix;
 
 use std::future::Future;
@@ -47,4 +47,4 @@ pub fn ctrl_c() -> impl Future<Output = io::Result<()>> + Send + 'static {
     }
 }
 
-pub(crate) use driver::Slot;
+pub(crate) use signal_driver::Slot;

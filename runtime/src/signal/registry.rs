@@ -26,9 +26,10 @@
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use weft_base::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// The highest signal number we keep a slot for (Linux's `SIGRTMAX`).
 const MAX_SIGNAL: usize = 64;
@@ -146,6 +147,24 @@ pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
     unsafe { signal_hook_registry::register(signum, action) }?;
     *installed = true;
     Ok(())
+}
+
+/// What reaps orphaned children (the process module's), once one was
+/// orphaned: the signal driver runs it on every wake, between taking the
+/// pending signals and delivering them.
+static ORPHAN_REAPER: OnceLock<fn()> = OnceLock::new();
+
+/// Registers `reap` as the orphan reaper (the first registration wins;
+/// there is one reaper per process).
+pub(crate) fn set_orphan_reaper(reap: fn()) {
+    let _ = ORPHAN_REAPER.get_or_init(|| reap);
+}
+
+/// Runs the orphan reaper, if one was registered.
+pub(crate) fn reap_orphans() {
+    if let Some(reap) = ORPHAN_REAPER.get() {
+        reap();
+    }
 }
 
 /// Signals taken off the pending flags, to [`deliver`].

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::driver::Driver;
 use super::registry::{self, Listener};
+use super::signal_driver::SignalDriver;
 
 /// A kind of Unix signal: a signal number, with constructors for the
 /// common ones.
@@ -135,7 +135,7 @@ impl From<libc::c_int> for SignalKind {
 /// ```
 #[track_caller]
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let driver = Driver::current()?;
+    let driver = SignalDriver::current()?;
     registry::install(kind.0)?;
     Ok(Signal {
         listener: Listener::new(kind.0)?,
@@ -148,7 +148,7 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
 #[derive(Debug)]
 pub struct Signal {
     listener: Listener,
-    driver: Arc<Driver>,
+    driver: Arc<SignalDriver>,
 }
 
 impl Signal {

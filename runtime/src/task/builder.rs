@@ -5,7 +5,6 @@ use std::io;
 use std::sync::Arc;
 
 use super::JoinHandle;
-use crate::runtime::handle::{spawn_blocking_on, spawn_on};
 use crate::runtime::Handle;
 
 /// Spawns a task with a name, which appears in `JoinError` messages.
@@ -60,7 +59,7 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_on(handle.shared.clone(), future, self.owned_name())
+        handle.spawn_named(future, self.owned_name())
     }
 
     /// Runs a blocking closure on the current runtime's blocking pool.
@@ -73,6 +72,6 @@ impl<'a> Builder<'a> {
         R: Send + 'static,
     {
         let handle = Handle::try_current().map_err(io::Error::other)?;
-        Ok(spawn_blocking_on(&handle, f, self.owned_name()))
+        Ok(handle.spawn_blocking_named(f, self.owned_name()))
     }
 }

@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use super::ready::ReadyList;
 use super::{AbortHandle, JoinError, JoinHandle};
 use crate::runtime::Handle;
-use weft_reactor::coop;
+use weft_base::coop;
 
 /// A set of tasks, awaited as they finish.
 ///
@@ -198,7 +198,7 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
-        self.insert(crate::spawn(future))
+        self.insert(super::spawn(future))
     }
 
     /// Spawns a task onto the runtime of `handle` and adds it to the set.

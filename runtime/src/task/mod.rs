@@ -1,74 +1,26 @@
-//! Tasks: spawning, joining, aborting, yielding, blocking.
+//! Tasks, as code spawns and awaits them: `spawn`, `spawn_blocking`,
+//! `block_in_place`, the `Builder` that names a task, `JoinSet`,
+//! `join_all`, `yield_now`, and the task's id.
 //!
-//! A task is one heap cell (`cell.rs`) driven by a state word (`state.rs`);
-//! `harness.rs` polls and completes it, `waker.rs` makes the task its own
-//! waker, `list.rs` tracks every live task for shutdown, and `join.rs` is the
-//! outside's handle on it.
+//! Everything here goes through a runtime `Handle` (spawning lives in
+//! `Handle::spawn_named`); the task itself, its state and its handles are
+//! the cell layer's (`crate::cell`).
 
 mod builder;
-mod cell;
-mod error;
-mod harness;
-mod id;
-mod join;
 mod join_all;
 mod join_set;
-mod list;
-mod raw;
 mod ready;
-mod state;
-mod waker;
 mod yield_now;
 
+pub use crate::cell::{id, try_id, AbortHandle, Id, JoinError, JoinHandle};
 pub use builder::Builder;
-pub use error::JoinError;
-pub use id::{id, try_id, Id};
-pub use join::{AbortHandle, JoinHandle};
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};
 pub use join_set::JoinSet;
 pub use yield_now::yield_now;
 
-pub(crate) use cell::Header;
-pub(crate) use list::OwnedTasks;
-pub(crate) use raw::{Notified, Task};
-
 use std::future::Future;
-use std::ptr::NonNull;
-use std::sync::Arc;
 
-use crate::context;
-use crate::runtime::handle::{spawn_blocking_on, spawn_on};
 use crate::runtime::Handle;
-use crate::scheduler::{Flavor, Shared};
-use cell::Cell;
-use raw::RawTask;
-
-/// Allocates a task: the owned list's handle, its first queue entry, and
-/// its `JoinHandle` (one reference each).
-pub(crate) fn new<F>(
-    future: F,
-    scheduler: Arc<Shared>,
-    id: Id,
-    name: Option<Arc<String>>,
-) -> (Task, Notified, JoinHandle<F::Output>)
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let cell = Cell::new(future, scheduler, id, name, harness::vtable::<F>());
-    // SAFETY: `Box::into_raw` never returns null.
-    let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell)) }.cast::<Header>();
-    // SAFETY: the cell is live and starts with three references (see
-    // `state::INITIAL`), one for each handle made here; `NOTIFIED` is set.
-    unsafe {
-        let raw = RawTask::from_raw(ptr);
-        (
-            Task::from_raw(raw),
-            Notified::from_raw(raw),
-            JoinHandle::new(raw),
-        )
-    }
-}
 
 /// Spawns a task onto the current runtime.
 ///
@@ -91,8 +43,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match context::with_current(|handle| handle.shared.clone()) {
-        Ok(shared) => spawn_on(shared, future, None),
+    match Handle::try_current() {
+        Ok(handle) => handle.spawn_named(future, None),
         Err(err) => panic!("weft::spawn: {err}"),
     }
 }
@@ -117,7 +69,7 @@ where
     R: Send + 'static,
 {
     match Handle::try_current() {
-        Ok(handle) => spawn_blocking_on(&handle, f, None),
+        Ok(handle) => handle.spawn_blocking_named(f, None),
         Err(err) => panic!("weft::task::spawn_blocking: {err}"),
     }
 }
@@ -136,29 +88,5 @@ pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    let handed_off = context::with_worker(|cx| {
-        let Some(cx) = cx else { return Ok(false) };
-        if cx.shared.flavor == Flavor::CurrentThread {
-            return Err(());
-        }
-        let core = cx.core.borrow_mut().take();
-        let Some(core) = core else { return Ok(false) };
-        match crate::scheduler::worker::hand_off(&cx.shared, core) {
-            Ok(()) => Ok(true),
-            Err(core) => {
-                // No thread could be started: block this worker instead.
-                *cx.core.borrow_mut() = Some(core);
-                Ok(false)
-            }
-        }
-    });
-    if handed_off.is_err() {
-        panic!(
-            "weft::task::block_in_place cannot be used on the current-thread runtime: it has no \
-             other thread to take over its tasks. Use weft::task::spawn_blocking, or the \
-             multi-thread runtime."
-        );
-    }
-    let _outside = context::exit_runtime();
-    f()
+    crate::scheduler::worker::block_in_place(f)
 }

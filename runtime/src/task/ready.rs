@@ -13,7 +13,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
-use crate::loom::{Mutex, MutexGuard};
+use weft_base::loom::{Mutex, MutexGuard};
 
 pub(crate) struct ReadyList {
     inner: Mutex<Inner>,
@@ -135,7 +135,7 @@ impl ReadyList {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::loom::{AtomicUsize, Ordering};
+    use weft_base::loom::{AtomicUsize, Ordering};
 
     #[derive(Default)]
     struct CountWakes(AtomicUsize);

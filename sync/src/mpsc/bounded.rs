@@ -13,8 +13,8 @@ use super::chan::{Chan, Rx};
 #[cfg(feature = "time")]
 use super::error::SendTimeoutError;
 use super::error::{SendError, TryRecvError, TrySendError};
-use crate::loom::Arc;
 use crate::semaphore::{Semaphore, TryAcquireError};
+use weft_base::loom::Arc;
 
 /// A bounded channel holding at most `capacity` messages.
 ///

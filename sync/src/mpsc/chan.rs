@@ -17,9 +17,9 @@ use std::collections::VecDeque;
 use super::error::TryRecvError;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{AtomicUsize, Mutex, Ordering};
 use crate::notify::Notify;
 use crate::semaphore::Semaphore;
+use weft_base::loom::{AtomicUsize, Mutex, Ordering};
 
 pub(super) struct Chan<T> {
     queue: Mutex<Queue<T>>,
@@ -39,7 +39,7 @@ struct Queue<T> {
 
 /// The receiver's side: its private batch and the shared core.
 pub(super) struct Rx<T> {
-    pub(super) chan: crate::loom::Arc<Chan<T>>,
+    pub(super) chan: weft_base::loom::Arc<Chan<T>>,
     local: VecDeque<T>,
 }
 
@@ -135,7 +135,7 @@ pub(super) enum Recv<T> {
 }
 
 impl<T> Rx<T> {
-    pub(super) fn new(chan: crate::loom::Arc<Chan<T>>) -> Rx<T> {
+    pub(super) fn new(chan: weft_base::loom::Arc<Chan<T>>) -> Rx<T> {
         Rx {
             chan,
             local: VecDeque::new(),

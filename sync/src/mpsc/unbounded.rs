@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use super::chan::{Chan, Rx};
 use super::error::{SendError, TryRecvError};
-use crate::loom::Arc;
+use weft_base::loom::Arc;
 
 /// An unbounded channel.
 ///

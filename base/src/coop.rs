@@ -1,32 +1,27 @@
 //! The cooperative budget: a task may make this many units of progress
-//! (ready sockets, ready `JoinHandle`s) per poll; after that every budgeted
-//! operation returns `Pending` and wakes the task, so a task that always
-//! finds its socket ready still yields to the others on its worker.
+//! (ready sockets, ready `JoinHandle`s, messages, permits, fired timers) per
+//! poll; after that every budgeted operation returns `Pending` and wakes the
+//! task, so a task that always finds its work ready still yields to the
+//! others on its worker.
 //!
-//! It lives here, in the lowest crate whose operations spend it; the
-//! runtime sets a fresh budget around every task poll and spends it on
-//! joins. Outside a budgeted poll (a plain thread, a foreign executor) the
+//! The budget lives in the thread's [`context`](crate::context), below every
+//! crate that spends it. The runtime sets a fresh budget around every task
+//! poll; outside a budgeted poll (a plain thread, a foreign executor) the
 //! budget is unlimited.
 
-use std::cell::Cell;
 use std::task::{Context, Poll};
+
+use crate::context::{budget as current, set_budget as set};
 
 /// Units of progress per task poll (tokio's number).
 const INITIAL: u8 = 128;
 
+/// What is left of this poll's budget; `None` is unlimited.
 #[derive(Clone, Copy, Debug)]
-struct Budget(Option<u8>);
+pub(crate) struct Budget(Option<u8>);
 
-crate::loom::thread_local! {
-    static BUDGET: Cell<Budget> = const { Cell::new(Budget(None)) };
-}
-
-fn current() -> Budget {
-    BUDGET.try_with(Cell::get).unwrap_or(Budget(None))
-}
-
-fn set(budget: Budget) {
-    let _ = BUDGET.try_with(|cell| cell.set(budget));
+impl Budget {
+    pub(crate) const UNLIMITED: Budget = Budget(None);
 }
 
 /// Runs `f` with a fresh budget, restoring the previous one afterwards.
@@ -38,7 +33,7 @@ pub fn budget<R>(f: impl FnOnce() -> R) -> R {
 /// the runtime's own drivers, which run inside whatever poll woke them and
 /// must not be told to yield.
 pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
-    with_budget(Budget(None), f)
+    with_budget(Budget::UNLIMITED, f)
 }
 
 fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
@@ -78,6 +73,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
 /// One unit spent; given back on drop unless
 /// [`made_progress`](Self::made_progress).
 #[must_use]
+#[derive(Debug)]
 pub struct RestoreOnPending(Option<Budget>);
 
 impl RestoreOnPending {
@@ -92,5 +88,40 @@ impl Drop for RestoreOnPending {
         if let Some(budget) = self.0 {
             set(budget);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::task::Waker;
+
+    #[test]
+    fn a_budget_runs_out_and_an_unspent_unit_is_refunded() {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(poll_proceed(&mut cx).is_ready(), "unlimited outside a poll");
+        budget(|| {
+            for _ in 0..INITIAL {
+                let Poll::Ready(unit) = poll_proceed(&mut cx) else {
+                    panic!("budget ran out early");
+                };
+                unit.made_progress();
+            }
+            assert!(!has_budget_remaining());
+            assert!(poll_proceed(&mut cx).is_pending());
+            unconstrained(|| assert!(poll_proceed(&mut cx).is_ready()));
+            assert!(!has_budget_remaining(), "unconstrained restores the budget");
+        });
+        budget(|| {
+            drop(poll_proceed(&mut cx));
+            // Refunded: a whole budget's worth still passes.
+            for _ in 0..INITIAL {
+                let Poll::Ready(unit) = poll_proceed(&mut cx) else {
+                    panic!("the refund was lost");
+                };
+                unit.made_progress();
+            }
+            assert!(!has_budget_remaining());
+        });
     }
 }

@@ -17,7 +17,7 @@
 //! Every transition is a single CAS loop (or one `fetch_*`) that returns what
 //! the caller must now do; nothing else writes the word.
 
-use crate::loom::{AtomicUsize, Ordering::*};
+use weft_base::loom::{AtomicUsize, Ordering::*};
 
 const RUNNING: usize = 1;
 const COMPLETE: usize = 1 << 1;

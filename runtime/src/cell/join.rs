@@ -10,7 +10,7 @@ use super::error::JoinError;
 use super::id::Id;
 use super::raw::{Notified, RawTask};
 use super::state::ToNotified;
-use weft_reactor::coop;
+use weft_base::coop;
 
 /// An owned permission to await a task's output.
 ///

@@ -8,7 +8,7 @@
 //! signals, reaps orphaned children, and delivers the signals to their
 //! listeners (`registry.rs`). It is made the first time something in the
 //! runtime listens for a signal or orphans a child, and lives as long as
-//! the runtime's shared state. The waker holds
+//! the runtime's `Services`. The waker holds
 //! the driver weakly: the reactor holding it must not keep the driver (and
 //! its registration in that same reactor) alive.
 //!
@@ -21,23 +21,24 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
-use weft_reactor::{coop, AsyncFd};
+use weft_base::coop;
+use weft_reactor::AsyncFd;
 
 use super::registry;
-use crate::loom::{AtomicBool, Mutex, Ordering};
 use crate::runtime::Handle;
+use weft_base::loom::{AtomicBool, Mutex, Ordering};
 
-pub(crate) struct Driver {
+pub(crate) struct SignalDriver {
     pipe: AsyncFd<UnixStream>,
     waker: Waker,
     is_shutdown: AtomicBool,
 }
 
-/// The runtime's driver, made on first use (a field of its shared state).
+/// The runtime's driver, made on first use (a field of its `Services`).
 #[derive(Default)]
-pub(crate) struct Slot(Mutex<Option<Arc<Driver>>>);
+pub(crate) struct Slot(Mutex<Option<Arc<SignalDriver>>>);
 
-struct DriveOnWake(Weak<Driver>);
+struct DriveOnWake(Weak<SignalDriver>);
 
 impl Wake for DriveOnWake {
     fn wake(self: Arc<Self>) {
@@ -51,19 +52,19 @@ impl Wake for DriveOnWake {
     }
 }
 
-impl Driver {
+impl SignalDriver {
     /// The driver of `handle`'s runtime, made (and armed) if this is the
     /// first use.
-    pub(crate) fn of(handle: &Handle) -> io::Result<Arc<Driver>> {
-        let mut slot = handle.shared.signal.0.lock();
+    pub(crate) fn of(handle: &Handle) -> io::Result<Arc<SignalDriver>> {
+        let mut slot = handle.services.signal.0.lock();
         if let Some(driver) = slot.as_ref() {
             return Ok(driver.clone());
         }
         let pipe = {
-            let _reactor = handle.shared.io.enter();
+            let _reactor = handle.services.io.enter();
             AsyncFd::new(registry::receiver()?)?
         };
-        let driver = Arc::new_cyclic(|weak| Driver {
+        let driver = Arc::new_cyclic(|weak| SignalDriver {
             pipe,
             waker: Waker::from(Arc::new(DriveOnWake(weak.clone()))),
             is_shutdown: AtomicBool::new(false),
@@ -81,8 +82,8 @@ impl Driver {
     /// # Panics
     /// Outside a weft runtime.
     #[track_caller]
-    pub(crate) fn current() -> io::Result<Arc<Driver>> {
-        Driver::of(&Handle::current())
+    pub(crate) fn current() -> io::Result<Arc<SignalDriver>> {
+        SignalDriver::of(&Handle::current())
     }
 
     /// True once the runtime's reactor is gone.
@@ -113,7 +114,7 @@ impl Driver {
         // Orphans after the flags are taken and before anyone is woken: a
         // SIGCHLD listener woken for a delivery finds every child that
         // exited before it already reaped.
-        crate::process::reap_orphans();
+        registry::reap_orphans();
         registry::deliver(pending);
         if !drained {
             // The reactor is gone (the write end never closes).
@@ -123,9 +124,9 @@ impl Driver {
     }
 }
 
-impl std::fmt::Debug for Driver {
+impl std::fmt::Debug for SignalDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver")
+        f.debug_struct("SignalDriver")
             .field("is_shutdown", &self.is_shutdown())
             .finish_non_exhaustive()
     }

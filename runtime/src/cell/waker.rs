@@ -7,7 +7,7 @@ use std::ops::Deref;
 use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
-use super::cell::Header;
+use super::layout::Header;
 use super::raw::{Notified, RawTask};
 use super::state::ToNotified;
 

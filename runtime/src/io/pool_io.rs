@@ -1,8 +1,9 @@
-//! The blocking adapter: async reads, writes and seeks over a blocking
-//! handle (a file, stdin, stdout, stderr), batched so that each trip to the
-//! blocking pool (a *hop*) moves a lot of bytes.
+//! `PoolIo`, the adapter behind `fs::File` and the standard streams: async
+//! reads, writes and seeks over a blocking handle (a file, stdin, stdout,
+//! stderr), batched so that each trip to the blocking pool (a *hop*) moves
+//! a lot of bytes.
 //!
-//! The handle and one buffer travel together: while idle they sit here; a
+//! The handle and one buffer travel together (a `Load`): while idle they sit here; a
 //! hop moves both to a pool thread and back with its result. The buffer is
 //! what batches:
 //!
@@ -58,7 +59,7 @@ pub(crate) trait BlockingIo: Send + 'static {
 }
 
 /// An async handle over the blocking `T`.
-pub(crate) struct Blocking<T> {
+pub(crate) struct PoolIo<T> {
     state: State<T>,
     /// The error of a write hop, for the next operation.
     write_err: Option<io::Error>,
@@ -67,9 +68,9 @@ pub(crate) struct Blocking<T> {
 }
 
 enum State<T> {
-    Idle(Core<T>),
-    /// A hop is in flight with the core; `Op` says what it does.
-    Busy(JoinHandle<(Core<T>, io::Result<u64>)>, Op),
+    Idle(Load<T>),
+    /// A hop is in flight with the load; `Op` says what it does.
+    Busy(JoinHandle<(Load<T>, io::Result<u64>)>, Op),
     /// The runtime shut down with a hop in flight (or the owner took the
     /// handle apart): no handle any more.
     Lost,
@@ -88,7 +89,7 @@ enum Op {
 }
 
 /// The handle and its buffer: what a hop takes to the pool thread.
-struct Core<T> {
+struct Load<T> {
     io: T,
     buf: Buf,
 }
@@ -161,7 +162,7 @@ impl Buf {
     }
 }
 
-impl<T: BlockingIo> Core<T> {
+impl<T: BlockingIo> Load<T> {
     /// Brings the OS position to the logical one: moves back over
     /// read-ahead, then writes the pending bytes (dropped if that fails).
     fn settle(&mut self) -> io::Result<()> {
@@ -203,10 +204,10 @@ impl<T: BlockingIo> Core<T> {
     }
 }
 
-impl<T: BlockingIo> Blocking<T> {
-    pub(crate) fn new(io: T) -> Blocking<T> {
-        Blocking {
-            state: State::Idle(Core {
+impl<T: BlockingIo> PoolIo<T> {
+    pub(crate) fn new(io: T) -> PoolIo<T> {
+        PoolIo {
+            state: State::Idle(Load {
                 io,
                 buf: Buf::new(),
             }),
@@ -215,21 +216,21 @@ impl<T: BlockingIo> Blocking<T> {
         }
     }
 
-    /// Waits for the hop in flight, if any, and takes the core back with
+    /// Waits for the hop in flight, if any, and takes the load back with
     /// the hop's result. A write hop's error moves to `write_err`.
     fn poll_hop(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Op, io::Result<u64>)>> {
         let State::Busy(join, op) = &mut self.state else {
             return Poll::Ready(None);
         };
         let op = *op;
-        let (core, mut res) = match ready!(Pin::new(join).poll(cx)) {
+        let (load, mut res) = match ready!(Pin::new(join).poll(cx)) {
             Ok(done) => done,
             Err(_) => {
                 self.state = State::Lost;
                 return Poll::Ready(Some((op, Err(lost()))));
             }
         };
-        self.state = State::Idle(core);
+        self.state = State::Idle(load);
         match (op, &res) {
             (Op::Read(len), Ok(n)) if *n == len as u64 => self.grow(),
             (Op::Write(len), Ok(_)) if len >= self.window => self.grow(),
@@ -247,36 +248,36 @@ impl<T: BlockingIo> Blocking<T> {
         self.window = (self.window * 2).min(MAX_WINDOW);
     }
 
-    /// The idle core, or the error the next operation must report.
-    fn core(&mut self) -> io::Result<&mut Core<T>> {
+    /// The idle load, or the error the next operation must report.
+    fn load(&mut self) -> io::Result<&mut Load<T>> {
         if let Some(err) = self.write_err.take() {
             return Err(err);
         }
         match &mut self.state {
-            State::Idle(core) => Ok(core),
+            State::Idle(load) => Ok(load),
             State::Lost => Err(lost()),
             // Callers wait for the hop first.
             State::Busy(..) => Err(io::Error::other("an operation is still in flight")),
         }
     }
 
-    /// Sends the idle core on a hop that settles it and then does `work`.
+    /// Sends the idle load on a hop that settles it and then does `work`.
     fn spawn<F>(&mut self, handle: &Handle, op: Op, work: F)
     where
-        F: FnOnce(&mut Core<T>) -> io::Result<u64> + Send + 'static,
+        F: FnOnce(&mut Load<T>) -> io::Result<u64> + Send + 'static,
     {
         // Callers check that the handle is idle; were it not, nothing is
-        // sent and their next look at `core()` reports it.
-        let mut core = match mem::replace(&mut self.state, State::Lost) {
-            State::Idle(core) => core,
+        // sent and their next look at `load()` reports it.
+        let mut load = match mem::replace(&mut self.state, State::Lost) {
+            State::Idle(load) => load,
             other => {
                 self.state = other;
                 return;
             }
         };
         let join = handle.spawn_blocking(move || {
-            let res = core.settle().and_then(|()| work(&mut core));
-            (core, res)
+            let res = load.settle().and_then(|()| work(&mut load));
+            (load, res)
         });
         self.state = State::Busy(join, op);
     }
@@ -284,15 +285,15 @@ impl<T: BlockingIo> Blocking<T> {
     /// Read-ahead, empty while a hop is in flight or at end of file.
     pub(crate) fn unread(&self) -> &[u8] {
         match &self.state {
-            State::Idle(core) => core.buf.unread(),
+            State::Idle(load) => load.buf.unread(),
             _ => &[],
         }
     }
 
     /// Marks `n` bytes of read-ahead as read.
     pub(crate) fn consume(&mut self, n: usize) {
-        if let State::Idle(core) = &mut self.state {
-            core.buf.consume(n);
+        if let State::Idle(load) = &mut self.state {
+            load.buf.consume(n);
         }
     }
 
@@ -302,16 +303,16 @@ impl<T: BlockingIo> Blocking<T> {
     pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<()>> {
         loop {
             let finished = ready!(self.poll_hop(cx));
-            let core = self.core()?;
+            let load = self.load()?;
             if let Some((Op::Read(_), res)) = finished {
                 return Poll::Ready(res.map(drop));
             }
-            if !core.buf.unread().is_empty() {
+            if !load.buf.unread().is_empty() {
                 return Poll::Ready(Ok(()));
             }
-            let handle = current()?;
+            let handle = Handle::current_for_io()?;
             let len = want.clamp(self.window, MAX_WINDOW);
-            self.spawn(&handle, Op::Read(len), move |core| core.read(len));
+            self.spawn(&handle, Op::Read(len), move |load| load.read(len));
         }
     }
 
@@ -340,19 +341,19 @@ impl<T: BlockingIo> Blocking<T> {
     ) -> Poll<io::Result<usize>> {
         ready!(self.poll_hop(cx));
         let window = self.window;
-        let core = self.core()?;
+        let load = self.load()?;
         if src.is_empty() {
             return Poll::Ready(Ok(0));
         }
         // Find the runtime before buffering, so that an error leaves
         // nothing behind.
-        let handle = if core.buf.pending() + src.len() >= window {
-            Some(current()?)
+        let handle = if load.buf.pending() + src.len() >= window {
+            Some(Handle::current_for_io()?)
         } else {
             None
         };
-        let n = core.buf.append(src, window);
-        let pending = core.buf.pending();
+        let n = load.buf.append(src, window);
+        let pending = load.buf.pending();
         if let Some(handle) = handle {
             self.spawn(&handle, Op::Write(pending), |_| Ok(0));
         }
@@ -363,13 +364,13 @@ impl<T: BlockingIo> Blocking<T> {
     /// waiting (the standard streams write through, as tokio's do).
     pub(crate) fn start_flush(&mut self) {
         let pending = match &self.state {
-            State::Idle(core) => core.buf.pending(),
+            State::Idle(load) => load.buf.pending(),
             _ => 0,
         };
         if pending > 0 {
             // Without a runtime the bytes wait for the next flush, which
             // reports the error.
-            if let Ok(handle) = current() {
+            if let Ok(handle) = Handle::current_for_io() {
                 self.spawn(&handle, Op::Write(pending), |_| Ok(0));
             }
         }
@@ -379,11 +380,11 @@ impl<T: BlockingIo> Blocking<T> {
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
             ready!(self.poll_hop(cx));
-            let pending = self.core()?.buf.pending();
+            let pending = self.load()?.buf.pending();
             if pending == 0 {
                 return Poll::Ready(Ok(()));
             }
-            let handle = current()?;
+            let handle = Handle::current_for_io()?;
             self.spawn(&handle, Op::Write(pending), |_| Ok(0));
         }
     }
@@ -402,9 +403,9 @@ impl<T: BlockingIo> Blocking<T> {
                     return Poll::Ready(res);
                 }
             }
-            self.core()?;
-            let handle = current()?;
-            self.spawn(&handle, Op::Seek(pos), move |core| core.io.seek(pos));
+            self.load()?;
+            let handle = Handle::current_for_io()?;
+            self.spawn(&handle, Op::Seek(pos), move |load| load.io.seek(pos));
         }
     }
 
@@ -415,9 +416,9 @@ impl<T: BlockingIo> Blocking<T> {
         F: FnOnce(&mut T) -> io::Result<u64> + Send + 'static,
     {
         poll_fn(|cx| self.poll_hop(cx)).await;
-        self.core()?;
-        let handle = current()?;
-        self.spawn(&handle, Op::Other, move |core| f(&mut core.io));
+        self.load()?;
+        let handle = Handle::current_for_io()?;
+        self.spawn(&handle, Op::Other, move |load| f(&mut load.io));
         match poll_fn(|cx| self.poll_hop(cx)).await {
             Some((_, res)) => res,
             // Not reached: `spawn` left a hop in flight.
@@ -428,9 +429,9 @@ impl<T: BlockingIo> Blocking<T> {
     /// Writes the pending bytes on this thread, ignoring errors: what a
     /// dropped handle does with bytes it was given.
     pub(crate) fn write_pending_now(&mut self) {
-        if let State::Idle(core) = &mut self.state {
-            if core.buf.pending() > 0 {
-                let _ = core.settle();
+        if let State::Idle(load) = &mut self.state {
+            if load.buf.pending() > 0 {
+                let _ = load.settle();
             }
         }
     }
@@ -438,7 +439,7 @@ impl<T: BlockingIo> Blocking<T> {
     /// True while a hop is in flight or written bytes wait in the buffer.
     pub(crate) fn is_busy(&self) -> bool {
         match &self.state {
-            State::Idle(core) => core.buf.pending() > 0,
+            State::Idle(load) => load.buf.pending() > 0,
             State::Busy(..) => true,
             State::Lost => false,
         }
@@ -448,7 +449,7 @@ impl<T: BlockingIo> Blocking<T> {
     /// `lseek`; for handing the handle over). Only when not busy.
     pub(crate) fn settle_now(&mut self) -> io::Result<()> {
         match &mut self.state {
-            State::Idle(core) if core.buf.pending() == 0 => core.settle(),
+            State::Idle(load) if load.buf.pending() == 0 => load.settle(),
             _ => Ok(()),
         }
     }
@@ -507,10 +508,10 @@ impl<T: BlockingIo> Blocking<T> {
     }
 }
 
-impl<T> std::fmt::Debug for Blocking<T> {
+impl<T> std::fmt::Debug for PoolIo<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match &self.state {
-            State::Idle(core) if core.buf.writing => "writing",
+            State::Idle(load) if load.buf.writing => "writing",
             State::Idle(_) => "idle",
             State::Busy(_, op) => match op {
                 Op::Read(_) => "reading",
@@ -520,16 +521,11 @@ impl<T> std::fmt::Debug for Blocking<T> {
             },
             State::Lost => "closed",
         };
-        f.debug_struct("Blocking")
+        f.debug_struct("PoolIo")
             .field("state", &state)
             .field("window", &self.window)
             .finish()
     }
-}
-
-/// The current runtime, or the error an operation outside one reports.
-pub(crate) fn current() -> io::Result<Handle> {
-    Handle::try_current().map_err(io::Error::other)
 }
 
 fn lost() -> io::Error {
@@ -546,9 +542,9 @@ mod tests {
     use std::sync::Arc;
     use std::task::Poll;
 
-    use super::{Blocking, BlockingIo, MAX_WINDOW, MIN_WINDOW};
-    use crate::loom::{Condvar, Mutex};
+    use super::{BlockingIo, PoolIo, MAX_WINDOW, MIN_WINDOW};
     use crate::runtime::{Builder, Runtime};
+    use weft_base::loom::{Condvar, Mutex};
 
     /// An in-memory handle that records what hops asked of it, can fail
     /// once on demand, and can hold a hop until released.
@@ -578,7 +574,7 @@ mod tests {
             fake
         }
 
-        fn state(&self) -> crate::loom::MutexGuard<'_, State> {
+        fn state(&self) -> weft_base::loom::MutexGuard<'_, State> {
             self.0.state.lock()
         }
 
@@ -591,7 +587,7 @@ mod tests {
             self.0.released.notify_all();
         }
 
-        fn wait_released(&self) -> crate::loom::MutexGuard<'_, State> {
+        fn wait_released(&self) -> weft_base::loom::MutexGuard<'_, State> {
             let mut state = self.state();
             while state.held {
                 self.0.released.wait(&mut state);
@@ -646,7 +642,7 @@ mod tests {
     #[test]
     fn small_reads_come_from_one_window_and_end_of_file_is_asked_again() {
         let fake = Fake::with(vec![7; 100 * 1024]);
-        let mut io = Blocking::new(fake.clone());
+        let mut io = PoolIo::new(fake.clone());
         rt().block_on(async {
             let mut buf = [0u8; 1024];
             for _ in 0..64 {
@@ -670,7 +666,7 @@ mod tests {
     #[test]
     fn the_window_grows_to_the_cap_and_a_seek_shrinks_it() {
         let fake = Fake::with(vec![1; 4 << 20]);
-        let mut io = Blocking::new(fake.clone());
+        let mut io = PoolIo::new(fake.clone());
         rt().block_on(async {
             // Take the read-ahead as it comes, for six hops (no copies out:
             // miri is slow enough at the ones into the buffer).
@@ -699,7 +695,7 @@ mod tests {
     #[test]
     fn interrupted_reads_are_retried_and_errors_go_to_the_reader() {
         let fake = Fake::with((0..=255).collect());
-        let mut io = Blocking::new(fake.clone());
+        let mut io = PoolIo::new(fake.clone());
         rt().block_on(async {
             let mut buf = [0u8; 4];
             fake.state().fail_next_read = Some(io::ErrorKind::Interrupted);
@@ -718,7 +714,7 @@ mod tests {
     #[test]
     fn writes_and_a_read_after_them_share_one_hop() {
         let fake = Fake::with(b"0123456789".to_vec());
-        let mut io = Blocking::new(fake.clone());
+        let mut io = PoolIo::new(fake.clone());
         rt().block_on(async {
             let mut two = [0u8; 2];
             io.read_exact(&mut two).await.unwrap(); // read-ahead to the end
@@ -738,7 +734,7 @@ mod tests {
     #[test]
     fn a_seek_given_up_on_does_not_answer_the_next_one() {
         let fake = Fake::with(vec![0; 100]);
-        let mut io = Blocking::new(fake.clone());
+        let mut io = PoolIo::new(fake.clone());
         rt().block_on(async {
             fake.hold();
             poll_fn(|cx| {
@@ -756,7 +752,7 @@ mod tests {
     #[test]
     fn a_hop_cancelled_by_shutdown_closes_the_handle() {
         let fake = Fake::with(vec![0; 100]);
-        let mut io = Blocking::new(fake.clone());
+        let mut io = PoolIo::new(fake.clone());
         let rt = Builder::new_current_thread()
             .max_blocking_threads(1)
             .build()
@@ -777,11 +773,11 @@ mod tests {
         assert!(err.to_string().contains("shut down"), "{err}");
     }
 
-    fn rt_read(io: &mut Blocking<Fake>) -> io::Error {
+    fn rt_read(io: &mut PoolIo<Fake>) -> io::Error {
         rt().block_on(io.read(&mut [0u8; 8])).unwrap_err()
     }
 
-    impl Blocking<Fake> {
+    impl PoolIo<Fake> {
         async fn seek_to(&mut self, pos: SeekFrom) {
             poll_fn(|cx| self.poll_seek(cx, pos)).await.unwrap();
         }

@@ -20,8 +20,8 @@ use std::task::Waker;
 use super::error::JoinError;
 use super::id::Id;
 use super::state::State;
-use crate::loom::UnsafeCell;
-use crate::scheduler::Shared;
+use super::Schedule;
+use weft_base::loom::UnsafeCell;
 
 /// Links of the intrusive owned-tasks list.
 #[derive(Default)]
@@ -37,7 +37,7 @@ pub(crate) struct Header {
     pub(crate) owned: UnsafeCell<Pointers>,
     pub(crate) id: Id,
     /// The scheduler that runs this task; the task keeps it alive.
-    pub(crate) scheduler: Arc<Shared>,
+    pub(crate) scheduler: Arc<dyn Schedule>,
 }
 
 /// The future, then its output, then nothing.
@@ -75,7 +75,7 @@ pub(crate) struct Vtable {
 impl<F: Future> Cell<F> {
     pub(crate) fn new(
         future: F,
-        scheduler: Arc<Shared>,
+        scheduler: Arc<dyn Schedule>,
         id: Id,
         name: Option<Arc<String>>,
         vtable: &'static Vtable,

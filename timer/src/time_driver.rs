@@ -28,8 +28,9 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant as StdInstant};
 
 use crate::clock::{Clock, ClockError};
-use crate::loom::{AtomicU64, Mutex, Ordering};
 use crate::wheel::{TimerKey, Wheel};
+use weft_base::context::{self, Service, ServiceGuard, Slot};
+use weft_base::loom::{AtomicU64, Mutex, Ordering};
 
 /// Wakers fired per lock hold.
 const FIRE_BATCH: usize = 32;
@@ -41,10 +42,43 @@ const SHUT_DOWN: &str = "the weft runtime this timer belongs to has shut down: \
 /// A reference to the timers of one runtime.
 ///
 /// Every timer holds one. The runtime makes it current on its threads
-/// ([`Handle::enter`]), which is how [`sleep`](crate::sleep) finds it.
+/// ([`TimeHandle::enter`]), which is how [`sleep`](crate::sleep) finds it.
 #[derive(Clone)]
-pub struct Handle {
+pub struct TimeHandle {
     pub(crate) inner: Arc<Inner>,
+}
+
+const NO_RUNTIME: &str = "there is no weft runtime here, and timers (sleep, timeout, interval, \
+                          Instant::now's paused clock) need one: call this from a task, from \
+                          `#[weft::main]` or `#[weft::test]`, inside `Runtime::block_on`, or \
+                          while a `Runtime::enter()` / `Handle::enter()` guard is alive";
+
+impl Service for TimeHandle {
+    const SLOT: Slot = Slot::Time;
+}
+
+impl TimeHandle {
+    /// Makes this handle the thread's current one until the guard drops.
+    pub fn enter(&self) -> ServiceGuard {
+        context::enter(self)
+    }
+
+    /// The thread's current handle.
+    ///
+    /// # Panics
+    /// Outside a runtime, with a message that says how to get one.
+    #[track_caller]
+    pub fn current() -> TimeHandle {
+        match TimeHandle::try_current() {
+            Some(handle) => handle,
+            None => panic!("{NO_RUNTIME}"),
+        }
+    }
+
+    /// The thread's current handle, if there is one.
+    pub fn try_current() -> Option<TimeHandle> {
+        context::current()
+    }
 }
 
 pub(crate) struct Inner {
@@ -74,17 +108,17 @@ pub(crate) struct Entry {
 /// deadline and fires what is due.
 ///
 /// The runtime owns exactly one, in the slot only one parked worker holds.
-pub struct Driver {
-    handle: Handle,
+pub struct TimeDriver {
+    handle: TimeHandle,
 }
 
-impl Driver {
+impl TimeDriver {
     /// Timers whose clock can be paused if `pausable`; `unpark` wakes the
     /// thread parked in [`park`](Self::park) (a new timer is due before the
     /// one it is waiting for, or a paused clock may jump again).
-    pub fn new(pausable: bool, unpark: impl Fn() + Send + Sync + 'static) -> Driver {
-        Driver {
-            handle: Handle {
+    pub fn new(pausable: bool, unpark: impl Fn() + Send + Sync + 'static) -> TimeDriver {
+        TimeDriver {
+            handle: TimeHandle {
                 inner: Arc::new(Inner {
                     clock: Clock::new(pausable),
                     timers: Mutex::new(Timers {
@@ -100,7 +134,7 @@ impl Driver {
     }
 
     /// The handle timers use to register with this driver.
-    pub fn handle(&self) -> &Handle {
+    pub fn handle(&self) -> &TimeHandle {
         &self.handle
     }
 
@@ -222,7 +256,7 @@ impl Inner {
     /// clock has already passed `at_tick` (the deadline is behind us).
     ///
     /// # Panics
-    /// After [`Handle::shutdown`].
+    /// After [`TimeHandle::shutdown`].
     pub(crate) fn register(
         &self,
         slot: &mut Option<Entry>,
@@ -313,7 +347,7 @@ impl Inner {
     }
 }
 
-impl Handle {
+impl TimeHandle {
     /// Fires every registered timer and refuses new ones; awaiting a timer
     /// of this runtime from now on panics.
     pub fn shutdown(&self) {
@@ -370,9 +404,9 @@ impl Handle {
 }
 
 /// Keeps a paused clock from auto-advancing while it lives; see
-/// [`Handle::inhibit_auto_advance`].
+/// [`TimeHandle::inhibit_auto_advance`].
 pub struct AutoAdvanceGuard {
-    handle: Handle,
+    handle: TimeHandle,
 }
 
 impl Drop for AutoAdvanceGuard {
@@ -385,14 +419,14 @@ impl Drop for AutoAdvanceGuard {
     }
 }
 
-impl std::fmt::Debug for Handle {
+impl std::fmt::Debug for TimeHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
+        f.debug_struct("TimeHandle").finish_non_exhaustive()
     }
 }
 
-impl std::fmt::Debug for Driver {
+impl std::fmt::Debug for TimeDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver").finish_non_exhaustive()
+        f.debug_struct("TimeDriver").finish_non_exhaustive()
     }
 }

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::num::NonZeroU64;
 
-use crate::context;
-
 /// An opaque id that names a task for as long as the process runs.
 ///
 /// Ids are unique across runtimes and never reused, so they are safe keys in
@@ -22,7 +20,11 @@ pub struct Id(pub(crate) NonZeroU64);
 
 impl Id {
     pub(crate) fn next() -> Id {
-        Id(crate::loom::next_task_id())
+        // A plain `std` atomic even under loom: ids order nothing, and loom
+        // cannot model a `static`.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Id(NonZeroU64::new(id).expect("task ids exhausted"))
     }
 
     /// The id as a number, for logs and metrics.
@@ -49,5 +51,5 @@ pub fn id() -> Id {
 
 /// The id of the task being polled, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
-    context::current_task()
+    weft_base::context::current_task().map(Id)
 }

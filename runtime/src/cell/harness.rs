@@ -11,16 +11,14 @@ use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::cell::{Cell, Header, Stage, Vtable};
 use super::error::JoinError;
+use super::layout::{Cell, Header, Stage, Vtable};
 use super::raw::{Notified, RawTask};
 use super::state::{Snapshot, ToIdle, ToRunning};
 use super::waker::waker_ref;
-use crate::context;
-use crate::scheduler::Shared;
+use weft_base::context;
 
 pub(crate) fn vtable<F>() -> &'static Vtable
 where
@@ -78,12 +76,15 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
                 // the LIFO slot), so a task that wakes itself yields.
                 // SAFETY: the poll's reference moves to the queue entry, and
                 // `NOTIFIED` is set.
-                let scheduler = Arc::as_ptr(&header.scheduler);
-                // SAFETY: as above.
                 let task = unsafe { Notified::from_raw(RawTask::from_raw(ptr)) };
-                // SAFETY: `task` keeps the scheduler alive until it is
-                // pushed, and nothing borrowed from the cell is used after.
-                unsafe { Shared::yield_task(scheduler, task) };
+                if let Err(task) = header.scheduler.defer(task) {
+                    // Once pushed, the task may run and be freed on another
+                    // thread, the scheduler in its header with it: push
+                    // through a count of our own, borrowing nothing from
+                    // the cell.
+                    let scheduler = header.scheduler.clone();
+                    scheduler.schedule(task);
+                }
             }
             // SAFETY: that was the last reference.
             ToIdle::OkDealloc => unsafe { dealloc::<F>(ptr) },
@@ -103,7 +104,7 @@ fn poll_future<F: Future>(
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, JoinError>> {
     let id = cell.header.id;
-    let _task = context::enter_task(id);
+    let _task = context::enter_task(id.0);
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: `RUNNING` gives us exclusive access to the stage, and
@@ -129,7 +130,7 @@ fn poll_future<F: Future>(
 /// Drops the future (with `RUNNING` held) and says how it ended.
 fn cancel_future<F: Future>(cell: &Cell<F>) -> JoinError {
     let id = cell.header.id;
-    let _task = context::enter_task(id);
+    let _task = context::enter_task(id.0);
     match drop_stage(cell) {
         Ok(()) => JoinError::cancelled(id, cell.trailer.name.clone()),
         Err(payload) => JoinError::panic(id, cell.trailer.name.clone(), payload),

@@ -1,5 +1,6 @@
-//! `block_on` for the current-thread flavour: the calling thread takes the
-//! runtime's only core and is its worker until the future completes.
+//! The current-thread flavour: one worker, whose thread is whoever calls
+//! `block_on`. The calling thread takes the runtime's only core and is its
+//! worker until the future completes.
 //!
 //! Between polls of the main future it runs up to `EVENT_BATCH` queued
 //! tasks, so neither starves the other.
@@ -13,21 +14,47 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::park::{Parker, Unparker};
 use super::worker::{Core, WorkerContext};
-use super::Shared;
-use crate::context;
-use crate::loom::{AtomicBool, Ordering::AcqRel, Ordering::Acquire, Ordering::Release};
-use weft_reactor::coop;
+use super::Scheduler;
+use weft_base::context::ServiceSet;
+use weft_base::coop;
+use weft_base::loom::{AtomicBool, Mutex, Ordering::AcqRel, Ordering::Acquire, Ordering::Release};
 
 /// Tasks run between two looks at the main future.
 const EVENT_BATCH: usize = 61;
 
-pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
+/// The flavour's state in the scheduler: the core, while no `block_on` holds
+/// it, and the `block_on` callers waiting for it.
+pub(crate) struct CurrentThread {
+    core: Mutex<Option<Box<Core>>>,
+    waiters: Mutex<Vec<Waker>>,
+}
+
+impl CurrentThread {
+    pub(crate) fn new() -> CurrentThread {
+        CurrentThread {
+            core: Mutex::new(None),
+            waiters: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Parks the runtime's core here for the first `block_on` to take.
+    pub(crate) fn put_core(&self, core: Core) {
+        *self.core.lock() = Some(Box::new(core));
+    }
+
+    /// Takes the core for good (shutdown), if no `block_on` holds it.
+    pub(crate) fn take_core(&self) -> Option<Box<Core>> {
+        self.core.lock().take()
+    }
+}
+
+pub(crate) fn block_on<F: Future>(scheduler: &Arc<Scheduler>, future: F) -> F::Output {
     let mut future = pin!(future);
     let mut waiting: Option<(Parker, Waker)> = None;
     loop {
-        let core = shared.idle_core.lock().take();
+        let core = scheduler.current_thread.core.lock().take();
         if let Some(core) = core {
-            return run(shared, core, future);
+            return run(scheduler, core, future);
         }
         // Someone else drives the runtime: poll our future, and wait for it
         // or for the core.
@@ -37,12 +64,12 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             (park, waker)
         });
         {
-            let mut waiters = shared.core_waiters.lock();
+            let mut waiters = scheduler.current_thread.waiters.lock();
             if !waiters.iter().any(|w| w.will_wake(waker)) {
                 waiters.push(waker.clone());
             }
         }
-        if shared.idle_core.lock().is_some() {
+        if scheduler.current_thread.core.lock().is_some() {
             continue;
         }
         let mut cx = Context::from_waker(waker);
@@ -79,32 +106,37 @@ impl Drop for CoreGuard<'_> {
         let Some(core) = self.cx.core.borrow_mut().take() else {
             return;
         };
-        let shared = &self.cx.shared;
+        let scheduler = &self.cx.scheduler;
         // Decide under the lock: `Runtime::shutdown` closes first and then
         // takes the core under it, so one of the two always sees the other.
-        let mut slot = shared.idle_core.lock();
-        if shared.is_shutdown() {
+        let mut slot = scheduler.current_thread.core.lock();
+        if scheduler.is_shutdown() {
             drop(slot);
-            shared.shutdown_core(*core);
+            scheduler.shutdown_core(*core);
         } else {
             *slot = Some(core);
         }
-        let waiters = std::mem::take(&mut *shared.core_waiters.lock());
+        let waiters = std::mem::take(&mut *scheduler.current_thread.waiters.lock());
         for waiter in waiters {
             waiter.wake();
         }
     }
 }
 
-fn run<F: Future>(shared: &Arc<Shared>, core: Box<Core>, mut future: Pin<&mut F>) -> F::Output {
-    let cx = WorkerContext::new(shared.clone());
-    let _worker = context::set_worker(&cx);
+fn run<F: Future>(
+    scheduler: &Arc<Scheduler>,
+    core: Box<Core>,
+    mut future: Pin<&mut F>,
+) -> F::Output {
+    // No `block_in_place` here, so no thread to hand services to.
+    let cx = WorkerContext::new(scheduler.clone(), ServiceSet::new());
+    let _worker = super::worker::set_current(&cx);
     *cx.core.borrow_mut() = Some(core);
     let _guard = CoreGuard { cx: &cx };
 
     let main = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
-        unpark: shared.remotes[0].unpark.clone(),
+        unpark: scheduler.remotes[0].unpark.clone(),
     });
     let waker = Waker::from(main.clone());
     let mut task_cx = Context::from_waker(&waker);
@@ -127,7 +159,9 @@ fn run<F: Future>(shared: &Arc<Shared>, core: Box<Core>, mut future: Pin<&mut F>
             // Looking through `steal_work` makes this worker a searcher, so
             // that parking re-checks the injector (the last-searcher rule):
             // a remote push that raced our look is then never missed.
-            let task = core.next_task(shared).or_else(|| core.steal_work(shared));
+            let task = core
+                .next_task(scheduler)
+                .or_else(|| core.steal_work(scheduler));
             let Some(task) = task else { break };
             core = cx
                 .run_task(task, core)
@@ -142,17 +176,17 @@ fn run<F: Future>(shared: &Arc<Shared>, core: Box<Core>, mut future: Pin<&mut F>
 }
 
 fn park(cx: &WorkerContext, main: &MainWaker, mut core: Box<Core>) -> Box<Core> {
-    let shared = &*cx.shared;
-    if !core.transition_to_parked(shared) {
+    let scheduler = &*cx.scheduler;
+    if !core.transition_to_parked(scheduler) {
         return core;
     }
     loop {
         if main.woken.load(Acquire) {
-            core.leave_park(shared);
+            core.leave_park(scheduler);
             return core;
         }
         core = cx.with_core_parked(core, |park| park.park(None));
-        if core.transition_from_parked(shared) {
+        if core.transition_from_parked(scheduler) {
             return core;
         }
     }

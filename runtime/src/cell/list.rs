@@ -12,9 +12,9 @@
 
 use std::ptr::NonNull;
 
-use super::cell::Header;
+use super::layout::Header;
 use super::raw::{Notified, RawTask, Task};
-use crate::loom::Mutex;
+use weft_base::loom::Mutex;
 
 pub(crate) struct OwnedTasks {
     shards: Box<[Mutex<Shard>]>,

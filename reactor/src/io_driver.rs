@@ -2,8 +2,8 @@
 //! turn that waits for events and wakes the tasks they concern.
 //!
 //! There is no reactor thread: the runtime's worker that holds the driver
-//! slot calls [`Driver::turn`] when it parks, so tasks woken here land on
-//! that worker's queue. [`Handle::unpark`] wakes a turn in progress (or makes
+//! slot calls [`IoDriver::turn`] when it parks, so tasks woken here land on
+//! that worker's queue. [`IoHandle::unpark`] wakes a turn in progress (or makes
 //! the next one return at once).
 //!
 //! Unpark protocol: an unpark sets `notified`, and pokes the poller (an
@@ -31,18 +31,19 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Duration;
 
-use crate::loom::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::quiet::Quiet;
 use crate::scheduled_io::ScheduledIo;
 use crate::sys::{Events, IoBackend, Poller};
+use weft_base::context::{self, Service, ServiceGuard};
+use weft_base::loom::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// Bits of a key that hold the slot index; the rest hold its generation.
 const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 
 /// The runtime's side of the reactor: waits for events and dispatches them.
-pub struct Driver {
-    handle: Handle,
+pub struct IoDriver {
+    handle: IoHandle,
     events: Events,
     tick: u16,
     wakers: Vec<Waker>,
@@ -50,8 +51,36 @@ pub struct Driver {
 
 /// A reference to one runtime's reactor; every I/O source holds one.
 #[derive(Clone)]
-pub struct Handle {
+pub struct IoHandle {
     pub(crate) inner: Arc<Inner>,
+}
+
+const NO_RUNTIME: &str = "there is no weft runtime here, and sockets need one to wait for \
+                          readiness: create or convert them in a task, in `#[weft::main]` or \
+                          `#[weft::test]`, inside `Runtime::block_on`, or while a \
+                          `Runtime::enter()` / `Handle::enter()` guard is alive";
+
+impl Service for IoHandle {
+    const SLOT: context::Slot = context::Slot::Io;
+}
+
+impl IoHandle {
+    /// Makes this handle the thread's current one until the guard drops.
+    pub fn enter(&self) -> ServiceGuard {
+        context::enter(self)
+    }
+
+    /// The thread's current handle.
+    ///
+    /// # Panics
+    /// Outside a runtime, with a message that says how to get one.
+    #[track_caller]
+    pub fn current() -> IoHandle {
+        match context::current() {
+            Some(handle) => handle,
+            None => panic!("{NO_RUNTIME}"),
+        }
+    }
 }
 
 pub(crate) struct Inner {
@@ -85,17 +114,17 @@ struct Slot {
     fd: RawFd,
 }
 
-impl Driver {
+impl IoDriver {
     /// A new reactor with its own poller of kind `backend`, running
     /// blocking work (host-name lookups) with `spawn_blocking`.
     pub fn new(
         backend: IoBackend,
         spawn_blocking: impl Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync + 'static,
-    ) -> io::Result<Driver> {
+    ) -> io::Result<IoDriver> {
         let poller = Poller::new(backend)?;
         let events = poller.events();
-        Ok(Driver {
-            handle: Handle {
+        Ok(IoDriver {
+            handle: IoHandle {
                 inner: Arc::new(Inner {
                     poller,
                     sources: Mutex::new(Sources::default()),
@@ -113,7 +142,7 @@ impl Driver {
     }
 
     /// The handle sources and the runtime use to reach this reactor.
-    pub fn handle(&self) -> &Handle {
+    pub fn handle(&self) -> &IoHandle {
         &self.handle
     }
 
@@ -168,8 +197,8 @@ impl Driver {
     }
 }
 
-impl Handle {
-    /// Wakes the thread in [`Driver::turn`], or makes the next turn return
+impl IoHandle {
+    /// Wakes the thread in [`IoDriver::turn`], or makes the next turn return
     /// at once.
     pub fn unpark(&self) {
         let inner = &*self.inner;
@@ -370,14 +399,14 @@ impl Sources {
     }
 }
 
-impl std::fmt::Debug for Handle {
+impl std::fmt::Debug for IoHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
+        f.debug_struct("IoHandle").finish_non_exhaustive()
     }
 }
 
-impl std::fmt::Debug for Driver {
+impl std::fmt::Debug for IoDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver").finish_non_exhaustive()
+        f.debug_struct("IoDriver").finish_non_exhaustive()
     }
 }

@@ -8,8 +8,8 @@
 use std::fmt;
 use std::ptr::NonNull;
 
-use super::cell::Header;
 use super::id::Id;
+use super::layout::Header;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawTask {
@@ -79,10 +79,6 @@ impl Task {
     /// The caller gives this handle one reference it owns.
     pub(crate) unsafe fn from_raw(raw: RawTask) -> Task {
         Task { raw }
-    }
-
-    pub(crate) fn raw(&self) -> RawTask {
-        self.raw
     }
 
     pub(crate) fn header(&self) -> &Header {

@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 
 use super::id::Id;
-use crate::loom::Mutex;
+use weft_base::loom::Mutex;
 
 /// A task did not finish: it was cancelled (aborted, or its runtime shut
 /// down) or it panicked.

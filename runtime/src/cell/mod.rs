@@ -1,0 +1,81 @@
+//! The task cell: one heap allocation per task, the state word that drives
+//! it, the waker that is the task itself, the handles the outside holds on
+//! it (`JoinHandle`, `AbortHandle`), and the owned list that finds every
+//! live task at shutdown.
+//!
+//! `layout.rs` is the allocation, `state.rs` the state word, `harness.rs`
+//! polls and completes a task, `raw.rs` holds the reference-counted pointers
+//! the queues carry, `waker.rs` makes the task its own waker, `list.rs`
+//! tracks live tasks, `join.rs` is the outside's handle on one.
+//!
+//! This layer knows nothing of workers or runtimes: a cell reaches whoever
+//! runs it only through the [`Schedule`] trait object in its header, which
+//! the task keeps alive.
+
+mod error;
+mod harness;
+mod id;
+mod join;
+mod layout;
+mod list;
+mod raw;
+mod state;
+mod waker;
+
+pub use error::JoinError;
+pub use id::{id, try_id, Id};
+pub use join::{AbortHandle, JoinHandle};
+
+pub(crate) use layout::Header;
+pub(crate) use list::OwnedTasks;
+pub(crate) use raw::{Notified, Task};
+
+use std::future::Future;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use layout::Cell;
+use raw::RawTask;
+
+/// What a task needs from whoever runs it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Queues a task woken from outside its own poll. The caller holds a
+    /// reference to the task for the whole call.
+    fn schedule(&self, task: Notified);
+
+    /// Queues a task woken during its own poll, on the thread that polled
+    /// it, or gives it back when this thread cannot keep it. The task cannot
+    /// run anywhere else before this returns.
+    fn defer(&self, task: Notified) -> Result<(), Notified>;
+
+    /// Removes a finished task from the owned list. True when the list's
+    /// reference is now the caller's to drop.
+    fn release(&self, task: &Header) -> bool;
+}
+
+/// Allocates a task: the owned list's handle, its first queue entry, and
+/// its `JoinHandle` (one reference each).
+pub(crate) fn new<F>(
+    future: F,
+    scheduler: Arc<dyn Schedule>,
+    id: Id,
+    name: Option<Arc<String>>,
+) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let cell = Cell::new(future, scheduler, id, name, harness::vtable::<F>());
+    // SAFETY: `Box::into_raw` never returns null.
+    let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell)) }.cast::<Header>();
+    // SAFETY: the cell is live and starts with three references (see
+    // `state::INITIAL`), one for each handle made here; `NOTIFIED` is set.
+    unsafe {
+        let raw = RawTask::from_raw(ptr);
+        (
+            Task::from_raw(raw),
+            Notified::from_raw(raw),
+            JoinHandle::new(raw),
+        )
+    }
+}
