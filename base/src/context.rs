@@ -27,6 +27,10 @@ use crate::coop::Budget;
 pub trait Service: Clone + Send + Sync + 'static {
     /// Which slot of the context holds the current one.
     const SLOT: Slot;
+
+    /// What [`expect_current`] panics with where there is none: why the
+    /// caller needs one, and how to get one.
+    const MISSING: &'static str;
 }
 
 /// The context's service slots.
@@ -133,6 +137,18 @@ pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S>) -> R) -> R {
 /// The thread's current `S`, if there is one.
 pub fn current<S: Service>() -> Option<S> {
     with_current(|current: Option<&S>| current.cloned())
+}
+
+/// The thread's current `S`.
+///
+/// # Panics
+/// Where there is none, with [`S::MISSING`](Service::MISSING).
+#[track_caller]
+pub fn expect_current<S: Service>() -> S {
+    match current() {
+        Some(service) => service,
+        None => panic!("{}", S::MISSING),
+    }
 }
 
 /// True while the thread is exiting and its locals are gone: then every
@@ -267,12 +283,14 @@ mod tests {
     struct Io(u32);
     impl Service for Io {
         const SLOT: Slot = Slot::Io;
+        const MISSING: &'static str = "no Io here";
     }
 
     #[derive(Clone, Debug, PartialEq)]
     struct Time(u32);
     impl Service for Time {
         const SLOT: Slot = Slot::Time;
+        const MISSING: &'static str = "no Time here";
     }
 
     #[test]
@@ -313,11 +331,19 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "no Time here")]
+    fn expect_current_says_what_is_missing() {
+        let _io = enter(&Io(1));
+        expect_current::<Time>();
+    }
+
+    #[test]
     fn a_slot_answers_only_for_its_own_type() {
         #[derive(Clone)]
         struct OtherIo;
         impl Service for OtherIo {
             const SLOT: Slot = Slot::Io;
+            const MISSING: &'static str = "no OtherIo here";
         }
         let _io = enter(&Io(3));
         assert!(current::<OtherIo>().is_none());

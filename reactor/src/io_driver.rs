@@ -34,7 +34,7 @@ use std::time::Duration;
 use crate::quiet::Quiet;
 use crate::scheduled_io::ScheduledIo;
 use crate::sys::{Events, IoBackend, Poller};
-use weft_base::context::{self, Service, ServiceGuard};
+use weft_base::context::{self, Service};
 use weft_base::loom::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// Bits of a key that hold the slot index; the rest hold its generation.
@@ -55,32 +55,13 @@ pub struct IoHandle {
     pub(crate) inner: Arc<Inner>,
 }
 
-const NO_RUNTIME: &str = "there is no weft runtime here, and sockets need one to wait for \
-                          readiness: create or convert them in a task, in `#[weft::main]` or \
-                          `#[weft::test]`, inside `Runtime::block_on`, or while a \
-                          `Runtime::enter()` / `Handle::enter()` guard is alive";
-
 impl Service for IoHandle {
     const SLOT: context::Slot = context::Slot::Io;
-}
-
-impl IoHandle {
-    /// Makes this handle the thread's current one until the guard drops.
-    pub fn enter(&self) -> ServiceGuard {
-        context::enter(self)
-    }
-
-    /// The thread's current handle.
-    ///
-    /// # Panics
-    /// Outside a runtime, with a message that says how to get one.
-    #[track_caller]
-    pub fn current() -> IoHandle {
-        match context::current() {
-            Some(handle) => handle,
-            None => panic!("{NO_RUNTIME}"),
-        }
-    }
+    const MISSING: &'static str = "there is no weft runtime here, and sockets need one to wait \
+                                   for readiness: create or convert them in a task, in \
+                                   `#[weft::main]` or `#[weft::test]`, inside \
+                                   `Runtime::block_on`, or while a `Runtime::enter()` / \
+                                   `Handle::enter()` guard is alive";
 }
 
 pub(crate) struct Inner {

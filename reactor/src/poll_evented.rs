@@ -35,7 +35,7 @@ impl<E: AsFd> PollEvented<E> {
     /// Outside a weft runtime.
     #[track_caller]
     pub(crate) fn new(io: E) -> io::Result<PollEvented<E>> {
-        let handle = IoHandle::current();
+        let handle = weft_base::context::expect_current::<IoHandle>();
         // SAFETY: `io` moves into the returned value, whose drop and
         // `into_inner` deregister it before the descriptor can close.
         let (scheduled, key) = unsafe { handle.register(io.as_fd())? };
@@ -205,7 +205,7 @@ pub(crate) mod tests {
     fn each_backend(test: impl Fn(IoBackend, &mut IoDriver, PollEvented<UnixStream>, UnixStream)) {
         for backend in [IoBackend::Native, IoBackend::Portable] {
             let mut driver = IoDriver::new(backend, |_| Ok(())).unwrap();
-            let _enter = driver.handle().enter();
+            let _enter = weft_base::context::enter(driver.handle());
             let (ours, peer) = UnixStream::pair().unwrap();
             ours.set_nonblocking(true).unwrap();
             let io = PollEvented::new(ours).unwrap();
@@ -263,7 +263,7 @@ pub(crate) mod tests {
     fn an_error_reported_once_does_not_make_the_next_read_spin() {
         for backend in [IoBackend::Native, IoBackend::Portable] {
             let mut driver = IoDriver::new(backend, |_| Ok(())).unwrap();
-            let _enter = driver.handle().enter();
+            let _enter = weft_base::context::enter(driver.handle());
             let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
             let port = closed.local_addr().unwrap();
             drop(closed);
@@ -300,7 +300,7 @@ pub(crate) mod tests {
     fn one_descriptor_registered_twice_is_an_error_but_a_left_behind_one_is_taken_over() {
         for backend in [IoBackend::Native, IoBackend::Portable] {
             let mut driver = IoDriver::new(backend, |_| Ok(())).unwrap();
-            let _enter = driver.handle().enter();
+            let _enter = weft_base::context::enter(driver.handle());
             let (pair, mut peer) = UnixStream::pair().unwrap();
             pair.set_nonblocking(true).unwrap();
             // A number no other test of this process holds, so the close

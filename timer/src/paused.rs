@@ -24,7 +24,7 @@ use crate::time_driver::TimeHandle;
 /// already paused.
 #[track_caller]
 pub fn pause() {
-    if let Err(err) = TimeHandle::current().pause() {
+    if let Err(err) = weft_base::context::expect_current::<TimeHandle>().pause() {
         panic!("weft::time::pause: {err}");
     }
 }
@@ -36,7 +36,7 @@ pub fn pause() {
 /// Outside a weft runtime, or if the clock is not paused.
 #[track_caller]
 pub fn resume() {
-    if let Err(err) = TimeHandle::current().resume() {
+    if let Err(err) = weft_base::context::expect_current::<TimeHandle>().resume() {
         panic!("weft::time::resume: {err}");
     }
 }
@@ -49,7 +49,7 @@ pub fn resume() {
 /// Outside a weft runtime, or if the clock is not paused.
 #[track_caller]
 pub fn advance(duration: Duration) -> impl Future<Output = ()> {
-    if let Err(err) = TimeHandle::current().advance(duration) {
+    if let Err(err) = weft_base::context::expect_current::<TimeHandle>().advance(duration) {
         panic!("weft::time::advance: {err}");
     }
     YieldOnce { yielded: false }

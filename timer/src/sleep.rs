@@ -35,7 +35,7 @@ use crate::Instant;
 /// When called outside a weft runtime (the message says how to get one).
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let handle = TimeHandle::current();
+    let handle = weft_base::context::expect_current::<TimeHandle>();
     let now = handle.now();
     let deadline = handle.inner.clock.deadline_after(now, duration);
     Sleep::new(handle, Instant::from_std(deadline))
@@ -47,7 +47,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// When called outside a weft runtime.
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(TimeHandle::current(), deadline)
+    Sleep::new(weft_base::context::expect_current::<TimeHandle>(), deadline)
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use crate::clock::{Clock, ClockError};
 use crate::wheel::{TimerKey, Wheel};
-use weft_base::context::{self, Service, ServiceGuard, Slot};
+use weft_base::context::{Service, Slot};
 use weft_base::loom::{AtomicU64, Mutex, Ordering};
 
 /// Wakers fired per lock hold.
@@ -48,37 +48,13 @@ pub struct TimeHandle {
     pub(crate) inner: Arc<Inner>,
 }
 
-const NO_RUNTIME: &str = "there is no weft runtime here, and timers (sleep, timeout, interval, \
-                          Instant::now's paused clock) need one: call this from a task, from \
-                          `#[weft::main]` or `#[weft::test]`, inside `Runtime::block_on`, or \
-                          while a `Runtime::enter()` / `Handle::enter()` guard is alive";
-
 impl Service for TimeHandle {
     const SLOT: Slot = Slot::Time;
-}
-
-impl TimeHandle {
-    /// Makes this handle the thread's current one until the guard drops.
-    pub fn enter(&self) -> ServiceGuard {
-        context::enter(self)
-    }
-
-    /// The thread's current handle.
-    ///
-    /// # Panics
-    /// Outside a runtime, with a message that says how to get one.
-    #[track_caller]
-    pub fn current() -> TimeHandle {
-        match TimeHandle::try_current() {
-            Some(handle) => handle,
-            None => panic!("{NO_RUNTIME}"),
-        }
-    }
-
-    /// The thread's current handle, if there is one.
-    pub fn try_current() -> Option<TimeHandle> {
-        context::current()
-    }
+    const MISSING: &'static str = "there is no weft runtime here, and timers (sleep, timeout, \
+                                   interval, Instant::now's paused clock) need one: call this \
+                                   from a task, from `#[weft::main]` or `#[weft::test]`, inside \
+                                   `Runtime::block_on`, or while a `Runtime::enter()` / \
+                                   `Handle::enter()` guard is alive";
 }
 
 pub(crate) struct Inner {

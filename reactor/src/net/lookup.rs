@@ -59,7 +59,7 @@ pub(crate) async fn on_blocking_pool<T: Send + 'static>(
         waker: None,
     }));
     let theirs = slot.clone();
-    IoHandle::current().spawn_blocking(Box::new(move || {
+    weft_base::context::expect_current::<IoHandle>().spawn_blocking(Box::new(move || {
         let result = f();
         let waker = {
             let mut slot = theirs.lock();

@@ -2,7 +2,7 @@
 //! hand the output to the `JoinHandle`, free the cell.
 //!
 //! Every function here is reached through the task's vtable with a pointer
-//! to a live `Cell<F>` of the matching `F`, and follows the access rules of
+//! to a live `Cell<F, S>` of the matching `F` and `S`, and follows the access rules of
 //! `cell.rs`: the stage is touched only with `RUNNING` held, or by the handle
 //! after `COMPLETE`; the join waker slot only per `JOIN_WAKER`.
 
@@ -18,46 +18,61 @@ use super::layout::{Cell, Header, Stage, Vtable};
 use super::raw::{Notified, RawTask};
 use super::state::{Snapshot, ToIdle, ToRunning};
 use super::waker::waker_ref;
+use super::Schedule;
 use weft_base::context;
 
-pub(crate) fn vtable<F>() -> &'static Vtable
+pub(crate) fn vtable<F, S>() -> &'static Vtable
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
 {
     &Vtable {
-        poll: poll::<F>,
-        dealloc: dealloc::<F>,
-        try_read_output: try_read_output::<F>,
-        drop_join_handle_slow: drop_join_handle_slow::<F>,
-        shutdown: shutdown::<F>,
+        poll: poll::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle_slow: drop_join_handle_slow::<F, S>,
+        shutdown: shutdown::<F, S>,
+        schedule: schedule::<F, S>,
     }
 }
 
+/// Queues `task` with the cell's scheduler.
+///
 /// # Safety
-/// `ptr` points to a live `Cell<F>`.
-unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a Cell<F> {
-    // SAFETY: `Cell<F>` is `repr(C)` with the header first, and the caller
-    // guarantees the cell is a live `Cell<F>`.
-    unsafe { ptr.cast::<Cell<F>>().as_ref() }
+/// `ptr` is a live `Cell<F, S>`, and the caller holds a reference to it
+/// (besides `task`'s) for the whole call.
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>, task: Notified) {
+    // SAFETY: reached through this cell's own vtable; the caller's reference
+    // keeps the cell, and so its scheduler, alive across the push.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.schedule(task);
 }
 
-unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
+/// # Safety
+/// `ptr` points to a live `Cell<F, S>`.
+unsafe fn cell<'a, F: Future, S: Schedule>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: `Cell<F, S>` is `repr(C)` with the header first, and the caller
+    // guarantees the cell is a live `Cell<F, S>`.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: reached through this cell's own vtable.
-    let cell = unsafe { cell::<F>(ptr) };
+    let cell = unsafe { cell::<F, S>(ptr) };
     let header = &cell.header;
     match header.state.transition_to_running() {
         ToRunning::Success => {}
         ToRunning::Cancelled => {
             let err = cancel_future(cell);
             // SAFETY: we hold `RUNNING` and the poll's reference.
-            unsafe { complete::<F>(ptr, Err(err)) };
+            unsafe { complete::<F, S>(ptr, Err(err)) };
             return;
         }
         ToRunning::Failed => return,
         ToRunning::Dealloc => {
             // SAFETY: that was the last reference.
-            unsafe { dealloc::<F>(ptr) };
+            unsafe { dealloc::<F, S>(ptr) };
             return;
         }
     }
@@ -68,7 +83,7 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
     let mut cx = Context::from_waker(&waker);
     match poll_future(cell, &mut cx) {
         // SAFETY: we hold `RUNNING` and the poll's reference.
-        Poll::Ready(output) => unsafe { complete::<F>(ptr, output) },
+        Poll::Ready(output) => unsafe { complete::<F, S>(ptr, output) },
         Poll::Pending => match header.state.transition_to_idle() {
             ToIdle::Ok => {}
             ToIdle::OkNotified => {
@@ -77,21 +92,21 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
                 // SAFETY: the poll's reference moves to the queue entry, and
                 // `NOTIFIED` is set.
                 let task = unsafe { Notified::from_raw(RawTask::from_raw(ptr)) };
-                if let Err(task) = header.scheduler.defer(task) {
+                if let Err(task) = cell.scheduler.defer(task) {
                     // Once pushed, the task may run and be freed on another
-                    // thread, the scheduler in its header with it: push
+                    // thread, the scheduler in its cell with it: push
                     // through a count of our own, borrowing nothing from
                     // the cell.
-                    let scheduler = header.scheduler.clone();
+                    let scheduler = cell.scheduler.clone();
                     scheduler.schedule(task);
                 }
             }
             // SAFETY: that was the last reference.
-            ToIdle::OkDealloc => unsafe { dealloc::<F>(ptr) },
+            ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
             ToIdle::Cancelled => {
                 let err = cancel_future(cell);
                 // SAFETY: we still hold `RUNNING` and the poll's reference.
-                unsafe { complete::<F>(ptr, Err(err)) };
+                unsafe { complete::<F, S>(ptr, Err(err)) };
             }
         },
     }
@@ -99,8 +114,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>) {
 
 /// Polls the future with `RUNNING` held; on completion or panic the future
 /// is dropped here and the result returned.
-fn poll_future<F: Future>(
-    cell: &Cell<F>,
+fn poll_future<F: Future, S: Schedule>(
+    cell: &Cell<F, S>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, JoinError>> {
     let id = cell.header.id;
@@ -128,7 +143,7 @@ fn poll_future<F: Future>(
 }
 
 /// Drops the future (with `RUNNING` held) and says how it ended.
-fn cancel_future<F: Future>(cell: &Cell<F>) -> JoinError {
+fn cancel_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> JoinError {
     let id = cell.header.id;
     let _task = context::enter_task(id.0);
     match drop_stage(cell) {
@@ -143,7 +158,7 @@ fn cancel_future<F: Future>(cell: &Cell<F>) -> JoinError {
 /// (futures-util's `ReadLine` restores its string through a pointer into
 /// the task's own future) rely on that. The caller has exclusive access to
 /// the stage.
-fn drop_stage<F: Future>(cell: &Cell<F>) -> std::thread::Result<()> {
+fn drop_stage<F: Future, S: Schedule>(cell: &Cell<F, S>) -> std::thread::Result<()> {
     /// Writes `Consumed` over the dropped stage, also when its destructor
     /// panics (drop glue still drops the remaining fields while unwinding,
     /// so the old value is gone either way and must not be dropped again).
@@ -170,11 +185,14 @@ fn drop_stage<F: Future>(cell: &Cell<F>) -> std::thread::Result<()> {
 /// references, and frees the cell if those were the last.
 ///
 /// # Safety
-/// `ptr` is a live `Cell<F>`; the caller holds `RUNNING` and one reference,
+/// `ptr` is a live `Cell<F, S>`; the caller holds `RUNNING` and one reference,
 /// and holds no borrow of the cell across this call (it may be freed here).
-unsafe fn complete<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, JoinError>) {
+unsafe fn complete<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    output: Result<F::Output, JoinError>,
+) {
     // SAFETY: per the caller; this borrow ends before the cell is freed.
-    let cell = unsafe { cell::<F>(ptr) };
+    let cell = unsafe { cell::<F, S>(ptr) };
     let header = &cell.header;
     // SAFETY: `RUNNING` gives exclusive access; the stage is `Consumed`.
     cell.stage
@@ -210,34 +228,38 @@ unsafe fn complete<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, Jo
         }
     }
 
-    let released = header.scheduler.release(header);
+    let released = cell.scheduler.release(header);
     if header
         .state
         .transition_to_terminal(1 + usize::from(released))
     {
         // SAFETY: the count reached zero; `ptr` carries the allocation's
         // provenance (a pointer made from `header` would not).
-        unsafe { dealloc::<F>(ptr) };
+        unsafe { dealloc::<F, S>(ptr) };
     }
 }
 
-unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: reached through this cell's own vtable.
-    let cell = unsafe { cell::<F>(ptr) };
+    let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.transition_to_shutdown() {
         let err = cancel_future(cell);
         // SAFETY: the transition gave us `RUNNING`; we pass on our reference.
-        unsafe { complete::<F>(ptr, Err(err)) };
+        unsafe { complete::<F, S>(ptr, Err(err)) };
     } else {
         // SAFETY: the caller handed us one reference.
         unsafe { RawTask::from_raw(ptr) }.drop_reference();
     }
 }
 
-unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+unsafe fn try_read_output<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
     // SAFETY: reached through this cell's own vtable; `dst` is the handle's
     // `Poll<Result<F::Output, JoinError>>`.
-    let cell = unsafe { cell::<F>(ptr) };
+    let cell = unsafe { cell::<F, S>(ptr) };
     if can_read_output(cell, waker) {
         let stage = cell.stage.with_mut(|stage| {
             // SAFETY: `COMPLETE` is set and we hold the join interest, so
@@ -254,7 +276,7 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
 }
 
 /// True when the output is ready; otherwise leaves `waker` with the runtime.
-fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
+fn can_read_output<F: Future, S: Schedule>(cell: &Cell<F, S>, waker: &Waker) -> bool {
     let state = &cell.header.state;
     let snapshot = state.load();
     if snapshot.is_complete() {
@@ -286,8 +308,8 @@ fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
     }
 }
 
-fn set_join_waker<F: Future>(
-    cell: &Cell<F>,
+fn set_join_waker<F: Future, S: Schedule>(
+    cell: &Cell<F, S>,
     waker: Waker,
     snapshot: Snapshot,
 ) -> Result<Snapshot, Snapshot> {
@@ -307,9 +329,9 @@ fn set_join_waker<F: Future>(
     res
 }
 
-unsafe fn drop_join_handle_slow<F: Future>(ptr: NonNull<Header>) {
+unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: reached through this cell's own vtable.
-    let cell = unsafe { cell::<F>(ptr) };
+    let cell = unsafe { cell::<F, S>(ptr) };
     let transition = cell.header.state.transition_to_join_handle_dropped();
     if transition.drop_output {
         // The output is ours: `COMPLETE` was set when we gave up interest.
@@ -325,8 +347,8 @@ unsafe fn drop_join_handle_slow<F: Future>(ptr: NonNull<Header>) {
     unsafe { RawTask::from_raw(ptr) }.drop_reference();
 }
 
-unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the last reference is gone, so nobody else can reach the cell,
-    // and it was allocated as a `Box<Cell<F>>` in `task::new`.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+    // and it was allocated as a `Box<Cell<F, S>>` in `task::new`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
 }

@@ -182,6 +182,6 @@ fn remote_abort(raw: RawTask) {
     if raw.header().state.transition_to_notified_and_cancel() == ToNotified::Submit {
         // SAFETY: the transition set NOTIFIED and counted the entry's reference.
         let task = unsafe { Notified::from_raw(raw) };
-        raw.header().scheduler.schedule(task);
+        raw.schedule(task);
     }
 }

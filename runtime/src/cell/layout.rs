@@ -19,6 +19,7 @@ use std::task::Waker;
 
 use super::error::JoinError;
 use super::id::Id;
+use super::raw::Notified;
 use super::state::State;
 use super::Schedule;
 use weft_base::loom::UnsafeCell;
@@ -36,8 +37,6 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     pub(crate) owned: UnsafeCell<Pointers>,
     pub(crate) id: Id,
-    /// The scheduler that runs this task; the task keeps it alive.
-    pub(crate) scheduler: Arc<dyn Schedule>,
 }
 
 /// The future, then its output, then nothing.
@@ -53,8 +52,10 @@ pub(crate) struct Trailer {
 }
 
 #[repr(C)]
-pub(crate) struct Cell<F: Future> {
+pub(crate) struct Cell<F: Future, S> {
     pub(crate) header: Header,
+    /// The scheduler that runs this task; the task keeps it alive.
+    pub(crate) scheduler: Arc<S>,
     pub(crate) stage: UnsafeCell<Stage<F>>,
     pub(crate) trailer: Trailer,
 }
@@ -70,24 +71,27 @@ pub(crate) struct Vtable {
     pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
     /// Cancel a task we own or mark it cancelled (consumes one reference).
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// Queue one of the task's entries with its scheduler (the caller holds
+    /// a reference of its own throughout).
+    pub(crate) schedule: unsafe fn(NonNull<Header>, Notified),
 }
 
-impl<F: Future> Cell<F> {
+impl<F: Future, S: Schedule> Cell<F, S> {
     pub(crate) fn new(
         future: F,
-        scheduler: Arc<dyn Schedule>,
+        scheduler: Arc<S>,
         id: Id,
         name: Option<Arc<String>>,
         vtable: &'static Vtable,
-    ) -> Box<Cell<F>> {
+    ) -> Box<Cell<F, S>> {
         Box::new(Cell {
             header: Header {
                 state: State::new(),
                 vtable,
                 owned: UnsafeCell::new(Pointers::default()),
                 id,
-                scheduler,
             },
+            scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
             trailer: Trailer {
                 join_waker: UnsafeCell::new(None),

@@ -9,8 +9,9 @@
 //! tracks live tasks, `join.rs` is the outside's handle on one.
 //!
 //! This layer knows nothing of workers or runtimes: a cell reaches whoever
-//! runs it only through the [`Schedule`] trait object in its header, which
-//! the task keeps alive.
+//! runs it only through the [`Schedule`] implementation it was made with
+//! (held in the cell, kept alive by the task, reached from type-erased
+//! paths through the vtable).
 
 mod error;
 mod harness;
@@ -55,17 +56,18 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
 /// Allocates a task: the owned list's handle, its first queue entry, and
 /// its `JoinHandle` (one reference each).
-pub(crate) fn new<F>(
+pub(crate) fn new<F, S>(
     future: F,
-    scheduler: Arc<dyn Schedule>,
+    scheduler: Arc<S>,
     id: Id,
     name: Option<Arc<String>>,
 ) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
 {
-    let cell = Cell::new(future, scheduler, id, name, harness::vtable::<F>());
+    let cell = Cell::new(future, scheduler, id, name, harness::vtable::<F, S>());
     // SAFETY: `Box::into_raw` never returns null.
     let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell)) }.cast::<Header>();
     // SAFETY: the cell is live and starts with three references (see

@@ -48,6 +48,15 @@ impl RawTask {
         }
     }
 
+    /// Queues `task`, an entry of this same task, with the task's
+    /// scheduler. The caller holds a reference of its own for the whole
+    /// call.
+    pub(crate) fn schedule(self, task: Notified) {
+        // SAFETY: the vtable is the cell's own, and the caller's reference
+        // keeps the cell alive.
+        unsafe { (self.header().vtable.schedule)(self.ptr, task) }
+    }
+
     pub(crate) fn dealloc(self) {
         // SAFETY: called once, when the count reached zero; the vtable frees
         // the cell with the layout it was allocated with.

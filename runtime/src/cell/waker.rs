@@ -74,7 +74,6 @@ fn wake(task: RawTask) {
         // SAFETY: the transition set NOTIFIED and counted a new reference for
         // the queue entry.
         let notified = unsafe { Notified::from_raw(task) };
-        let scheduler = &task.header().scheduler;
-        scheduler.schedule(notified);
+        task.schedule(notified);
     }
 }

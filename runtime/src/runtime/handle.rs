@@ -153,6 +153,10 @@ impl Handle {
 
 impl Service for Handle {
     const SLOT: Slot = Slot::Scheduler;
+    const MISSING: &'static str = "there is no weft runtime here: this must be called from \
+                                   inside a weft runtime (a task, `Runtime::block_on`, \
+                                   `#[weft::main]` or `#[weft::test]`), or after \
+                                   `Handle::enter()`";
 }
 
 /// Marks this thread as driving tasks until the guard drops.
@@ -289,11 +293,7 @@ impl fmt::Display for TryCurrentError {
         if self.destroyed {
             f.write_str("the weft runtime context of this thread is gone: the thread is exiting")
         } else {
-            f.write_str(
-                "there is no weft runtime here: this must be called from inside a weft \
-                 runtime (a task, `Runtime::block_on`, `#[weft::main]` or `#[weft::test]`), \
-                 or after `Handle::enter()`",
-            )
+            f.write_str(<Handle as Service>::MISSING)
         }
     }
 }
