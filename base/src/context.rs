@@ -1,5 +1,8 @@
-//! The thread's runtime context: the one thread-local every weft crate reads
-//! to learn which runtime this thread is in.
+//! The thread's runtime context: what every weft crate reads to learn which
+//! runtime this thread is in. It is the only per-thread runtime state in
+//! weft, kept in two thread-locals for speed: the service slots, which hold
+//! references and so need a destructor, and the plain marks, which need
+//! none, so that the budget's look on every poll is a bare load.
 //!
 //! It holds one slot per runtime service, the current scheduler, reactor and
 //! timer handles, each set by the runtime on every thread it runs code on
@@ -22,15 +25,26 @@ use std::sync::Arc;
 
 use crate::coop::Budget;
 
-/// A runtime service a thread can have a current one of: the type names its
-/// slot, and only values of that type are stored there.
-pub trait Service: Clone + Send + Sync + 'static {
+/// A runtime service a thread can have a current one of: a handle to some
+/// shared state. The type names its slot, and the slot holds an `Arc` of
+/// that state, so entering a service costs a reference count, not an
+/// allocation.
+pub trait Service: Sized + 'static {
+    /// What the handle shares.
+    type Shared: Send + Sync + 'static;
+
     /// Which slot of the context holds the current one.
     const SLOT: Slot;
 
     /// What [`expect_current`] panics with where there is none: why the
     /// caller needs one, and how to get one.
     const MISSING: &'static str;
+
+    /// The state this handle shares.
+    fn shared(&self) -> &Arc<Self::Shared>;
+
+    /// A handle to `shared`.
+    fn from_shared(shared: Arc<Self::Shared>) -> Self;
 }
 
 /// The context's service slots.
@@ -49,17 +63,24 @@ const SLOTS: usize = 3;
 /// A service as a slot holds it.
 type Stored = Arc<dyn Any + Send + Sync>;
 
-struct Context {
-    services: [RefCell<Option<Stored>>; SLOTS],
+/// The context's plain data: no destructor, so a look is one thread-local
+/// access with no liveness check (the budget is looked at on every poll).
+struct Marks {
     task: Cell<Option<NonZeroU64>>,
     driving_tasks: Cell<bool>,
     budget: Cell<Budget>,
 }
 
 crate::loom::thread_local! {
-    static CONTEXT: Context = const {
-        Context {
-            services: [const { RefCell::new(None) }; SLOTS],
+    /// The service slots: they hold references, so they need a destructor.
+    static SERVICES: [RefCell<Option<Stored>>; SLOTS] = const {
+        [const { RefCell::new(None) }; SLOTS]
+    };
+}
+
+crate::loom::thread_local! {
+    static MARKS: Marks = const {
+        Marks {
             task: Cell::new(None),
             driving_tasks: Cell::new(false),
             budget: Cell::new(Budget::UNLIMITED),
@@ -70,7 +91,7 @@ crate::loom::thread_local! {
 /// Makes `service` the thread's current one of its kind until the guard
 /// drops.
 pub fn enter<S: Service>(service: &S) -> ServiceGuard {
-    ServiceSet::new().with(service.clone()).enter()
+    ServiceSet::new().with(service).enter()
 }
 
 /// Services to make current together, on whichever thread enters them (a
@@ -82,27 +103,39 @@ pub struct ServiceSet {
 
 impl ServiceSet {
     /// An empty set: entering it changes nothing.
+    #[inline]
     pub fn new() -> ServiceSet {
         ServiceSet::default()
     }
 
     /// The set with `service` in its slot (replacing what was there).
-    pub fn with<S: Service>(mut self, service: S) -> ServiceSet {
-        self.slots[S::SLOT as usize] = Some(Arc::new(service));
+    #[inline]
+    pub fn with<S: Service>(mut self, service: &S) -> ServiceSet {
+        let shared: Stored = service.shared().clone();
+        self.slots[S::SLOT as usize] = Some(shared);
         self
     }
 
     /// Makes every service in the set current until the guard drops; the
-    /// slots the set leaves empty keep what they hold.
-    pub fn enter(&self) -> ServiceGuard {
-        let prev = CONTEXT.with(|cx| {
-            std::array::from_fn(|i| {
-                let service = self.slots[i].clone()?;
-                Some(cx.services[i].replace(Some(service)))
-            })
+    /// slots the set leaves empty keep what they hold. The set's references
+    /// move into the slots (a set kept for another thread is cloned first).
+    #[inline]
+    pub fn enter(self) -> ServiceGuard {
+        // The set's array becomes the guard's: each entered slot's previous
+        // occupant takes the place of the service that went in.
+        let mut slots = self.slots;
+        let mut entered = 0;
+        SERVICES.with(|services| {
+            for (i, slot) in slots.iter_mut().enumerate() {
+                if let Some(service) = slot.take() {
+                    *slot = services[i].replace(Some(service));
+                    entered |= 1 << i;
+                }
+            }
         });
         ServiceGuard {
-            prev,
+            prev: slots,
+            entered,
             _not_send: PhantomData,
         }
     }
@@ -118,13 +151,15 @@ impl fmt::Debug for ServiceSet {
     }
 }
 
-/// Runs `f` with the thread's current `S`, if there is one, without cloning
-/// it.
-pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S>) -> R) -> R {
+/// Runs `f` with what the thread's current `S` shares, if there is one,
+/// without touching its reference count.
+pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S::Shared>) -> R) -> R {
     let mut f = Some(f);
-    let out = CONTEXT.try_with(|cx| {
-        let slot = cx.services[S::SLOT as usize].borrow();
-        let current = slot.as_deref().and_then(|any| any.downcast_ref::<S>());
+    let out = SERVICES.try_with(|services| {
+        let slot = services[S::SLOT as usize].borrow();
+        let current = slot
+            .as_deref()
+            .and_then(|any| any.downcast_ref::<S::Shared>());
         (f.take().expect("called once"))(current)
     });
     match out {
@@ -136,7 +171,11 @@ pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S>) -> R) -> R {
 
 /// The thread's current `S`, if there is one.
 pub fn current<S: Service>() -> Option<S> {
-    with_current(|current: Option<&S>| current.cloned())
+    let stored = SERVICES
+        .try_with(|services| services[S::SLOT as usize].borrow().clone())
+        .ok()
+        .flatten()?;
+    stored.downcast::<S::Shared>().ok().map(S::from_shared)
 }
 
 /// The thread's current `S`.
@@ -154,25 +193,30 @@ pub fn expect_current<S: Service>() -> S {
 /// True while the thread is exiting and its locals are gone: then every
 /// getter answers as if no runtime were current, whatever was entered.
 pub fn is_thread_exiting() -> bool {
-    CONTEXT.try_with(|_| ()).is_err()
+    SERVICES.try_with(|_| ()).is_err()
 }
 
 /// Restores what the slots it set held before, on drop. See [`enter`] and
 /// [`ServiceSet::enter`].
 #[must_use = "the services are current only while the guard lives"]
 pub struct ServiceGuard {
-    /// Per slot: `None` if the guard left it alone, else what it held.
-    prev: [Option<Option<Stored>>; SLOTS],
+    /// What the slots the guard entered held before.
+    prev: [Option<Stored>; SLOTS],
+    /// Bit `i` set: the guard entered slot `i`.
+    entered: u8,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for ServiceGuard {
+    #[inline]
     fn drop(&mut self) {
-        let prev = std::mem::take(&mut self.prev);
-        let _ = CONTEXT.try_with(|cx| {
-            for (slot, prev) in cx.services.iter().zip(prev) {
-                if let Some(prev) = prev {
-                    *slot.borrow_mut() = prev;
+        let entered = self.entered;
+        let prev = &mut self.prev;
+        let _ = SERVICES.try_with(|services| {
+            for (i, prev) in prev.iter_mut().enumerate() {
+                if entered & (1 << i) != 0 {
+                    // Ours comes out and drops once the slot is released.
+                    drop(services[i].replace(prev.take()));
                 }
             }
         });
@@ -187,7 +231,7 @@ impl fmt::Debug for ServiceGuard {
 
 /// Names `id` as the task being polled on this thread until the guard drops.
 pub fn enter_task(id: NonZeroU64) -> TaskGuard {
-    let prev = CONTEXT
+    let prev = MARKS
         .try_with(|cx| cx.task.replace(Some(id)))
         .unwrap_or(None);
     TaskGuard {
@@ -198,7 +242,7 @@ pub fn enter_task(id: NonZeroU64) -> TaskGuard {
 
 /// The id of the task being polled on this thread, if any.
 pub fn current_task() -> Option<NonZeroU64> {
-    CONTEXT.try_with(|cx| cx.task.get()).unwrap_or(None)
+    MARKS.try_with(|cx| cx.task.get()).unwrap_or(None)
 }
 
 /// Restores the previous task id on drop. See [`enter_task`].
@@ -211,7 +255,7 @@ pub struct TaskGuard {
 impl Drop for TaskGuard {
     fn drop(&mut self) {
         let prev = self.prev;
-        let _ = CONTEXT.try_with(|cx| cx.task.set(prev));
+        let _ = MARKS.try_with(|cx| cx.task.set(prev));
     }
 }
 
@@ -225,7 +269,7 @@ impl fmt::Debug for TaskGuard {
 /// the guard drops; returns the guard and what it was before. Blocking such
 /// a thread on a future stalls every task it drives.
 pub fn set_driving_tasks(driving: bool) -> (DrivingGuard, bool) {
-    let was = CONTEXT
+    let was = MARKS
         .try_with(|cx| cx.driving_tasks.replace(driving))
         .unwrap_or(false);
     let guard = DrivingGuard {
@@ -237,9 +281,7 @@ pub fn set_driving_tasks(driving: bool) -> (DrivingGuard, bool) {
 
 /// True on a thread that is driving tasks.
 pub fn is_driving_tasks() -> bool {
-    CONTEXT
-        .try_with(|cx| cx.driving_tasks.get())
-        .unwrap_or(false)
+    MARKS.try_with(|cx| cx.driving_tasks.get()).unwrap_or(false)
 }
 
 /// Restores the previous "driving tasks" mark on drop. See
@@ -253,7 +295,7 @@ pub struct DrivingGuard {
 impl Drop for DrivingGuard {
     fn drop(&mut self) {
         let was = self.was;
-        let _ = CONTEXT.try_with(|cx| cx.driving_tasks.set(was));
+        let _ = MARKS.try_with(|cx| cx.driving_tasks.set(was));
     }
 }
 
@@ -265,46 +307,61 @@ impl fmt::Debug for DrivingGuard {
 
 /// This thread's budget (unlimited while the thread is exiting).
 pub(crate) fn budget() -> Budget {
-    CONTEXT
+    MARKS
         .try_with(|cx| cx.budget.get())
         .unwrap_or(Budget::UNLIMITED)
 }
 
 /// Replaces this thread's budget.
 pub(crate) fn set_budget(budget: Budget) {
-    let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
+    let _ = MARKS.try_with(|cx| cx.budget.set(budget));
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
-    #[derive(Clone, Debug, PartialEq)]
-    struct Io(u32);
-    impl Service for Io {
-        const SLOT: Slot = Slot::Io;
-        const MISSING: &'static str = "no Io here";
+    /// A test service per slot kind, sharing a number.
+    macro_rules! service {
+        ($name:ident, $slot:expr) => {
+            #[derive(Clone, Debug, PartialEq)]
+            struct $name(Arc<u32>);
+            impl Service for $name {
+                type Shared = u32;
+                const SLOT: Slot = $slot;
+                const MISSING: &'static str = concat!("no ", stringify!($name), " here");
+                fn shared(&self) -> &Arc<u32> {
+                    &self.0
+                }
+                fn from_shared(shared: Arc<u32>) -> Self {
+                    $name(shared)
+                }
+            }
+        };
+    }
+    service!(Io, Slot::Io);
+    service!(Time, Slot::Time);
+
+    fn io(n: u32) -> Io {
+        Io(Arc::new(n))
     }
 
-    #[derive(Clone, Debug, PartialEq)]
-    struct Time(u32);
-    impl Service for Time {
-        const SLOT: Slot = Slot::Time;
-        const MISSING: &'static str = "no Time here";
+    fn time(n: u32) -> Time {
+        Time(Arc::new(n))
     }
 
     #[test]
     fn guards_nest_and_restore_per_slot() {
         assert_eq!(current::<Io>(), None);
-        let outer = enter(&Io(1));
-        let time = enter(&Time(7));
+        let outer = enter(&io(1));
+        let time_guard = enter(&time(7));
         {
-            let _inner = enter(&Io(2));
-            assert_eq!(current::<Io>(), Some(Io(2)));
-            assert_eq!(current::<Time>(), Some(Time(7)));
+            let _inner = enter(&io(2));
+            assert_eq!(current::<Io>(), Some(io(2)));
+            assert_eq!(current::<Time>(), Some(time(7)));
         }
-        assert_eq!(current::<Io>(), Some(Io(1)));
-        drop(time);
+        assert_eq!(current::<Io>(), Some(io(1)));
+        drop(time_guard);
         assert_eq!(current::<Time>(), None);
         drop(outer);
         assert_eq!(current::<Io>(), None);
@@ -312,11 +369,11 @@ mod tests {
 
     #[test]
     fn a_set_enters_its_slots_together_on_another_thread() {
-        let _time = enter(&Time(1));
-        let set = ServiceSet::new().with(Io(5));
+        let _time = enter(&time(1));
+        let set = ServiceSet::new().with(&io(5));
         std::thread::spawn(move || {
             let guard = set.enter();
-            assert_eq!(current::<Io>(), Some(Io(5)));
+            assert_eq!(current::<Io>(), Some(io(5)));
             assert_eq!(
                 current::<Time>(),
                 None,
@@ -327,26 +384,34 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_eq!(current::<Time>(), Some(Time(1)));
+        assert_eq!(current::<Time>(), Some(time(1)));
     }
 
     #[test]
     #[should_panic(expected = "no Time here")]
     fn expect_current_says_what_is_missing() {
-        let _io = enter(&Io(1));
+        let _io = enter(&io(1));
         expect_current::<Time>();
     }
 
     #[test]
     fn a_slot_answers_only_for_its_own_type() {
         #[derive(Clone)]
-        struct OtherIo;
+        struct OtherIo(Arc<String>);
         impl Service for OtherIo {
+            type Shared = String;
             const SLOT: Slot = Slot::Io;
             const MISSING: &'static str = "no OtherIo here";
+            fn shared(&self) -> &Arc<String> {
+                &self.0
+            }
+            fn from_shared(shared: Arc<String>) -> Self {
+                OtherIo(shared)
+            }
         }
-        let _io = enter(&Io(3));
+        let _io = enter(&io(3));
         assert!(current::<OtherIo>().is_none());
+        assert_eq!(with_current::<Io, _>(|n| n.copied()), Some(3));
     }
 
     #[test]

@@ -56,15 +56,25 @@ pub struct IoHandle {
 }
 
 impl Service for IoHandle {
+    type Shared = Inner;
     const SLOT: context::Slot = context::Slot::Io;
     const MISSING: &'static str = "there is no weft runtime here, and sockets need one to wait \
                                    for readiness: create or convert them in a task, in \
                                    `#[weft::main]` or `#[weft::test]`, inside \
                                    `Runtime::block_on`, or while a `Runtime::enter()` / \
                                    `Handle::enter()` guard is alive";
+
+    fn shared(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    fn from_shared(inner: Arc<Inner>) -> IoHandle {
+        IoHandle { inner }
+    }
 }
 
-pub(crate) struct Inner {
+/// What every handle to one runtime's reactor shares.
+pub struct Inner {
     pub(crate) poller: Poller,
     sources: Mutex<Sources>,
     /// Sources in `sources`; while zero, turns park in `quiet`.

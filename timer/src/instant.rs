@@ -29,11 +29,10 @@ impl Instant {
     /// The current time on this thread's runtime clock (the real clock
     /// outside a runtime).
     pub fn now() -> Instant {
-        let std =
-            weft_base::context::with_current(|handle: Option<&crate::TimeHandle>| match handle {
-                Some(handle) => handle.now(),
-                None => std::time::Instant::now(),
-            });
+        let std = weft_base::context::with_current::<crate::TimeHandle, _>(|timers| match timers {
+            Some(timers) => timers.clock.now(),
+            None => std::time::Instant::now(),
+        });
         Instant { std }
     }
 

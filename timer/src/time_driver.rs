@@ -42,22 +42,32 @@ const SHUT_DOWN: &str = "the weft runtime this timer belongs to has shut down: \
 /// A reference to the timers of one runtime.
 ///
 /// Every timer holds one. The runtime makes it current on its threads
-/// ([`TimeHandle::enter`]), which is how [`sleep`](crate::sleep) finds it.
+/// (`weft_base::context::enter`), which is how [`sleep`](crate::sleep) finds it.
 #[derive(Clone)]
 pub struct TimeHandle {
     pub(crate) inner: Arc<Inner>,
 }
 
 impl Service for TimeHandle {
+    type Shared = Inner;
     const SLOT: Slot = Slot::Time;
     const MISSING: &'static str = "there is no weft runtime here, and timers (sleep, timeout, \
                                    interval, Instant::now's paused clock) need one: call this \
                                    from a task, from `#[weft::main]` or `#[weft::test]`, inside \
                                    `Runtime::block_on`, or while a `Runtime::enter()` / \
                                    `Handle::enter()` guard is alive";
+
+    fn shared(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    fn from_shared(inner: Arc<Inner>) -> TimeHandle {
+        TimeHandle { inner }
+    }
 }
 
-pub(crate) struct Inner {
+/// What every handle to one runtime's timers shares.
+pub struct Inner {
     pub(crate) clock: Clock,
     timers: Mutex<Timers>,
     processed: AtomicU64,

@@ -114,7 +114,7 @@ impl Spawner {
         let services = services();
         match inner
             .threads
-            .spawn(inner.config.clone(), owner, move || pool.run(&services))
+            .spawn(inner.config.clone(), owner, move || pool.run(services))
         {
             Ok(()) => state.num_threads += 1,
             Err(_) if state.num_threads == 0 => {
@@ -157,7 +157,7 @@ impl Spawner {
 }
 
 impl Inner {
-    fn run(self: Arc<Self>, services: &ServiceSet) {
+    fn run(self: Arc<Self>, services: ServiceSet) {
         let _current = services.enter();
         self.work_loop();
     }

@@ -11,7 +11,7 @@ use super::services::Services;
 use super::{RuntimeFlavor, RuntimeMetrics};
 use crate::blocking::BlockingTask;
 use crate::cell::{self, Id, JoinHandle};
-use crate::scheduler::park::Parker;
+use crate::scheduler::park::ThreadParker;
 use crate::scheduler::{current_thread, Scheduler};
 use weft_base::context::{self, DrivingGuard, Service, ServiceGuard, ServiceSet, Slot};
 use weft_base::coop;
@@ -125,9 +125,9 @@ impl Handle {
     /// thread the runtime starts.
     pub(crate) fn service_set(&self) -> ServiceSet {
         ServiceSet::new()
-            .with(self.clone())
-            .with(self.services.time.clone())
-            .with(self.services.io.clone())
+            .with(self)
+            .with(&self.services.time)
+            .with(&self.services.io)
     }
 
     /// Counters describing the runtime.
@@ -152,11 +152,20 @@ impl Handle {
 }
 
 impl Service for Handle {
+    type Shared = Services;
     const SLOT: Slot = Slot::Scheduler;
     const MISSING: &'static str = "there is no weft runtime here: this must be called from \
                                    inside a weft runtime (a task, `Runtime::block_on`, \
                                    `#[weft::main]` or `#[weft::test]`), or after \
                                    `Handle::enter()`";
+
+    fn shared(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    fn from_shared(services: Arc<Services>) -> Handle {
+        Handle::new(services)
+    }
 }
 
 /// Marks this thread as driving tasks until the guard drops.
@@ -230,7 +239,7 @@ impl Handle {
 /// spin while a worker is idle: `Parker::park_spinning`).
 fn park_on<F: Future>(future: F, scheduler: &Scheduler) -> F::Output {
     let mut future = pin!(future);
-    let mut park = Parker::new(None);
+    let mut park = ThreadParker::take();
     let waker = park.waker();
     let mut cx = Context::from_waker(&waker);
     loop {

@@ -16,7 +16,8 @@ use crate::scheduler::worker::Core;
 use crate::scheduler::Scheduler;
 use crate::threads::ThreadConfig;
 
-pub(crate) struct Services {
+/// What every handle to one runtime shares.
+pub struct Services {
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) time: weft_timer::TimeHandle,
     pub(crate) io: weft_reactor::IoHandle,

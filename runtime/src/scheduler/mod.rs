@@ -59,7 +59,7 @@ pub(crate) struct Scheduler {
     pub(crate) owned: OwnedTasks,
     pub(crate) driver: Arc<DriverSlot>,
     /// The timers and the reactor, woken for good at shutdown.
-    drivers: DriverHandles,
+    driver_handles: DriverHandles,
     is_shutdown: AtomicBool,
     /// Set by the last core in, just before it drains the injector: from
     /// then on nobody else will, so a late push must drain itself.
@@ -83,7 +83,7 @@ impl Scheduler {
         driver: Driver,
         thread_config: ThreadConfig,
     ) -> (Arc<Scheduler>, Vec<Core>) {
-        let drivers = driver.handles();
+        let driver_handles = driver.handles();
         let driver = Arc::new(DriverSlot::new(driver));
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
@@ -99,7 +99,7 @@ impl Scheduler {
             idle: Idle::new(num_workers),
             owned: OwnedTasks::new(num_workers),
             driver,
-            drivers,
+            driver_handles,
             is_shutdown: AtomicBool::new(false),
             is_drained: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
@@ -217,7 +217,7 @@ impl Scheduler {
         self.drain_inject();
         // Every task is gone: wake whatever still waits on a timer or a
         // socket (a blocking thread, say) rather than leave it hanging.
-        self.drivers.shutdown();
+        self.driver_handles.shutdown();
     }
 
     fn drain_inject(&self) {

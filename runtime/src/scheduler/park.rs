@@ -8,8 +8,12 @@
 //!
 //! The same type without a driver slot parks plain threads in `block_on`,
 //! which may spin a little before they sleep ([`Parker::park_spinning`],
-//! [`spin`](super::spin)).
+//! [`spin`](super::spin)). Each thread keeps one such parker between calls
+//! ([`ThreadParker`]), so a `block_on` allocates none; a wake-up left over
+//! from an earlier call only makes the next one poll once more.
 
+use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::task::Wake;
 use std::time::Duration;
@@ -101,6 +105,42 @@ struct Inner {
     mutex: Mutex<()>,
     condvar: Condvar,
     driver: Option<Arc<DriverSlot>>,
+}
+
+weft_base::loom::thread_local! {
+    /// This thread's `block_on` parker while no call holds it.
+    static CACHED: Cell<Option<Parker>> = const { Cell::new(None) };
+}
+
+/// This thread's `block_on` parker, back in the cache when dropped; a call
+/// nested in another (through `block_in_place`) makes its own.
+pub(crate) struct ThreadParker(Option<Parker>);
+
+impl ThreadParker {
+    pub(crate) fn take() -> ThreadParker {
+        let cached = CACHED.try_with(Cell::take).ok().flatten();
+        ThreadParker(Some(cached.unwrap_or_else(|| Parker::new(None))))
+    }
+}
+
+impl Deref for ThreadParker {
+    type Target = Parker;
+    fn deref(&self) -> &Parker {
+        self.0.as_ref().expect("held until drop")
+    }
+}
+
+impl DerefMut for ThreadParker {
+    fn deref_mut(&mut self) -> &mut Parker {
+        self.0.as_mut().expect("held until drop")
+    }
+}
+
+impl Drop for ThreadParker {
+    fn drop(&mut self) {
+        let parker = self.0.take();
+        let _ = CACHED.try_with(|cached| cached.set(parker));
+    }
 }
 
 impl Parker {

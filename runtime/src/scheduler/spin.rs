@@ -36,7 +36,7 @@ const SPINS_PER_YIELD: u32 = 32;
 /// before at most one wait in `2^MAX_PENALTY`.
 const MAX_PENALTY: u8 = 6;
 
-thread_local! {
+weft_base::loom::thread_local! {
     static HISTORY: Cell<History> = const { Cell::new(History::NEW) };
 }
 

@@ -436,7 +436,7 @@ impl WorkerContext {
 /// The body of a multi-thread worker thread: `services` are the runtime's,
 /// made current on the thread.
 pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: ServiceSet) {
-    let _current = services.enter();
+    let _current = services.clone().enter();
     let (_driving, _) = context::set_driving_tasks(true);
     let cx = WorkerContext::new(scheduler, services);
     let _worker = set_current(&cx);
