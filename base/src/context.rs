@@ -16,7 +16,7 @@
 //! While the thread is exiting and its locals are gone, every getter answers
 //! as if no runtime were current.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
@@ -60,8 +60,47 @@ pub enum Slot {
 
 const SLOTS: usize = 3;
 
-/// A service as a slot holds it.
-type Stored = Arc<dyn Any + Send + Sync>;
+/// A service as a slot holds it: its shared state, type-erased, with the
+/// id of its type. Lookups compare that id with the one they want, instead
+/// of asking the `dyn Any` through its vtable: `sleep` and `Instant::now`
+/// look here every time.
+#[derive(Clone)]
+struct Stored {
+    type_id: TypeId,
+    shared: Arc<dyn Any + Send + Sync>,
+}
+
+impl Stored {
+    fn new<T: Any + Send + Sync>(shared: Arc<T>) -> Stored {
+        Stored {
+            type_id: TypeId::of::<T>(),
+            shared,
+        }
+    }
+
+    #[inline]
+    fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        if self.type_id != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: `type_id` is the id of the type `shared` was made from
+        // (`new` is the only constructor), so the data pointer of the
+        // `dyn Any` points to a live `T`, borrowed for as long as `self`.
+        Some(unsafe { &*Arc::as_ptr(&self.shared).cast::<T>() })
+    }
+
+    #[inline]
+    fn downcast<T: Any>(self) -> Option<Arc<T>> {
+        if self.type_id != TypeId::of::<T>() {
+            return None;
+        }
+        let raw = Arc::into_raw(self.shared).cast::<T>();
+        // SAFETY: as in `downcast_ref`, the pointee is a `T`; the `Arc<dyn
+        // Any>` was made from an `Arc<T>` by unsized coercion, which is what
+        // `Arc::from_raw` allows, and the count moves over unchanged.
+        Some(unsafe { Arc::from_raw(raw) })
+    }
+}
 
 /// The context's plain data: no destructor, so a look is one thread-local
 /// access with no liveness check (the budget is looked at on every poll).
@@ -111,8 +150,7 @@ impl ServiceSet {
     /// The set with `service` in its slot (replacing what was there).
     #[inline]
     pub fn with<S: Service>(mut self, service: &S) -> ServiceSet {
-        let shared: Stored = service.shared().clone();
-        self.slots[S::SLOT as usize] = Some(shared);
+        self.slots[S::SLOT as usize] = Some(Stored::new(service.shared().clone()));
         self
     }
 
@@ -158,8 +196,8 @@ pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S::Shared>) -> R) -> R
     let out = SERVICES.try_with(|services| {
         let slot = services[S::SLOT as usize].borrow();
         let current = slot
-            .as_deref()
-            .and_then(|any| any.downcast_ref::<S::Shared>());
+            .as_ref()
+            .and_then(|stored| stored.downcast_ref::<S::Shared>());
         (f.take().expect("called once"))(current)
     });
     match out {
@@ -171,11 +209,14 @@ pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S::Shared>) -> R) -> R
 
 /// The thread's current `S`, if there is one.
 pub fn current<S: Service>() -> Option<S> {
-    let stored = SERVICES
-        .try_with(|services| services[S::SLOT as usize].borrow().clone())
+    let shared = SERVICES
+        .try_with(|services| {
+            let slot = services[S::SLOT as usize].borrow();
+            slot.as_ref()?.clone().downcast::<S::Shared>()
+        })
         .ok()
         .flatten()?;
-    stored.downcast::<S::Shared>().ok().map(S::from_shared)
+    Some(S::from_shared(shared))
 }
 
 /// The thread's current `S`.
