@@ -71,6 +71,7 @@ struct Stored {
 }
 
 impl Stored {
+    #[inline]
     fn new<T: Any + Send + Sync>(shared: Arc<T>) -> Stored {
         Stored {
             type_id: TypeId::of::<T>(),

@@ -117,12 +117,14 @@ impl Handle {
 
     /// Makes this runtime, its timers and its reactor current on this
     /// thread until the guard drops (guards nest).
+    #[inline]
     pub(crate) fn set_current(&self) -> ServiceGuard {
         self.service_set().enter()
     }
 
     /// This runtime, its timers and its reactor, to make current on a
     /// thread the runtime starts.
+    #[inline]
     pub(crate) fn service_set(&self) -> ServiceSet {
         ServiceSet::new()
             .with(self)
