@@ -3,7 +3,7 @@
 //!
 //! Every function here is reached through the task's vtable with a pointer
 //! to a live `Cell<F, S>` of the matching `F` and `S`, and follows the access rules of
-//! `cell.rs`: the stage is touched only with `RUNNING` held, or by the handle
+//! `layout.rs`: the stage is touched only with `RUNNING` held, or by the handle
 //! after `COMPLETE`; the join waker slot only per `JOIN_WAKER`.
 
 use std::future::Future;
