@@ -289,6 +289,7 @@ pub fn current_task() -> Option<NonZeroU64> {
 
 /// Restores the previous task id on drop. See [`enter_task`].
 #[must_use = "the task is current only while the guard lives"]
+#[derive(Debug)]
 pub struct TaskGuard {
     prev: Option<NonZeroU64>,
     _not_send: PhantomData<*const ()>,
@@ -298,12 +299,6 @@ impl Drop for TaskGuard {
     fn drop(&mut self) {
         let prev = self.prev;
         let _ = MARKS.try_with(|cx| cx.task.set(prev));
-    }
-}
-
-impl fmt::Debug for TaskGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskGuard").finish_non_exhaustive()
     }
 }
 
@@ -329,6 +324,7 @@ pub fn is_driving_tasks() -> bool {
 /// Restores the previous "driving tasks" mark on drop. See
 /// [`set_driving_tasks`].
 #[must_use = "the mark holds only while the guard lives"]
+#[derive(Debug)]
 pub struct DrivingGuard {
     was: bool,
     _not_send: PhantomData<*const ()>,
@@ -338,12 +334,6 @@ impl Drop for DrivingGuard {
     fn drop(&mut self) {
         let was = self.was;
         let _ = MARKS.try_with(|cx| cx.driving_tasks.set(was));
-    }
-}
-
-impl fmt::Debug for DrivingGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DrivingGuard").finish_non_exhaustive()
     }
 }
 

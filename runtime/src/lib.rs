@@ -10,9 +10,9 @@
 //!   (the standard streams) run on the blocking pool through one batching
 //!   adapter, `io/pool_io.rs`; `process/` and `signal/` wait through the
 //!   reactor.
-//! - `runtime/`: `Runtime`, `Builder`, `Handle` (the one place tasks are
-//!   spawned) and metrics, over the runtime's `Services` (scheduler, timer
-//!   and reactor handles, blocking pool, signal driver).
+//! - `runtime/`: `Runtime`, `Builder`, `Handle` and metrics, over the
+//!   runtime's `Services` (scheduler, blocking pool, signal driver; the one
+//!   place tasks are spawned).
 //! - `scheduler/`: the workers, queues, idle/park protocol and
 //!   `block_in_place` (`worker.rs`), and the current-thread flavour
 //!   (`current_thread.rs`); `blocking/`: the blocking pool.

@@ -205,7 +205,7 @@ impl Builder {
             Services::new(self.flavor, num_workers, io_backend, config, blocking)?;
         if self.start_paused {
             services
-                .time
+                .time()
                 .pause()
                 .map_err(|err| invalid(&err.to_string()))?;
         }

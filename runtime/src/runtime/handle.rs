@@ -59,11 +59,7 @@ impl Handle {
 
     /// The handle of the runtime this thread is in, or why there is none.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        match context::current() {
-            Some(handle) => Ok(handle),
-            None if context::is_thread_exiting() => Err(TryCurrentError::thread_local_destroyed()),
-            None => Err(TryCurrentError::no_context()),
-        }
+        context::current().ok_or_else(TryCurrentError::here)
     }
 
     /// Spawns a task onto this runtime. It starts running at once, in the
@@ -77,7 +73,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_named(future, None)
+        self.services.spawn(future, None)
     }
 
     /// Runs a blocking closure on the runtime's blocking pool.
@@ -128,8 +124,8 @@ impl Handle {
     pub(crate) fn service_set(&self) -> ServiceSet {
         ServiceSet::new()
             .with(self)
-            .with(&self.services.time)
-            .with(&self.services.io)
+            .with(self.services.time())
+            .with(self.services.io())
     }
 
     /// Counters describing the runtime.
@@ -149,7 +145,7 @@ impl Handle {
     /// `WEFT_IO_BACKEND`) asked for, [`Portable`](super::IoBackend::Portable)
     /// on a platform without a native backend.
     pub fn io_backend(&self) -> super::IoBackend {
-        self.services.io.io_backend()
+        self.services.io().io_backend()
     }
 }
 
@@ -191,24 +187,6 @@ pub(crate) fn start_driving_tasks() -> DrivingGuard {
 }
 
 impl Handle {
-    /// Spawns `future` onto this runtime: where every task is made.
-    pub(crate) fn spawn_named<F>(
-        &self,
-        future: F,
-        name: Option<Arc<String>>,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let scheduler = &self.services.scheduler;
-        let (task, notified, join) = cell::new(future, scheduler.clone(), Id::next(), name);
-        if let Some(notified) = scheduler.owned.bind(task, notified) {
-            scheduler.schedule_spawned(notified);
-        }
-        join
-    }
-
     /// Runs `f` on this runtime's blocking pool, as a task of its own.
     pub(crate) fn spawn_blocking_named<F, R>(
         &self,
@@ -224,7 +202,7 @@ impl Handle {
         // A paused clock must not jump ahead while blocking work takes real
         // time, nor before its result is out.
         let inhibit = (scheduler.flavor == RuntimeFlavor::CurrentThread)
-            .then(|| services.time.inhibit_auto_advance());
+            .then(|| services.time().inhibit_auto_advance());
         let (task, notified, join) =
             cell::new(BlockingTask::new(f), scheduler.clone(), Id::next(), name);
         if let Some(notified) = scheduler.owned.bind(task, notified) {
@@ -280,12 +258,11 @@ pub struct TryCurrentError {
 }
 
 impl TryCurrentError {
-    pub(crate) fn no_context() -> TryCurrentError {
-        TryCurrentError { destroyed: false }
-    }
-
-    pub(crate) fn thread_local_destroyed() -> TryCurrentError {
-        TryCurrentError { destroyed: true }
+    /// Why this thread has no current runtime.
+    pub(crate) fn here() -> TryCurrentError {
+        TryCurrentError {
+            destroyed: context::is_thread_exiting(),
+        }
     }
 
     /// True when no runtime was entered on this thread.

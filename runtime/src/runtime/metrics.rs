@@ -59,7 +59,7 @@ impl RuntimeMetrics {
     /// number that only grows points at timers that are never awaited to
     /// the end nor dropped.
     pub fn num_timers(&self) -> usize {
-        self.services.time.num_timers()
+        self.services.time().num_timers()
     }
 
     /// Workers looking for work to steal right now.

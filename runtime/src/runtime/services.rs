@@ -1,16 +1,18 @@
-//! What one runtime is made of, behind every `Handle`: its scheduler, the
-//! handles of its timers and reactor (whose driver the scheduler's parked
-//! worker turns), its blocking pool, and its signal driver once something
-//! listens for a signal.
+//! What one runtime is made of, behind every `Handle`: its scheduler (which
+//! also holds the timer and reactor handles, to wake them at shutdown), its
+//! blocking pool, and its signal driver once something listens for a
+//! signal; and `spawn`, where every task is made.
 //!
 //! Tasks hold only the scheduler; `Handle`s, and the service sets made
 //! current on the runtime's threads, hold all of it.
 
+use std::future::Future;
 use std::io;
 use std::sync::{Arc, OnceLock, Weak};
 
 use super::{Handle, RuntimeFlavor};
 use crate::blocking::Spawner as BlockingSpawner;
+use crate::cell::{self, Id, JoinHandle};
 use crate::driver::Driver;
 use crate::scheduler::worker::Core;
 use crate::scheduler::Scheduler;
@@ -18,9 +20,8 @@ use crate::threads::ThreadConfig;
 
 /// What every handle to one runtime shares.
 pub struct Services {
+    /// The scheduler, and through it (`drivers`) the timers and reactor.
     pub(crate) scheduler: Arc<Scheduler>,
-    pub(crate) time: weft_timer::TimeHandle,
-    pub(crate) io: weft_reactor::IoHandle,
     pub(crate) blocking: BlockingSpawner,
     /// The signal driver, made when something here first listens for a
     /// signal or orphans a child process.
@@ -54,17 +55,39 @@ impl Services {
         };
         let pausable = flavor == RuntimeFlavor::CurrentThread;
         let driver = Driver::new(pausable, io_backend, spawn_blocking)?;
-        let drivers = driver.handles();
         let (scheduler, cores) = Scheduler::new(flavor, num_workers, driver, thread_config);
         let services = Arc::new(Services {
             scheduler,
-            time: drivers.time,
-            io: drivers.io,
             blocking,
             #[cfg(all(unix, not(loom)))]
             signal: Default::default(),
         });
         let _ = owner.set(Arc::downgrade(&services));
         Ok((services, cores))
+    }
+
+    pub(crate) fn time(&self) -> &weft_timer::TimeHandle {
+        &self.scheduler.drivers.time
+    }
+
+    pub(crate) fn io(&self) -> &weft_reactor::IoHandle {
+        &self.scheduler.drivers.io
+    }
+
+    /// Spawns `future` onto this runtime: where every task is made (a
+    /// blocking one through `Handle::spawn_blocking_named`, which also
+    /// needs the handle for the pool thread it may start). Through a
+    /// borrow, so `task::spawn` spawns without a count on the services.
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Arc<String>>) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let scheduler = &self.scheduler;
+        let (task, notified, join) = cell::new(future, scheduler.clone(), Id::next(), name);
+        if let Some(notified) = scheduler.owned.bind(task, notified) {
+            scheduler.schedule_spawned(notified);
+        }
+        join
     }
 }

@@ -58,8 +58,9 @@ pub(crate) struct Scheduler {
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks,
     pub(crate) driver: Arc<DriverSlot>,
-    /// The timers and the reactor, woken for good at shutdown.
-    driver_handles: DriverHandles,
+    /// The timers' and the reactor's handles: the runtime's services reach
+    /// them here, and shutdown wakes them for good.
+    pub(crate) drivers: DriverHandles,
     is_shutdown: AtomicBool,
     /// Set by the last core in, just before it drains the injector: from
     /// then on nobody else will, so a late push must drain itself.
@@ -83,7 +84,7 @@ impl Scheduler {
         driver: Driver,
         thread_config: ThreadConfig,
     ) -> (Arc<Scheduler>, Vec<Core>) {
-        let driver_handles = driver.handles();
+        let drivers = driver.handles();
         let driver = Arc::new(DriverSlot::new(driver));
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
@@ -99,7 +100,7 @@ impl Scheduler {
             idle: Idle::new(num_workers),
             owned: OwnedTasks::new(num_workers),
             driver,
-            driver_handles,
+            drivers,
             is_shutdown: AtomicBool::new(false),
             is_drained: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
@@ -217,7 +218,7 @@ impl Scheduler {
         self.drain_inject();
         // Every task is gone: wake whatever still waits on a timer or a
         // socket (a blocking thread, say) rather than leave it hanging.
-        self.driver_handles.shutdown();
+        self.drivers.shutdown();
     }
 
     fn drain_inject(&self) {

@@ -61,7 +61,7 @@ impl SignalDriver {
             return Ok(driver.clone());
         }
         let pipe = {
-            let _reactor = weft_base::context::enter(&handle.services.io);
+            let _reactor = weft_base::context::enter(handle.services.io());
             AsyncFd::new(registry::receiver()?)?
         };
         let driver = Arc::new_cyclic(|weak| SignalDriver {

@@ -59,7 +59,7 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.spawn_named(future, self.owned_name())
+        handle.services.spawn(future, self.owned_name())
     }
 
     /// Runs a blocking closure on the current runtime's blocking pool.

@@ -3,7 +3,7 @@
 //! `join_all`, `yield_now`, and the task's id.
 //!
 //! Everything here goes through a runtime `Handle` (spawning lives in
-//! `Handle::spawn_named`); the task itself, its state and its handles are
+//! `Services::spawn`); the task itself, its state and its handles are
 //! the cell layer's (`crate::cell`).
 
 mod builder;
@@ -20,7 +20,7 @@ pub use yield_now::yield_now;
 
 use std::future::Future;
 
-use crate::runtime::Handle;
+use crate::runtime::{Handle, TryCurrentError};
 
 /// Spawns a task onto the current runtime.
 ///
@@ -43,9 +43,13 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match Handle::try_current() {
-        Ok(handle) => handle.spawn_named(future, None),
-        Err(err) => panic!("weft::spawn: {err}"),
+    // Through a borrow of the current runtime: no count taken on it.
+    let spawned = weft_base::context::with_current::<Handle, _>(|services| {
+        services.map(|services| services.spawn(future, None))
+    });
+    match spawned {
+        Some(join) => join,
+        None => panic!("weft::spawn: {}", TryCurrentError::here()),
     }
 }
 
