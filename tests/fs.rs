@@ -13,6 +13,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use weft::fs::{self, File, OpenOptions};
+use weft::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 /// A fresh directory under the system's temporary one, removed on drop.
 struct TempDir(PathBuf);
@@ -526,7 +527,11 @@ async fn read_dir_is_a_stream() {
     }
     let mut entries = fs::read_dir(&dir.0).await.unwrap();
     let mut count = 0;
-    while let Some(entry) = weft::io::StreamExt::next(&mut entries).await {
+    while let Some(entry) = std::future::poll_fn(|cx| {
+        futures_core::Stream::poll_next(std::pin::Pin::new(&mut entries), cx)
+    })
+    .await
+    {
         entry.unwrap();
         count += 1;
     }

@@ -17,6 +17,7 @@ use hyper::rt::{Read, ReadBuf, Timer as _, Write};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use weft::hyper::{Executor, Timer};
+use weft::io::{AsyncReadExt, AsyncWriteExt};
 use weft::net::{TcpListener, TcpStream, UnixStream};
 use weft::time::{self, Instant, Sleep};
 

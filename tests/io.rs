@@ -1,6 +1,6 @@
 //! `weft::io`: the in-memory pipe's backpressure and its ends closing,
 //! `copy_bidirectional` with half-closes each way, and the re-exported
-//! `futures-util` utilities on weft's TCP streams.
+//! tokio utilities on weft's TCP streams.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use weft::io::{
     self, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
-    DuplexStream, StreamExt,
+    DuplexStream, ReadBuf,
 };
 use weft::net::{TcpListener, TcpStream};
 
@@ -36,19 +36,17 @@ impl Counter {
     }
 }
 
-fn poll<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
-    Pin::new(future).poll(&mut Context::from_waker(waker))
+fn poll<F: Future>(future: &mut Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+    future.as_mut().poll(&mut Context::from_waker(waker))
 }
 
 /// One read of at most `max` bytes that must be ready.
 fn read_now(end: &mut DuplexStream, max: usize) -> Vec<u8> {
     let mut buf = vec![0u8; max];
+    let mut buf = ReadBuf::new(&mut buf);
     let (_, waker) = Counter::new();
     match Pin::new(end).poll_read(&mut Context::from_waker(&waker), &mut buf) {
-        Poll::Ready(Ok(n)) => {
-            buf.truncate(n);
-            buf
-        }
+        Poll::Ready(Ok(())) => buf.filled().to_vec(),
         other => panic!("expected a ready read, got {other:?}"),
     }
 }
@@ -57,7 +55,7 @@ fn read_now(end: &mut DuplexStream, max: usize) -> Vec<u8> {
 fn a_duplex_writer_waits_at_max_buf_size_and_resumes_exactly_when_the_reader_drains() {
     let (mut a, mut b) = io::duplex(4);
     let (writer, waker) = Counter::new();
-    let mut write = a.write_all(b"0123456789");
+    let mut write = std::pin::pin!(a.write_all(b"0123456789"));
 
     assert!(poll(&mut write, &waker).is_pending(), "4 of 10 bytes fit");
     assert!(poll(&mut write, &waker).is_pending(), "still full");
@@ -90,19 +88,20 @@ fn dropping_a_duplex_end_wakes_its_peer_with_eof_and_broken_pipe() {
     let (reader, reader_waker) = Counter::new();
     let (writer, writer_waker) = Counter::new();
     let mut received = Vec::new();
-    let mut read = b_read.read_to_end(&mut received);
-    let mut write = b_write.write_all(b"more");
-    assert!(poll(&mut read, &reader_waker).is_pending());
-    assert!(poll(&mut write, &writer_waker).is_pending());
+    {
+        let mut read = std::pin::pin!(b_read.read_to_end(&mut received));
+        let mut write = std::pin::pin!(b_write.write_all(b"more"));
+        assert!(poll(&mut read, &reader_waker).is_pending());
+        assert!(poll(&mut write, &writer_waker).is_pending());
 
-    drop(a);
-    assert_eq!((reader.wakes(), writer.wakes()), (1, 1));
-    assert!(matches!(poll(&mut read, &reader_waker), Poll::Ready(Ok(2))));
-    match poll(&mut write, &writer_waker) {
-        Poll::Ready(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::BrokenPipe),
-        other => panic!("expected BrokenPipe, got {other:?}"),
+        drop(a);
+        assert_eq!((reader.wakes(), writer.wakes()), (1, 1));
+        assert!(matches!(poll(&mut read, &reader_waker), Poll::Ready(Ok(2))));
+        match poll(&mut write, &writer_waker) {
+            Poll::Ready(Err(err)) => assert_eq!(err.kind(), io::ErrorKind::BrokenPipe),
+            other => panic!("expected BrokenPipe, got {other:?}"),
+        }
     }
-    drop(read);
     assert_eq!(
         received, b"hi",
         "bytes written before the drop still arrive"
@@ -115,12 +114,12 @@ fn closing_a_duplex_end_gives_its_peer_eof_and_leaves_the_other_way_open() {
     let (reader, waker) = Counter::new();
     let mut received = Vec::new();
     {
-        let mut read = b.read_to_end(&mut received);
+        let mut read = std::pin::pin!(b.read_to_end(&mut received));
         assert!(poll(&mut read, &waker).is_pending());
         a.write_all(b"bye").now_or_never_ok();
         assert_eq!(reader.wakes(), 1, "woken by the bytes");
         assert!(poll(&mut read, &waker).is_pending(), "no EOF yet");
-        a.close().now_or_never_ok();
+        a.shutdown().now_or_never_ok();
         assert_eq!(reader.wakes(), 2, "woken by the close");
         assert!(matches!(poll(&mut read, &waker), Poll::Ready(Ok(3))));
     }
@@ -130,7 +129,7 @@ fn closing_a_duplex_end_gives_its_peer_eof_and_leaves_the_other_way_open() {
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     // b can still talk to a, and a still reads until b closes too.
     b.write_all(b"back").now_or_never_ok();
-    b.close().now_or_never_ok();
+    b.shutdown().now_or_never_ok();
     let mut back = Vec::new();
     a.read_to_end(&mut back).now_or_never_ok();
     assert_eq!(back, b"back");
@@ -184,7 +183,7 @@ async fn a_multi_mib_copy_through_duplex_matches_byte_for_byte() {
             for chunk in data.chunks(10_007) {
                 tx.write_all(chunk).await.unwrap();
             }
-            tx.close().await.unwrap();
+            tx.shutdown().await.unwrap();
         })
     });
     let mut received = Vec::new();
@@ -221,7 +220,7 @@ where
                 server.read_to_end(&mut heard).await.unwrap();
             }
             server.write_all(&response).await.unwrap();
-            server.close().await.unwrap();
+            server.shutdown().await.unwrap();
             if !client_first {
                 server.read_to_end(&mut heard).await.unwrap();
             }
@@ -233,7 +232,7 @@ where
         client.read_to_end(&mut heard_by_client).await.unwrap();
     }
     client.write_all(&request).await.unwrap();
-    client.close().await.unwrap();
+    client.shutdown().await.unwrap();
     if client_first {
         client.read_to_end(&mut heard_by_client).await.unwrap();
     }
@@ -307,9 +306,9 @@ async fn copy_bidirectional_ends_with_the_first_error_either_way() {
         fn poll_read(
             self: Pin<&mut Self>,
             _: &mut Context<'_>,
-            _: &mut [u8],
-        ) -> Poll<io::Result<usize>> {
-            Poll::Ready(Ok(0))
+            _: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
         }
     }
     impl AsyncWrite for TakesNothing {
@@ -323,7 +322,7 @@ async fn copy_bidirectional_ends_with_the_first_error_either_way() {
         fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
         }
-        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
         }
     }
@@ -346,12 +345,12 @@ async fn buf_reader_lines_over_a_tcp_stream() {
         }
     });
     let stream = TcpStream::connect(addr).await.unwrap();
-    let lines: Vec<String> = BufReader::new(stream)
-        .lines()
-        .map(Result::unwrap)
-        .collect()
-        .await;
-    assert_eq!(lines, ["first", "second", "", "last"]);
+    let mut lines = BufReader::new(stream).lines();
+    let mut got = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        got.push(line);
+    }
+    assert_eq!(got, ["first", "second", "", "last"]);
     server.await.unwrap();
 }
 
@@ -365,16 +364,11 @@ async fn ext_traits_read_line_read_to_end_and_write_all_on_a_tcp_stream() {
             .read_line(&mut request)
             .await
             .unwrap();
-        // The trait's write_all, not the stream's inherent one.
-        AsyncWriteExt::write_all(&mut stream, &pattern(300_000))
-            .await
-            .unwrap();
+        stream.write_all(&pattern(300_000)).await.unwrap();
         request
     });
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    AsyncWriteExt::write_all(&mut stream, b"GET /\n")
-        .await
-        .unwrap();
+    stream.write_all(b"GET /\n").await.unwrap();
     let mut body = Vec::new();
     let n = stream.read_to_end(&mut body).await.unwrap();
     assert_eq!(n, 300_000);
@@ -411,7 +405,46 @@ async fn split_halves_of_a_tcp_stream_work_from_two_tasks_and_reunite() {
     let (read, echoed) = reader.await.unwrap();
     assert!(echoed == pattern(LEN), "the echo differs");
 
-    let mut stream = read.reunite(write).unwrap();
-    stream.close().await.unwrap(); // the echo server's copy ends
+    let mut stream = read.unsplit(write);
+    stream.shutdown().await.unwrap(); // the echo server's copy ends
     assert_eq!(echo.await.unwrap(), LEN as u64);
+}
+
+/// Always-ready readers and writers spend the cooperative budget: a task
+/// looping on one still lets a `select!` against `yield_now` finish (on a
+/// current-thread runtime, where nothing else would run it).
+#[weft::test]
+async fn looping_on_repeat_empty_or_sink_yields_after_the_budget() {
+    let mut buf = [0u8; 16];
+    let mut repeat = io::repeat(b'r');
+    let mut empty = io::empty();
+    let mut sink = io::sink();
+    let mut rounds = 0u64;
+    weft::select! {
+        biased; // the endless loop first: only its budget can end it
+        _ = async {
+            loop {
+                repeat.read_exact(&mut buf).await.unwrap();
+                assert_eq!(empty.read(&mut buf).await.unwrap(), 0);
+                sink.write_all(&buf).await.unwrap();
+                rounds += 1;
+            }
+        } => unreachable!("the loop never ends"),
+        _ = weft::task::yield_now() => {}
+    }
+    assert!(rounds > 0, "the loop ran until its budget was spent");
+    assert_eq!(buf, [b'r'; 16]);
+}
+
+#[weft::test]
+async fn simplex_carries_bytes_one_way_then_eof_after_shutdown() {
+    let (mut rx, mut tx) = io::simplex(4);
+    let writer = weft::spawn(async move {
+        tx.write_all(b"more than four bytes").await.unwrap();
+        tx.shutdown().await.unwrap();
+    });
+    let mut got = String::new();
+    rx.read_to_string(&mut got).await.unwrap();
+    assert_eq!(got, "more than four bytes");
+    writer.await.unwrap();
 }

@@ -36,7 +36,7 @@ async fn echo_round_trips_in_order() {
         client.read_exact(&mut reply).await.unwrap();
         assert_eq!(reply, message);
     }
-    client.shutdown(Shutdown::Write).unwrap();
+    client.shutdown().await.unwrap();
     server.await.unwrap();
 }
 
@@ -329,7 +329,7 @@ async fn data_and_eof_arriving_together_are_both_read() {
     client.write_all(b"last words").await.unwrap();
     // On loopback both are in the server's receive queue once these calls
     // return, before the first read.
-    client.shutdown(Shutdown::Write).unwrap();
+    client.shutdown().await.unwrap();
     let mut buf = [0u8; 64];
     let n = server.read(&mut buf).await.unwrap();
     assert_eq!(&buf[..n], b"last words");
@@ -359,7 +359,7 @@ async fn a_half_close_is_one_eof_and_the_other_direction_still_works() {
     let mut client = TcpStream::connect(addr).await.unwrap();
     let request: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
     client.write_all(&request).await.unwrap();
-    client.shutdown(Shutdown::Write).unwrap();
+    client.shutdown().await.unwrap();
     let mut reply = Vec::new();
     client.read_to_end(&mut reply).await.unwrap();
     assert_eq!(reply, request);
@@ -449,7 +449,9 @@ async fn a_reader_is_woken_when_another_task_shuts_its_stream_down() {
         })
     };
     weft::task::yield_now().await;
-    client.shutdown(Shutdown::Read).unwrap();
+    socket2::SockRef::from(&client)
+        .shutdown(Shutdown::Read)
+        .unwrap();
     assert_eq!(reader.await.unwrap().unwrap(), 0);
 }
 

@@ -10,6 +10,8 @@
 use std::io;
 use std::process::{Command, Stdio};
 
+use weft::io::{AsyncReadExt, AsyncWriteExt};
+
 const CHILD_ENV: &str = "WEFT_NET_CHILD";
 
 /// Runs `test` of this binary in a child process with `role` in its

@@ -73,7 +73,7 @@ async fn stdin_piped_to_cat_comes_back_on_stdout() {
         let data = data.clone();
         weft::spawn(async move {
             stdin.write_all(&data).await.unwrap();
-            stdin.close().await.unwrap(); // cat reads end of file
+            stdin.shutdown().await.unwrap(); // cat reads end of file
             assert_eq!(
                 stdin.write(b"late").await.unwrap_err().kind(),
                 io::ErrorKind::BrokenPipe
@@ -271,13 +271,12 @@ async fn wait_closes_stdin_so_a_reader_can_finish() {
     assert!(child.stdin.is_none());
 }
 
-#[cfg(feature = "tokio-io")]
 #[weft::test]
 async fn child_pipes_speak_tokio_io() {
     use std::future::poll_fn;
     use std::mem::MaybeUninit;
     use std::pin::Pin;
-    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use weft::io::{AsyncRead, AsyncWrite, ReadBuf};
 
     let mut child = Command::new("cat")
         .stdin(Stdio::piped())

@@ -9,7 +9,6 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::task::Poll;
 
-use weft::io::StreamExt;
 use weft::runtime::Builder;
 use weft::signal::unix::{signal, SignalKind};
 
@@ -80,7 +79,7 @@ fn a_stream_receives_each_of_n_sends_it_waits_for() {
         assert_eq!(hangups.kind(), SignalKind::hangup());
         for _ in 0..50 {
             send(libc::SIGHUP);
-            let item = hangups.next().await;
+            let item = hangups.recv().await;
             assert_eq!(item, Some(()));
         }
     })

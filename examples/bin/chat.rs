@@ -19,7 +19,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use weft::net::{OwnedWriteHalf, TcpListener, TcpStream};
 use weft::sync::mpsc;
 use weft::task::AbortHandle;
@@ -107,7 +107,7 @@ fn join(room: &Arc<Room>, id: u64, stream: TcpStream) {
         let room = room.clone();
         weft::spawn(async move {
             let mut lines = BufReader::new(reader).lines();
-            while let Some(Ok(line)) = lines.next().await {
+            while let Ok(Some(line)) = lines.next_line().await {
                 room.broadcast(id, format!("{id}: {line}\n").into()).await;
             }
             room.leave(id);

@@ -23,14 +23,14 @@ async fn main() -> io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let stream = TcpStream::connect(addr.as_str()).await?;
-    let (reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = stream.into_split();
 
     let send = async {
-        weft::io::copy_buf(weft::io::stdin(), &mut writer).await?;
-        writer.close().await // the server reads EOF
+        weft::io::copy(&mut weft::io::stdin(), &mut writer).await?;
+        writer.shutdown().await // the server reads EOF
     };
     let mut stdout = weft::io::stdout();
-    let print = weft::io::copy(reader, &mut stdout);
+    let print = weft::io::copy(&mut reader, &mut stdout);
     weft::try_join!(send, print)?;
     Ok(())
 }

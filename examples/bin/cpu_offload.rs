@@ -26,7 +26,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use weft::net::{TcpListener, TcpStream};
 use weft::runtime::Handle;
 use weft::sync::oneshot;
@@ -96,8 +96,8 @@ fn parse(line: &str) -> Result<Command, String> {
 async fn serve(mut stream: TcpStream) -> io::Result<()> {
     let (reader, mut writer) = stream.split();
     let mut lines = BufReader::new(reader).lines();
-    while let Some(line) = lines.next().await {
-        let reply = match parse(&line?) {
+    while let Some(line) = lines.next_line().await? {
+        let reply = match parse(&line) {
             Ok(Command::Ping) => "pong".to_string(),
             Ok(Command::Cancel) => {
                 CANCELS.fetch_add(1, Ordering::SeqCst);

@@ -11,6 +11,7 @@
 use std::io;
 use std::time::Duration;
 
+use weft::io::{AsyncReadExt, AsyncWriteExt};
 use weft::net::TcpListener;
 
 #[weft::main]

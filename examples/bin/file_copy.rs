@@ -14,6 +14,7 @@
 use std::io;
 
 use weft::fs::File;
+use weft::io::{AsyncReadExt, AsyncWriteExt};
 
 #[weft::main]
 async fn main() -> io::Result<()> {

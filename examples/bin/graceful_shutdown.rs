@@ -15,7 +15,7 @@
 use std::io;
 use std::time::Duration;
 
-use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, StreamExt};
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use weft::net::{TcpListener, TcpStream};
 use weft::signal::unix::{signal, SignalKind};
 use weft::sync::watch;
@@ -109,8 +109,8 @@ async fn serve(stream: TcpStream, mut shutdown: watch::Receiver<bool>) -> io::Re
         let line = weft::select! {
             biased;
             _ = shutdown.wait_for(|&down| down) => return Ok(()),
-            line = lines.next() => match line {
-                Some(line) => line?,
+            line = lines.next_line() => match line? {
+                Some(line) => line,
                 None => return Ok(()),
             },
         };

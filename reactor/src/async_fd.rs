@@ -70,7 +70,6 @@ impl<E: AsFd> AsyncFd<E> {
     /// (`tokio::io::AsyncRead`). Reads until `WouldBlock` before it waits:
     /// a short read proves nothing on an arbitrary descriptor (a terminal
     /// returns a line at a time).
-    #[cfg(feature = "tokio-io")]
     pub fn poll_read_buf(
         &self,
         cx: &mut Context<'_>,

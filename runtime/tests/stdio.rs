@@ -6,6 +6,8 @@
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
+use weft_reactor::io::{AsyncReadExt, AsyncWriteExt};
+
 const CHILD_ENV: &str = "WEFT_STDIO_CHILD";
 /// The test harness prints to stdout around the test; the copy sits
 /// between these.

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 
 use support::{multi_thread, poll_once, within};
+use weft_reactor::io::{AsyncReadExt, AsyncWriteExt};
 use weft_runtime::task;
 
 /// 1,000,000 wakes with 2 workers, many of them landing while the task is

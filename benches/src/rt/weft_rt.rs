@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use weft::io::{AsyncReadExt, AsyncWriteExt};
+
 use super::{Join, Runtime, Spawner, Unwrapped};
 
 /// A weft multi-thread runtime with N workers.

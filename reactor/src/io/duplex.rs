@@ -1,8 +1,9 @@
-//! `duplex`: an in-memory, bounded, bidirectional pipe, for tests and for
+//! `duplex` and `simplex`: in-memory, bounded pipes, for tests and for
 //! connecting two pieces of code that each want a byte stream.
 //!
-//! Two pipes, one per direction; each end reads from one and writes to
-//! the other. A pipe is a byte queue of at most `max_buf_size` bytes
+//! A duplex is two pipes, one per direction; each end reads from one and
+//! writes to the other. A simplex is one pipe, read and written through
+//! one value (or its two `split` halves). A pipe is a byte queue of at most `max_buf_size` bytes
 //! behind a lock, with the waker of its one reader and its one writer.
 //! Invariants: the queue never holds more than `max_buf_size` bytes; a task
 //! stores its waker only under the lock, after finding under that same
@@ -68,9 +69,8 @@ pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
     )
 }
 
-/// One end of a [`duplex`] pipe: `AsyncRead` and `AsyncWrite` (and
-/// tokio's with the `tokio-io` feature). Dropping it closes both
-/// directions.
+/// One end of a [`duplex`] pipe: `AsyncRead` and `AsyncWrite` (tokio's, and
+/// futures-io's). Dropping it closes both directions.
 pub struct DuplexStream {
     read: Arc<Mutex<Pipe>>,
     write: Arc<Mutex<Pipe>>,
@@ -189,36 +189,60 @@ fn wake(waker: Option<Waker>) {
     }
 }
 
-impl DuplexStream {
-    /// Reads through `put`, spending budget when ready; the lock is
-    /// released before the writer is woken.
-    fn poll_read_with(
-        &self,
-        cx: &mut Context<'_>,
-        room: usize,
-        put: impl FnMut(&[u8]),
-    ) -> Poll<io::Result<()>> {
-        let budget = ready!(coop::poll_proceed(cx));
-        let (poll, writer) = self.read.lock().read(cx, room, put);
-        wake(writer);
-        ready!(poll);
-        budget.made_progress();
-        Poll::Ready(Ok(()))
-    }
+/// Reads from `pipe` through `put`, spending budget when ready; the lock is
+/// released before the writer is woken.
+fn poll_read_with(
+    pipe: &Mutex<Pipe>,
+    cx: &mut Context<'_>,
+    room: usize,
+    put: impl FnMut(&[u8]),
+) -> Poll<io::Result<()>> {
+    let budget = ready!(coop::poll_proceed(cx));
+    let (poll, writer) = pipe.lock().read(cx, room, put);
+    wake(writer);
+    ready!(poll);
+    budget.made_progress();
+    Poll::Ready(Ok(()))
+}
 
-    fn poll_write_priv(&self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let budget = ready!(coop::poll_proceed(cx));
-        let (poll, reader) = self.write.lock().write(cx, data);
-        wake(reader);
-        let result = ready!(poll);
-        budget.made_progress();
-        Poll::Ready(result)
-    }
+/// Reads from `pipe` into a `ReadBuf`'s unfilled part, which need not be
+/// initialised first.
+fn poll_read_buf(
+    pipe: &Mutex<Pipe>,
+    cx: &mut Context<'_>,
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    poll_read_with(pipe, cx, buf.remaining(), |bytes| buf.put_slice(bytes))
+}
 
-    fn close(&self) {
-        let reader = self.write.lock().close_write();
-        wake(reader);
-    }
+/// Reads from `pipe` into a plain slice.
+fn poll_read_slice(
+    pipe: &Mutex<Pipe>,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    let mut filled = 0;
+    ready!(poll_read_with(pipe, cx, buf.len(), |bytes| {
+        buf[filled..filled + bytes.len()].copy_from_slice(bytes);
+        filled += bytes.len();
+    }))?;
+    Poll::Ready(Ok(filled))
+}
+
+/// Writes to `pipe`, spending budget when ready.
+fn poll_write(pipe: &Mutex<Pipe>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    let budget = ready!(coop::poll_proceed(cx));
+    let (poll, reader) = pipe.lock().write(cx, data);
+    wake(reader);
+    let result = ready!(poll);
+    budget.made_progress();
+    Poll::Ready(result)
+}
+
+/// Ends `pipe`'s writing side: its reader gets EOF after the buffered bytes.
+fn close(pipe: &Mutex<Pipe>) {
+    let reader = pipe.lock().close_write();
+    wake(reader);
 }
 
 impl Drop for DuplexStream {
@@ -236,18 +260,46 @@ impl fmt::Debug for DuplexStream {
     }
 }
 
+/// Reads copy straight into the unfilled part of the `ReadBuf`, so it need
+/// not be initialised first.
+impl tokio::io::AsyncRead for DuplexStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        poll_read_buf(&self.read, cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for DuplexStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_write(&self.write, cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Ends this end's writing direction: the other end reads EOF after
+    /// the buffered bytes, and later writes here fail with `BrokenPipe`.
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        close(&self.write);
+        Poll::Ready(Ok(()))
+    }
+}
+
 impl futures_io::AsyncRead for DuplexStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let mut filled = 0;
-        ready!(self.poll_read_with(cx, buf.len(), |bytes| {
-            buf[filled..filled + bytes.len()].copy_from_slice(bytes);
-            filled += bytes.len();
-        }))?;
-        Poll::Ready(Ok(filled))
+        poll_read_slice(&self.read, cx, buf)
     }
 }
 
@@ -257,42 +309,91 @@ impl futures_io::AsyncWrite for DuplexStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
+        poll_write(&self.write, cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
     }
 
-    /// Ends this end's writing direction: the other end reads EOF after
-    /// the buffered bytes, and later writes here fail with `BrokenPipe`.
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.close();
+        close(&self.write);
         Poll::Ready(Ok(()))
     }
 }
 
-/// Reads copy straight into the unfilled part of the `ReadBuf`, so it need
-/// not be initialised first.
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncRead for DuplexStream {
+/// Creates a one-way in-memory pipe of at most `max_buf_size` buffered
+/// bytes and splits it: what the write half writes, the read half reads.
+/// Shutting the write half down gives the reader EOF after the buffered
+/// bytes.
+///
+/// # Panics
+/// If `max_buf_size` is 0.
+///
+/// ```
+/// use weft_reactor::io::{self, AsyncReadExt, AsyncWriteExt};
+///
+/// # futures_executor::block_on(async {
+/// let (mut rx, mut tx) = io::simplex(16);
+/// tx.write_all(b"one way").await?;
+/// tx.shutdown().await?;
+/// let mut got = String::new();
+/// rx.read_to_string(&mut got).await?;
+/// assert_eq!(got, "one way");
+/// # io::Result::Ok(()) }).unwrap();
+/// ```
+pub fn simplex(
+    max_buf_size: usize,
+) -> (
+    tokio::io::ReadHalf<SimplexStream>,
+    tokio::io::WriteHalf<SimplexStream>,
+) {
+    tokio::io::split(SimplexStream::new_unsplit(max_buf_size))
+}
+
+/// A one-way in-memory pipe read and written through the same value (see
+/// [`simplex`] for the split form). Shutting it down ends the writing:
+/// reads give EOF once the buffered bytes are read.
+pub struct SimplexStream {
+    pipe: Mutex<Pipe>,
+}
+
+impl SimplexStream {
+    /// A pipe buffering at most `max_buf_size` bytes, not split.
+    ///
+    /// # Panics
+    /// If `max_buf_size` is 0.
+    pub fn new_unsplit(max_buf_size: usize) -> SimplexStream {
+        assert!(max_buf_size > 0, "simplex requires max_buf_size > 0");
+        SimplexStream {
+            pipe: Mutex::new(Pipe::new(max_buf_size)),
+        }
+    }
+}
+
+impl fmt::Debug for SimplexStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimplexStream").finish_non_exhaustive()
+    }
+}
+
+impl tokio::io::AsyncRead for SimplexStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.poll_read_with(cx, buf.remaining(), |bytes| buf.put_slice(bytes))
+        poll_read_buf(&self.pipe, cx, buf)
     }
 }
 
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncWrite for DuplexStream {
+impl tokio::io::AsyncWrite for SimplexStream {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
+        poll_write(&self.pipe, cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -300,7 +401,7 @@ impl tokio::io::AsyncWrite for DuplexStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.close();
+        close(&self.pipe);
         Poll::Ready(Ok(()))
     }
 }
@@ -312,6 +413,7 @@ mod tests {
 
     use futures_io::{AsyncRead, AsyncWrite};
 
+    use super::close as close_write;
     use super::*;
 
     #[derive(Default)]
@@ -381,7 +483,7 @@ mod tests {
         let mut buf = [0u8; 8];
         assert!(read(&mut b, &w, &mut buf).is_pending());
         assert!(matches!(write(&mut a, &w, b"last"), Poll::Ready(Ok(4))));
-        a.close();
+        close_write(&a.write);
         assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
         assert!(matches!(read(&mut b, &w, &mut buf), Poll::Ready(Ok(4))));
         assert!(matches!(read(&mut b, &w, &mut buf), Poll::Ready(Ok(0))));

@@ -1,20 +1,24 @@
-//! I/O utilities that need no runtime, re-exported as `weft::io`: the
-//! `futures-io` traits and their extension traits, buffered readers and
-//! writers, `copy`, `split`, and what `futures-util` lacks:
-//! [`copy_bidirectional`] and [`duplex`], an in-memory pipe.
+//! Async I/O, re-exported as `weft::io`: tokio's I/O traits and utilities,
+//! so code written against `tokio::io` ports by renaming; the in-memory
+//! pipes and always-ready readers and writers, which spend weft's
+//! cooperative budget; and, under [`futures`], the `futures-io` traits
+//! with their extension traits for smol-ecosystem code.
 //!
-//! Most of this module is a re-export of `futures-util`'s `io` module, on
-//! purpose: weft's sockets implement the `futures-io` traits, `futures-util`
-//! is the well-kept implementation of everything built on them, and its
-//! users already know these names. Writing our own `BufReader` or
-//! `AsyncReadExt` would give them a second, incompatible set of the same
-//! types. What is written here is only what that crate does not have.
+//! The traits are tokio's own ([`AsyncRead`] with [`ReadBuf`],
+//! [`AsyncWrite`], [`AsyncBufRead`], [`AsyncSeek`]), taken from the tokio
+//! crate with its runtime compiled out: they are the ecosystem's interface,
+//! so tokio-util codecs, tokio-rustls or hyper-util's `TokioIo` take weft's
+//! streams as they are. The utilities built on them (the extension traits,
+//! [`BufReader`], [`BufWriter`], [`BufStream`], [`copy`],
+//! [`copy_bidirectional`], [`split`], [`join`]) are tokio's runtime-free
+//! implementations, re-exported rather than written again. What is written
+//! here is what must spend weft's budget: [`duplex`], [`simplex`],
+//! [`empty`], [`repeat`] and [`sink`] are always ready, and an always-ready
+//! operation that spends no budget can starve the other tasks on a worker.
 //!
-//! Nothing here knows which executor polls it: the same code runs on weft,
-//! under `futures::executor::block_on`, or anywhere else.
-//!
-//! [`Lines`] is a `futures_core::Stream`; [`StreamExt`] (futures-util's,
-//! re-exported so that needs no other crate) takes its items with `next`.
+//! Every weft I/O type (sockets and their halves, `fs::File`, the standard
+//! streams, child pipes, the pipes here) implements both trait families.
+//! Nothing here knows which executor polls it.
 //!
 //! ```
 //! use weft_reactor::io::{self, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -22,65 +26,50 @@
 //! # futures_executor::block_on(async {
 //! let (mut client, server) = io::duplex(64);
 //! client.write_all(b"hello\nworld\n").await?;
-//! client.close().await?; // the server reads EOF after the two lines
+//! client.shutdown().await?; // the server reads EOF after the two lines
 //!
-//! let mut server = BufReader::new(server);
-//! let mut line = String::new();
-//! server.read_line(&mut line).await?;
-//! assert_eq!(line, "hello\n");
+//! let mut lines = BufReader::new(server).lines();
+//! assert_eq!(lines.next_line().await?.as_deref(), Some("hello"));
 //! let mut rest = String::new();
-//! server.read_to_string(&mut rest).await?;
+//! lines.into_inner().read_to_string(&mut rest).await?;
 //! assert_eq!(rest, "world\n");
 //! # io::Result::Ok(()) }).unwrap();
 //! ```
 
-mod bidirectional;
+mod constant;
 mod duplex;
 
-pub use bidirectional::copy_bidirectional;
-pub use duplex::{duplex, DuplexStream};
+pub use constant::{empty, repeat, sink, Empty, Repeat, Sink};
+pub use duplex::{duplex, simplex, DuplexStream, SimplexStream};
 
-pub use futures_util::io::{
-    copy, copy_buf, empty, repeat, sink, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt,
-    AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty, Lines,
-    ReadHalf, Repeat, ReuniteError, Sink, WriteHalf,
-};
-pub use futures_util::stream::StreamExt;
 pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
+pub use tokio::io::{
+    copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf, join, split, AsyncBufRead,
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt,
+    BufReader, BufStream, BufWriter, Chain, Join, Lines, ReadBuf, ReadHalf, Split, Take, WriteHalf,
+};
 
-/// Splits a reader-writer into a read half and a write half that two tasks
-/// can use at once ([`AsyncReadExt::split`] as a function). The halves
-/// share `stream` behind a small lock taken for each poll, never across an
-/// `.await`; [`ReadHalf::reunite`] gives it back.
-///
-/// Sockets need no lock: for a [`TcpStream`](crate::net::TcpStream) or a
-/// [`UnixStream`](crate::net::UnixStream) prefer their own `split` (borrowed
-/// halves) or `into_split` (owned halves), which also close only the
-/// write side when the write half is closed or dropped.
+/// The `futures-io` side, for code written against the `futures` crate's
+/// I/O (smol's ecosystem): the four traits, their extension traits and
+/// futures-util's utilities over them. Every weft I/O type implements these
+/// traits too; bring this module's extension traits into scope instead of
+/// the top-level ones to use them.
 ///
 /// ```
-/// use weft_reactor::io::{self, AsyncReadExt, AsyncWriteExt};
+/// use weft_reactor::io::futures::{AsyncReadExt, AsyncWriteExt};
 ///
 /// # futures_executor::block_on(async {
-/// let (left, mut right) = io::duplex(64);
-/// let (mut reader, mut writer) = io::split(left);
-/// let echo = async move {
-///     let mut buf = [0u8; 4];
-///     reader.read_exact(&mut buf).await?;
-///     writer.write_all(&buf).await
-/// };
-/// let client = async move {
-///     right.write_all(b"ping").await?;
-///     let mut reply = [0u8; 4];
-///     right.read_exact(&mut reply).await?;
-///     assert_eq!(&reply, b"ping");
-///     io::Result::Ok(())
-/// };
-/// let (echoed, replied) = futures_util::future::join(echo, client).await;
-/// echoed?;
-/// replied
-/// # }).unwrap();
+/// let (mut a, mut b) = weft_reactor::io::duplex(64);
+/// a.write_all(b"ping").await?;
+/// a.close().await?;
+/// let mut got = Vec::new();
+/// b.read_to_end(&mut got).await?;
+/// assert_eq!(got, b"ping");
+/// # std::io::Result::Ok(()) }).unwrap();
 /// ```
-pub fn split<T: AsyncRead + AsyncWrite>(stream: T) -> (ReadHalf<T>, WriteHalf<T>) {
-    AsyncReadExt::split(stream)
+pub mod futures {
+    pub use futures_util::io::{
+        copy, copy_buf, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek,
+        AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Lines,
+    };
 }

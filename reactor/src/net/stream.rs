@@ -1,16 +1,14 @@
 //! What TCP and Unix streams share: the byte-stream operations over a
-//! registered socket, their `futures_io` traits (and tokio's with feature
-//! `tokio-io`, hyper's with feature `hyper`), and the halves a stream splits
-//! into so one task can read while another writes.
+//! registered socket, their I/O traits (tokio's, the primary ones; the
+//! `futures-io` pair; hyper's with feature `hyper`), and the halves a stream
+//! splits into so one task can read while another writes.
 //!
 //! The operations are written once here, generic over the socket type; the
 //! `stream_methods!` macro gives each stream type the same inherent methods
 //! (with one set of docs), and the halves are generic over the stream.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
-#[cfg(any(feature = "tokio-io", feature = "hyper"))]
 use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::pin::Pin;
@@ -42,7 +40,6 @@ pub trait Stream: sealed::Sealed + Send + Sync + 'static {
     /// Reads into `buf` without initialising it first; `Ok(n)` means its
     /// first `n` bytes are now initialised.
     #[doc(hidden)]
-    #[cfg(any(feature = "tokio-io", feature = "hyper"))]
     fn poll_read_uninit_priv(
         &self,
         cx: &mut Context<'_>,
@@ -97,7 +94,6 @@ where
 /// `ReadBufCursor`): `read(2)` on the raw descriptor, so no `&mut [u8]` over
 /// uninitialised bytes ever exists. `Ok(n)`: the first `n` bytes of `buf`
 /// are initialised.
-#[cfg(any(feature = "tokio-io", feature = "hyper"))]
 pub(crate) fn poll_read_uninit<E>(
     io: &PollEvented<E>,
     cx: &mut Context<'_>,
@@ -111,7 +107,6 @@ where
 
 /// `read(2)` into `buf` on `s`'s descriptor; `Ok(n)`: the first `n` bytes
 /// of `buf` are initialised.
-#[cfg(any(feature = "tokio-io", feature = "hyper"))]
 pub(crate) fn read_uninit(s: &impl AsFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
     // SAFETY: the pointer and length describe `buf`, valid for writes of
@@ -127,7 +122,6 @@ pub(crate) fn read_uninit(s: &impl AsFd, buf: &mut [MaybeUninit<u8>]) -> io::Res
 /// `tokio::io::AsyncRead::poll_read` on top of `read`, a
 /// [`poll_read_uninit`]-like read into uninitialised memory that returns
 /// how many of its bytes it initialised (and writes nothing else).
-#[cfg(feature = "tokio-io")]
 pub(crate) fn read_into_tokio_buf(
     buf: &mut tokio::io::ReadBuf<'_>,
     read: impl FnOnce(&mut [MaybeUninit<u8>]) -> Poll<io::Result<usize>>,
@@ -157,28 +151,6 @@ pub(crate) fn read_into_hyper_cursor(
     // SAFETY: `read` initialised the first `n` bytes of the cursor.
     unsafe { buf.advance(n) };
     Poll::Ready(Ok(()))
-}
-
-pub(crate) async fn read_exact<S: Stream>(stream: &S, buf: &mut [u8]) -> io::Result<()> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match poll_fn(|cx| stream.poll_read_priv(cx, &mut buf[filled..])).await? {
-            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-            n => filled += n,
-        }
-    }
-    Ok(())
-}
-
-pub(crate) async fn write_all<S: Stream>(stream: &S, buf: &[u8]) -> io::Result<()> {
-    let mut written = 0;
-    while written < buf.len() {
-        match poll_fn(|cx| stream.poll_write_priv(cx, &buf[written..])).await? {
-            0 => return Err(io::ErrorKind::WriteZero.into()),
-            n => written += n,
-        }
-    }
-    Ok(())
 }
 
 /// The inherent methods every stream type has, on a type with an `io:
@@ -215,30 +187,6 @@ macro_rules! stream_methods {
             use std::io::Write as _;
             self.io
                 .try_io($crate::scheduled_io::Direction::Write, |s| (&*s).write(buf))
-        }
-
-        /// Reads into `buf`; `Ok(0)` at end of stream (or for an empty
-        /// `buf`).
-        pub async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            std::future::poll_fn(|cx| $crate::net::stream::Stream::poll_read_priv(&*self, cx, buf))
-                .await
-        }
-
-        /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
-        /// ends first.
-        pub async fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
-            $crate::net::stream::read_exact(&*self, buf).await
-        }
-
-        /// Writes some of `buf`; returns how much.
-        pub async fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            std::future::poll_fn(|cx| $crate::net::stream::Stream::poll_write_priv(&*self, cx, buf))
-                .await
-        }
-
-        /// Writes all of `buf`.
-        pub async fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-            $crate::net::stream::write_all(&*self, buf).await
         }
 
         /// Borrowed read and write halves, usable from two tasks at once.
@@ -302,7 +250,6 @@ macro_rules! stream_traits {
                 self.io.get_ref().shutdown(std::net::Shutdown::Write)
             }
 
-            #[cfg(any(feature = "tokio-io", feature = "hyper"))]
             fn poll_read_uninit_priv(
                 &self,
                 cx: &mut std::task::Context<'_>,
@@ -370,7 +317,6 @@ pub(crate) use stream_traits;
 /// A runtime's read/write trait pair for a stream type, over the stream's
 /// shared methods: tokio's (`tokio_io!`) and hyper's (`hyper_io!`) have the
 /// same shape, and both read into uninitialised memory through `$fill`.
-#[cfg(any(feature = "tokio-io", feature = "hyper"))]
 macro_rules! foreign_io {
     ($t:ty, $read:path, $buf:ty, $fill:ident, $write:path) => {
         impl $read for $t {
@@ -422,12 +368,10 @@ macro_rules! foreign_io {
         }
     };
 }
-#[cfg(any(feature = "tokio-io", feature = "hyper"))]
 pub(crate) use foreign_io;
 
-/// `tokio::io::{AsyncRead, AsyncWrite}` for a stream type (feature
-/// `tokio-io`).
-#[cfg(feature = "tokio-io")]
+/// `tokio::io::{AsyncRead, AsyncWrite}` for a stream type: weft's primary
+/// I/O traits.
 macro_rules! tokio_io {
     ($t:ty) => {
         $crate::net::stream::foreign_io!(
@@ -438,10 +382,6 @@ macro_rules! tokio_io {
             tokio::io::AsyncWrite
         );
     };
-}
-#[cfg(not(feature = "tokio-io"))]
-macro_rules! tokio_io {
-    ($($tt:tt)*) => {};
 }
 pub(crate) use tokio_io;
 
@@ -537,7 +477,7 @@ impl<S: Stream> Drop for OwnedWriteHalf<S> {
     }
 }
 
-/// `AsyncRead` (futures-io's, tokio's with `tokio-io`) and hyper's `Read`
+/// `AsyncRead` (tokio's and futures-io's) and hyper's `Read`
 /// (with `hyper`) for a read half whose stream is its field `$f`.
 macro_rules! read_half {
     ($t:ty, $f:tt) => {
@@ -551,7 +491,6 @@ macro_rules! read_half {
             }
         }
 
-        #[cfg(feature = "tokio-io")]
         impl<S: Stream> tokio::io::AsyncRead for $t {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -575,7 +514,7 @@ macro_rules! read_half {
     };
 }
 
-/// `AsyncWrite` (futures-io's, tokio's with `tokio-io`) and hyper's `Write`
+/// `AsyncWrite` (tokio's and futures-io's) and hyper's `Write`
 /// (with `hyper`) for a write half whose stream is its field `$f`; closing
 /// shuts the write side down.
 macro_rules! write_half {
@@ -598,7 +537,6 @@ macro_rules! write_half {
             }
         }
 
-        #[cfg(feature = "tokio-io")]
         impl<S: Stream> tokio::io::AsyncWrite for $t {
             fn poll_write(
                 self: Pin<&mut Self>,

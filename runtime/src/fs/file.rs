@@ -27,7 +27,7 @@ use crate::io::pool_io::{BlockingIo, PoolIo};
 /// Because of the write buffer:
 /// - a write returns before its bytes reach the OS, and its error comes
 ///   back from the next operation on the file (a flush, seek, read, write
-///   or sync); call [`flush`](File::flush) or [`sync_all`](File::sync_all)
+///   or sync); flush (`AsyncWriteExt::flush`) or [`sync_all`](File::sync_all)
 ///   to know the bytes are written;
 /// - a `File` dropped with bytes still buffered writes them on the
 ///   dropping thread before closing, ignoring errors (as
@@ -37,6 +37,7 @@ use crate::io::pool_io::{BlockingIo, PoolIo};
 /// ```
 /// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// use std::io::SeekFrom;
+/// use weft_reactor::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 /// use weft_runtime::fs::File;
 ///
 /// let path = std::env::temp_dir().join(format!("weft-file-doc-{}", std::process::id()));
@@ -56,6 +57,8 @@ use crate::io::pool_io::{BlockingIo, PoolIo};
 pub struct File {
     std: Arc<StdFile>,
     io: PoolIo<Arc<StdFile>>,
+    /// A seek started (`AsyncSeek::start_seek`) and not yet completed.
+    seek: Option<SeekFrom>,
 }
 
 impl File {
@@ -104,6 +107,7 @@ impl File {
         File {
             io: PoolIo::new(std.clone()),
             std,
+            seek: None,
         }
     }
 
@@ -147,57 +151,6 @@ impl File {
             return Err(self);
         }
         Arc::try_unwrap(self.into_shared()).map_err(File::from_shared)
-    }
-
-    /// Reads some bytes into `buf`; `Ok(0)` at end of file.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read(buf).await
-    }
-
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the file ends
-    /// first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.io.read_exact(buf).await
-    }
-
-    /// Reads to the end of the file, appending to `buf`; returns how much.
-    pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        self.io.read_to_end(buf).await
-    }
-
-    /// Reads to the end of the file, appending to `buf`; `InvalidData`
-    /// (and `buf` untouched) if the bytes are not UTF-8.
-    pub async fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
-        let mut bytes = Vec::new();
-        self.io.read_to_end(&mut bytes).await?;
-        let text = String::from_utf8(bytes)
-            .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?;
-        buf.push_str(&text);
-        Ok(text.len())
-    }
-
-    /// Buffers some of `buf`; returns how much. See the type's docs for
-    /// when the bytes reach the OS.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write(buf).await
-    }
-
-    /// Buffers all of `buf`, sending full windows on their way.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.io.write_all(buf).await
-    }
-
-    /// Waits for the operation in flight and writes the buffered bytes;
-    /// the error of any earlier write comes back here. (The bytes are with
-    /// the OS, not necessarily on disk: see [`sync_all`](File::sync_all).)
-    pub async fn flush(&mut self) -> io::Result<()> {
-        self.io.flush().await
-    }
-
-    /// Moves the position (buffered bytes are written first); returns the
-    /// new position from the start.
-    pub async fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        std::future::poll_fn(|cx| self.io.poll_seek(cx, pos)).await
     }
 
     /// Writes the buffered bytes and waits until the data and metadata are
@@ -249,6 +202,78 @@ impl File {
     }
 }
 
+/// Reads are served from the read-ahead, copied into the unfilled part of
+/// the `ReadBuf`.
+impl tokio::io::AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.get_mut().io.poll_read_buf(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncBufRead for File {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.get_mut().io.poll_fill_buf(cx)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().io.consume(amt);
+    }
+}
+
+/// Writes are buffered: see the type's docs for when the bytes reach the
+/// OS and where a write's error comes back.
+impl tokio::io::AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().io.poll_write(cx, buf)
+    }
+
+    /// Waits for the operation in flight and writes the buffered bytes;
+    /// the error of any earlier write comes back here. (The bytes are with
+    /// the OS, not necessarily on disk: see [`File::sync_all`].)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().io.poll_flush(cx)
+    }
+
+    /// Flushes; the file closes when dropped.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().io.poll_flush(cx)
+    }
+}
+
+/// A seek writes the buffered bytes first and gives read-ahead back.
+impl tokio::io::AsyncSeek for File {
+    /// # Errors
+    /// `Other` if a seek started earlier has not completed.
+    fn start_seek(self: Pin<&mut Self>, pos: SeekFrom) -> io::Result<()> {
+        let this = self.get_mut();
+        if this.seek.is_some() {
+            return Err(io::Error::other(
+                "a seek is already in progress: complete it before starting another",
+            ));
+        }
+        this.seek = Some(pos);
+        Ok(())
+    }
+
+    /// The position after the started seek, or the current position when
+    /// none was started.
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        let pos = this.seek.unwrap_or(SeekFrom::Current(0));
+        let res = std::task::ready!(this.io.poll_seek(cx, pos));
+        this.seek = None;
+        Poll::Ready(res)
+    }
+}
+
 impl futures_io::AsyncRead for File {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -261,9 +286,7 @@ impl futures_io::AsyncRead for File {
 
 impl futures_io::AsyncBufRead for File {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        std::task::ready!(this.io.poll_fill(cx, 0))?;
-        Poll::Ready(Ok(this.io.unread()))
+        self.get_mut().io.poll_fill_buf(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
@@ -284,7 +307,6 @@ impl futures_io::AsyncWrite for File {
         self.get_mut().io.poll_flush(cx)
     }
 
-    /// Flushes; the file closes when dropped.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut().io.poll_flush(cx)
     }

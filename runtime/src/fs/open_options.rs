@@ -11,6 +11,7 @@ use super::{asyncify, File};
 ///
 /// ```
 /// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use weft_reactor::io::AsyncWriteExt;
 /// use weft_runtime::fs::OpenOptions;
 ///
 /// let path = std::env::temp_dir().join(format!("weft-open-doc-{}", std::process::id()));

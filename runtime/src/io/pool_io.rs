@@ -316,20 +316,51 @@ impl<T: BlockingIo> PoolIo<T> {
         }
     }
 
+    /// `AsyncBufRead::poll_fill_buf`: the read-ahead, fetched if there is
+    /// none; empty at end of file.
+    pub(crate) fn poll_fill_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        ready!(self.poll_fill(cx, 0))?;
+        Poll::Ready(Ok(self.unread()))
+    }
+
+    /// Reads up to `room` bytes of read-ahead (fetching some if there is
+    /// none), handing them to `put`; returns how many.
+    fn poll_read_with(
+        &mut self,
+        cx: &mut Context<'_>,
+        room: usize,
+        put: impl FnOnce(&[u8]),
+    ) -> Poll<io::Result<usize>> {
+        if room == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(self.poll_fill(cx, room))?;
+        let unread = self.unread();
+        let n = unread.len().min(room);
+        put(&unread[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(n))
+    }
+
     pub(crate) fn poll_read(
         &mut self,
         cx: &mut Context<'_>,
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if dst.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        ready!(self.poll_fill(cx, dst.len()))?;
-        let unread = self.unread();
-        let n = unread.len().min(dst.len());
-        dst[..n].copy_from_slice(&unread[..n]);
-        self.consume(n);
-        Poll::Ready(Ok(n))
+        self.poll_read_with(cx, dst.len(), |bytes| {
+            dst[..bytes.len()].copy_from_slice(bytes)
+        })
+    }
+
+    /// `tokio::io::AsyncRead::poll_read`: copies into the unfilled part.
+    pub(crate) fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let room = dst.remaining();
+        ready!(self.poll_read_with(cx, room, |bytes| dst.put_slice(bytes)))?;
+        Poll::Ready(Ok(()))
     }
 
     /// Buffers (some of) `src`; a full window goes out in a hop that this
@@ -458,54 +489,6 @@ impl<T: BlockingIo> PoolIo<T> {
     pub(crate) fn close(&mut self) {
         self.state = State::Lost;
     }
-
-    pub(crate) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    pub(crate) async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    /// Appends everything up to end of file to `out`, straight from the
-    /// read-ahead (no zeroing, one copy).
-    pub(crate) async fn read_to_end(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
-        let before = out.len();
-        loop {
-            poll_fn(|cx| self.poll_fill(cx, 0)).await?;
-            let unread = self.unread();
-            if unread.is_empty() {
-                return Ok(out.len() - before);
-            }
-            let n = unread.len();
-            out.extend_from_slice(unread);
-            self.consume(n);
-        }
-    }
-
-    pub(crate) async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    pub(crate) async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn flush(&mut self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_flush(cx)).await
-    }
 }
 
 impl<T> std::fmt::Debug for PoolIo<T> {
@@ -545,6 +528,42 @@ mod tests {
     use super::{BlockingIo, PoolIo, MAX_WINDOW, MIN_WINDOW};
     use crate::runtime::{Builder, Runtime};
     use weft_base::loom::{Condvar, Mutex};
+
+    /// The byte-stream calls the tests make, as the I/O traits' extension
+    /// methods would make them.
+    impl<T: BlockingIo> PoolIo<T> {
+        async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            poll_fn(|cx| self.poll_read(cx, buf)).await
+        }
+
+        async fn read_exact(&mut self, mut buf: &mut [u8]) -> io::Result<()> {
+            while !buf.is_empty() {
+                match self.read(buf).await? {
+                    0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                    n => buf = &mut buf[n..],
+                }
+            }
+            Ok(())
+        }
+
+        async fn read_to_end(&mut self, out: &mut Vec<u8>) -> io::Result<usize> {
+            let before = out.len();
+            let mut buf = [0u8; 4096];
+            loop {
+                match self.read(&mut buf).await? {
+                    0 => return Ok(out.len() - before),
+                    n => out.extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+
+        async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+            while !buf.is_empty() {
+                buf = &buf[poll_fn(|cx| self.poll_write(cx, buf)).await?..];
+            }
+            Ok(())
+        }
+    }
 
     /// An in-memory handle that records what hops asked of it, can fail
     /// once on demand, and can hold a hop until released.

@@ -22,6 +22,8 @@ use super::pool_io::{BlockingIo, PoolIo};
 ///
 /// ```no_run
 /// # async fn example() -> std::io::Result<()> {
+/// use weft_reactor::io::AsyncReadExt;
+///
 /// let mut stdin = weft_runtime::io::stdin();
 /// let mut buf = [0u8; 1024];
 /// let n = stdin.read(&mut buf).await?;
@@ -62,6 +64,8 @@ pub fn stdin() -> Stdin {
 ///
 /// ```
 /// # weft_runtime::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use weft_reactor::io::AsyncWriteExt;
+///
 /// let mut out = weft_runtime::io::stdout();
 /// out.write_all(b"hello\n").await?;
 /// out.flush().await?;
@@ -82,21 +86,23 @@ pub fn stderr() -> Stderr {
     }
 }
 
-impl Stdin {
-    /// Reads some bytes into `buf`; `Ok(0)` at end of input.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read(buf).await
+impl tokio::io::AsyncRead for Stdin {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.get_mut().io.poll_read_buf(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncBufRead for Stdin {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        self.get_mut().io.poll_fill_buf(cx)
     }
 
-    /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if input ends
-    /// first.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.io.read_exact(buf).await
-    }
-
-    /// Reads to the end of input, appending to `buf`; returns how much.
-    pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        self.io.read_to_end(buf).await
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().io.consume(amt);
     }
 }
 
@@ -112,9 +118,7 @@ impl futures_io::AsyncRead for Stdin {
 
 impl futures_io::AsyncBufRead for Stdin {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        std::task::ready!(this.io.poll_fill(cx, 0))?;
-        Poll::Ready(Ok(this.io.unread()))
+        self.get_mut().io.poll_fill_buf(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
@@ -126,28 +130,35 @@ impl futures_io::AsyncBufRead for Stdin {
 macro_rules! writer {
     ($t:ty) => {
         impl $t {
-            /// Writes some of `buf`; returns how much.
-            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let n = self.io.write(buf).await?;
+            /// Buffers some of `buf` and sends it on its way at once.
+            fn poll_write_through(
+                &mut self,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let n = std::task::ready!(self.io.poll_write(cx, buf))?;
                 self.io.start_flush();
-                Ok(n)
+                Poll::Ready(Ok(n))
+            }
+        }
+
+        /// Each write goes out at once; flushing waits until every byte
+        /// written is with the OS and reports the error a write met.
+        impl tokio::io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.get_mut().poll_write_through(cx, buf)
             }
 
-            /// Writes all of `buf`.
-            pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-                while !buf.is_empty() {
-                    match self.write(buf).await? {
-                        0 => return Err(io::ErrorKind::WriteZero.into()),
-                        n => buf = &buf[n..],
-                    }
-                }
-                Ok(())
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().io.poll_flush(cx)
             }
 
-            /// Waits until every byte written is with the OS; reports the
-            /// error a write met, if any did.
-            pub async fn flush(&mut self) -> io::Result<()> {
-                self.io.flush().await
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().io.poll_flush(cx)
             }
         }
 
@@ -157,10 +168,7 @@ macro_rules! writer {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
-                let io = &mut self.get_mut().io;
-                let n = std::task::ready!(io.poll_write(cx, buf))?;
-                io.start_flush();
-                Poll::Ready(Ok(n))
+                self.get_mut().poll_write_through(cx, buf)
             }
 
             fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -1,6 +1,6 @@
 //! Our ends of a child's standard streams: pipe descriptors made
-//! non-blocking and registered with the reactor, with futures-io's
-//! `AsyncRead` / `AsyncWrite` (and tokio's under feature `tokio-io`).
+//! non-blocking and registered with the reactor, with tokio's
+//! `AsyncRead` / `AsyncWrite` (and futures-io's).
 
 use std::fs::File;
 use std::io::{self, IoSlice, Read, Write};
@@ -127,7 +127,6 @@ impl futures_io::AsyncWrite for ChildStdin {
     }
 }
 
-#[cfg(feature = "tokio-io")]
 impl tokio::io::AsyncWrite for ChildStdin {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -159,8 +158,7 @@ impl tokio::io::AsyncWrite for ChildStdin {
     }
 }
 
-/// `AsyncRead` (futures-io's, and tokio's under `tokio-io`) for a reading
-/// end.
+/// `AsyncRead` (tokio's and futures-io's) for a reading end.
 macro_rules! reader {
     ($t:ident) => {
         impl $t {
@@ -185,7 +183,6 @@ macro_rules! reader {
             }
         }
 
-        #[cfg(feature = "tokio-io")]
         impl tokio::io::AsyncRead for $t {
             fn poll_read(
                 self: Pin<&mut Self>,

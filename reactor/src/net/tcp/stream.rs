@@ -7,7 +7,7 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 
 use super::listener::no_addresses;
 use super::socket::TcpSocket;
@@ -20,6 +20,7 @@ use crate::scheduled_io::Direction;
 ///
 /// ```no_run
 /// # async fn example() -> std::io::Result<()> {
+/// use weft_reactor::io::{AsyncReadExt, AsyncWriteExt};
 /// use weft_reactor::net::TcpStream;
 ///
 /// let mut stream = TcpStream::connect("127.0.0.1:8080").await?;
@@ -123,12 +124,6 @@ impl TcpStream {
     /// `IP_TTL`.
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
-    }
-
-    /// Shuts down the read half, the write half (sends FIN: the peer reads
-    /// EOF) or both. A task waiting to read on this stream then wakes.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
     }
 
     stream_methods!();

@@ -3,7 +3,6 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
@@ -94,12 +93,6 @@ impl UnixStream {
     /// The peer's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
-    }
-
-    /// Shuts down the read half, the write half (the peer reads EOF) or
-    /// both.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
     }
 
     stream_methods!();

@@ -1,13 +1,13 @@
-//! The `tokio-io` feature: weft's streams and halves, and the in-memory
-//! `duplex` pipe, through tokio's I/O traits, reading into uninitialised
-//! memory.
-#![cfg(feature = "tokio-io")]
+//! Both I/O trait families on weft's types: tokio's (the primary ones),
+//! reading into uninitialised memory, on the streams, their halves and the
+//! in-memory pipe; and the `futures-io` pair, through `weft::io::futures`'s
+//! extension traits, on a stream, a file and the pipe.
 
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use weft::io::{AsyncRead, AsyncWrite, ReadBuf};
 use weft::net::UnixStream;
 
 async fn read_uninit<R: AsyncRead + Unpin>(r: &mut R, storage: &mut [MaybeUninit<u8>]) -> Vec<u8> {
@@ -61,4 +61,44 @@ async fn duplex_speaks_tokio_io() {
         .await
         .unwrap();
     assert_eq!(read_uninit(&mut b, &mut storage).await, b"", "EOF");
+}
+
+#[weft::test]
+async fn streams_files_and_pipes_speak_futures_io() {
+    use weft::io::futures::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+    let (mut a, b) = UnixStream::pair().unwrap();
+    a.write_all(b"line one\nline two\n").await.unwrap();
+    a.close().await.unwrap();
+    let mut b = weft::io::futures::BufReader::new(b);
+    let mut line = String::new();
+    b.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "line one\n");
+    let mut rest = String::new();
+    b.read_to_string(&mut rest).await.unwrap();
+    assert_eq!(rest, "line two\n", "then EOF from the half-close");
+
+    let path = std::env::temp_dir().join(format!("weft-futures-io-{}", std::process::id()));
+    let mut file = weft::fs::File::create(&path).await.unwrap();
+    file.write_all(b"0123456789").await.unwrap();
+    file.seek(std::io::SeekFrom::Start(4)).await.unwrap();
+    file.write_all(b"xy").await.unwrap();
+    file.close().await.unwrap();
+    drop(file);
+    let mut text = String::new();
+    weft::fs::File::open(&path)
+        .await
+        .unwrap()
+        .read_to_string(&mut text)
+        .await
+        .unwrap();
+    assert_eq!(text, "0123xy6789");
+    weft::fs::remove_file(&path).await.unwrap();
+
+    let (mut x, mut y) = weft::io::duplex(4);
+    x.write_all(b"pipe").await.unwrap();
+    x.close().await.unwrap();
+    let mut got = Vec::new();
+    y.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"pipe");
 }
