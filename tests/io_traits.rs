@@ -102,3 +102,38 @@ async fn streams_files_and_pipes_speak_futures_io() {
     y.read_to_end(&mut got).await.unwrap();
     assert_eq!(got, b"pipe");
 }
+
+/// A crate written against tokio's I/O traits takes weft's streams as
+/// they are: tokio-util's `Framed` with its `LinesCodec`, both ways over a
+/// socket pair, and over a TCP connection's owned halves.
+#[weft::test]
+async fn tokio_util_codecs_frame_weft_streams_unchanged() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_util::codec::{Framed, FramedRead, FramedWrite, LinesCodec};
+
+    let (a, b) = UnixStream::pair().unwrap();
+    let mut a = Framed::new(a, LinesCodec::new());
+    let mut b = Framed::new(b, LinesCodec::new());
+    a.send("hello").await.unwrap();
+    assert_eq!(b.next().await.unwrap().unwrap(), "hello");
+    b.send("back").await.unwrap();
+    assert_eq!(a.next().await.unwrap().unwrap(), "back");
+
+    let listener = weft::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = weft::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let (_, write) = client.into_split();
+    let (read, _keep) = server.into_split();
+    let mut lines = FramedWrite::new(write, LinesCodec::new());
+    for word in ["one", "two", "three"] {
+        lines.send(word).await.unwrap();
+    }
+    drop(lines); // the write half shuts down: the reader's stream ends
+    let got: Vec<String> = FramedRead::new(read, LinesCodec::new())
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(got, ["one", "two", "three"]);
+}
