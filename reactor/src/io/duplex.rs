@@ -9,7 +9,9 @@
 //! stores its waker only under the lock, after finding under that same
 //! lock that it cannot proceed, and every change that lets the other side
 //! proceed (bytes in, bytes out, a close) takes that side's waker under
-//! the lock and wakes it after, so no wake-up is lost. Ready reads and
+//! the lock and wakes it after, so no wake-up is lost. No waker is woken
+//! or dropped under the lock: either can run arbitrary code (poll the
+//! other end inline, or drop it, which takes this same lock). Ready reads and
 //! writes spend the cooperative budget, as a socket's do.
 
 use std::collections::VecDeque;
@@ -109,16 +111,15 @@ impl Pipe {
         cx: &Context<'_>,
         room: usize,
         mut put: impl FnMut(&[u8]),
-    ) -> (Poll<usize>, Option<Waker>) {
+    ) -> (Poll<usize>, Outside) {
         if room == 0 {
-            return (Poll::Ready(0), None);
+            return (Poll::Ready(0), Outside::NOTHING);
         }
         if self.buf.is_empty() {
             if self.write_closed {
-                return (Poll::Ready(0), None);
+                return (Poll::Ready(0), Outside::NOTHING);
             }
-            register(&mut self.reader, cx.waker());
-            return (Poll::Pending, None);
+            return (Poll::Pending, register(&mut self.reader, cx.waker()));
         }
         let n = room.min(self.buf.len());
         let (front, back) = self.buf.as_slices();
@@ -128,32 +129,30 @@ impl Pipe {
             put(&back[..n - from_front]);
         }
         self.buf.drain(..n);
-        (Poll::Ready(n), self.writer.take())
+        (Poll::Ready(n), Outside::wake(self.writer.take()))
     }
 
     /// Buffers as much of `data` as fits; pending when nothing does. Also
     /// returns the reader's waker when bytes arrived.
-    fn write(&mut self, cx: &Context<'_>, data: &[u8]) -> (Poll<io::Result<usize>>, Option<Waker>) {
+    fn write(&mut self, cx: &Context<'_>, data: &[u8]) -> (Poll<io::Result<usize>>, Outside) {
         if self.write_closed {
-            return (Poll::Ready(Err(broken_pipe("this end was closed"))), None);
+            let closed = broken_pipe("this end was closed");
+            return (Poll::Ready(Err(closed)), Outside::NOTHING);
         }
         if self.read_closed {
-            return (
-                Poll::Ready(Err(broken_pipe("the other end was dropped"))),
-                None,
-            );
+            let dropped = broken_pipe("the other end was dropped");
+            return (Poll::Ready(Err(dropped)), Outside::NOTHING);
         }
         if data.is_empty() {
-            return (Poll::Ready(Ok(0)), None);
+            return (Poll::Ready(Ok(0)), Outside::NOTHING);
         }
         let room = self.max_buf_size - self.buf.len();
         if room == 0 {
-            register(&mut self.writer, cx.waker());
-            return (Poll::Pending, None);
+            return (Poll::Pending, register(&mut self.writer, cx.waker()));
         }
         let n = room.min(data.len());
         self.buf.extend(&data[..n]);
-        (Poll::Ready(Ok(n)), self.reader.take())
+        (Poll::Ready(Ok(n)), Outside::wake(self.reader.take()))
     }
 
     /// Ends this direction for the writer; returns the reader's waker.
@@ -171,11 +170,43 @@ impl Pipe {
     }
 }
 
-/// Keeps `waker` in `slot`, cloning only when it would wake another task.
-fn register(slot: &mut Option<Waker>, waker: &Waker) {
+/// Keeps `waker` in `slot`, cloning only when it would wake another task;
+/// the waker it replaces is dropped outside the lock.
+fn register(slot: &mut Option<Waker>, waker: &Waker) -> Outside {
     match slot {
-        Some(stored) if stored.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
+        Some(stored) if stored.will_wake(waker) => Outside::NOTHING,
+        _ => Outside {
+            wake: None,
+            drop: slot.replace(waker.clone()),
+        },
+    }
+}
+
+/// What a pipe operation leaves to do once the lock is released: a waker
+/// to wake (the other side can proceed) and a replaced waker to drop.
+#[must_use = "wakers must be woken and dropped outside the lock"]
+struct Outside {
+    wake: Option<Waker>,
+    drop: Option<Waker>,
+}
+
+impl Outside {
+    const NOTHING: Outside = Outside {
+        wake: None,
+        drop: None,
+    };
+
+    fn wake(waker: Option<Waker>) -> Outside {
+        Outside {
+            wake: waker,
+            drop: None,
+        }
+    }
+
+    /// Call with the lock released.
+    fn run(self) {
+        wake(self.wake);
+        drop(self.drop);
     }
 }
 
@@ -198,8 +229,8 @@ fn poll_read_with(
     put: impl FnMut(&[u8]),
 ) -> Poll<io::Result<()>> {
     let budget = ready!(coop::poll_proceed(cx));
-    let (poll, writer) = pipe.lock().read(cx, room, put);
-    wake(writer);
+    let (poll, outside) = pipe.lock().read(cx, room, put);
+    outside.run();
     ready!(poll);
     budget.made_progress();
     Poll::Ready(Ok(()))
@@ -232,8 +263,8 @@ fn poll_read_slice(
 /// Writes to `pipe`, spending budget when ready.
 fn poll_write(pipe: &Mutex<Pipe>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
     let budget = ready!(coop::poll_proceed(cx));
-    let (poll, reader) = pipe.lock().write(cx, data);
-    wake(reader);
+    let (poll, outside) = pipe.lock().write(cx, data);
+    outside.run();
     let result = ready!(poll);
     budget.made_progress();
     Poll::Ready(result)
@@ -513,6 +544,35 @@ mod tests {
             read(&mut a, &w, &mut [0u8; 4]),
             Poll::Ready(Ok(0))
         ));
+    }
+
+    /// A waker that owns the other end: replacing it drops that end, whose
+    /// drop takes the pipe's lock, so the replaced waker must be dropped
+    /// after the lock is released (or the read deadlocks).
+    #[test]
+    fn a_replaced_waker_that_owns_the_other_end_is_dropped_outside_the_lock() {
+        struct Owner(#[allow(dead_code)] DuplexStream);
+        impl Wake for Owner {
+            fn wake(self: Arc<Self>) {}
+        }
+
+        let (mut a, peer) = duplex(1);
+        let owner = Waker::from(Arc::new(Owner(peer)));
+        let mut buf = [0u8; 1];
+        assert!(read(&mut a, &owner, &mut buf).is_pending());
+        drop(owner);
+        let (wakes, other) = waker();
+        assert!(read(&mut a, &other, &mut buf).is_pending());
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the dropped end woke us");
+        assert!(matches!(read(&mut a, &other, &mut buf), Poll::Ready(Ok(0))));
+
+        let (mut a, peer) = duplex(1);
+        assert!(matches!(write(&mut a, &other, b"x"), Poll::Ready(Ok(1))));
+        let owner = Waker::from(Arc::new(Owner(peer)));
+        assert!(write(&mut a, &owner, b"y").is_pending());
+        drop(owner);
+        assert!(write(&mut a, &other, b"y").is_pending());
+        assert!(matches!(write(&mut a, &other, b"y"), Poll::Ready(Err(_))));
     }
 
     #[test]
