@@ -546,3 +546,50 @@ fn the_types_can_move_between_tasks() {
     send_sync::<fs::ReadDir>();
     send_sync::<fs::DirEntry>();
 }
+
+#[weft::test]
+async fn set_max_buf_size_caps_what_one_read_or_write_moves() {
+    let dir = TempDir::new("max-buf");
+    let path = dir.join("in");
+    std::fs::write(&path, b"hello, world").unwrap();
+    let mut file = File::open(&path).await.unwrap();
+    file.set_max_buf_size(5);
+    let mut buf = [0u8; 64];
+    assert_eq!(file.read(&mut buf).await.unwrap(), 5);
+    let mut rest = Vec::new();
+    file.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b", world", "capped reads still read it all, in order");
+
+    let out_path = dir.join("out");
+    let mut out = File::create(&out_path).await.unwrap();
+    out.set_max_buf_size(1);
+    assert_eq!(out.write(b"abc").await.unwrap(), 1);
+    out.write_all(b"bc").await.unwrap();
+    out.flush().await.unwrap();
+    assert_eq!(std::fs::read(&out_path).unwrap(), b"abc");
+}
+
+#[weft::test]
+#[should_panic(expected = "`max_buf_size` must be greater than 0")]
+async fn a_zero_max_buf_size_is_refused() {
+    let dir = TempDir::new("max-buf-zero");
+    let mut file = File::create(dir.join("f")).await.unwrap();
+    file.set_max_buf_size(0);
+}
+
+#[weft::test]
+async fn set_times_sets_the_modification_time() {
+    let dir = TempDir::new("times");
+    let mut file = File::create(dir.join("f")).await.unwrap();
+    let when = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    file.write_all(b"x").await.unwrap();
+    file.set_times(std::fs::FileTimes::new().set_modified(when))
+        .await
+        .unwrap();
+    assert_eq!(file.metadata().await.unwrap().modified().unwrap(), when);
+    assert_eq!(
+        file.metadata().await.unwrap().len(),
+        1,
+        "the write went first"
+    );
+}

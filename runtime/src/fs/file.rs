@@ -180,6 +180,26 @@ impl File {
             .map(drop)
     }
 
+    /// Caps how many bytes one hop to the blocking pool moves, and so how
+    /// many one read or write call moves: reads fetch ahead and writes
+    /// gather at most `max_buf_size` bytes (the default cap is 1 MiB).
+    ///
+    /// # Panics
+    /// If `max_buf_size` is 0: no read or write could make progress.
+    pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
+        assert!(max_buf_size > 0, "`max_buf_size` must be greater than 0");
+        self.io.set_max_window(max_buf_size);
+    }
+
+    /// Sets the file's access and modification times (buffered bytes are
+    /// written first).
+    pub async fn set_times(&mut self, times: std::fs::FileTimes) -> io::Result<()> {
+        self.io
+            .run(move |file| file.set_times(times).map(|()| 0))
+            .await
+            .map(drop)
+    }
+
     /// The file's metadata as the OS has it: bytes this `File` still
     /// buffers are not counted (flush first).
     pub async fn metadata(&self) -> io::Result<Metadata> {
@@ -343,7 +363,7 @@ impl std::os::fd::AsFd for File {
 
 impl std::fmt::Debug for File {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("File")
+        f.debug_struct("weft::fs::File")
             .field("std", &self.std)
             .field("io", &self.io)
             .finish()

@@ -65,6 +65,9 @@ pub(crate) struct PoolIo<T> {
     write_err: Option<io::Error>,
     /// How much a read hop fetches and how much a write hop gathers.
     window: usize,
+    /// The most `window` may grow to (`MAX_WINDOW` unless the user set
+    /// less).
+    max_window: usize,
 }
 
 enum State<T> {
@@ -213,7 +216,16 @@ impl<T: BlockingIo> PoolIo<T> {
             }),
             write_err: None,
             window: MIN_WINDOW,
+            max_window: MAX_WINDOW,
         }
+    }
+
+    /// Caps the window: no hop moves more than `max` bytes, so no read or
+    /// write call does either. `max` must be at least 1.
+    pub(crate) fn set_max_window(&mut self, max: usize) {
+        debug_assert!(max > 0);
+        self.max_window = max;
+        self.window = self.window.min(max);
     }
 
     /// Waits for the hop in flight, if any, and takes the load back with
@@ -238,14 +250,14 @@ impl<T: BlockingIo> PoolIo<T> {
                 self.write_err = res.err();
                 res = Ok(0);
             }
-            (Op::Seek(_), _) => self.window = MIN_WINDOW,
+            (Op::Seek(_), _) => self.window = MIN_WINDOW.min(self.max_window),
             _ => {}
         }
         Poll::Ready(Some((op, res)))
     }
 
     fn grow(&mut self) {
-        self.window = (self.window * 2).min(MAX_WINDOW);
+        self.window = (self.window * 2).min(self.max_window);
     }
 
     /// The idle load, or the error the next operation must report.
@@ -311,7 +323,7 @@ impl<T: BlockingIo> PoolIo<T> {
                 return Poll::Ready(Ok(()));
             }
             let handle = Handle::current_for_io()?;
-            let len = want.clamp(self.window, MAX_WINDOW);
+            let len = want.clamp(self.window, self.max_window);
             self.spawn(&handle, Op::Read(len), move |load| load.read(len));
         }
     }
