@@ -448,3 +448,38 @@ async fn simplex_carries_bytes_one_way_then_eof_after_shutdown() {
     assert_eq!(got, "more than four bytes");
     writer.await.unwrap();
 }
+
+/// The copies spend the budget too, even between ends that never do
+/// (a slice into a `Vec`).
+#[weft::test]
+async fn copying_between_always_ready_ends_yields_after_the_budget() {
+    let mut copies = 0u64;
+    weft::select! {
+        biased;
+        _ = async {
+            loop {
+                let mut reader: &[u8] = b"hello";
+                let mut writer = Vec::new();
+                assert_eq!(io::copy(&mut reader, &mut writer).await.unwrap(), 5);
+                let mut reader: &[u8] = b"hello";
+                assert_eq!(io::copy_buf(&mut reader, &mut writer).await.unwrap(), 5);
+                assert_eq!(writer, b"hellohello");
+                copies += 1;
+            }
+        } => unreachable!("the loop never ends"),
+        _ = weft::task::yield_now() => {}
+    }
+    assert!(copies > 0);
+}
+
+#[weft::test]
+async fn sink_takes_every_vectored_slice_whole() {
+    let mut sink = io::sink();
+    assert!(sink.is_write_vectored());
+    let bufs = [
+        std::io::IoSlice::new(b""),
+        std::io::IoSlice::new(b"hello"),
+        std::io::IoSlice::new(b"world"),
+    ];
+    assert_eq!(sink.write_vectored(&bufs).await.unwrap(), 10);
+}

@@ -7,7 +7,7 @@
 //! worker (a `select!` of `repeat` against a timer or `yield_now` ends).
 
 use std::fmt;
-use std::io::{self, SeekFrom};
+use std::io::{self, IoSlice, SeekFrom};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -70,6 +70,20 @@ impl AsyncWrite for Empty {
     ) -> Poll<io::Result<usize>> {
         ready!(proceed(cx));
         Poll::Ready(Ok(buf.len()))
+    }
+
+    /// Takes every slice whole.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        ready!(proceed(cx));
+        Poll::Ready(Ok(bufs.iter().map(|buf| buf.len()).sum()))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -164,6 +178,20 @@ impl AsyncWrite for Sink {
     ) -> Poll<io::Result<usize>> {
         ready!(proceed(cx));
         Poll::Ready(Ok(buf.len()))
+    }
+
+    /// Takes every slice whole.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        ready!(proceed(cx));
+        Poll::Ready(Ok(bufs.iter().map(|buf| buf.len()).sum()))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -9,12 +9,12 @@
 //! crate with its runtime compiled out: they are the ecosystem's interface,
 //! so tokio-util codecs, tokio-rustls or hyper-util's `TokioIo` take weft's
 //! streams as they are. The utilities built on them (the extension traits,
-//! [`BufReader`], [`BufWriter`], [`BufStream`], [`copy`],
-//! [`copy_bidirectional`], [`split`], [`join`]) are tokio's runtime-free
-//! implementations, re-exported rather than written again. What is written
-//! here is what must spend weft's budget: [`duplex`], [`simplex`],
+//! [`BufReader`], [`BufWriter`], [`BufStream`], [`split`], [`join`]) are
+//! tokio's runtime-free implementations, re-exported rather than written
+//! again. What is written here is what must spend weft's budget: [`duplex`], [`simplex`],
 //! [`empty`], [`repeat`] and [`sink`] are always ready, and an always-ready
-//! operation that spends no budget can starve the other tasks on a worker.
+//! operation that spends no budget can starve the other tasks on a worker;
+//! the copies are tokio's, run over ends that spend it.
 //!
 //! Every weft I/O type (sockets and their halves, `fs::File`, the standard
 //! streams, child pipes, the pipes here) implements both trait families.
@@ -37,16 +37,18 @@
 //! ```
 
 mod constant;
+mod copy;
 mod duplex;
 
 pub use constant::{empty, repeat, sink, Empty, Repeat, Sink};
+pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf};
 pub use duplex::{duplex, simplex, DuplexStream, SimplexStream};
 
 pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
 pub use tokio::io::{
-    copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf, join, split, AsyncBufRead,
-    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt,
-    BufReader, BufStream, BufWriter, Chain, Join, Lines, ReadBuf, ReadHalf, Split, Take, WriteHalf,
+    join, split, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt,
+    AsyncWrite, AsyncWriteExt, BufReader, BufStream, BufWriter, Chain, Join, Lines, ReadBuf,
+    ReadHalf, Split, Take, WriteHalf,
 };
 
 /// The `futures-io` side, for code written against the `futures` crate's
