@@ -37,6 +37,15 @@
 mod bidirectional;
 mod duplex;
 
+pub use crate::ready::{Interest, Ready};
+/// Unix-only I/O: [`AsyncFd`](unix::AsyncFd), readiness for any descriptor.
+#[cfg(unix)]
+pub mod unix {
+    pub use crate::async_fd::{
+        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdRegisterError,
+        AsyncFdTryNewError, TryIoError,
+    };
+}
 pub use bidirectional::copy_bidirectional;
 pub use duplex::{duplex, DuplexStream};
 

@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 use crate::poll_evented::PollEvented;
 use crate::scheduled_io::Direction;
 
+mod halves;
 mod sealed {
     pub trait Sealed {}
 }
