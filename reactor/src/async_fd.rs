@@ -322,7 +322,11 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Runs `f` if any of `interest` is ready, else reports `WouldBlock`
     /// without running it. A `WouldBlock` from `f` clears the readiness.
-    pub fn try_io<R>(&self, interest: Interest, f: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
         let inner = self.get_ref();
         self.registration.try_io(interest, || f(inner))
     }
@@ -398,7 +402,9 @@ impl<T: AsRawFd> AsFd for AsyncFd<T> {
 
 impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncFd").field("inner", &self.inner).finish()
+        f.debug_struct("AsyncFd")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
@@ -428,7 +434,9 @@ impl<'a, Inner: AsRawFd> AsyncFdReadyGuard<'a, Inner> {
     /// blocked but reading may not).
     pub fn clear_ready_matching(&mut self, ready: Ready) {
         if let Some(event) = &mut self.event {
-            self.async_fd.registration.clear_matching(*event, ready.bits());
+            self.async_fd
+                .registration
+                .clear_matching(*event, ready.bits());
             event.ready &= !ready.bits();
         }
     }
@@ -480,7 +488,9 @@ impl<Inner: AsRawFd> AsyncFdReadyMutGuard<'_, Inner> {
     /// As [`AsyncFdReadyGuard::clear_ready_matching`].
     pub fn clear_ready_matching(&mut self, ready: Ready) {
         if let Some(event) = &mut self.event {
-            self.async_fd.registration.clear_matching(*event, ready.bits());
+            self.async_fd
+                .registration
+                .clear_matching(*event, ready.bits());
             event.ready &= !ready.bits();
         }
     }
@@ -571,7 +581,11 @@ impl<T> AsyncFdRegisterError<T> {
 
 impl<T> fmt::Display for AsyncFdRegisterError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "registering a descriptor with the reactor failed: {}", self.cause)
+        write!(
+            f,
+            "registering a descriptor with the reactor failed: {}",
+            self.cause
+        )
     }
 }
 

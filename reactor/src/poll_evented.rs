@@ -33,7 +33,10 @@ impl<E: AsFd> PollEvented<E> {
         // SAFETY: `io` moves into the returned value, whose drop and
         // `into_inner` deregister it before the descriptor can close.
         let registration = unsafe {
-            Registration::new(io.as_fd(), crate::ready::Interest::READABLE.add(crate::ready::Interest::WRITABLE))?
+            Registration::new(
+                io.as_fd(),
+                crate::ready::Interest::READABLE.add(crate::ready::Interest::WRITABLE),
+            )?
         };
         Ok(PollEvented {
             io: Some(io),
@@ -194,7 +197,11 @@ pub(crate) mod tests {
             assert!(driver.turn(Some(Duration::from_secs(5))));
             let mut buf = [0; 64];
             assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(2))));
-            let still_ready = io.registration().scheduled().ready_now(Direction::Read).is_some();
+            let still_ready = io
+                .registration()
+                .scheduled()
+                .ready_now(Direction::Read)
+                .is_some();
             // Native: drained, no read that fails with `WouldBlock` to learn
             // it. Portable: the next read finds out.
             assert_eq!(still_ready, backend == IoBackend::Portable);

@@ -287,7 +287,10 @@ mod tests {
         let write = Interest::WRITABLE.mask();
         assert_eq!(write, WRITABLE | WRITE_CLOSED | ERROR);
         assert_eq!(Interest::ERROR.mask(), ERROR);
-        assert_eq!((Interest::READABLE | Interest::WRITABLE).mask(), read | write);
+        assert_eq!(
+            (Interest::READABLE | Interest::WRITABLE).mask(),
+            read | write
+        );
     }
 
     #[test]

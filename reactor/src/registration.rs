@@ -173,7 +173,11 @@ impl Registration {
         }
     }
 
-    fn run_clearing<R>(&self, event: ReadyEvent, op: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+    fn run_clearing<R>(
+        &self,
+        event: ReadyEvent,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
         let result = op();
         if matches!(&result, Err(err) if err.kind() == io::ErrorKind::WouldBlock) {
             self.scheduled.clear_readiness(event);

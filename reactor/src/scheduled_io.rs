@@ -294,3 +294,100 @@ impl ScheduledIo {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    struct Count(StdAtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(StdAtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn one_event_wakes_every_readiness_future_of_its_direction_only() {
+        let io = ScheduledIo::new();
+        let (readers, reader_waker) = counting();
+        let (writers, writer_waker) = counting();
+        let mut ids = [None, None, None];
+        for id in &mut ids[..2] {
+            let mut cx = Context::from_waker(&reader_waker);
+            assert!(io
+                .poll_readiness(&mut cx, Direction::Read.mask(), id)
+                .is_pending());
+        }
+        let mut cx = Context::from_waker(&writer_waker);
+        assert!(io
+            .poll_readiness(&mut cx, Direction::Write.mask(), &mut ids[2])
+            .is_pending());
+
+        let mut wakers = Vec::new();
+        io.dispatch(1, READABLE, &mut wakers);
+        wakers.drain(..).for_each(Waker::wake);
+        assert_eq!(readers.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(writers.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        // The first reader clears the readiness; the second, notified
+        // before that, still completes (empty) rather than wait again.
+        let mut cx = Context::from_waker(Waker::noop());
+        let Poll::Ready(first) = io.poll_readiness(&mut cx, Direction::Read.mask(), &mut ids[0])
+        else {
+            panic!("notified reader pending");
+        };
+        assert_eq!(first.ready, READABLE);
+        io.clear_readiness(first);
+        let Poll::Ready(second) = io.poll_readiness(&mut cx, Direction::Read.mask(), &mut ids[1])
+        else {
+            panic!("notified reader pending");
+        };
+        assert_eq!(second.ready, 0);
+        assert_eq!(ids[..2], [None, None]);
+        io.cancel_readiness(ids[2].take().unwrap());
+        assert!(io.waiters.lock().list.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_future_is_not_woken() {
+        let io = ScheduledIo::new();
+        let (count, waker) = counting();
+        let mut id = None;
+        let mut cx = Context::from_waker(&waker);
+        assert!(io
+            .poll_readiness(&mut cx, Direction::Read.mask(), &mut id)
+            .is_pending());
+        io.cancel_readiness(id.unwrap());
+        let mut wakers = Vec::new();
+        io.dispatch(1, READABLE, &mut wakers);
+        assert!(wakers.is_empty());
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn shutdown_wakes_readiness_futures_and_they_see_it() {
+        let io = ScheduledIo::new();
+        let (count, waker) = counting();
+        let mut id = None;
+        let mut cx = Context::from_waker(&waker);
+        assert!(io.poll_readiness(&mut cx, PRIORITY, &mut id).is_pending());
+        let mut wakers = Vec::new();
+        io.shutdown(&mut wakers);
+        wakers.drain(..).for_each(Waker::wake);
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let Poll::Ready(event) = io.poll_readiness(&mut cx, PRIORITY, &mut id) else {
+            panic!("pending after shutdown");
+        };
+        assert!(event.is_shutdown);
+    }
+}

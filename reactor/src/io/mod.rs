@@ -42,8 +42,8 @@ pub use crate::ready::{Interest, Ready};
 #[cfg(unix)]
 pub mod unix {
     pub use crate::async_fd::{
-        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdRegisterError,
-        AsyncFdTryNewError, TryIoError,
+        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdRegisterError, AsyncFdTryNewError,
+        TryIoError,
     };
 }
 pub use bidirectional::copy_bidirectional;

@@ -133,7 +133,11 @@ fn filled(buf: &mut impl BufMut, n: usize) {
 }
 
 /// `recv(2)` with `flags` into the spare capacity of `buf`, advancing it.
-pub(crate) fn recv_buf(s: &impl AsFd, buf: &mut impl BufMut, flags: libc::c_int) -> io::Result<usize> {
+pub(crate) fn recv_buf(
+    s: &impl AsFd,
+    buf: &mut impl BufMut,
+    flags: libc::c_int,
+) -> io::Result<usize> {
     if !buf.has_remaining_mut() {
         return Ok(0);
     }

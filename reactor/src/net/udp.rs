@@ -11,8 +11,8 @@ use super::addr::ToSocketAddrs;
 use super::readiness::{
     ip_addr, readiness_methods, recv_buf, recv_buf_from, recv_from_read_buf, recv_read_buf,
 };
-use crate::io::Interest;
 use super::tcp::listener::no_addresses;
+use crate::io::Interest;
 use crate::poll_evented::PollEvented;
 use crate::scheduled_io::Direction;
 
@@ -143,7 +143,8 @@ impl UdpSocket {
     /// Receives one datagram into the spare capacity of `buf` (advancing
     /// it), and its sender's address, without waiting.
     pub fn try_recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        self.io.try_io(Direction::Read, |s| recv_ip_buf_from(s, buf))
+        self.io
+            .try_io(Direction::Read, |s| recv_ip_buf_from(s, buf))
     }
 
     /// Receives one datagram into the spare capacity of `buf` (advancing
@@ -190,8 +191,9 @@ impl UdpSocket {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        self.io
-            .poll_io(cx, Direction::Read, |s| recv_from_read_buf(s, buf, 0).and_then(ip_addr))
+        self.io.poll_io(cx, Direction::Read, |s| {
+            recv_from_read_buf(s, buf, 0).and_then(ip_addr)
+        })
     }
 
     /// Receives without waiting; `WouldBlock` if no datagram is queued.
@@ -209,7 +211,9 @@ impl UdpSocket {
     /// queue.
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         self.io
-            .poll_io(cx, Direction::Read, |s| recv_read_buf(s, buf, libc::MSG_PEEK))
+            .poll_io(cx, Direction::Read, |s| {
+                recv_read_buf(s, buf, libc::MSG_PEEK)
+            })
             .map_ok(drop)
     }
 
@@ -342,13 +346,23 @@ impl UdpSocket {
     }
 
     /// `IP_TOS`.
-    #[cfg(not(any(target_os = "fuchsia", target_os = "redox", target_os = "solaris", target_os = "illumos")))]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
     pub fn tos_v4(&self) -> io::Result<u32> {
         socket2::SockRef::from(self.io.get_ref()).tos_v4()
     }
 
     /// Sets `IP_TOS`.
-    #[cfg(not(any(target_os = "fuchsia", target_os = "redox", target_os = "solaris", target_os = "illumos")))]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
     pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
         socket2::SockRef::from(self.io.get_ref()).set_tos_v4(tos)
     }
@@ -373,7 +387,10 @@ impl UdpSocket {
 }
 
 /// `recvfrom(2)` into `buf`'s spare capacity; the sender as an IP address.
-fn recv_ip_buf_from(s: &std::net::UdpSocket, buf: &mut impl BufMut) -> io::Result<(usize, SocketAddr)> {
+fn recv_ip_buf_from(
+    s: &std::net::UdpSocket,
+    buf: &mut impl BufMut,
+) -> io::Result<(usize, SocketAddr)> {
     let (n, from) = recv_buf_from(s, buf)?;
     Ok((n, ip_addr(from)?))
 }

@@ -135,39 +135,69 @@ impl TcpSocket {
     }
 
     /// `IP_TOS`.
-    #[cfg(not(any(target_os = "fuchsia", target_os = "redox", target_os = "solaris", target_os = "illumos")))]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
     pub fn tos_v4(&self) -> io::Result<u32> {
         self.inner.tos_v4()
     }
 
     /// Sets `IP_TOS`.
-    #[cfg(not(any(target_os = "fuchsia", target_os = "redox", target_os = "solaris", target_os = "illumos")))]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
     pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
         self.inner.set_tos_v4(tos)
     }
 
     /// `IP_TOS` (tokio's older name of [`tos_v4`](Self::tos_v4)).
-    #[cfg(not(any(target_os = "fuchsia", target_os = "redox", target_os = "solaris", target_os = "illumos")))]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
     #[deprecated = "use `tos_v4()`"]
     pub fn tos(&self) -> io::Result<u32> {
         self.tos_v4()
     }
 
     /// Sets `IP_TOS` (tokio's older name of [`set_tos_v4`](Self::set_tos_v4)).
-    #[cfg(not(any(target_os = "fuchsia", target_os = "redox", target_os = "solaris", target_os = "illumos")))]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
     #[deprecated = "use `set_tos_v4()`"]
     pub fn set_tos(&self, tos: u32) -> io::Result<()> {
         self.set_tos_v4(tos)
     }
 
     /// `IPV6_TCLASS`.
-    #[cfg(any(target_os = "android", target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    #[cfg(any(
+        target_os = "android",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
     pub fn tclass_v6(&self) -> io::Result<u32> {
         self.inner.tclass_v6()
     }
 
     /// Sets `IPV6_TCLASS`.
-    #[cfg(any(target_os = "android", target_os = "linux", target_os = "macos", target_os = "freebsd"))]
+    #[cfg(any(
+        target_os = "android",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
     pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
         self.inner.set_tclass_v6(tclass)
     }

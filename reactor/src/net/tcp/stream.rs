@@ -155,8 +155,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_io(cx, Direction::Read, |s| recv_read_buf(s, buf, libc::MSG_PEEK))
+        self.io.poll_io(cx, Direction::Read, |s| {
+            recv_read_buf(s, buf, libc::MSG_PEEK)
+        })
     }
 
     /// Takes the socket's pending error (`SO_ERROR`), clearing it.

@@ -141,7 +141,8 @@ impl UnixDatagram {
         path: impl AsRef<Path>,
     ) -> Poll<io::Result<usize>> {
         let path = path.as_ref();
-        self.io.poll_io(cx, Direction::Write, |s| s.send_to(buf, path))
+        self.io
+            .poll_io(cx, Direction::Write, |s| s.send_to(buf, path))
     }
 
     /// Receives from the connected peer without waiting; `WouldBlock` if
@@ -190,7 +191,8 @@ impl UnixDatagram {
     /// Receives one datagram into the spare capacity of `buf` (advancing
     /// it), and its sender's address, without waiting.
     pub fn try_recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
-        self.io.try_io(Direction::Read, |s| recv_path_buf_from(s, buf))
+        self.io
+            .try_io(Direction::Read, |s| recv_path_buf_from(s, buf))
     }
 
     /// Receives one datagram into the spare capacity of `buf` (advancing
