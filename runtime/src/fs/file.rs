@@ -7,6 +7,8 @@
 //! this struct, whose reference serves the calls that need no order with
 //! those (`metadata`, `set_permissions`, `try_clone`).
 
+mod ops;
+
 use std::fs::{File as StdFile, Metadata, Permissions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;

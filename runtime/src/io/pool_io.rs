@@ -65,6 +65,9 @@ pub(crate) struct PoolIo<T> {
     write_err: Option<io::Error>,
     /// How much a read hop fetches and how much a write hop gathers.
     window: usize,
+    /// The most one operation moves (`File::set_max_buf_size`); `window`
+    /// never exceeds it.
+    max: usize,
 }
 
 enum State<T> {
@@ -213,7 +216,14 @@ impl<T: BlockingIo> PoolIo<T> {
             }),
             write_err: None,
             window: MIN_WINDOW,
+            max: MAX_WINDOW,
         }
+    }
+
+    /// Caps what one read or write moves at `max` bytes (at least one).
+    pub(crate) fn set_max(&mut self, max: usize) {
+        self.max = max.max(1);
+        self.window = self.window.min(self.max);
     }
 
     /// Waits for the hop in flight, if any, and takes the load back with
@@ -238,14 +248,14 @@ impl<T: BlockingIo> PoolIo<T> {
                 self.write_err = res.err();
                 res = Ok(0);
             }
-            (Op::Seek(_), _) => self.window = MIN_WINDOW,
+            (Op::Seek(_), _) => self.window = MIN_WINDOW.min(self.max),
             _ => {}
         }
         Poll::Ready(Some((op, res)))
     }
 
     fn grow(&mut self) {
-        self.window = (self.window * 2).min(MAX_WINDOW);
+        self.window = (self.window * 2).min(self.max);
     }
 
     /// The idle load, or the error the next operation must report.
@@ -311,7 +321,7 @@ impl<T: BlockingIo> PoolIo<T> {
                 return Poll::Ready(Ok(()));
             }
             let handle = Handle::current_for_io()?;
-            let len = want.clamp(self.window, MAX_WINDOW);
+            let len = want.clamp(self.window, self.max);
             self.spawn(&handle, Op::Read(len), move |load| load.read(len));
         }
     }
@@ -326,7 +336,7 @@ impl<T: BlockingIo> PoolIo<T> {
         }
         ready!(self.poll_fill(cx, dst.len()))?;
         let unread = self.unread();
-        let n = unread.len().min(dst.len());
+        let n = unread.len().min(dst.len()).min(self.max);
         dst[..n].copy_from_slice(&unread[..n]);
         self.consume(n);
         Poll::Ready(Ok(n))
