@@ -32,6 +32,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use crate::quiet::Quiet;
+use crate::ready::Interest;
 use crate::scheduled_io::ScheduledIo;
 use crate::sys::{Events, IoBackend, Poller};
 use weft_base::context::{self, Service};
@@ -233,15 +234,30 @@ impl IoHandle {
         }
     }
 
-    /// Registers `fd`; returns its readiness record and key.
+    /// Registers `fd` for both directions (a socket); returns its
+    /// readiness record and key.
+    ///
+    /// # Safety
+    /// As [`register_with`](Self::register_with).
+    #[cfg(test)]
+    pub(crate) unsafe fn register(
+        &self,
+        fd: BorrowedFd<'_>,
+    ) -> io::Result<(Arc<ScheduledIo>, usize)> {
+        // SAFETY: passed on to our caller.
+        unsafe { self.register_with(fd, Interest::READABLE.add(Interest::WRITABLE)) }
+    }
+
+    /// Registers `fd` for `interest`; returns its readiness record and key.
     ///
     /// # Safety
     /// `fd` must be [`deregister`](Self::deregister)ed, or
     /// [`deregister_closing`](Self::deregister_closing)ed just before it
     /// closes, before it is closed.
-    pub(crate) unsafe fn register(
+    pub(crate) unsafe fn register_with(
         &self,
         fd: BorrowedFd<'_>,
+        interest: Interest,
     ) -> io::Result<(Arc<ScheduledIo>, usize)> {
         let io = Arc::new(ScheduledIo::new());
         let key = {
@@ -254,7 +270,7 @@ impl IoHandle {
         self.inner.registered.fetch_add(1, Ordering::Release);
         self.inner.quiet.wake();
         // SAFETY: passed on to our caller.
-        let added = match unsafe { self.inner.poller.add(fd, key) } {
+        let added = match unsafe { self.inner.poller.add(fd, key, interest) } {
             // A registration a closed descriptor left behind (its file
             // lives on in a `dup`) is taken over; a live source's is not
             // (the same descriptor registered twice stays an error).
@@ -263,7 +279,7 @@ impl IoHandle {
                 if live {
                     Err(err)
                 } else {
-                    self.inner.poller.take_over(fd, key)
+                    self.inner.poller.take_over(fd, key, interest)
                 }
             }
             added => added,
@@ -305,10 +321,16 @@ impl IoHandle {
         drop(removed);
     }
 
-    /// Re-arms `fd` where the poller delivers one event per registration.
-    pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+    /// Re-arms `fd`, registered for `interest`, where the poller delivers
+    /// one event per registration.
+    pub(crate) fn rearm(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+    ) -> io::Result<()> {
         if self.inner.poller.needs_rearm() {
-            self.inner.poller.rearm(fd, key)?;
+            self.inner.poller.rearm(fd, key, interest)?;
         }
         Ok(())
     }

@@ -18,7 +18,7 @@
 #![warn(missing_docs)]
 
 #[cfg(unix)]
-mod async_fd;
+pub(crate) mod async_fd;
 pub mod io;
 mod io_driver;
 #[cfg(all(test, loom))]
@@ -26,9 +26,13 @@ mod loom_tests;
 pub mod net;
 mod poll_evented;
 mod quiet;
+mod ready;
+mod registration;
 mod scheduled_io;
 mod sys;
 
+/// The same type as `io::unix::AsyncFd`, at the path weft's own crates
+/// (child pipes, the signal pipe) have always used.
 #[cfg(unix)]
 #[doc(hidden)]
 pub use async_fd::AsyncFd;

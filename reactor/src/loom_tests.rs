@@ -56,6 +56,38 @@ fn loom_event_racing_a_registering_reader_is_never_lost() {
 }
 
 #[test]
+fn loom_event_racing_two_readiness_futures_wakes_both() {
+    model(|| {
+        let (mut driver, io, key) = registered();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let io = io.clone();
+                let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+                let waker = Waker::from(counter.clone());
+                let task = loom::thread::spawn(move || {
+                    let mut cx = Context::from_waker(&waker);
+                    let mut id = None;
+                    // Left in the list when pending: the model checks the
+                    // wake-up, not the future's drop.
+                    io.poll_readiness(&mut cx, Direction::Read.mask(), &mut id)
+                        .is_ready()
+                });
+                (task, counter)
+            })
+            .collect();
+        driver.handle().inject(key, READABLE);
+        assert!(driver.turn(Some(std::time::Duration::ZERO)));
+        for (task, counter) in waiters {
+            let saw_it = task.join().unwrap();
+            assert!(
+                saw_it || counter.0.load(Ordering::SeqCst) == 1,
+                "a readiness future went to sleep and the event did not wake it"
+            );
+        }
+    });
+}
+
+#[test]
 fn loom_shutdown_racing_a_registering_reader_wakes_it() {
     model(|| {
         let (driver, io, _key) = registered();

@@ -11,21 +11,16 @@
 //! descriptor that stayed open would stay registered, its events dropped
 //! by the slab's generation check.
 
-use std::future::poll_fn;
 use std::io;
 use std::os::fd::AsFd;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::io_driver::{gone, IoHandle};
-use crate::scheduled_io::{Direction, ScheduledIo};
-use weft_base::coop;
+use crate::registration::Registration;
+use crate::scheduled_io::Direction;
 
 pub(crate) struct PollEvented<E: AsFd> {
     io: Option<E>,
-    handle: IoHandle,
-    scheduled: Arc<ScheduledIo>,
-    key: usize,
+    registration: Registration,
 }
 
 impl<E: AsFd> PollEvented<E> {
@@ -35,20 +30,27 @@ impl<E: AsFd> PollEvented<E> {
     /// Outside a weft runtime.
     #[track_caller]
     pub(crate) fn new(io: E) -> io::Result<PollEvented<E>> {
-        let handle = weft_base::context::expect_current::<IoHandle>();
         // SAFETY: `io` moves into the returned value, whose drop and
         // `into_inner` deregister it before the descriptor can close.
-        let (scheduled, key) = unsafe { handle.register(io.as_fd())? };
+        let registration = unsafe {
+            Registration::new(
+                io.as_fd(),
+                crate::ready::Interest::READABLE.add(crate::ready::Interest::WRITABLE),
+            )?
+        };
         Ok(PollEvented {
             io: Some(io),
-            handle,
-            scheduled,
-            key,
+            registration,
         })
     }
 
     pub(crate) fn get_ref(&self) -> &E {
         self.io.as_ref().expect("registered I/O present until drop")
+    }
+
+    /// The registration: readiness futures, `try_io` and `async_io`.
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
     }
 
     /// Ready when `direction` may make progress (or the runtime is gone);
@@ -58,18 +60,7 @@ impl<E: AsFd> PollEvented<E> {
         cx: &mut Context<'_>,
         direction: Direction,
     ) -> Poll<io::Result<()>> {
-        let budget = std::task::ready!(coop::poll_proceed(cx));
-        match self.scheduled.poll_ready(cx, direction) {
-            Poll::Ready(event) if event.is_shutdown => Poll::Ready(Err(gone())),
-            Poll::Ready(_) => {
-                budget.made_progress();
-                Poll::Ready(Ok(()))
-            }
-            Poll::Pending => {
-                self.handle.rearm(self.get_ref().as_fd(), self.key)?;
-                Poll::Pending
-            }
-        }
+        self.registration.poll_ready(cx, direction).map_ok(drop)
     }
 
     /// Runs the non-blocking `op` once `direction` is ready, until it does
@@ -79,9 +70,11 @@ impl<E: AsFd> PollEvented<E> {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        op: impl FnMut(&E) -> io::Result<R>,
+        mut op: impl FnMut(&E) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_io_until(cx, direction, op, |_| false)
+        let io = self.get_ref();
+        self.registration
+            .poll_io_until(cx, direction, || op(io), |_| false)
     }
 
     /// [`poll_io`](Self::poll_io) for a byte stream's read or write of
@@ -97,44 +90,16 @@ impl<E: AsFd> PollEvented<E> {
         cx: &mut Context<'_>,
         direction: Direction,
         len: usize,
-        op: impl FnMut(&E) -> io::Result<usize>,
+        mut op: impl FnMut(&E) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let short_is_final = self.handle.short_io_is_final();
-        self.poll_io_until(cx, direction, op, |&n| short_is_final && n > 0 && n < len)
-    }
-
-    /// The loop of [`poll_io`](Self::poll_io); readiness is also forgotten
-    /// after a result `used_up` says exhausted it.
-    fn poll_io_until<R>(
-        &self,
-        cx: &mut Context<'_>,
-        direction: Direction,
-        mut op: impl FnMut(&E) -> io::Result<R>,
-        used_up: impl Fn(&R) -> bool,
-    ) -> Poll<io::Result<R>> {
-        let budget = std::task::ready!(coop::poll_proceed(cx));
-        loop {
-            let event = match self.scheduled.poll_ready(cx, direction) {
-                Poll::Ready(event) if event.is_shutdown => return Poll::Ready(Err(gone())),
-                Poll::Ready(event) => event,
-                Poll::Pending => {
-                    self.handle.rearm(self.get_ref().as_fd(), self.key)?;
-                    return Poll::Pending;
-                }
-            };
-            match op(self.get_ref()) {
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    self.scheduled.clear_readiness(event);
-                }
-                result => {
-                    if matches!(&result, Ok(value) if used_up(value)) {
-                        self.scheduled.clear_drained(event);
-                    }
-                    budget.made_progress();
-                    return Poll::Ready(result);
-                }
-            }
-        }
+        let short_is_final = self.registration.short_io_is_final();
+        let io = self.get_ref();
+        self.registration.poll_io_until(
+            cx,
+            direction,
+            || op(io),
+            |&n| short_is_final && n > 0 && n < len,
+        )
     }
 
     /// [`poll_io`](Self::poll_io) as a future.
@@ -143,7 +108,8 @@ impl<E: AsFd> PollEvented<E> {
         direction: Direction,
         mut op: impl FnMut(&E) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(cx, direction, &mut op)).await
+        let io = self.get_ref();
+        self.registration.io(direction, || op(io)).await
     }
 
     /// Runs `op` once, without waiting; on `WouldBlock` the readiness it
@@ -153,19 +119,14 @@ impl<E: AsFd> PollEvented<E> {
         direction: Direction,
         op: impl FnOnce(&E) -> io::Result<R>,
     ) -> io::Result<R> {
-        let result = op(self.get_ref());
-        if matches!(&result, Err(err) if err.kind() == io::ErrorKind::WouldBlock) {
-            if let Some(event) = self.scheduled.ready_now(direction) {
-                self.scheduled.clear_readiness(event);
-            }
-        }
-        result
+        let io = self.get_ref();
+        self.registration.try_io_eager(direction, || op(io))
     }
 
     /// Deregisters and hands the I/O object back.
     pub(crate) fn into_inner(mut self) -> io::Result<E> {
         let io = self.io.take().expect("registered I/O present until drop");
-        self.handle.deregister(io.as_fd(), self.key)?;
+        self.registration.deregister()?;
         Ok(io)
     }
 }
@@ -175,7 +136,7 @@ impl<E: AsFd> Drop for PollEvented<E> {
         if let Some(io) = self.io.take() {
             // Deregister first: the descriptor number may be reused by the
             // next `open` the moment it closes.
-            self.handle.deregister_closing(io.as_fd(), self.key);
+            self.registration.deregister_closing();
             drop(io);
         }
     }
@@ -236,7 +197,11 @@ pub(crate) mod tests {
             assert!(driver.turn(Some(Duration::from_secs(5))));
             let mut buf = [0; 64];
             assert!(matches!(read(&io, &mut buf), Poll::Ready(Ok(2))));
-            let still_ready = io.scheduled.ready_now(Direction::Read).is_some();
+            let still_ready = io
+                .registration()
+                .scheduled()
+                .ready_now(Direction::Read)
+                .is_some();
             // Native: drained, no read that fails with `WouldBlock` to learn
             // it. Portable: the next read finds out.
             assert_eq!(still_ready, backend == IoBackend::Portable);

@@ -1,5 +1,8 @@
-//! What the reactor knows about one registered source: its readiness and
-//! the (at most one) reader and (one) writer waiting on it.
+//! What the reactor knows about one registered source: its readiness, the
+//! (at most one) reader and (one) writer polling it (`poll_*` methods keep
+//! only the last waker of each direction, as tokio's do), and a list of
+//! readiness futures (`ready(interest)`, `readable()`...), any number of
+//! them from any number of tasks.
 //!
 //! `readiness` packs the ready bits (bits 0..8), the driver tick of the
 //! event that last set them (bits 8..24: a clear by a task descheduled
@@ -15,6 +18,12 @@
 //!   task's first look and its store is seen by the second look or by the
 //!   driver's take: no wake-up is lost (the loom model of the reactor checks
 //!   this).
+//! - A readiness future in the list is notified once (its waker taken, the
+//!   entry left in place): when polled next it completes with the readiness
+//!   of that moment, even if another task cleared it in between (then
+//!   empty: a spurious wake-up its caller allows). So one event wakes every
+//!   future waiting for it, and none waits again for an event it was
+//!   already given.
 //! - A task clears readiness only with the tick it observed when it found
 //!   the source ready: if the driver delivered a newer event since, the
 //!   clear does nothing, and the task will find the source ready again.
@@ -32,6 +41,8 @@ pub(crate) const ERROR: usize = 1 << 2;
 pub(crate) const READ_CLOSED: usize = 1 << 3;
 /// Nothing more can be written (hang-up): writes fail.
 pub(crate) const WRITE_CLOSED: usize = 1 << 4;
+/// A priority event (`EPOLLPRI`: out-of-band data).
+pub(crate) const PRIORITY: usize = 1 << 5;
 /// Bits a short transfer does not use up: a FIN or an error that came
 /// with the data is still there after it. Only an operation that would
 /// block clears them (it proves there is no error or EOF left to report).
@@ -51,7 +62,7 @@ pub(crate) enum Direction {
 impl Direction {
     /// The ready bits that let this direction make progress (an error
     /// lets both report it; a closed direction ends at once).
-    fn mask(self) -> usize {
+    pub(crate) fn mask(self) -> usize {
         match self {
             Direction::Read => READABLE | READ_CLOSED | ERROR,
             Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
@@ -63,7 +74,7 @@ impl Direction {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEvent {
     tick: u16,
-    ready: usize,
+    pub(crate) ready: usize,
     pub(crate) is_shutdown: bool,
 }
 
@@ -71,6 +82,19 @@ pub(crate) struct ReadyEvent {
 struct Waiters {
     reader: Option<Waker>,
     writer: Option<Waker>,
+    /// The readiness futures waiting now.
+    list: Vec<Waiter>,
+    /// The id the next future in `list` gets.
+    next_id: u64,
+}
+
+/// One readiness future's entry.
+struct Waiter {
+    id: u64,
+    /// The ready bits it waits for.
+    mask: usize,
+    /// `None` once an event (or shutdown) notified it.
+    waker: Option<Waker>,
 }
 
 pub(crate) struct ScheduledIo {
@@ -101,6 +125,11 @@ impl ScheduledIo {
         }
         if ready & Direction::Write.mask() != 0 {
             wakers.extend(waiters.writer.take());
+        }
+        for waiter in &mut waiters.list {
+            if waiter.mask & ready != 0 {
+                wakers.extend(waiter.waker.take());
+            }
         }
     }
 
@@ -138,14 +167,89 @@ impl ScheduledIo {
     }
 
     fn ready(&self, direction: Direction) -> Option<ReadyEvent> {
+        self.ready_mask(direction.mask())
+    }
+
+    /// The readiness among `mask` now, if any (or the reactor is gone).
+    pub(crate) fn ready_mask(&self, mask: usize) -> Option<ReadyEvent> {
+        let event = self.snapshot(mask);
+        (event.ready != 0 || event.is_shutdown).then_some(event)
+    }
+
+    /// The readiness among `mask` now, empty or not.
+    fn snapshot(&self, mask: usize) -> ReadyEvent {
         let current = self.readiness.load(Ordering::Acquire);
-        let ready = current & direction.mask();
-        let is_shutdown = current & SHUTDOWN != 0;
-        (ready != 0 || is_shutdown).then_some(ReadyEvent {
+        ReadyEvent {
             tick: ((current & TICK_MASK) >> TICK_SHIFT) as u16,
-            ready,
-            is_shutdown,
-        })
+            ready: current & mask,
+            is_shutdown: current & SHUTDOWN != 0,
+        }
+    }
+
+    /// Polls the readiness future whose entry id is in `id` (`None`: not
+    /// yet in the list) for any of `mask`. Ready with the readiness seen,
+    /// which is empty if the future was notified but another task cleared
+    /// the readiness before this poll; `id` is `None` again then.
+    pub(crate) fn poll_readiness(
+        &self,
+        cx: &mut Context<'_>,
+        mask: usize,
+        id: &mut Option<u64>,
+    ) -> Poll<ReadyEvent> {
+        if id.is_none() {
+            if let Some(event) = self.ready_mask(mask) {
+                return Poll::Ready(event);
+            }
+        }
+        let mut waiters = self.waiters.lock();
+        let replaced = match *id {
+            None => {
+                if let Some(event) = self.ready_mask(mask) {
+                    return Poll::Ready(event);
+                }
+                let new = waiters.next_id;
+                waiters.next_id += 1;
+                waiters.list.push(Waiter {
+                    id: new,
+                    mask,
+                    waker: Some(cx.waker().clone()),
+                });
+                *id = Some(new);
+                None
+            }
+            Some(current) => {
+                let index = waiters.list.iter().position(|w| w.id == current);
+                let notified = index.is_none_or(|i| waiters.list[i].waker.is_none());
+                let event = self.ready_mask(mask);
+                if notified || event.is_some() {
+                    let removed = index.map(|i| waiters.list.swap_remove(i));
+                    *id = None;
+                    drop(waiters);
+                    drop(removed);
+                    return Poll::Ready(event.unwrap_or_else(|| self.snapshot(mask)));
+                }
+                let slot = &mut waiters.list[index.expect("not notified, so present")].waker;
+                match slot {
+                    Some(waker) if waker.will_wake(cx.waker()) => None,
+                    _ => slot.replace(cx.waker().clone()),
+                }
+            }
+        };
+        drop(waiters);
+        drop(replaced);
+        Poll::Pending
+    }
+
+    /// Takes the readiness future `id` out of the list (it was dropped).
+    pub(crate) fn cancel_readiness(&self, id: u64) {
+        let mut waiters = self.waiters.lock();
+        let removed = waiters
+            .list
+            .iter()
+            .position(|w| w.id == id)
+            .map(|i| waiters.list.swap_remove(i));
+        drop(waiters);
+        drop(removed);
     }
 
     /// Forgets all the readiness a task saw, its operation would block,
@@ -164,6 +268,12 @@ impl ScheduledIo {
         self.clear(event, event.ready & !FINAL);
     }
 
+    /// Forgets `bits` of what a task saw (its guard's
+    /// `clear_ready_matching`), unless a newer event arrived since.
+    pub(crate) fn clear_matching(&self, event: ReadyEvent, bits: usize) {
+        self.clear(event, event.ready & bits);
+    }
+
     fn clear(&self, event: ReadyEvent, clear: usize) {
         let _ = self
             .readiness
@@ -179,5 +289,105 @@ impl ScheduledIo {
         let mut waiters = self.waiters.lock();
         wakers.extend(waiters.reader.take());
         wakers.extend(waiters.writer.take());
+        for waiter in &mut waiters.list {
+            wakers.extend(waiter.waker.take());
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use super::*;
+
+    struct Count(StdAtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(StdAtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn one_event_wakes_every_readiness_future_of_its_direction_only() {
+        let io = ScheduledIo::new();
+        let (readers, reader_waker) = counting();
+        let (writers, writer_waker) = counting();
+        let mut ids = [None, None, None];
+        for id in &mut ids[..2] {
+            let mut cx = Context::from_waker(&reader_waker);
+            assert!(io
+                .poll_readiness(&mut cx, Direction::Read.mask(), id)
+                .is_pending());
+        }
+        let mut cx = Context::from_waker(&writer_waker);
+        assert!(io
+            .poll_readiness(&mut cx, Direction::Write.mask(), &mut ids[2])
+            .is_pending());
+
+        let mut wakers = Vec::new();
+        io.dispatch(1, READABLE, &mut wakers);
+        wakers.drain(..).for_each(Waker::wake);
+        assert_eq!(readers.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(writers.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        // The first reader clears the readiness; the second, notified
+        // before that, still completes (empty) rather than wait again.
+        let mut cx = Context::from_waker(Waker::noop());
+        let Poll::Ready(first) = io.poll_readiness(&mut cx, Direction::Read.mask(), &mut ids[0])
+        else {
+            panic!("notified reader pending");
+        };
+        assert_eq!(first.ready, READABLE);
+        io.clear_readiness(first);
+        let Poll::Ready(second) = io.poll_readiness(&mut cx, Direction::Read.mask(), &mut ids[1])
+        else {
+            panic!("notified reader pending");
+        };
+        assert_eq!(second.ready, 0);
+        assert_eq!(ids[..2], [None, None]);
+        io.cancel_readiness(ids[2].take().unwrap());
+        assert!(io.waiters.lock().list.is_empty());
+    }
+
+    #[test]
+    fn a_cancelled_future_is_not_woken() {
+        let io = ScheduledIo::new();
+        let (count, waker) = counting();
+        let mut id = None;
+        let mut cx = Context::from_waker(&waker);
+        assert!(io
+            .poll_readiness(&mut cx, Direction::Read.mask(), &mut id)
+            .is_pending());
+        io.cancel_readiness(id.unwrap());
+        let mut wakers = Vec::new();
+        io.dispatch(1, READABLE, &mut wakers);
+        assert!(wakers.is_empty());
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn shutdown_wakes_readiness_futures_and_they_see_it() {
+        let io = ScheduledIo::new();
+        let (count, waker) = counting();
+        let mut id = None;
+        let mut cx = Context::from_waker(&waker);
+        assert!(io.poll_readiness(&mut cx, PRIORITY, &mut id).is_pending());
+        let mut wakers = Vec::new();
+        io.shutdown(&mut wakers);
+        wakers.drain(..).for_each(Waker::wake);
+        assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let Poll::Ready(event) = io.poll_readiness(&mut cx, PRIORITY, &mut id) else {
+            panic!("pending after shutdown");
+        };
+        assert!(event.is_shutdown);
     }
 }

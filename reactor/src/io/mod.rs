@@ -44,6 +44,17 @@ pub use constant::{empty, repeat, sink, Empty, Repeat, Sink};
 pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf};
 pub use duplex::{duplex, simplex, DuplexStream, SimplexStream};
 
+pub use crate::ready::{Interest, Ready};
+
+/// Unix-only I/O: [`AsyncFd`](unix::AsyncFd), readiness for any descriptor.
+#[cfg(unix)]
+pub mod unix {
+    pub use crate::async_fd::{
+        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdRegisterError, AsyncFdTryNewError,
+        TryIoError,
+    };
+}
+
 pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
 pub use tokio::io::{
     join, split, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt,

@@ -3,11 +3,12 @@
 
 mod addr;
 mod lookup;
+pub(crate) mod readiness;
 pub(crate) mod stream;
-mod tcp;
+pub mod tcp;
 mod udp;
 #[cfg(unix)]
-mod unix;
+pub mod unix;
 
 pub use addr::ToSocketAddrs;
 pub use lookup::lookup_host;

@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use crate::poll_evented::PollEvented;
 use crate::scheduled_io::Direction;
 
+mod halves;
 mod sealed {
     pub trait Sealed {}
 }
@@ -157,22 +158,16 @@ pub(crate) fn read_into_hyper_cursor(
 /// PollEvented<_>` field that implements [`Stream`].
 macro_rules! stream_methods {
     () => {
-        /// Waits until a read may make progress.
+        /// Waits until a read may make progress (any number of tasks may
+        /// wait at once).
         pub async fn readable(&self) -> std::io::Result<()> {
-            std::future::poll_fn(|cx| {
-                self.io
-                    .poll_ready(cx, $crate::scheduled_io::Direction::Read)
-            })
-            .await
+            self.ready($crate::io::Interest::READABLE).await.map(drop)
         }
 
-        /// Waits until a write may make progress.
+        /// Waits until a write may make progress (any number of tasks may
+        /// wait at once).
         pub async fn writable(&self) -> std::io::Result<()> {
-            std::future::poll_fn(|cx| {
-                self.io
-                    .poll_ready(cx, $crate::scheduled_io::Direction::Write)
-            })
-            .await
+            self.ready($crate::io::Interest::WRITABLE).await.map(drop)
         }
 
         /// Reads without waiting; `WouldBlock` if nothing is there.

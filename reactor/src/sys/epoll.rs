@@ -1,6 +1,7 @@
 //! weft's own epoll backend (Linux): one system call per wait.
 //!
-//! - Sources are added once, edge-triggered, for both directions and for
+//! - Sources are added once, edge-triggered, for the directions of their
+//!   interest (sockets: both) and with reading for
 //!   `EPOLLRDHUP`: a peer's FIN arrives as a read-closed bit, in the same
 //!   event as the data before it when they come together, so a short read
 //!   is known to have drained the socket and nobody reads again just to
@@ -24,7 +25,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::Duration;
 
-use crate::scheduled_io::{ERROR, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
+use crate::ready::Interest;
+use crate::scheduled_io::{ERROR, PRIORITY, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 
 /// Events taken per wait.
 const EVENTS_CAPACITY: usize = 1024;
@@ -33,10 +35,23 @@ const EVENTS_CAPACITY: usize = 1024;
 /// wraps before it reaches the top bit (`driver.rs`).
 const WAKE_KEY: u64 = u64::MAX;
 
-/// What every source is registered for. Errors and hang-ups are reported
-/// whether asked for or not.
-const SOURCE_FLAGS: u32 =
-    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+/// The epoll flags a source with `interest` is registered with. Errors and
+/// hang-ups are reported whether asked for or not; an interest in errors
+/// alone registers for reading, as epoll needs some event (the reads are
+/// not reported to it: its mask has no reading bit).
+fn source_flags(interest: Interest) -> u32 {
+    let mut flags = libc::EPOLLET;
+    if interest.is_readable() || !(interest.is_writable() || interest.is_priority()) {
+        flags |= libc::EPOLLIN | libc::EPOLLRDHUP;
+    }
+    if interest.is_writable() {
+        flags |= libc::EPOLLOUT;
+    }
+    if interest.is_priority() {
+        flags |= libc::EPOLLPRI;
+    }
+    flags as u32
+}
 
 pub(crate) struct Poller {
     epoll: OwnedFd,
@@ -94,17 +109,22 @@ impl Poller {
         self.pwait2(&mut events, Some(Duration::ZERO)) >= 0
     }
 
-    /// Registers `fd` for both directions under `key`; `EEXIST` if it is
+    /// Registers `fd` for `interest` under `key`; `EEXIST` if it is
     /// registered already (see [`take_over`](Self::take_over)).
     ///
     /// # Safety
     /// None for epoll, which holds no reference to `fd`; `unsafe` for the
     /// seam's contract (other backends need the delete).
-    pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+    pub(crate) unsafe fn add(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+    ) -> io::Result<()> {
         self.ctl(
             libc::EPOLL_CTL_ADD,
             fd.as_raw_fd(),
-            SOURCE_FLAGS,
+            source_flags(interest),
             key as u64,
         )
     }
@@ -113,11 +133,16 @@ impl Poller {
     /// closed without [`delete`](Self::delete) leaves its registration
     /// behind if another descriptor shares its file (a `dup`); should its
     /// number come back for that same file, the add meets it (`EEXIST`).
-    pub(crate) fn take_over(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+    pub(crate) fn take_over(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+    ) -> io::Result<()> {
         self.ctl(
             libc::EPOLL_CTL_MOD,
             fd.as_raw_fd(),
-            SOURCE_FLAGS,
+            source_flags(interest),
             key as u64,
         )
     }
@@ -271,6 +296,9 @@ fn ready(flags: u32) -> usize {
     if has(libc::EPOLLERR) {
         ready |= ERROR;
     }
+    if has(libc::EPOLLPRI) {
+        ready |= PRIORITY;
+    }
     ready
 }
 
@@ -324,6 +352,8 @@ mod tests {
 
     use super::*;
 
+    const SOCKET: Interest = Interest::READABLE.add(Interest::WRITABLE);
+
     fn poller(pwait2: bool) -> Poller {
         Poller::with_pwait2(pwait2).unwrap()
     }
@@ -352,7 +382,7 @@ mod tests {
             let (a, b) = UnixStream::pair().unwrap();
             a.set_nonblocking(true).unwrap();
             // SAFETY: `a` outlives the poller's use of it (deleted below).
-            unsafe { poller.add(a.as_fd(), 7).unwrap() };
+            unsafe { poller.add(a.as_fd(), 7, SOCKET).unwrap() };
             // Writable at once: the first edge.
             assert_ne!(wait_for(&poller, 7, Duration::ZERO) & WRITABLE, 0);
             (&b).write_all(b"bye").unwrap();
@@ -370,7 +400,7 @@ mod tests {
         let poller = poller(true);
         let (a, b) = UnixStream::pair().unwrap();
         // SAFETY: `a` is deleted before it closes.
-        unsafe { poller.add(a.as_fd(), 1).unwrap() };
+        unsafe { poller.add(a.as_fd(), 1, SOCKET).unwrap() };
         wait_for(&poller, 1, Duration::ZERO);
         drop(b);
         let ready = wait_for(&poller, 1, Duration::from_secs(5));
@@ -443,13 +473,13 @@ mod tests {
         let (pair, b) = UnixStream::pair().unwrap();
         let a = crate::poll_evented::tests::dup_onto(&pair, 901);
         // SAFETY: epoll holds no reference to the descriptor.
-        unsafe { poller.add(a.as_fd(), 1).unwrap() };
+        unsafe { poller.add(a.as_fd(), 1, SOCKET).unwrap() };
         drop(a); // closed without a delete: `pair` keeps the file open
         let again = crate::poll_evented::tests::dup_onto(&pair, 901);
         // SAFETY: as above.
-        let err = unsafe { poller.add(again.as_fd(), 2).unwrap_err() };
+        let err = unsafe { poller.add(again.as_fd(), 2, SOCKET).unwrap_err() };
         assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
-        poller.take_over(again.as_fd(), 2).unwrap();
+        poller.take_over(again.as_fd(), 2, SOCKET).unwrap();
         wait_for(&poller, 2, Duration::ZERO);
         (&b).write_all(b"x").unwrap();
         let mut events = Events::new();

@@ -12,6 +12,7 @@ use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
 use super::IoBackend;
+use crate::ready::Interest;
 use weft_base::loom::{wait_timeout, Condvar, Mutex};
 
 /// A poller whose events come from [`Poller::inject`]. Under loom,
@@ -56,7 +57,12 @@ impl Poller {
 
     /// # Safety
     /// None needed by the fake; kept for the real poller's contract.
-    pub(crate) unsafe fn add(&self, _fd: BorrowedFd<'_>, _key: usize) -> io::Result<()> {
+    pub(crate) unsafe fn add(
+        &self,
+        _fd: BorrowedFd<'_>,
+        _key: usize,
+        _interest: Interest,
+    ) -> io::Result<()> {
         Ok(())
     }
 
@@ -64,7 +70,12 @@ impl Poller {
         false
     }
 
-    pub(crate) fn rearm(&self, _fd: BorrowedFd<'_>, _key: usize) -> io::Result<()> {
+    pub(crate) fn rearm(
+        &self,
+        _fd: BorrowedFd<'_>,
+        _key: usize,
+        _interest: Interest,
+    ) -> io::Result<()> {
         Ok(())
     }
 
@@ -72,7 +83,12 @@ impl Poller {
         Ok(())
     }
 
-    pub(crate) fn take_over(&self, _fd: BorrowedFd<'_>, _key: usize) -> io::Result<()> {
+    pub(crate) fn take_over(
+        &self,
+        _fd: BorrowedFd<'_>,
+        _key: usize,
+        _interest: Interest,
+    ) -> io::Result<()> {
         Ok(())
     }
 

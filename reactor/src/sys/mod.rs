@@ -95,6 +95,7 @@ mod real {
     #[cfg(target_os = "linux")]
     use super::epoll;
     use super::{portable, IoBackend};
+    use crate::ready::Interest;
 
     pub(crate) enum Poller {
         #[cfg(target_os = "linux")]
@@ -157,14 +158,19 @@ mod real {
             }
         }
 
-        /// Registers `fd` for both directions under `key`.
+        /// Registers `fd` for `interest` under `key`.
         ///
         /// # Safety
         /// `fd` must be [`delete`](Self::delete)d before it is closed,
         /// unless [`close_deletes`](Self::close_deletes).
-        pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        pub(crate) unsafe fn add(
+            &self,
+            fd: BorrowedFd<'_>,
+            key: usize,
+            interest: Interest,
+        ) -> io::Result<()> {
             // SAFETY: passed on from our caller.
-            each!(self, p => unsafe { p.add(fd, key) })
+            each!(self, p => unsafe { p.add(fd, key, interest) })
         }
 
         /// Whether a source must be re-armed after each event (oneshot
@@ -173,11 +179,16 @@ mod real {
             each!(self, p => p.needs_rearm())
         }
 
-        pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+        pub(crate) fn rearm(
+            &self,
+            fd: BorrowedFd<'_>,
+            key: usize,
+            interest: Interest,
+        ) -> io::Result<()> {
             match self {
                 #[cfg(target_os = "linux")]
                 Poller::Epoll(_) => Ok(()),
-                Poller::Portable(p) => p.rearm(fd, key),
+                Poller::Portable(p) => p.rearm(fd, key, interest),
             }
         }
 
@@ -187,8 +198,13 @@ mod real {
 
         /// Moves the registration `fd` already has (`EEXIST` from
         /// [`add`](Self::add)) to `key`.
-        pub(crate) fn take_over(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-            each!(self, p => p.take_over(fd, key))
+        pub(crate) fn take_over(
+            &self,
+            fd: BorrowedFd<'_>,
+            key: usize,
+            interest: Interest,
+        ) -> io::Result<()> {
+            each!(self, p => p.take_over(fd, key, interest))
         }
 
         /// Whether closing a descriptor takes it out of the poller, so a

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use polling::{Event, PollMode};
 
+use crate::ready::Interest;
 use crate::scheduled_io::{ERROR, READABLE, WRITABLE};
 
 /// Events taken per wait.
@@ -38,15 +39,22 @@ impl Poller {
         Ok(Poller { poller, mode })
     }
 
-    /// Registers `fd` for both directions under `key`.
+    /// Registers `fd` for `interest` under `key` (priority events are not
+    /// among what `polling` reports; an interest in errors alone registers
+    /// for reading, as some event must be asked for).
     ///
     /// # Safety
     /// `fd` must be [`delete`](Self::delete)d before it is closed.
-    pub(crate) unsafe fn add(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
+    pub(crate) unsafe fn add(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+    ) -> io::Result<()> {
         // SAFETY: the caller deletes `fd` before closing it.
         unsafe {
             self.poller
-                .add_with_mode(fd.as_raw_fd(), Event::all(key), self.mode)
+                .add_with_mode(fd.as_raw_fd(), event(key, interest), self.mode)
         }
     }
 
@@ -55,8 +63,14 @@ impl Poller {
         self.mode == PollMode::Oneshot
     }
 
-    pub(crate) fn rearm(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        self.poller.modify_with_mode(fd, Event::all(key), self.mode)
+    pub(crate) fn rearm(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.poller
+            .modify_with_mode(fd, event(key, interest), self.mode)
     }
 
     pub(crate) fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
@@ -65,8 +79,13 @@ impl Poller {
 
     /// Moves `fd`'s registration to `key` (never needed: sources are
     /// always deleted before they close here).
-    pub(crate) fn take_over(&self, fd: BorrowedFd<'_>, key: usize) -> io::Result<()> {
-        self.rearm(fd, key)
+    pub(crate) fn take_over(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.rearm(fd, key, interest)
     }
 
     /// No: `polling` requires every source deleted before it closes.
@@ -82,6 +101,12 @@ impl Poller {
     pub(crate) fn notify(&self) -> io::Result<()> {
         self.poller.notify()
     }
+}
+
+/// The `polling` event a source with `interest` registers for.
+fn event(key: usize, interest: Interest) -> Event {
+    let writable = interest.is_writable();
+    Event::new(key, interest.is_readable() || !writable, writable)
 }
 
 impl Events {

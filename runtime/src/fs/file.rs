@@ -7,6 +7,8 @@
 //! this struct, whose reference serves the calls that need no order with
 //! those (`metadata`, `set_permissions`, `try_clone`).
 
+mod ops;
+
 use std::fs::{File as StdFile, Metadata, Permissions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -176,26 +178,6 @@ impl File {
     pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
         self.io
             .run(move |file| file.set_len(size).map(|()| 0))
-            .await
-            .map(drop)
-    }
-
-    /// Caps how many bytes one hop to the blocking pool moves, and so how
-    /// many one read or write call moves: reads fetch ahead and writes
-    /// gather at most `max_buf_size` bytes (the default cap is 1 MiB).
-    ///
-    /// # Panics
-    /// If `max_buf_size` is 0: no read or write could make progress.
-    pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
-        assert!(max_buf_size > 0, "`max_buf_size` must be greater than 0");
-        self.io.set_max_window(max_buf_size);
-    }
-
-    /// Sets the file's access and modification times (buffered bytes are
-    /// written first).
-    pub async fn set_times(&mut self, times: std::fs::FileTimes) -> io::Result<()> {
-        self.io
-            .run(move |file| file.set_times(times).map(|()| 0))
             .await
             .map(drop)
     }

@@ -31,13 +31,17 @@
 //! # }).unwrap();
 //! ```
 
+mod dir_builder;
 mod file;
 mod open_options;
 mod read_dir;
 
+pub use dir_builder::DirBuilder;
 pub use file::File;
 pub use open_options::OpenOptions;
 pub use read_dir::{read_dir, DirEntry, ReadDir};
+/// Access and modification times for [`File::set_times`] (std's type).
+pub use std::fs::FileTimes;
 
 use std::fs::{Metadata, Permissions};
 use std::io;

@@ -117,12 +117,28 @@ impl Command {
         self
     }
 
-    /// The std builder inside, for what it has beyond these methods (on
-    /// Unix, `CommandExt`: `uid`, `process_group`, `pre_exec`, ...).
+    /// Whether [`kill_on_drop`](Self::kill_on_drop) is set.
+    pub fn get_kill_on_drop(&self) -> bool {
+        self.kill_on_drop
+    }
+
+    /// The std builder inside, for what it has beyond these methods.
     /// Standard streams set through it count as unset for
     /// [`output`](Self::output)'s defaults.
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
+    }
+
+    /// The std builder inside, to read its settings (`get_program`,
+    /// `get_args`, `get_envs`, `get_current_dir`).
+    pub fn as_std(&self) -> &std::process::Command {
+        &self.std
+    }
+
+    /// The std builder inside, given up (the
+    /// [`kill_on_drop`](Self::kill_on_drop) setting is lost).
+    pub fn into_std(self) -> std::process::Command {
+        self.std
     }
 
     /// Starts the child, with inherited standard streams unless set.
@@ -190,6 +206,54 @@ impl Command {
             self.std.stderr(Stdio::inherit());
         }
         Child::new(spawned?, self.kill_on_drop)
+    }
+}
+
+/// Unix's `CommandExt` settings, with tokio's names.
+#[cfg(unix)]
+impl Command {
+    /// Runs the child as user `id` (`setuid`); fails at spawn without the
+    /// privilege.
+    pub fn uid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::uid(&mut self.std, id);
+        self
+    }
+
+    /// Runs the child as group `id` (`setgid`).
+    pub fn gid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::gid(&mut self.std, id);
+        self
+    }
+
+    /// Sets the child's `argv[0]`, the name it sees itself run as (the
+    /// program run is still the one given to [`new`](Self::new)).
+    pub fn arg0(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        std::os::unix::process::CommandExt::arg0(&mut self.std, arg);
+        self
+    }
+
+    /// Puts the child in process group `pgroup` (0: a new group whose id is
+    /// the child's pid), so a terminal's `SIGINT` to our group does not
+    /// reach it.
+    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
+        std::os::unix::process::CommandExt::process_group(&mut self.std, pgroup);
+        self
+    }
+
+    /// Runs `f` in the child after `fork` and before `exec`; an error from
+    /// it fails the spawn with that error.
+    ///
+    /// # Safety
+    /// As [`std::os::unix::process::CommandExt::pre_exec`]: `f` runs in a
+    /// forked copy of this process where only async-signal-safe operations
+    /// are allowed (no allocation, no locks another thread may hold).
+    pub unsafe fn pre_exec<F>(&mut self, f: F) -> &mut Command
+    where
+        F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+    {
+        // SAFETY: passed on from our caller.
+        unsafe { std::os::unix::process::CommandExt::pre_exec(&mut self.std, f) };
+        self
     }
 }
 

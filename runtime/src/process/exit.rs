@@ -30,7 +30,9 @@ impl ExitWatch {
     pub(crate) fn new(pid: u32) -> io::Result<ExitWatch> {
         #[cfg(target_os = "linux")]
         if let Some(fd) = pidfd::open(pid) {
-            return Ok(ExitWatch::Pidfd(AsyncFd::new(fd)?));
+            // SAFETY: the `OwnedFd` keeps the pidfd open while registered;
+            // `AsyncFd` deregisters it before dropping it.
+            return Ok(ExitWatch::Pidfd(unsafe { AsyncFd::register(fd)? }));
         }
         #[cfg(not(target_os = "linux"))]
         let _ = pid;

@@ -20,7 +20,9 @@ impl Pipe {
     pub(crate) fn new(fd: impl Into<OwnedFd>) -> io::Result<Pipe> {
         let fd: OwnedFd = fd.into();
         set_nonblocking(&fd)?;
-        Ok(Pipe(AsyncFd::new(File::from(fd))?))
+        // SAFETY: the `File` owns the descriptor and keeps it open while
+        // registered; `AsyncFd` deregisters it before dropping the file.
+        Ok(Pipe(unsafe { AsyncFd::register(File::from(fd))? }))
     }
 
     pub(crate) fn poll_read(

@@ -62,7 +62,9 @@ impl SignalDriver {
         }
         let pipe = {
             let _reactor = weft_base::context::enter(handle.services.io());
-            AsyncFd::new(registry::receiver()?)?
+            // SAFETY: the stream owns its descriptor and keeps it open while
+            // registered; `AsyncFd` deregisters it before dropping it.
+            unsafe { AsyncFd::register(registry::receiver()?)? }
         };
         let driver = Arc::new_cyclic(|weak| SignalDriver {
             pipe,

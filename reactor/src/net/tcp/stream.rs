@@ -8,10 +8,13 @@
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use super::listener::no_addresses;
 use super::socket::TcpSocket;
 use crate::net::addr::ToSocketAddrs;
+use crate::net::readiness::{readiness_methods, recv_read_buf, stream_try_methods};
 use crate::net::stream::{stream_methods, stream_traits};
 use crate::poll_evented::PollEvented;
 use crate::scheduled_io::Direction;
@@ -127,10 +130,82 @@ impl TcpStream {
     }
 
     stream_methods!();
+}
 
-    /// Reads what is there without taking it off the stream.
-    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+/// tokio's readiness, `try_*`, peeking and socket-option methods.
+impl TcpStream {
+    readiness_methods!(poll_read_ready, poll_write_ready);
+    stream_try_methods!();
+
+    /// Reads what is there without taking it off the stream; waits for
+    /// data (`Ok(0)` at end of stream).
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.io(Direction::Read, |s| s.peek(buf)).await
+    }
+
+    /// Polls to read what is there into `buf` without taking it off the
+    /// stream; how many bytes came.
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_io(cx, Direction::Read, |s| {
+            recv_read_buf(s, buf, libc::MSG_PEEK)
+        })
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), clearing it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// `SO_LINGER`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        socket2::SockRef::from(self.io.get_ref()).linger()
+    }
+
+    /// Sets `SO_LINGER`. With a non-zero time the close that drops this
+    /// stream blocks the thread until the data is sent or the time is up:
+    /// deprecated for that, as in tokio; [`set_zero_linger`](Self::set_zero_linger)
+    /// (reset on close) does not block.
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(dur)
+    }
+
+    /// Sets `SO_LINGER` to zero: the close that drops this stream resets
+    /// the connection (RST) instead of sending what is left.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_linger(Some(Duration::ZERO))
+    }
+
+    /// `TCP_QUICKACK`.
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    pub fn quickack(&self) -> io::Result<bool> {
+        socket2::SockRef::from(self.io.get_ref()).tcp_quickack()
+    }
+
+    /// Sets `TCP_QUICKACK`: acknowledge at once rather than delay (the
+    /// kernel may turn it off again).
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_tcp_quickack(quickack)
+    }
+}
+
+impl TryFrom<std::net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// [`TcpStream::from_std`].
+    fn try_from(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(stream)
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
     }
 }
 

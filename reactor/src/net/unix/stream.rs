@@ -8,6 +8,10 @@ use std::path::Path;
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use std::os::fd::AsFd as _;
+
+use super::ucred::UCred;
+use crate::net::readiness::{readiness_methods, stream_try_methods};
 use crate::net::stream::{stream_methods, stream_traits};
 use crate::poll_evented::PollEvented;
 use crate::scheduled_io::Direction;
@@ -96,6 +100,37 @@ impl UnixStream {
     }
 
     stream_methods!();
+}
+
+/// tokio's readiness, `try_*` and credential methods.
+impl UnixStream {
+    readiness_methods!(poll_read_ready, poll_write_ready);
+    stream_try_methods!();
+
+    /// The credentials of the process at the other end.
+    pub fn peer_cred(&self) -> io::Result<UCred> {
+        super::ucred::peer_cred(self.io.get_ref().as_fd())
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), clearing it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+}
+
+impl TryFrom<std::os::unix::net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// [`UnixStream::from_std`].
+    fn try_from(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(stream)
+    }
+}
+
+impl std::os::fd::AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
 }
 
 stream_traits!(UnixStream);
