@@ -483,3 +483,44 @@ async fn sink_takes_every_vectored_slice_whole() {
     ];
     assert_eq!(sink.write_vectored(&bufs).await.unwrap(), 10);
 }
+
+#[weft::test]
+async fn duplex_takes_vectored_writes_across_slices_up_to_its_room() {
+    let (mut a, mut b) = io::duplex(8);
+    assert!(a.is_write_vectored());
+    let bufs = [
+        std::io::IoSlice::new(b"hello "),
+        std::io::IoSlice::new(b""),
+        std::io::IoSlice::new(b"world"),
+    ];
+    assert_eq!(a.write_vectored(&bufs).await.unwrap(), 8);
+    let mut got = [0u8; 8];
+    b.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"hello wo");
+}
+
+/// An accepted stream starts out assumed readable and writable: bytes the
+/// peer sent before the accept are read at once, with no driver turn in
+/// between (`try_read` never waits for one).
+#[weft::test]
+async fn an_accepted_stream_reads_what_came_before_the_accept_at_once() {
+    use std::io::Write as _;
+    let (listener, addr) = listener().await;
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client.write_all(b"early").unwrap();
+    let (stream, _) = listener.accept().await.unwrap();
+    // Wait until the bytes are queued without touching weft's readiness.
+    let mut peek = [std::mem::MaybeUninit::<u8>::uninit(); 8];
+    while socket2::SockRef::from(&stream).peek(&mut peek).unwrap() < 5 {
+        std::thread::yield_now();
+    }
+    let mut buf = [0u8; 8];
+    let n = stream.try_read(&mut buf).expect("assumed readable");
+    assert_eq!(&buf[..n], b"early");
+    assert_eq!(stream.try_write(b"reply").unwrap(), 5);
+    assert_eq!(
+        stream.try_read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock,
+        "the wrong guess costs one WouldBlock, which clears it"
+    );
+}

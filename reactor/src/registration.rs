@@ -219,6 +219,11 @@ impl Registration {
         self.scheduled.clear_readiness(event);
     }
 
+    /// See [`ScheduledIo::assume_ready`].
+    pub(crate) fn assume_ready(&self, ready: usize) {
+        self.scheduled.assume_ready(ready);
+    }
+
     /// Forgets the `bits` of what `event` saw, unless a newer event arrived
     /// since.
     pub(crate) fn clear_matching(&self, event: ReadyEvent, bits: usize) {

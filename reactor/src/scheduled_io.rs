@@ -110,6 +110,17 @@ impl ScheduledIo {
         }
     }
 
+    /// Marks `ready` as there before the driver has reported anything, for
+    /// a source whose state is known at birth (an accepted connection is
+    /// readable and writable as far as anyone knows; a socket pair is
+    /// writable). Its first operation then tries the system call instead
+    /// of waiting a driver turn for the registration's first event; a
+    /// wrong guess costs one `WouldBlock`, which clears it.
+    pub(crate) fn assume_ready(&self, ready: usize) {
+        self.readiness
+            .fetch_or(ready & READY_MASK, Ordering::AcqRel);
+    }
+
     /// Marks `ready` as delivered by the driver's turn `tick` and collects
     /// the wakers of the directions that can now move into `wakers`.
     pub(crate) fn dispatch(&self, tick: u16, ready: usize, wakers: &mut Vec<Waker>) {

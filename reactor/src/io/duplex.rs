@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
@@ -55,6 +55,7 @@ use weft_base::loom::Mutex;
 /// assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
 /// # io::Result::Ok(()) }).unwrap();
 /// ```
+#[track_caller]
 pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
     assert!(max_buf_size > 0, "duplex requires max_buf_size > 0");
     let one = Arc::new(Mutex::new(Pipe::new(max_buf_size)));
@@ -132,9 +133,13 @@ impl Pipe {
         (Poll::Ready(n), Outside::wake(self.writer.take()))
     }
 
-    /// Buffers as much of `data` as fits; pending when nothing does. Also
-    /// returns the reader's waker when bytes arrived.
-    fn write(&mut self, cx: &Context<'_>, data: &[u8]) -> (Poll<io::Result<usize>>, Outside) {
+    /// Buffers as much of `bufs` as fits, in order; pending when nothing
+    /// does. Also returns the reader's waker when bytes arrived.
+    fn write(
+        &mut self,
+        cx: &Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> (Poll<io::Result<usize>>, Outside) {
         if self.write_closed {
             let closed = broken_pipe("this end was closed");
             return (Poll::Ready(Err(closed)), Outside::NOTHING);
@@ -143,15 +148,19 @@ impl Pipe {
             let dropped = broken_pipe("the other end was dropped");
             return (Poll::Ready(Err(dropped)), Outside::NOTHING);
         }
-        if data.is_empty() {
+        if bufs.iter().all(|buf| buf.is_empty()) {
             return (Poll::Ready(Ok(0)), Outside::NOTHING);
         }
         let room = self.max_buf_size - self.buf.len();
         if room == 0 {
             return (Poll::Pending, register(&mut self.writer, cx.waker()));
         }
-        let n = room.min(data.len());
-        self.buf.extend(&data[..n]);
+        let mut n = 0;
+        for buf in bufs {
+            let take = (room - n).min(buf.len());
+            self.buf.extend(&buf[..take]);
+            n += take;
+        }
         (Poll::Ready(Ok(n)), Outside::wake(self.reader.take()))
     }
 
@@ -262,8 +271,17 @@ fn poll_read_slice(
 
 /// Writes to `pipe`, spending budget when ready.
 fn poll_write(pipe: &Mutex<Pipe>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+    poll_write_vectored(pipe, cx, &[IoSlice::new(data)])
+}
+
+/// Writes as much of `bufs` to `pipe` as fits, spending budget when ready.
+fn poll_write_vectored(
+    pipe: &Mutex<Pipe>,
+    cx: &mut Context<'_>,
+    bufs: &[IoSlice<'_>],
+) -> Poll<io::Result<usize>> {
     let budget = ready!(coop::poll_proceed(cx));
-    let (poll, outside) = pipe.lock().write(cx, data);
+    let (poll, outside) = pipe.lock().write(cx, bufs);
     outside.run();
     let result = ready!(poll);
     budget.made_progress();
@@ -310,6 +328,18 @@ impl tokio::io::AsyncWrite for DuplexStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         poll_write(&self.write, cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_vectored(&self.write, cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -373,6 +403,7 @@ impl futures_io::AsyncWrite for DuplexStream {
 /// assert_eq!(got, "one way");
 /// # io::Result::Ok(()) }).unwrap();
 /// ```
+#[track_caller]
 pub fn simplex(
     max_buf_size: usize,
 ) -> (
@@ -394,6 +425,7 @@ impl SimplexStream {
     ///
     /// # Panics
     /// If `max_buf_size` is 0.
+    #[track_caller]
     pub fn new_unsplit(max_buf_size: usize) -> SimplexStream {
         assert!(max_buf_size > 0, "simplex requires max_buf_size > 0");
         SimplexStream {
@@ -425,6 +457,18 @@ impl tokio::io::AsyncWrite for SimplexStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         poll_write(&self.pipe, cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_write_vectored(&self.pipe, cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -78,7 +78,7 @@ impl TcpListener {
     /// Polls for a connection.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, peer) = std::task::ready!(self.io.poll_io(cx, Direction::Read, accept))?;
-        Poll::Ready(TcpStream::from_nonblocking(stream).map(|s| (s, peer)))
+        Poll::Ready(TcpStream::from_accepted(stream).map(|s| (s, peer)))
     }
 
     /// The address this listener is bound to.

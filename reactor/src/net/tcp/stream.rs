@@ -17,7 +17,7 @@ use crate::net::addr::ToSocketAddrs;
 use crate::net::readiness::{readiness_methods, recv_read_buf, stream_try_methods};
 use crate::net::stream::{stream_methods, stream_traits};
 use crate::poll_evented::PollEvented;
-use crate::scheduled_io::Direction;
+use crate::scheduled_io::{self, Direction};
 
 /// A TCP connection between a local and a remote socket.
 ///
@@ -88,6 +88,15 @@ impl TcpStream {
 
     /// Registers a stream that is already non-blocking.
     #[track_caller]
+    /// A stream a listener just accepted: assumed readable and writable
+    /// (see `ScheduledIo::assume_ready`), so its first read and write try
+    /// the socket rather than wait a driver turn.
+    pub(crate) fn from_accepted(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_nonblocking(stream)?;
+        (stream.io.registration()).assume_ready(scheduled_io::READABLE | scheduled_io::WRITABLE);
+        Ok(stream)
+    }
+
     pub(crate) fn from_nonblocking(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: PollEvented::new(stream)?,

@@ -11,7 +11,7 @@ use tokio::io::ReadBuf;
 use crate::io::Interest;
 use crate::net::readiness::{readiness_methods, recv_buf, recv_read_buf};
 use crate::poll_evented::PollEvented;
-use crate::scheduled_io::Direction;
+use crate::scheduled_io::{self, Direction};
 
 /// A Unix datagram socket. Methods take `&self`: one task may receive while
 /// another sends.
@@ -46,7 +46,18 @@ impl UnixDatagram {
     #[track_caller]
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
         let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
-        Ok((UnixDatagram::from_std(a)?, UnixDatagram::from_std(b)?))
+        let pair = (UnixDatagram::from_std(a)?, UnixDatagram::from_std(b)?);
+        // Connected and empty: writable, nothing to read yet (see
+        // `ScheduledIo::assume_ready`).
+        pair.0
+            .io
+            .registration()
+            .assume_ready(scheduled_io::WRITABLE);
+        pair.1
+            .io
+            .registration()
+            .assume_ready(scheduled_io::WRITABLE);
+        Ok(pair)
     }
 
     /// Takes over a `std` socket (made non-blocking here).

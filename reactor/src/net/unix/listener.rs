@@ -58,7 +58,7 @@ impl UnixListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (stream, peer) =
             std::task::ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
-        Poll::Ready(UnixStream::from_std(stream).map(|s| (s, peer)))
+        Poll::Ready(UnixStream::from_accepted(stream).map(|s| (s, peer)))
     }
 
     /// The address this listener is bound to.

@@ -14,7 +14,7 @@ use super::ucred::UCred;
 use crate::net::readiness::{readiness_methods, stream_try_methods};
 use crate::net::stream::{stream_methods, stream_traits};
 use crate::poll_evented::PollEvented;
-use crate::scheduled_io::Direction;
+use crate::scheduled_io::{self, Direction};
 
 /// A connected Unix stream socket.
 #[derive(Debug)]
@@ -69,7 +69,27 @@ impl UnixStream {
     #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
-        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+        let pair = (UnixStream::from_std(a)?, UnixStream::from_std(b)?);
+        // Connected and empty: writable, nothing to read yet (see
+        // `ScheduledIo::assume_ready`).
+        pair.0
+            .io
+            .registration()
+            .assume_ready(scheduled_io::WRITABLE);
+        pair.1
+            .io
+            .registration()
+            .assume_ready(scheduled_io::WRITABLE);
+        Ok(pair)
+    }
+
+    /// A stream a listener just accepted: assumed readable and writable
+    /// (see `ScheduledIo::assume_ready`).
+    #[track_caller]
+    pub(crate) fn from_accepted(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        let stream = UnixStream::from_std(stream)?;
+        (stream.io.registration()).assume_ready(scheduled_io::READABLE | scheduled_io::WRITABLE);
+        Ok(stream)
     }
 
     /// Takes over a connected `std` stream (made non-blocking here).
