@@ -28,6 +28,15 @@
 //! });
 //! ```
 
+pub mod error;
+
+// `weft-bench` (outside this crate's reach for this change) still names
+// `broadcast::RecvError`; `error::RecvError` is the one documented path.
+#[doc(hidden)]
+pub use error::RecvError;
+
+use error::{SendError, TryRecvError};
+
 use std::fmt;
 
 use crate::notify::BigNotify;
@@ -102,54 +111,6 @@ pub struct Receiver<T> {
     /// Which notify shard this receiver waits on.
     shard: usize,
 }
-
-pub use crate::send_error::SendError;
-
-/// Why [`Receiver::recv`] returned no message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecvError {
-    /// Every sender is gone and every message was received.
-    Closed,
-    /// The receiver fell behind: this many messages were overwritten
-    /// before it could see them. The next receive resumes at the oldest one
-    /// still held.
-    Lagged(u64),
-}
-
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RecvError::Closed => f.write_str("channel closed"),
-            RecvError::Lagged(n) => write!(f, "receiver lagged by {n} messages"),
-        }
-    }
-}
-
-impl std::error::Error for RecvError {}
-
-/// Why [`Receiver::try_recv`] returned no message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryRecvError {
-    /// Nothing new now.
-    Empty,
-    /// Every sender is gone and every message was received.
-    Closed,
-    /// The receiver fell behind by this many messages (see
-    /// [`RecvError::Lagged`]).
-    Lagged(u64),
-}
-
-impl fmt::Display for TryRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryRecvError::Empty => f.write_str("channel empty"),
-            TryRecvError::Closed => f.write_str("channel closed"),
-            TryRecvError::Lagged(n) => write!(f, "receiver lagged by {n} messages"),
-        }
-    }
-}
-
-impl std::error::Error for TryRecvError {}
 
 impl<T> Sender<T> {
     /// Sends `value` to every current receiver; returns how many there

@@ -36,6 +36,7 @@
 mod waiters;
 
 mod barrier;
+mod blocking;
 pub mod broadcast;
 pub mod mpsc;
 mod mutex;

@@ -14,6 +14,10 @@
 //!   clear; the other side reads it only if the bit was set when it set
 //!   its own terminal bit. So a waker cell is never written and read at once.
 
+pub mod error;
+
+use error::{RecvError, TryRecvError};
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -174,38 +178,6 @@ pub struct Sender<T> {
 pub struct Receiver<T> {
     inner: Option<Arc<Inner<T>>>,
 }
-
-/// The sender was dropped without sending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecvError(());
-
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: the sender was dropped without sending")
-    }
-}
-
-impl std::error::Error for RecvError {}
-
-/// Why [`Receiver::try_recv`] returned no value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryRecvError {
-    /// No value yet; the sender is still there.
-    Empty,
-    /// The sender was dropped without sending (or the value was taken).
-    Closed,
-}
-
-impl fmt::Display for TryRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryRecvError::Empty => f.write_str("channel empty"),
-            TryRecvError::Closed => f.write_str("channel closed"),
-        }
-    }
-}
-
-impl std::error::Error for TryRecvError {}
 
 impl<T> Sender<T> {
     /// Sends `value`. Fails, handing it back, if the receiver was dropped

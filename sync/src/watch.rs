@@ -23,6 +23,10 @@
 //! });
 //! ```
 
+pub mod error;
+
+use error::{RecvError, SendError};
+
 use std::fmt;
 use std::ops::Deref;
 
@@ -102,20 +106,6 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
         fmt::Debug::fmt(&**self, f)
     }
 }
-
-pub use crate::send_error::SendError;
-
-/// The sender is gone and there is no change left to see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecvError(());
-
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: the sender was dropped")
-    }
-}
-
-impl std::error::Error for RecvError {}
 
 impl<T> Sender<T> {
     /// Publishes `value` and wakes the receivers. Fails, handing the value

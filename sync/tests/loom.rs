@@ -262,7 +262,10 @@ fn broadcast_send_racing_recv() {
             tx.send(1).unwrap();
         });
         assert_eq!(block_on(rx.recv()), Ok(1));
-        assert_eq!(block_on(rx.recv()), Err(broadcast::RecvError::Closed));
+        assert_eq!(
+            block_on(rx.recv()),
+            Err(broadcast::error::RecvError::Closed)
+        );
         t.join().unwrap();
     });
 }
