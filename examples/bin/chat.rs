@@ -50,7 +50,9 @@ impl Room {
         {
             let clients = self.clients.lock().unwrap();
             for (&id, client) in clients.iter().filter(|(&id, _)| id != from) {
-                if let Err(mpsc::error::TrySendError::Full(_)) = client.outbox.try_send(line.clone()) {
+                if let Err(mpsc::error::TrySendError::Full(_)) =
+                    client.outbox.try_send(line.clone())
+                {
                     full.push((id, client.outbox.clone()));
                 }
             }
