@@ -277,6 +277,10 @@ impl Notify {
         }
     }
 }
+// As for `Semaphore`: wakers run only after every update is complete.
+impl std::panic::RefUnwindSafe for Notify {}
+impl std::panic::UnwindSafe for Notify {}
+
 impl Default for Notify {
     fn default() -> Self {
         Notify::new()

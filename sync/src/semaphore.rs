@@ -376,6 +376,11 @@ impl Semaphore {
     }
 }
 
+// Every change to the word and the queue is complete before a waker (user
+// code) runs, so a panic leaves nothing half-done for a caller to see.
+impl std::panic::RefUnwindSafe for Semaphore {}
+impl std::panic::UnwindSafe for Semaphore {}
+
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Semaphore")

@@ -183,18 +183,24 @@ impl<T> Sender<T> {
         struct WakeRxUnlessServed<'a, T>(&'a Chan<T>);
         impl<T> Drop for WakeRxUnlessServed<'_, T> {
             fn drop(&mut self) {
-                if self.0.sem.as_ref().is_some_and(Semaphore::is_closed) {
-                    self.0.wake_rx();
-                }
+                self.0.wake_rx_if_drained_closed();
             }
         }
         let guard = WakeRxUnlessServed(&self.chan);
-        match self.sem().acquire_raw(n).await {
-            Ok(()) => {
-                std::mem::forget(guard);
-                Ok(())
+        let acquired = self.sem().acquire_raw(n).await;
+        std::mem::forget(guard);
+        match acquired {
+            // Handed the slots, but the receiver closed before we saw them:
+            // nobody wants the message any more; fail as a closed channel.
+            Ok(()) if self.sem().is_closed() => {
+                self.chan.release(n);
+                Err(SendError(()))
             }
-            Err(_) => Err(SendError(())),
+            Ok(()) => Ok(()),
+            Err(_) => {
+                self.chan.wake_rx_if_drained_closed();
+                Err(SendError(()))
+            }
         }
     }
 

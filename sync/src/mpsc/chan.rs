@@ -154,14 +154,21 @@ impl<T> Chan<T> {
     pub(super) fn release(&self, n: usize) {
         if let Some(sem) = &self.sem {
             sem.release(n);
-            if sem.is_closed() {
-                self.wake_rx();
-            }
+            self.wake_rx_if_drained_closed();
+        }
+    }
+
+    /// After a close, wakes the receiver once the last reserved slot is
+    /// back: it may be waiting for exactly that (see the module doc). Each
+    /// giver-back checks after its own release, so the last one sees it.
+    pub(super) fn wake_rx_if_drained_closed(&self) {
+        if self.sem.as_ref().is_some_and(Semaphore::is_closed) && self.is_idle() {
+            self.wake_rx();
         }
     }
 
     /// Wakes the receiver, whatever it waits for.
-    pub(super) fn wake_rx(&self) {
+    fn wake_rx(&self) {
         let waker = self.queue.lock().rx_waker.take();
         if let Some(waker) = waker {
             waker.wake();
@@ -203,6 +210,16 @@ impl<T> Chan<T> {
         self.rx_closed_notify.notify_waiters();
     }
 }
+
+// A panic cannot leave a channel half-updated where a caller could see it:
+// every change is made under the lock, before any user code (a waker, a
+// message's drop) runs, and messages are only moved. So a channel (and the
+// handles that share it, whatever `T` is) may be used across
+// `catch_unwind`, as tokio's may.
+impl<T> std::panic::RefUnwindSafe for Chan<T> {}
+impl<T> std::panic::UnwindSafe for Chan<T> {}
+impl<T> std::panic::RefUnwindSafe for Rx<T> {}
+impl<T> std::panic::UnwindSafe for Rx<T> {}
 
 /// What a receive attempt found.
 pub(super) enum Recv<T> {
@@ -331,8 +348,13 @@ impl<T> Rx<T> {
 impl<T> Drop for Rx<T> {
     fn drop(&mut self) {
         self.chan.close_rx(true);
-        // Drop the messages nobody will receive, outside the lock.
-        let rest = std::mem::take(&mut self.chan.queue.lock().buf);
+        // Drop the messages nobody will receive, and our waker (it may keep
+        // a task's memory alive), outside the lock.
+        let mut q = self.chan.queue.lock();
+        let rest = std::mem::take(&mut q.buf);
+        let waker = q.rx_waker.take();
+        drop(q);
         drop(rest);
+        drop(waker);
     }
 }
