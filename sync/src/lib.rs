@@ -38,6 +38,7 @@ mod waiters;
 mod barrier;
 mod blocking;
 pub mod broadcast;
+mod budget;
 pub mod mpsc;
 mod mutex;
 mod notify;

@@ -444,12 +444,16 @@ impl Notified<'_> {
                     }
                     if let Some(waker) = waker {
                         // SAFETY: linked into this list, whose lock we hold.
-                        unsafe {
+                        let old = unsafe {
                             waiter.with_value(&mut list, |e| match &mut e.waker {
-                                Some(w) if w.will_wake(waker) => {}
-                                slot => *slot = Some(waker.clone()),
-                            });
-                        }
+                                Some(w) if w.will_wake(waker) => None,
+                                slot => slot.replace(waker.clone()),
+                            })
+                        };
+                        // The old waker drops outside the lock: its drop may
+                        // run any code, this `Notify`'s included.
+                        drop(list);
+                        drop(old);
                     }
                     return Poll::Pending;
                 }

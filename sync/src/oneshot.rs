@@ -23,6 +23,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use weft_base::coop;
 use weft_base::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
 
 const RX_TASK_SET: usize = 1;
@@ -209,8 +210,10 @@ impl<T> Sender<T> {
     /// Polls for the receiver being dropped or closed.
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let inner = self.inner.as_ref().expect("sender used once");
+        let budget = std::task::ready!(coop::poll_proceed(cx));
         let state = inner.register(&inner.tx_waker, TX_TASK_SET, CLOSED, cx.waker());
         if state & CLOSED != 0 {
+            budget.made_progress();
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -242,15 +245,47 @@ impl<T> Receiver<T> {
             return Err(TryRecvError::Closed);
         };
         let state = inner.state.load(Ordering::Acquire);
-        if state & VALUE_SENT != 0 {
-            let value = inner.take_value();
-            self.inner = None;
-            value.ok_or(TryRecvError::Closed)
+        let result = if state & VALUE_SENT != 0 {
+            inner.take_value().ok_or(TryRecvError::Closed)
         } else if state & CLOSED != 0 {
             Err(TryRecvError::Closed)
         } else {
-            Err(TryRecvError::Empty)
+            return Err(TryRecvError::Empty);
+        };
+        // Done either way (CLOSED is set, or the value was taken): the
+        // receiver has nothing left to give.
+        self.inner = None;
+        result
+    }
+
+    /// Whether the receiver has already given its result (a value or an
+    /// error, by polling or `try_recv`); it must not be polled again.
+    pub fn is_terminated(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Whether there is no value to receive now (none sent yet, the sender
+    /// gone without sending, or already received).
+    pub fn is_empty(&self) -> bool {
+        let Some(inner) = &self.inner else {
+            return true;
+        };
+        if inner.state.load(Ordering::Acquire) & VALUE_SENT == 0 {
+            return true;
         }
+        // SAFETY: VALUE_SENT is set: the sender never touches the value
+        // cell again, it is the receiver's (and we are the receiver).
+        inner.value.with(|v| unsafe { (*v).is_none() })
+    }
+
+    /// Waits for the value from synchronous code, blocking this thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        crate::blocking::block_on(self)
     }
 }
 
@@ -262,14 +297,17 @@ impl<T> Future for Receiver<T> {
             .inner
             .as_ref()
             .expect("oneshot::Receiver polled after completion");
+        let budget = std::task::ready!(coop::poll_proceed(cx));
         let state = inner.register(&inner.rx_waker, RX_TASK_SET, VALUE_SENT, cx.waker());
         if state & VALUE_SENT != 0 {
             let value = inner.take_value();
             self.inner = None;
+            budget.made_progress();
             Poll::Ready(value.ok_or(RecvError(())))
         } else if state & CLOSED != 0 {
             // Closed by us and nothing was sent before: nothing will come.
             self.inner = None;
+            budget.made_progress();
             Poll::Ready(Err(RecvError(())))
         } else {
             Poll::Pending

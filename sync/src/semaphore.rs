@@ -518,12 +518,16 @@ impl Future for Acquire<'_> {
                     // SAFETY: linked (if at all) into `sem.waiters`, locked.
                     if unsafe { waiter.is_linked(&mut list) } {
                         // SAFETY: as above.
-                        unsafe {
+                        let old = unsafe {
                             waiter.with_value(&mut list, |entry| match &mut entry.waker {
-                                Some(w) if w.will_wake(cx.waker()) => {}
-                                slot => *slot = Some(cx.waker().clone()),
-                            });
-                        }
+                                Some(w) if w.will_wake(cx.waker()) => None,
+                                slot => slot.replace(cx.waker().clone()),
+                            })
+                        };
+                        // The old waker drops outside the lock: its drop may
+                        // run any code, this semaphore's included.
+                        drop(list);
+                        drop(old);
                         return Poll::Pending;
                     }
                     Some(list)

@@ -248,7 +248,7 @@ impl<T> Sender<T> {
 
     /// Completes when the receiver is dropped or closed.
     pub async fn closed(&self) {
-        self.chan.closed().await
+        crate::budget::cooperative(self.chan.closed()).await
     }
 
     /// How many slots are free now.

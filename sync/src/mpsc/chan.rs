@@ -247,12 +247,14 @@ impl<T> Rx<T> {
                 if q.tx_closed || (q.rx_closed && self.chan.is_idle()) {
                     return Recv::Closed;
                 }
-                if let Some(cx) = cx {
-                    match &mut q.rx_waker {
-                        Some(w) if w.will_wake(cx.waker()) => {}
-                        slot => *slot = Some(cx.waker().clone()),
-                    }
-                }
+                let old = cx.and_then(|cx| match &mut q.rx_waker {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    slot => slot.replace(cx.waker().clone()),
+                });
+                // The old waker drops outside the lock: its drop may run
+                // any code, a send on this channel included.
+                drop(q);
+                drop(old);
                 return Recv::Empty;
             }
             std::mem::swap(&mut self.local, &mut q.buf);

@@ -59,7 +59,7 @@ impl<T> UnboundedSender<T> {
 
     /// Completes when the receiver is dropped or closed.
     pub async fn closed(&self) {
-        self.chan.closed().await
+        crate::budget::cooperative(self.chan.closed()).await
     }
 
     /// A [`WeakUnboundedSender`] for this channel, which does not keep it
