@@ -558,7 +558,7 @@ fn poll_budgeted(
         return Poll::Ready(());
     }
     let unit = ready!(coop::poll_proceed(cx));
-    let out = ready!(poll_notified(
+    ready!(poll_notified(
         notify,
         state,
         generation,
@@ -566,7 +566,7 @@ fn poll_budgeted(
         Some(cx.waker())
     ));
     unit.made_progress();
-    Poll::Ready(out)
+    Poll::Ready(())
 }
 
 impl Future for Notified<'_> {
