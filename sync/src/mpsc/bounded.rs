@@ -21,6 +21,7 @@ use weft_base::loom::Arc;
 /// # Panics
 ///
 /// If `capacity` is zero or exceeds [`Semaphore::MAX_PERMITS`].
+#[track_caller]
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "mpsc bounded channel requires capacity > 0");
     let chan = Arc::new(Chan::new(capacity));

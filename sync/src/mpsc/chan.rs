@@ -57,6 +57,7 @@ pub(super) struct Rx<T> {
 
 impl<T> Chan<T> {
     /// A channel with one strong sender; `bound` zero means unbounded.
+    #[track_caller]
     pub(super) fn new(bound: usize) -> Chan<T> {
         Chan {
             queue: Mutex::new(Queue {
