@@ -109,7 +109,7 @@ async fn broadcast_8_producers_1m_messages() {
     loop {
         match rx.recv().await {
             Ok(v) => tally.record(v),
-            Err(broadcast::RecvError::Closed) => break,
+            Err(broadcast::error::RecvError::Closed) => break,
             Err(e) => panic!("{e}"),
         }
     }

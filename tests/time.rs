@@ -465,7 +465,7 @@ fn a_timer_awaited_after_its_runtime_is_gone_panics_instead_of_hanging() {
 
 #[weft::test(start_paused = true)]
 async fn mpsc_send_timeout_gives_the_value_back() {
-    use weft::sync::mpsc::{self, SendTimeoutError};
+    use weft::sync::mpsc::{self, error::SendTimeoutError};
     let (tx, mut rx) = mpsc::channel::<u32>(1);
     tx.send_timeout(1, Duration::from_secs(1)).await.unwrap();
     // Full: waits its full second (paused time), then hands 2 back.

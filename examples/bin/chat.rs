@@ -50,13 +50,15 @@ impl Room {
         {
             let clients = self.clients.lock().unwrap();
             for (&id, client) in clients.iter().filter(|(&id, _)| id != from) {
-                if let Err(mpsc::TrySendError::Full(_)) = client.outbox.try_send(line.clone()) {
+                if let Err(mpsc::error::TrySendError::Full(_)) =
+                    client.outbox.try_send(line.clone())
+                {
                     full.push((id, client.outbox.clone()));
                 }
             }
         }
         for (id, outbox) in full {
-            if let Err(mpsc::SendTimeoutError::Timeout(_)) =
+            if let Err(mpsc::error::SendTimeoutError::Timeout(_)) =
                 outbox.send_timeout(line.clone(), GRACE).await
             {
                 self.kick(id);

@@ -16,6 +16,15 @@
 //! sender's drop) happens before its `notify_waiters`, so a message is either
 //! seen by the re-check or completes the `Notified`.
 //!
+//! Each slot also counts the receivers that have still to see its message
+//! (`rem`, set to the receiver count by the send, under the tail lock where
+//! receivers come and go). A receiver counts down after taking its copy
+//! (even if cloning panics: it has moved past the message), and a receiver
+//! that goes away counts down every message it had not seen; the one that
+//! reaches zero drops the message. So the ring holds only messages someone
+//! still wants, and `Sender::len` counts those: the fully seen ones are
+//! always the oldest, since every receiver reads in order.
+//!
 //! ```
 //! use weft_sync::broadcast;
 //!
@@ -28,21 +37,37 @@
 //! });
 //! ```
 
+pub mod error;
+
+// `weft-bench` (outside this crate's reach for this change) still names
+// `broadcast::RecvError`; `error::RecvError` is the one documented path.
+#[doc(hidden)]
+pub use error::RecvError;
+
+use error::{SendError, TryRecvError};
+
 use std::fmt;
 
-use crate::notify::BigNotify;
-use weft_base::loom::{Arc, Mutex, RwLock};
+use crate::budget::cooperative;
+use crate::notify::{BigNotify, Notify};
+use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering, RwLock};
 
 struct Shared<T> {
     slots: Box<[RwLock<Slot<T>>]>,
     tail: Mutex<Tail>,
     capacity: u64,
     notify: BigNotify,
+    /// Fired (notify_waiters) when the last receiver goes: `Sender::closed`.
+    receivers_gone: Notify,
+    /// How many `WeakSender`s exist (for `weak_count` only).
+    weak: AtomicUsize,
 }
 
 struct Slot<T> {
     /// The position of the message held (`u64::MAX`: none yet).
     pos: u64,
+    /// How many receivers have yet to see it (see the module doc).
+    rem: AtomicUsize,
     value: Option<T>,
 }
 
@@ -53,18 +78,34 @@ struct Tail {
     receivers: usize,
 }
 
-/// Creates a broadcast channel keeping the last `capacity` messages.
+/// Creates a broadcast channel keeping the last `capacity` messages
+/// (rounded up to a power of two, as tokio's does).
 ///
 /// # Panics
 ///
-/// If `capacity` is zero.
+/// If `capacity` is zero or more than `usize::MAX / 2`.
+#[track_caller]
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let tx = Sender::new(capacity);
+    let rx = tx.subscribe();
+    (tx, rx)
+}
+
+/// The shared state of a channel with one sender and `receivers` receivers.
+#[track_caller]
+fn new_shared<T>(capacity: usize, receivers: usize) -> Arc<Shared<T>> {
     assert!(capacity > 0, "broadcast channel requires capacity > 0");
-    let shared = Arc::new(Shared {
+    assert!(
+        capacity <= usize::MAX >> 1,
+        "broadcast channel capacity exceeds usize::MAX / 2"
+    );
+    let capacity = capacity.next_power_of_two();
+    Arc::new(Shared {
         slots: (0..capacity)
             .map(|_| {
                 RwLock::new(Slot {
                     pos: u64::MAX,
+                    rem: AtomicUsize::new(0),
                     value: None,
                 })
             })
@@ -72,26 +113,24 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         tail: Mutex::new(Tail {
             pos: 0,
             senders: 1,
-            receivers: 1,
+            receivers,
         }),
         capacity: capacity as u64,
         notify: BigNotify::new(),
-    });
-    let shard = shared.notify.pick_shard();
-    (
-        Sender {
-            shared: shared.clone(),
-        },
-        Receiver {
-            shared,
-            next: 0,
-            shard,
-        },
-    )
+        receivers_gone: Notify::new(),
+        weak: AtomicUsize::new(0),
+    })
 }
 
 /// Sends to every receiver; clone it for more producers.
 pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A sender that does not keep the channel open: once every [`Sender`] is
+/// gone, [`upgrade`](WeakSender::upgrade) fails and receivers see the
+/// channel closed. Made by [`Sender::downgrade`].
+pub struct WeakSender<T> {
     shared: Arc<Shared<T>>,
 }
 
@@ -103,55 +142,21 @@ pub struct Receiver<T> {
     shard: usize,
 }
 
-pub use crate::send_error::SendError;
-
-/// Why [`Receiver::recv`] returned no message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecvError {
-    /// Every sender is gone and every message was received.
-    Closed,
-    /// The receiver fell behind: this many messages were overwritten
-    /// before it could see them. The next receive resumes at the oldest one
-    /// still held.
-    Lagged(u64),
-}
-
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RecvError::Closed => f.write_str("channel closed"),
-            RecvError::Lagged(n) => write!(f, "receiver lagged by {n} messages"),
-        }
-    }
-}
-
-impl std::error::Error for RecvError {}
-
-/// Why [`Receiver::try_recv`] returned no message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryRecvError {
-    /// Nothing new now.
-    Empty,
-    /// Every sender is gone and every message was received.
-    Closed,
-    /// The receiver fell behind by this many messages (see
-    /// [`RecvError::Lagged`]).
-    Lagged(u64),
-}
-
-impl fmt::Display for TryRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryRecvError::Empty => f.write_str("channel empty"),
-            TryRecvError::Closed => f.write_str("channel closed"),
-            TryRecvError::Lagged(n) => write!(f, "receiver lagged by {n} messages"),
-        }
-    }
-}
-
-impl std::error::Error for TryRecvError {}
-
 impl<T> Sender<T> {
+    /// A sender for a new channel keeping the last `capacity` messages (see
+    /// [`channel`]), with no receiver yet: [`subscribe`](Sender::subscribe)
+    /// makes them.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is zero or more than `usize::MAX / 2`.
+    #[track_caller]
+    pub fn new(capacity: usize) -> Sender<T> {
+        Sender {
+            shared: new_shared(capacity, 0),
+        }
+    }
+
     /// Sends `value` to every current receiver; returns how many there
     /// are. Fails, handing the value back, if there are none. Never waits:
     /// the oldest message is overwritten when the ring is full.
@@ -164,6 +169,7 @@ impl<T> Sender<T> {
         let old = {
             let mut slot = self.shared.slots[(pos % self.shared.capacity) as usize].write();
             slot.pos = pos;
+            slot.rem.store(tail.receivers, Ordering::Relaxed);
             slot.value.replace(value)
         };
         tail.pos += 1;
@@ -188,10 +194,21 @@ impl<T> Sender<T> {
     /// How many messages the ring holds now (at most the capacity).
     pub fn len(&self) -> usize {
         let tail = self.shared.tail.lock();
-        tail.pos.min(self.shared.capacity) as usize
+        // Under the tail lock no send moves a slot. The fully seen messages
+        // are the oldest ones (module doc): find where they end.
+        let (mut low, mut high) = (tail.pos.saturating_sub(self.shared.capacity), tail.pos);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if self.shared.slot(mid).read().rem.load(Ordering::Acquire) == 0 {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        (tail.pos - low) as usize
     }
 
-    /// Whether nothing was ever sent.
+    /// Whether no message is waiting for a receiver.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -199,6 +216,82 @@ impl<T> Sender<T> {
     /// Whether `self` and `other` send into the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Completes when there is no receiver (at once if there is none now).
+    pub async fn closed(&self) {
+        cooperative(self.closed_inner()).await
+    }
+
+    async fn closed_inner(&self) {
+        loop {
+            // Created before the check: a `notify_waiters` after it counts.
+            let notified = self.shared.receivers_gone.notified();
+            if self.shared.tail.lock().receivers == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// A [`WeakSender`] for this channel, which does not keep it open.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.shared.weak.fetch_add(1, Ordering::Relaxed);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// How many (strong) senders exist.
+    pub fn strong_count(&self) -> usize {
+        self.shared.tail.lock().senders
+    }
+
+    /// How many [`WeakSender`]s exist.
+    pub fn weak_count(&self) -> usize {
+        self.shared.weak.load(Ordering::Relaxed)
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A [`Sender`] again, unless every sender is already gone (the channel
+    /// is then closed for good).
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        // Under the tail lock, where the last sender's drop sets zero.
+        let mut tail = self.shared.tail.lock();
+        if tail.senders == 0 {
+            return None;
+        }
+        tail.senders += 1;
+        drop(tail);
+        Some(Sender {
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// How many (strong) senders exist.
+    pub fn strong_count(&self) -> usize {
+        self.shared.tail.lock().senders
+    }
+
+    /// How many weak senders exist.
+    pub fn weak_count(&self) -> usize {
+        self.shared.weak.load(Ordering::Relaxed)
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.weak.fetch_add(1, Ordering::Relaxed);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.shared.weak.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -245,6 +338,10 @@ impl<T: Clone> Receiver<T> {
     /// overwritten before this receiver saw them; `Err(Closed)` once every
     /// sender is gone and everything was received. Cancel-safe.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
+        cooperative(self.recv_inner()).await
+    }
+
+    async fn recv_inner(&mut self) -> Result<T, RecvError> {
         let (shared, next, shard) = (&*self.shared, &mut self.next, self.shard);
         loop {
             match try_recv_at(shared, next) {
@@ -266,18 +363,25 @@ impl<T: Clone> Receiver<T> {
     }
 }
 
+impl<T: Clone> Receiver<T> {
+    /// [`recv`](Receiver::recv) from synchronous code: blocks this thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
+        crate::blocking::block_on(self.recv())
+    }
+}
+
 /// One receive attempt for a receiver positioned at `next`.
 fn try_recv_at<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Result<T, TryRecvError> {
     let cap = shared.capacity;
     loop {
-        {
-            // The common case: the slot holds our message; no tail lock.
-            let slot = shared.slots[(*next % cap) as usize].read();
-            if slot.pos == *next {
-                let value = slot.value.clone().expect("a written slot holds a value");
-                *next += 1;
-                return Ok(value);
-            }
+        // The common case: the slot holds our message; no tail lock.
+        if let Some(value) = shared.take_copy(next) {
+            return Ok(value);
         }
         let tail = shared.tail.lock();
         if *next >= tail.pos {
@@ -294,6 +398,89 @@ fn try_recv_at<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Result<T, TryRec
             return Err(TryRecvError::Lagged(missed));
         }
         // Sent between our slot read and the tail lock: read it again.
+    }
+}
+
+impl<T> Shared<T> {
+    fn slot(&self, pos: u64) -> &RwLock<Slot<T>> {
+        &self.slots[(pos % self.capacity) as usize]
+    }
+
+    /// A copy of message `*next` if its slot holds it; moves `*next` past
+    /// it and counts this receiver as having seen it.
+    fn take_copy(&self, next: &mut u64) -> Option<T>
+    where
+        T: Clone,
+    {
+        let pos = *next;
+        let mut last = false;
+        let value = {
+            let slot = self.slot(pos).read();
+            if slot.pos != pos {
+                return None;
+            }
+            *next += 1;
+            // Counts down even if `clone` panics (dropped first, before the
+            // read lock).
+            let _seen = Seen {
+                rem: &slot.rem,
+                last: &mut last,
+            };
+            slot.value.clone().expect("a written slot holds a value")
+        };
+        if last {
+            self.drop_seen(pos);
+        }
+        Some(value)
+    }
+
+    /// A receiver leaves without seeing messages `from..until`: counts them
+    /// as seen.
+    fn forget_unseen(&self, from: u64, until: u64) {
+        for pos in from.max(until.saturating_sub(self.capacity))..until {
+            let mut last = false;
+            {
+                let slot = self.slot(pos).read();
+                if slot.pos != pos {
+                    // Overwritten since: nothing left to count.
+                    continue;
+                }
+                let _seen = Seen {
+                    rem: &slot.rem,
+                    last: &mut last,
+                };
+            }
+            if last {
+                self.drop_seen(pos);
+            }
+        }
+    }
+
+    /// Every receiver has seen message `pos`: drops it, unless it was
+    /// overwritten meanwhile.
+    fn drop_seen(&self, pos: u64) {
+        let value = {
+            let mut slot = self.slot(pos).write();
+            if slot.pos != pos {
+                return;
+            }
+            slot.value.take()
+        };
+        // Outside the lock: a message's drop may run any code.
+        drop(value);
+    }
+}
+
+/// One receiver has seen a slot's message: counts it down on drop, and
+/// says whether it was the last.
+struct Seen<'a> {
+    rem: &'a AtomicUsize,
+    last: &'a mut bool,
+}
+
+impl Drop for Seen<'_> {
+    fn drop(&mut self) {
+        *self.last = self.rem.fetch_sub(1, Ordering::AcqRel) == 1;
     }
 }
 
@@ -319,11 +506,35 @@ impl<T> Receiver<T> {
     pub fn is_closed(&self) -> bool {
         self.shared.tail.lock().senders == 0
     }
+
+    /// Whether `self` and `other` receive from the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// How many (strong) senders exist.
+    pub fn sender_strong_count(&self) -> usize {
+        self.shared.tail.lock().senders
+    }
+
+    /// How many weak senders exist.
+    pub fn sender_weak_count(&self) -> usize {
+        self.shared.weak.load(Ordering::Relaxed)
+    }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.shared.tail.lock().receivers -= 1;
+        let mut tail = self.shared.tail.lock();
+        tail.receivers -= 1;
+        // Later sends do not count us; earlier ones did.
+        let until = tail.pos;
+        let last = tail.receivers == 0;
+        drop(tail);
+        self.shared.forget_unseen(self.next, until);
+        if last {
+            self.shared.receivers_gone.notify_waiters();
+        }
     }
 }
 

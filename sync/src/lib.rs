@@ -9,6 +9,8 @@
 //!   [`Semaphore`] (FIFO, batch acquires), [`Notify`], [`Barrier`].
 //! - Channels: [`oneshot`], [`mpsc`] (bounded and unbounded), [`broadcast`],
 //!   [`watch`].
+//! - Cells: [`OnceCell`] (initialised once, by an async initialiser),
+//!   [`SetOnce`] (set once, awaited).
 //! - [`WorkQueue`]: an asyncio-style queue with `task_done` / `join`.
 //!
 //! Failures are error types with `Display` and `std::error::Error`: a send
@@ -21,12 +23,18 @@
 //! is cancel-safe and leaves the value with the caller, against that
 //! executor's timer and then [`mpsc::Permit::send`].
 //!
+//! Waits spend the cooperative budget of a weft task (see the private
+//! `budget` module), and the `blocking_*` methods (for synchronous code)
+//! refuse to run on a thread that drives tasks. Error types live where
+//! tokio's do: `mpsc::error`, `broadcast::error`, `oneshot::error`,
+//! `watch::error`, and the lock and cell errors at this crate's root.
+//!
 //! Every wait future is cancel-safe: dropping it gives up its place, and a
 //! permit or wakeup it was already handed is passed on to the next waiter.
 //!
 //! Unsafe code is confined to the waiter list (`waiters.rs`), the futures that
 //! link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot cells
-//! (`oneshot.rs`), the loom shim's `get_mut` and the guards that
+//! (`oneshot.rs`), the set-once cells (`once_cell.rs`, `set_once.rs`), the loom shim's `get_mut` and the guards that
 //! reach lock-protected data (`mutex.rs`, `rwlock.rs`); each block states why
 //! it holds. Every atomic, cell and lock comes through `weft_base::loom`, so the
 //! loom suite (`sync/tests/loom.rs`) model-checks the protocols.
@@ -36,24 +44,32 @@
 mod waiters;
 
 mod barrier;
+mod blocking;
 pub mod broadcast;
+mod budget;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod rwlock;
 mod semaphore;
 mod send_error;
+mod set_once;
 pub mod watch;
 mod work_queue;
 
 pub use barrier::{Barrier, BarrierWaitResult};
-pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
-pub use notify::{Notified, Notify};
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use notify::{Notified, Notify, OwnedNotified};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};
 pub use work_queue::{QueueFull, WorkQueue};

@@ -59,6 +59,36 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// [`new`](Mutex::new) usable in a `static` (not under loom, whose
+    /// atomics and locks cannot be built in a constant).
+    #[cfg(not(loom))]
+    pub const fn const_new(value: T) -> Mutex<T> {
+        Mutex {
+            sem: Semaphore::const_new(1),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// [`lock`](Mutex::lock) from synchronous code: blocks this thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        crate::blocking::block_on(self.lock())
+    }
+
+    /// [`lock_owned`](Mutex::lock_owned) from synchronous code.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        crate::blocking::block_on(self.lock_owned())
+    }
+
     /// Waits for the lock. Cancel-safe: dropping the future before it
     /// completes gives up its place in the queue.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
@@ -189,6 +219,27 @@ impl<'a, T> MutexGuard<'a, T> {
         }
     }
 
+    /// [`map`](MutexGuard::map), when `f` may find nothing to narrow to:
+    /// then the guard comes back unchanged.
+    pub fn try_map<U, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        // SAFETY: the guard holds the permit, so this is the only access to
+        // the data; the reference cannot outlive 'a (the mutex borrow).
+        let Some(data) = f(unsafe { &mut *this.lock.data_ptr() }) else {
+            return Err(this);
+        };
+        let data = data as *mut U;
+        let sem = &this.lock.sem;
+        std::mem::forget(this);
+        Ok(MappedMutexGuard {
+            sem,
+            data,
+            _marker: PhantomData,
+        })
+    }
+
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &'a Mutex<T> {
         this.lock
@@ -254,6 +305,26 @@ impl<'a, U> MappedMutexGuard<'a, U> {
             _marker: PhantomData,
         }
     }
+
+    /// [`map`](MappedMutexGuard::map), when `f` may find nothing to narrow
+    /// to: then the guard comes back unchanged.
+    pub fn try_map<V, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, V>, Self>
+    where
+        F: FnOnce(&mut U) -> Option<&mut V>,
+    {
+        // SAFETY: as in `map`.
+        let Some(data) = f(unsafe { &mut *this.data }) else {
+            return Err(this);
+        };
+        let data = data as *mut V;
+        let sem = this.sem;
+        std::mem::forget(this);
+        Ok(MappedMutexGuard {
+            sem,
+            data,
+            _marker: PhantomData,
+        })
+    }
 }
 
 impl<U> Deref for MappedMutexGuard<'_, U> {
@@ -296,6 +367,122 @@ impl<T> OwnedMutexGuard<T> {
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
+    }
+
+    /// Narrows the guard to a part of the data; the lock stays held (and
+    /// the mutex alive) until the mapped guard is dropped.
+    pub fn map<U, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        match Self::try_map(this, |data| Some(f(data))) {
+            Ok(mapped) => mapped,
+            Err(_) => unreachable!("the closure always narrows"),
+        }
+    }
+
+    /// [`map`](OwnedMutexGuard::map), when `f` may find nothing to narrow
+    /// to: then the guard comes back unchanged.
+    pub fn try_map<U, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        // SAFETY: the guard holds the permit, so this is the only access to
+        // the data, which lives as long as the `Arc` the mapped guard keeps.
+        let Some(data) = f(unsafe { &mut *this.lock.data_ptr() }) else {
+            return Err(this);
+        };
+        let data = data as *mut U;
+        Ok(OwnedMappedMutexGuard {
+            lock: this.into_lock(),
+            data,
+        })
+    }
+
+    /// The `Arc`, the guard dissolved without releasing the permit.
+    fn into_lock(self) -> Arc<Mutex<T>> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so reading the Arc
+        // out moves it: it is dropped exactly once, by the caller.
+        unsafe { std::ptr::read(&this.lock) }
+    }
+}
+
+/// An [`OwnedMutexGuard`] narrowed by [`OwnedMutexGuard::map`]: holds the
+/// lock and keeps the mutex alive.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedMappedMutexGuard<T, U = T> {
+    lock: Arc<Mutex<T>>,
+    data: *mut U,
+}
+
+// SAFETY: an `&mut U` plus the `Arc` of a mutex whose permit it holds: it
+// may move to another thread when `U` may (and the mutex may, `T: Send`).
+unsafe impl<T: Send, U: Send> Send for OwnedMappedMutexGuard<T, U> {}
+// SAFETY: `&OwnedMappedMutexGuard` only gives `&U`.
+unsafe impl<T: Send + Sync, U: Sync> Sync for OwnedMappedMutexGuard<T, U> {}
+
+impl<T, U> OwnedMappedMutexGuard<T, U> {
+    /// Narrows the guard further.
+    pub fn map<V, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, V>
+    where
+        F: FnOnce(&mut U) -> &mut V,
+    {
+        match Self::try_map(this, |data| Some(f(data))) {
+            Ok(mapped) => mapped,
+            Err(_) => unreachable!("the closure always narrows"),
+        }
+    }
+
+    /// [`map`](OwnedMappedMutexGuard::map), when `f` may find nothing to
+    /// narrow to: then the guard comes back unchanged.
+    pub fn try_map<V, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, V>, Self>
+    where
+        F: FnOnce(&mut U) -> Option<&mut V>,
+    {
+        // SAFETY: `data` points into the locked data, for which this guard
+        // holds the only permit.
+        let Some(data) = f(unsafe { &mut *this.data }) else {
+            return Err(this);
+        };
+        let data = data as *mut V;
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again: the Arc moves out.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        Ok(OwnedMappedMutexGuard { lock, data })
+    }
+
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
+    }
+}
+
+impl<T, U> Deref for OwnedMappedMutexGuard<T, U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: `data` points into the locked data, for which this guard
+        // holds the only permit.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T, U> DerefMut for OwnedMappedMutexGuard<T, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only access.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T, U> Drop for OwnedMappedMutexGuard<T, U> {
+    fn drop(&mut self) {
+        self.lock.sem.release(1);
+    }
+}
+
+impl<T, U: fmt::Debug> fmt::Debug for OwnedMappedMutexGuard<T, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 

@@ -29,11 +29,13 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
 use crate::waiters::{WaitList, Waiter, WakeList};
+use weft_base::coop;
 use weft_base::loom::{fence, AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 
 const EMPTY: usize = 0;
@@ -111,6 +113,18 @@ impl Notify {
         }
     }
 
+    /// [`new`](Notify::new) usable in a `static` (not under loom, whose
+    /// atomics and locks cannot be built in a constant).
+    #[cfg(not(loom))]
+    pub const fn const_new() -> Notify {
+        Notify {
+            // `EMPTY` is zero: no arrival, no flag.
+            state: AtomicPtr::new(ptr::null_mut()),
+            generation: AtomicUsize::new(0),
+            waiters: Mutex::new(WaitList::new()),
+        }
+    }
+
     /// A future that completes when this `Notify` is notified.
     ///
     /// It takes part in [`notify_waiters`](Notify::notify_waiters) calls made
@@ -121,6 +135,22 @@ impl Notify {
     pub fn notified(&self) -> Notified<'_> {
         let generation = self.generation.load(SeqCst);
         Notified {
+            notify: self,
+            state: NotifiedState::Init,
+            generation,
+            waiter: Waiter::new(Entry {
+                notified: None,
+                waker: None,
+                generation,
+            }),
+        }
+    }
+
+    /// [`notified`](Notify::notified) for an `Arc`'d `Notify`: the future
+    /// keeps the `Notify` alive and borrows nothing.
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        let generation = self.generation.load(SeqCst);
+        OwnedNotified {
             notify: self,
             state: NotifiedState::Init,
             generation,
@@ -277,6 +307,10 @@ impl Notify {
         }
     }
 }
+// As for `Semaphore`: wakers run only after every update is complete.
+impl std::panic::RefUnwindSafe for Notify {}
+impl std::panic::UnwindSafe for Notify {}
+
 impl Default for Notify {
     fn default() -> Self {
         Notify::new()
@@ -321,6 +355,29 @@ pin_project! {
     }
 }
 
+pin_project! {
+    /// The future returned by [`Notify::notified_owned`]: a [`Notified`]
+    /// that holds its `Notify` by `Arc`, so it borrows nothing (it can be
+    /// stored, or moved into a spawned task).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct OwnedNotified {
+        notify: Arc<Notify>,
+        state: NotifiedState,
+        generation: usize,
+        #[pin]
+        waiter: Waiter<Entry>,
+    }
+
+    impl PinnedDrop for OwnedNotified {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if *this.state == NotifiedState::Waiting {
+                leave(this.notify, this.waiter.as_ref());
+            }
+        }
+    }
+}
+
 /// Takes a queued waiter out of `notify` (or finds it already notified:
 /// then a `notify_one`/`notify_last` wakeup it holds is passed on, since its
 /// owner is not going to report it).
@@ -355,113 +412,198 @@ impl Notified<'_> {
     /// await, so that a notification between the check and the await is
     /// not missed.
     pub fn enable(self: Pin<&mut Self>) -> bool {
-        self.poll_inner(None).is_ready()
-    }
-
-    fn poll_inner(self: Pin<&mut Self>, waker: Option<&Waker>) -> Poll<()> {
         let this = self.project();
-        let notify = *this.notify;
-        let waiter = this.waiter.as_ref();
-        match *this.state {
-            NotifiedState::Init => {
-                if notify.generation.load(SeqCst) != *this.generation {
-                    *this.state = NotifiedState::Done;
-                    return Poll::Ready(());
-                }
-                // SAFETY: never linked, and ours.
-                unsafe { waiter.with_value_served(|e| e.waker = waker.cloned()) };
-                let mut cur = notify.state.load(SeqCst);
-                loop {
-                    if cur.addr() == NOTIFIED {
-                        // Take the stored permit instead of queueing.
-                        match notify
-                            .state
-                            .compare_exchange(cur, flags_only(EMPTY), SeqCst, SeqCst)
-                        {
-                            Ok(_) => {
-                                *this.state = NotifiedState::Done;
-                                return Poll::Ready(());
-                            }
-                            Err(actual) => {
-                                cur = actual;
-                                continue;
-                            }
-                        }
-                    }
-                    // SAFETY: unlinked and ours; published by the CAS below
-                    // or withdrawn.
-                    unsafe { waiter.prepare_push(top(cur)) };
-                    let me = NonNull::from(&*waiter).as_ptr();
-                    let next = me.map_addr(|addr| addr | (cur.addr() & FLAGS));
-                    match notify.state.compare_exchange(cur, next, SeqCst, SeqCst) {
-                        Ok(_) => break,
-                        Err(actual) => {
-                            // SAFETY: the CAS failed: nobody saw the waiter.
-                            unsafe { waiter.withdraw_push() };
-                            cur = actual;
-                        }
-                    }
-                }
-                // Queued, for `notify.waiters`: from here the waiter stays
-                // put until `leave` or a notifier takes it out.
-                *this.state = NotifiedState::Waiting;
-                // Pairs with the fence in `notify_waiters`. The SeqCst
-                // accesses alone would order the two words in the C++
-                // model, but loom models SeqCst accesses as AcqRel: the
-                // fences make the proof one that loom checks.
-                fence(SeqCst);
-                if notify.generation.load(SeqCst) != *this.generation {
-                    // A `notify_waiters` call since our creation may have
-                    // looked before we pushed: it counts, and we leave.
-                    leave(notify, waiter);
-                    *this.state = NotifiedState::Done;
-                    return Poll::Ready(());
-                }
-                Poll::Pending
-            }
-            NotifiedState::Waiting => {
-                if waiter.is_served() {
-                    // Notified: the node is ours again, no lock needed.
-                    *this.state = NotifiedState::Done;
-                    return Poll::Ready(());
-                }
-                let mut list = notify.lock();
-                // SAFETY: pushed for `notify.waiters`, whose lock we hold
-                // (and `lock` moved it into the list if it was stacked).
-                if unsafe { waiter.is_linked(&mut list) } {
-                    if notify.generation.load(SeqCst) != *this.generation {
-                        // A `notify_waiters` call is still working through
-                        // the queue and has not reached us: it counts.
-                        // SAFETY: linked into this list, whose lock we hold.
-                        unsafe { list.remove(waiter) };
-                        notify.update_waiting(&list);
-                        *this.state = NotifiedState::Done;
-                        return Poll::Ready(());
-                    }
-                    if let Some(waker) = waker {
-                        // SAFETY: linked into this list, whose lock we hold.
-                        unsafe {
-                            waiter.with_value(&mut list, |e| match &mut e.waker {
-                                Some(w) if w.will_wake(waker) => {}
-                                slot => *slot = Some(waker.clone()),
-                            });
-                        }
-                    }
-                    return Poll::Pending;
-                }
-                *this.state = NotifiedState::Done;
-                Poll::Ready(())
-            }
-            NotifiedState::Done => Poll::Ready(()),
-        }
+        poll_notified(
+            this.notify,
+            this.state,
+            *this.generation,
+            this.waiter.as_ref(),
+            None,
+        )
+        .is_ready()
     }
+}
+
+impl OwnedNotified {
+    /// As [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.project();
+        poll_notified(
+            this.notify,
+            this.state,
+            *this.generation,
+            this.waiter.as_ref(),
+            None,
+        )
+        .is_ready()
+    }
+}
+
+/// The one poll of [`Notified`] and [`OwnedNotified`]: `waker` is `None`
+/// for `enable`.
+fn poll_notified(
+    notify: &Notify,
+    state: &mut NotifiedState,
+    generation: usize,
+    waiter: Pin<&Waiter<Entry>>,
+    waker: Option<&Waker>,
+) -> Poll<()> {
+    match *state {
+        NotifiedState::Init => {
+            if notify.generation.load(SeqCst) != generation {
+                *state = NotifiedState::Done;
+                return Poll::Ready(());
+            }
+            // SAFETY: never linked, and ours.
+            unsafe { waiter.with_value_served(|e| e.waker = waker.cloned()) };
+            let mut cur = notify.state.load(SeqCst);
+            loop {
+                if cur.addr() == NOTIFIED {
+                    // Take the stored permit instead of queueing.
+                    match notify
+                        .state
+                        .compare_exchange(cur, flags_only(EMPTY), SeqCst, SeqCst)
+                    {
+                        Ok(_) => {
+                            *state = NotifiedState::Done;
+                            return Poll::Ready(());
+                        }
+                        Err(actual) => {
+                            cur = actual;
+                            continue;
+                        }
+                    }
+                }
+                // SAFETY: unlinked and ours; published by the CAS below
+                // or withdrawn.
+                unsafe { waiter.prepare_push(top(cur)) };
+                let me = NonNull::from(&*waiter).as_ptr();
+                let next = me.map_addr(|addr| addr | (cur.addr() & FLAGS));
+                match notify.state.compare_exchange(cur, next, SeqCst, SeqCst) {
+                    Ok(_) => break,
+                    Err(actual) => {
+                        // SAFETY: the CAS failed: nobody saw the waiter.
+                        unsafe { waiter.withdraw_push() };
+                        cur = actual;
+                    }
+                }
+            }
+            // Queued, for `notify.waiters`: from here the waiter stays
+            // put until `leave` or a notifier takes it out.
+            *state = NotifiedState::Waiting;
+            // Pairs with the fence in `notify_waiters`. The SeqCst
+            // accesses alone would order the two words in the C++
+            // model, but loom models SeqCst accesses as AcqRel: the
+            // fences make the proof one that loom checks.
+            fence(SeqCst);
+            if notify.generation.load(SeqCst) != generation {
+                // A `notify_waiters` call since our creation may have
+                // looked before we pushed: it counts, and we leave.
+                leave(notify, waiter);
+                *state = NotifiedState::Done;
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        }
+        NotifiedState::Waiting => {
+            if waiter.is_served() {
+                // Notified: the node is ours again, no lock needed.
+                *state = NotifiedState::Done;
+                return Poll::Ready(());
+            }
+            let mut list = notify.lock();
+            // SAFETY: pushed for `notify.waiters`, whose lock we hold
+            // (and `lock` moved it into the list if it was stacked).
+            if unsafe { waiter.is_linked(&mut list) } {
+                if notify.generation.load(SeqCst) != generation {
+                    // A `notify_waiters` call is still working through
+                    // the queue and has not reached us: it counts.
+                    // SAFETY: linked into this list, whose lock we hold.
+                    unsafe { list.remove(waiter) };
+                    notify.update_waiting(&list);
+                    *state = NotifiedState::Done;
+                    return Poll::Ready(());
+                }
+                if let Some(waker) = waker {
+                    // SAFETY: linked into this list, whose lock we hold.
+                    let old = unsafe {
+                        waiter.with_value(&mut list, |e| match &mut e.waker {
+                            Some(w) if w.will_wake(waker) => None,
+                            slot => slot.replace(waker.clone()),
+                        })
+                    };
+                    // The old waker drops outside the lock: its drop may
+                    // run any code, this `Notify`'s included.
+                    drop(list);
+                    drop(old);
+                }
+                return Poll::Pending;
+            }
+            *state = NotifiedState::Done;
+            Poll::Ready(())
+        }
+        NotifiedState::Done => Poll::Ready(()),
+    }
+}
+
+/// A poll from an executor: budgeted (see `crate::budget`).
+fn poll_budgeted(
+    notify: &Notify,
+    state: &mut NotifiedState,
+    generation: usize,
+    waiter: Pin<&Waiter<Entry>>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if *state == NotifiedState::Done {
+        return Poll::Ready(());
+    }
+    let unit = ready!(coop::poll_proceed(cx));
+    ready!(poll_notified(
+        notify,
+        state,
+        generation,
+        waiter,
+        Some(cx.waker())
+    ));
+    unit.made_progress();
+    Poll::Ready(())
 }
 
 impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.poll_inner(Some(cx.waker()))
+        let this = self.project();
+        poll_budgeted(
+            this.notify,
+            this.state,
+            *this.generation,
+            this.waiter.as_ref(),
+            cx,
+        )
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        poll_budgeted(
+            this.notify,
+            this.state,
+            *this.generation,
+            this.waiter.as_ref(),
+            cx,
+        )
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified")
+            .field("state", &self.state)
+            .finish()
     }
 }
 

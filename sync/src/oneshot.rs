@@ -14,11 +14,16 @@
 //!   clear; the other side reads it only if the bit was set when it set
 //!   its own terminal bit. So a waker cell is never written and read at once.
 
+pub mod error;
+
+use error::{RecvError, TryRecvError};
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use weft_base::coop;
 use weft_base::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
 
 const RX_TASK_SET: usize = 1;
@@ -175,38 +180,6 @@ pub struct Receiver<T> {
     inner: Option<Arc<Inner<T>>>,
 }
 
-/// The sender was dropped without sending.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecvError(());
-
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: the sender was dropped without sending")
-    }
-}
-
-impl std::error::Error for RecvError {}
-
-/// Why [`Receiver::try_recv`] returned no value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryRecvError {
-    /// No value yet; the sender is still there.
-    Empty,
-    /// The sender was dropped without sending (or the value was taken).
-    Closed,
-}
-
-impl fmt::Display for TryRecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryRecvError::Empty => f.write_str("channel empty"),
-            TryRecvError::Closed => f.write_str("channel closed"),
-        }
-    }
-}
-
-impl std::error::Error for TryRecvError {}
-
 impl<T> Sender<T> {
     /// Sends `value`. Fails, handing it back, if the receiver was dropped
     /// or closed.
@@ -237,8 +210,10 @@ impl<T> Sender<T> {
     /// Polls for the receiver being dropped or closed.
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let inner = self.inner.as_ref().expect("sender used once");
+        let budget = std::task::ready!(coop::poll_proceed(cx));
         let state = inner.register(&inner.tx_waker, TX_TASK_SET, CLOSED, cx.waker());
         if state & CLOSED != 0 {
+            budget.made_progress();
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -270,15 +245,47 @@ impl<T> Receiver<T> {
             return Err(TryRecvError::Closed);
         };
         let state = inner.state.load(Ordering::Acquire);
-        if state & VALUE_SENT != 0 {
-            let value = inner.take_value();
-            self.inner = None;
-            value.ok_or(TryRecvError::Closed)
+        let result = if state & VALUE_SENT != 0 {
+            inner.take_value().ok_or(TryRecvError::Closed)
         } else if state & CLOSED != 0 {
             Err(TryRecvError::Closed)
         } else {
-            Err(TryRecvError::Empty)
+            return Err(TryRecvError::Empty);
+        };
+        // Done either way (CLOSED is set, or the value was taken): the
+        // receiver has nothing left to give.
+        self.inner = None;
+        result
+    }
+
+    /// Whether the receiver has already given its result (a value or an
+    /// error, by polling or `try_recv`); it must not be polled again.
+    pub fn is_terminated(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Whether there is no value to receive now (none sent yet, the sender
+    /// gone without sending, or already received).
+    pub fn is_empty(&self) -> bool {
+        let Some(inner) = &self.inner else {
+            return true;
+        };
+        if inner.state.load(Ordering::Acquire) & VALUE_SENT == 0 {
+            return true;
         }
+        // SAFETY: VALUE_SENT is set: the sender never touches the value
+        // cell again, it is the receiver's (and we are the receiver).
+        inner.value.with(|v| unsafe { (*v).is_none() })
+    }
+
+    /// Waits for the value from synchronous code, blocking this thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        crate::blocking::block_on(self)
     }
 }
 
@@ -290,14 +297,17 @@ impl<T> Future for Receiver<T> {
             .inner
             .as_ref()
             .expect("oneshot::Receiver polled after completion");
+        let budget = std::task::ready!(coop::poll_proceed(cx));
         let state = inner.register(&inner.rx_waker, RX_TASK_SET, VALUE_SENT, cx.waker());
         if state & VALUE_SENT != 0 {
             let value = inner.take_value();
             self.inner = None;
+            budget.made_progress();
             Poll::Ready(value.ok_or(RecvError(())))
         } else if state & CLOSED != 0 {
             // Closed by us and nothing was sent before: nothing will come.
             self.inner = None;
+            budget.made_progress();
             Poll::Ready(Err(RecvError(())))
         } else {
             Poll::Pending

@@ -1,9 +1,10 @@
-//! An async reader-writer lock: a [`Semaphore`] with `MAX_READS` permits.
+//! An async reader-writer lock: a [`Semaphore`] with `max_readers` permits
+//! (`MAX_READS` unless made with [`RwLock::with_max_readers`]).
 //!
 //! A reader takes one permit, a writer takes all of them. The semaphore's
 //! FIFO queue makes the lock fair: a writer queued behind readers holds back
 //! the readers that come after it, so writers are never starved. Invariant:
-//! a write guard exists only while its owner holds all `MAX_READS` permits,
+//! a write guard exists only while its owner holds all `max_readers` permits,
 //! a read guard only while its owner holds one; so while a write guard
 //! exists no other guard does.
 
@@ -17,8 +18,9 @@ use crate::mutex::TryLockError;
 use crate::semaphore::Semaphore;
 use weft_base::loom::UnsafeCell;
 
-/// How many readers can hold the lock at once.
-const MAX_READS: usize = (u32::MAX >> 3) as usize;
+/// How many readers can hold the lock at once, unless the lock was made
+/// with another limit ([`RwLock::with_max_readers`]).
+const MAX_READS: u32 = u32::MAX >> 3;
 
 /// An async reader-writer lock, fair between readers and writers.
 ///
@@ -38,6 +40,8 @@ const MAX_READS: usize = (u32::MAX >> 3) as usize;
 /// });
 /// ```
 pub struct RwLock<T> {
+    /// Readers' permits: one per reader, all of them for a writer.
+    max_readers: usize,
     sem: Semaphore,
     data: UnsafeCell<T>,
 }
@@ -52,10 +56,71 @@ unsafe impl<T: Send + Sync> Sync for RwLock<T> {}
 impl<T> RwLock<T> {
     /// An unlocked lock holding `value`.
     pub fn new(value: T) -> RwLock<T> {
+        RwLock::with_max_readers(value, MAX_READS)
+    }
+
+    /// An unlocked lock holding `value` that lets at most `max_reads`
+    /// readers in at once.
+    ///
+    /// # Panics
+    ///
+    /// If `max_reads` is zero or more than `u32::MAX >> 3`.
+    #[track_caller]
+    pub fn with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
+        assert!(
+            max_reads > 0 && max_reads <= MAX_READS,
+            "an RwLock's max_reads must be between 1 and u32::MAX >> 3"
+        );
         RwLock {
-            sem: Semaphore::new(MAX_READS),
+            max_readers: max_reads as usize,
+            sem: Semaphore::new(max_reads as usize),
             data: UnsafeCell::new(value),
         }
+    }
+
+    /// [`new`](RwLock::new) usable in a `static` (not under loom, whose
+    /// atomics and locks cannot be built in a constant).
+    #[cfg(not(loom))]
+    pub const fn const_new(value: T) -> RwLock<T> {
+        RwLock::const_with_max_readers(value, MAX_READS)
+    }
+
+    /// [`with_max_readers`](RwLock::with_max_readers) usable in a `static`.
+    ///
+    /// # Panics
+    ///
+    /// As `with_max_readers` (at compile time in a constant).
+    #[cfg(not(loom))]
+    pub const fn const_with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
+        assert!(
+            max_reads > 0 && max_reads <= MAX_READS,
+            "an RwLock's max_reads must be between 1 and u32::MAX >> 3"
+        );
+        RwLock {
+            max_readers: max_reads as usize,
+            sem: Semaphore::const_new(max_reads as usize),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// [`read`](RwLock::read) from synchronous code: blocks this thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        crate::blocking::block_on(self.read())
+    }
+
+    /// [`write`](RwLock::write) from synchronous code: blocks this thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        crate::blocking::block_on(self.write())
     }
 
     /// Waits for shared access. Queues behind any earlier writer.
@@ -69,7 +134,7 @@ impl<T> RwLock<T> {
 
     /// Waits for exclusive access.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.acquire(MAX_READS).await;
+        self.acquire(self.max_readers).await;
         RwLockWriteGuard {
             lock: self,
             _marker: PhantomData,
@@ -87,7 +152,9 @@ impl<T> RwLock<T> {
 
     /// Exclusive access if it can be had now without queueing.
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
-        self.sem.try_take(MAX_READS).map_err(|_| TryLockError(()))?;
+        self.sem
+            .try_take(self.max_readers)
+            .map_err(|_| TryLockError(()))?;
         Ok(RwLockWriteGuard {
             lock: self,
             _marker: PhantomData,
@@ -105,7 +172,7 @@ impl<T> RwLock<T> {
 
     /// [`write`](RwLock::write) for an `Arc`'d lock.
     pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
-        self.acquire(MAX_READS).await;
+        self.acquire(self.max_readers).await;
         OwnedRwLockWriteGuard {
             lock: self,
             _marker: PhantomData,
@@ -123,7 +190,9 @@ impl<T> RwLock<T> {
 
     /// [`try_write`](RwLock::try_write) for an `Arc`'d lock.
     pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
-        self.sem.try_take(MAX_READS).map_err(|_| TryLockError(()))?;
+        self.sem
+            .try_take(self.max_readers)
+            .map_err(|_| TryLockError(()))?;
         Ok(OwnedRwLockWriteGuard {
             lock: self,
             _marker: PhantomData,
@@ -202,7 +271,7 @@ impl<'a, T> RwLockWriteGuard<'a, T> {
     pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
         let lock = self.lock;
         std::mem::forget(self);
-        lock.sem.release(MAX_READS - 1);
+        lock.sem.release(lock.max_readers - 1);
         RwLockReadGuard {
             lock,
             _marker: PhantomData,
@@ -227,7 +296,7 @@ impl<T> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.sem.release(MAX_READS);
+        self.lock.sem.release(self.lock.max_readers);
     }
 }
 
@@ -269,7 +338,7 @@ impl<T> OwnedRwLockWriteGuard<T> {
         // SAFETY: `this` is never used or dropped again, so reading the Arc
         // out moves it: it is dropped exactly once, by the new guard.
         let lock = unsafe { std::ptr::read(&this.lock) };
-        lock.sem.release(MAX_READS - 1);
+        lock.sem.release(lock.max_readers - 1);
         OwnedRwLockReadGuard {
             lock,
             _marker: PhantomData,
@@ -294,7 +363,7 @@ impl<T> DerefMut for OwnedRwLockWriteGuard<T> {
 
 impl<T> Drop for OwnedRwLockWriteGuard<T> {
     fn drop(&mut self) {
-        self.lock.sem.release(MAX_READS);
+        self.lock.sem.release(self.lock.max_readers);
     }
 }
 

@@ -22,13 +22,14 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
 use std::sync::Arc;
 
 use crate::waiters::{WaitList, Waiter, WakeList};
+use weft_base::coop;
 use weft_base::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const CLOSED: usize = 1;
@@ -111,11 +112,31 @@ impl Semaphore {
     /// # Panics
     ///
     /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    #[track_caller]
     pub fn new(permits: usize) -> Semaphore {
         assert!(
             permits <= Self::MAX_PERMITS,
             "a semaphore holds at most {} permits",
             Self::MAX_PERMITS
+        );
+        Semaphore {
+            state: AtomicUsize::new(permits << SHIFT),
+            waiters: Mutex::new(WaitList::new()),
+        }
+    }
+
+    /// [`new`](Semaphore::new) usable in a `static` (not under loom, whose
+    /// atomics and locks cannot be built in a constant).
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds [`Semaphore::MAX_PERMITS`] (at compile time in a
+    /// constant).
+    #[cfg(not(loom))]
+    pub const fn const_new(permits: usize) -> Semaphore {
+        assert!(
+            permits <= Self::MAX_PERMITS,
+            "a semaphore holds at most MAX_PERMITS permits"
         );
         Semaphore {
             state: AtomicUsize::new(permits << SHIFT),
@@ -234,6 +255,51 @@ impl Semaphore {
             sem: self,
             permits: n as usize,
         })
+    }
+
+    /// [`acquire`](Semaphore::acquire) from synchronous code: blocks this
+    /// thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        crate::blocking::block_on(self.acquire())
+    }
+
+    /// [`acquire_many`](Semaphore::acquire_many) from synchronous code.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        crate::blocking::block_on(self.acquire_many(n))
+    }
+
+    /// [`acquire_owned`](Semaphore::acquire_owned) from synchronous code.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        crate::blocking::block_on(self.acquire_owned())
+    }
+
+    /// [`acquire_many_owned`](Semaphore::acquire_many_owned) from
+    /// synchronous code.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        crate::blocking::block_on(self.acquire_many_owned(n))
     }
 
     /// [`acquire`](Semaphore::acquire) for an `Arc`'d semaphore: the permit
@@ -376,6 +442,11 @@ impl Semaphore {
     }
 }
 
+// Every change to the word and the queue is complete before a waker (user
+// code) runs, so a panic leaves nothing half-done for a caller to see.
+impl std::panic::RefUnwindSafe for Semaphore {}
+impl std::panic::UnwindSafe for Semaphore {}
+
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Semaphore")
@@ -442,6 +513,20 @@ impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.state == AcquireState::Done {
+            panic!("acquire future polled after completion");
+        }
+        // The task's budget (see `crate::budget`): spent on `Ready`, given
+        // back on `Pending` (when `unit` drops unspent).
+        let unit = ready!(coop::poll_proceed(cx));
+        let out = ready!(self.poll_acquire(cx));
+        unit.made_progress();
+        Poll::Ready(out)
+    }
+}
+
+impl Acquire<'_> {
+    fn poll_acquire(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), AcquireError>> {
         let this = self.project();
         let sem = *this.sem;
         let n = *this.num;
@@ -513,12 +598,16 @@ impl Future for Acquire<'_> {
                     // SAFETY: linked (if at all) into `sem.waiters`, locked.
                     if unsafe { waiter.is_linked(&mut list) } {
                         // SAFETY: as above.
-                        unsafe {
+                        let old = unsafe {
                             waiter.with_value(&mut list, |entry| match &mut entry.waker {
-                                Some(w) if w.will_wake(cx.waker()) => {}
-                                slot => *slot = Some(cx.waker().clone()),
-                            });
-                        }
+                                Some(w) if w.will_wake(cx.waker()) => None,
+                                slot => slot.replace(cx.waker().clone()),
+                            })
+                        };
+                        // The old waker drops outside the lock: its drop may
+                        // run any code, this semaphore's included.
+                        drop(list);
+                        drop(old);
                         return Poll::Pending;
                     }
                     Some(list)
@@ -553,10 +642,39 @@ pub struct SemaphorePermit<'a> {
     permits: usize,
 }
 
-impl SemaphorePermit<'_> {
+impl<'a> SemaphorePermit<'a> {
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
         self.permits = 0;
+    }
+
+    /// Takes `other`'s permits into this guard.
+    ///
+    /// # Panics
+    ///
+    /// If `other` is from another semaphore.
+    #[track_caller]
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.sem, other.sem),
+            "merging permits from different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
+
+    /// Moves `n` of this guard's permits into a new guard; `None` if it
+    /// holds fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(SemaphorePermit {
+            sem: self.sem,
+            permits: n,
+        })
+    }
+
+    /// The semaphore the permits came from.
+    pub fn semaphore(&self) -> &'a Semaphore {
+        self.sem
     }
 
     /// How many permits this guard holds.
@@ -600,6 +718,30 @@ impl OwnedSemaphorePermit {
     /// The semaphore the permits came from.
     pub fn semaphore(&self) -> &Arc<Semaphore> {
         &self.sem
+    }
+
+    /// Takes `other`'s permits into this guard.
+    ///
+    /// # Panics
+    ///
+    /// If `other` is from another semaphore.
+    #[track_caller]
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            Arc::ptr_eq(&self.sem, &other.sem),
+            "merging permits from different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
+
+    /// Moves `n` of this guard's permits into a new guard; `None` if it
+    /// holds fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(OwnedSemaphorePermit {
+            sem: self.sem.clone(),
+            permits: n,
+        })
     }
 }
 

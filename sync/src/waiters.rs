@@ -184,7 +184,7 @@ unsafe impl<T: Send> Sync for WaitList<T> {}
 
 impl<T> WaitList<T> {
     /// An empty list.
-    pub(crate) fn new() -> WaitList<T> {
+    pub(crate) const fn new() -> WaitList<T> {
         WaitList {
             head: None,
             tail: None,

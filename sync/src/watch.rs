@@ -23,9 +23,14 @@
 //! });
 //! ```
 
+pub mod error;
+
+use error::{RecvError, SendError};
+
 use std::fmt;
 use std::ops::Deref;
 
+use crate::budget::cooperative;
 use crate::notify::{BigNotify, Notify};
 use weft_base::loom::{Arc, AtomicUsize, Ordering::SeqCst, RwLock, RwLockReadGuard};
 
@@ -37,6 +42,8 @@ struct Shared<T> {
     /// `version << 1 | CLOSED`.
     state: AtomicUsize,
     receivers: AtomicUsize,
+    /// Sender clones; the last one to go sets `CLOSED`.
+    senders: AtomicUsize,
     changed: BigNotify,
     all_receivers_gone: Notify,
 }
@@ -47,6 +54,7 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
         value: RwLock::new(init),
         state: AtomicUsize::new(0),
         receivers: AtomicUsize::new(1),
+        senders: AtomicUsize::new(1),
         changed: BigNotify::new(),
         all_receivers_gone: Notify::new(),
     });
@@ -62,7 +70,8 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     )
 }
 
-/// Publishes values; dropping it closes the channel.
+/// Publishes values; clone it for more publishers. Dropping the last one
+/// closes the channel.
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
 }
@@ -103,21 +112,13 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
     }
 }
 
-pub use crate::send_error::SendError;
-
-/// The sender is gone and there is no change left to see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecvError(());
-
-impl fmt::Display for RecvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("channel closed: the sender was dropped")
-    }
-}
-
-impl std::error::Error for RecvError {}
-
 impl<T> Sender<T> {
+    /// A sender for a new channel holding `init`, with no receiver yet:
+    /// [`subscribe`](Sender::subscribe) makes them.
+    pub fn new(init: T) -> Sender<T> {
+        channel(init).0
+    }
+
     /// Publishes `value` and wakes the receivers. Fails, handing the value
     /// back, if every receiver is gone.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
@@ -185,6 +186,16 @@ impl<T> Sender<T> {
         self.shared.receivers.load(SeqCst)
     }
 
+    /// How many senders (clones of this one) exist.
+    pub fn sender_count(&self) -> usize {
+        self.shared.senders.load(SeqCst)
+    }
+
+    /// Whether `self` and `other` publish into the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     /// Whether every receiver is gone.
     pub fn is_closed(&self) -> bool {
         self.receiver_count() == 0
@@ -192,6 +203,10 @@ impl<T> Sender<T> {
 
     /// Completes when every receiver is gone.
     pub async fn closed(&self) {
+        cooperative(self.closed_inner()).await
+    }
+
+    async fn closed_inner(&self) {
         loop {
             // Created before the check: a `notify_waiters` after it counts.
             let notified = self.shared.all_receivers_gone.notified();
@@ -203,8 +218,20 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, SeqCst);
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, SeqCst) != 1 {
+            return;
+        }
         self.shared.state.fetch_or(CLOSED, SeqCst);
         self.shared.changed.notify_waiters();
     }
@@ -240,6 +267,20 @@ impl<T> Receiver<T> {
         Ok(state & !CLOSED != self.seen)
     }
 
+    /// Whether every sender is gone.
+    pub fn is_closed(&self) -> bool {
+        self.shared.state.load(SeqCst) & CLOSED != 0
+    }
+
+    /// Marks the current value unseen: [`has_changed`](Receiver::has_changed)
+    /// says true and [`changed`](Receiver::changed) completes at once, even
+    /// though nothing new was sent.
+    pub fn mark_changed(&mut self) {
+        // Versions step by `VERSION_ONE`: one step back is a version the
+        // channel is no longer at.
+        self.seen = self.seen.wrapping_sub(VERSION_ONE);
+    }
+
     /// Marks the current value seen.
     pub fn mark_unchanged(&mut self) {
         self.seen = self.shared.state.load(SeqCst) & !CLOSED;
@@ -249,13 +290,20 @@ impl<T> Receiver<T> {
     /// Fails once the sender is gone and every value has been seen.
     /// Cancel-safe.
     pub async fn changed(&mut self) -> Result<(), RecvError> {
-        changed(&self.shared, &mut self.seen, self.shard).await
+        cooperative(changed(&self.shared, &mut self.seen, self.shard)).await
     }
 
     /// Waits until the value satisfies `pred` (checking the current value
     /// first), marks it seen and borrows it. Fails if the sender goes away
     /// first.
     pub async fn wait_for(
+        &mut self,
+        pred: impl FnMut(&T) -> bool,
+    ) -> Result<Ref<'_, T>, RecvError> {
+        cooperative(self.wait_for_inner(pred)).await
+    }
+
+    async fn wait_for_inner(
         &mut self,
         mut pred: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, RecvError> {

@@ -55,11 +55,11 @@ fn oneshot_receiver_drop_returns_the_value_and_wakes_closed() {
 #[test]
 fn oneshot_try_recv_and_close() {
     let (tx, mut rx) = oneshot::channel();
-    assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Empty));
+    assert_eq!(rx.try_recv(), Err(oneshot::error::TryRecvError::Empty));
     tx.send(1).unwrap();
     rx.close(); // a value sent before close stays receivable
     assert_eq!(rx.try_recv(), Ok(1));
-    assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+    assert_eq!(rx.try_recv(), Err(oneshot::error::TryRecvError::Closed));
 
     let (tx, mut rx) = oneshot::channel::<u8>();
     rx.close();
@@ -99,7 +99,7 @@ fn bounded_backpressure_and_try_send() {
     tx.try_send(1).unwrap();
     tx.try_send(2).unwrap();
     match tx.try_send(3) {
-        Err(mpsc::TrySendError::Full(3)) => {}
+        Err(mpsc::error::TrySendError::Full(3)) => {}
         other => panic!("expected Full(3), got {other:?}"),
     }
     let tx2 = tx.clone();
@@ -110,7 +110,7 @@ fn bounded_backpressure_and_try_send() {
     blocked.ready().unwrap();
     assert_eq!(rx.try_recv(), Ok(2));
     assert_eq!(rx.try_recv(), Ok(3));
-    assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
+    assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Empty));
     assert_eq!(tx.capacity(), 2);
 }
 
@@ -125,7 +125,9 @@ fn bounded_receiver_drop_fails_waiting_and_later_sends_with_the_value() {
     assert!(waiting.woken());
     assert_eq!(waiting.ready().unwrap_err().0, "w");
     assert_eq!(block_on(tx.send("late".into())).unwrap_err().0, "late");
-    assert!(matches!(tx.try_send("t".into()), Err(mpsc::TrySendError::Closed(s)) if s == "t"));
+    assert!(
+        matches!(tx.try_send("t".into()), Err(mpsc::error::TrySendError::Closed(s)) if s == "t")
+    );
     assert!(tx.is_closed());
     block_on(tx.closed());
 }
@@ -134,7 +136,7 @@ fn bounded_receiver_drop_fails_waiting_and_later_sends_with_the_value() {
 fn dropping_all_senders_ends_the_stream() {
     let (tx, mut rx) = mpsc::channel::<u32>(4);
     let tx2 = tx.clone();
-    assert_eq!(rx.sender_count(), 2);
+    assert_eq!(rx.sender_strong_count(), 2);
     let mut next = Task::new(async move { rx.recv().await.map(|_| ()).ok_or(rx) });
     next.pending();
     drop(tx);
@@ -143,7 +145,7 @@ fn dropping_all_senders_ends_the_stream() {
     assert!(next.woken());
     let mut rx = next.ready().unwrap_err();
     assert!(rx.is_closed());
-    assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Disconnected));
+    assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected));
 
     let (tx, rx) = mpsc::unbounded_channel();
     for i in 0..5 {
@@ -162,7 +164,7 @@ fn receiver_close_keeps_queued_messages() {
     assert_eq!(tx.send(2).unwrap_err().0, 2);
     assert_eq!(block_on(rx.recv()), Some(1));
     assert_eq!(block_on(rx.recv()), None);
-    assert_eq!(mpsc::SendError(()).to_string(), "channel closed",);
+    assert_eq!(mpsc::error::SendError(()).to_string(), "channel closed",);
 }
 
 #[test]
@@ -390,7 +392,7 @@ fn broadcast_every_receiver_gets_every_message() {
         assert_eq!(a.try_recv(), Ok(i));
         assert_eq!(block_on(b.recv()), Ok(i));
     }
-    assert_eq!(a.try_recv(), Err(broadcast::TryRecvError::Empty));
+    assert_eq!(a.try_recv(), Err(broadcast::error::TryRecvError::Empty));
 }
 
 #[test]
@@ -399,12 +401,15 @@ fn broadcast_slow_receiver_lags() {
     for i in 0..10 {
         tx.send(i).unwrap();
     }
-    assert_eq!(block_on(rx.recv()), Err(broadcast::RecvError::Lagged(6)));
+    assert_eq!(
+        block_on(rx.recv()),
+        Err(broadcast::error::RecvError::Lagged(6))
+    );
     for i in 6..10 {
         assert_eq!(block_on(rx.recv()), Ok(i));
     }
     assert_eq!(
-        broadcast::RecvError::Lagged(6).to_string(),
+        broadcast::error::RecvError::Lagged(6).to_string(),
         "receiver lagged by 6 messages"
     );
 }
@@ -418,9 +423,12 @@ fn broadcast_close_and_resubscribe() {
     waiting.pending();
     drop(tx);
     assert!(waiting.woken());
-    assert_eq!(waiting.ready(), Err(broadcast::RecvError::Closed));
+    assert_eq!(waiting.ready(), Err(broadcast::error::RecvError::Closed));
     assert_eq!(block_on(rx.recv()), Ok(1));
-    assert_eq!(block_on(rx.recv()), Err(broadcast::RecvError::Closed));
+    assert_eq!(
+        block_on(rx.recv()),
+        Err(broadcast::error::RecvError::Closed)
+    );
 
     let (tx, rx) = broadcast::channel(1);
     drop(rx);
@@ -459,7 +467,10 @@ fn broadcast_send_and_close_wake_receivers_on_every_shard() {
     drop(tx);
     for (i, task) in waiting.iter_mut().enumerate() {
         assert_eq!(task.wakes(), 2, "receiver {i} was not woken by the close");
-        assert_eq!(task.ready(), (Ok(7), Err(broadcast::RecvError::Closed)));
+        assert_eq!(
+            task.ready(),
+            (Ok(7), Err(broadcast::error::RecvError::Closed))
+        );
     }
 }
 
@@ -484,7 +495,7 @@ fn broadcast_many_producers_one_consumer_no_loss_no_dup() {
                 credits.add_permits(1);
                 Some(v)
             }
-            Err(broadcast::RecvError::Closed) => None,
+            Err(broadcast::error::RecvError::Closed) => None,
             Err(e) => panic!("{e}"),
         },
     );

@@ -262,7 +262,10 @@ fn broadcast_send_racing_recv() {
             tx.send(1).unwrap();
         });
         assert_eq!(block_on(rx.recv()), Ok(1));
-        assert_eq!(block_on(rx.recv()), Err(broadcast::RecvError::Closed));
+        assert_eq!(
+            block_on(rx.recv()),
+            Err(broadcast::error::RecvError::Closed)
+        );
         t.join().unwrap();
     });
 }
@@ -374,5 +377,50 @@ fn rwlock_downgrade_racing_writer() {
         drop(r);
         writer.join().unwrap();
         assert_eq!(*lock.try_read().unwrap(), 2);
+    });
+}
+
+/// A weak sender upgrades while the last strong sender drops: either the
+/// upgrade fails and the receiver sees the channel closed, or it succeeds,
+/// its message arrives, and the channel closes only when it goes too.
+/// Never both a successful upgrade and a closed channel.
+#[test]
+fn mpsc_weak_upgrade_races_last_strong_drop() {
+    model(|| {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+        let weak = tx.downgrade();
+        let upgrader = thread::spawn(move || match weak.upgrade() {
+            Some(tx) => {
+                tx.send(1).unwrap();
+                true
+            }
+            None => false,
+        });
+        drop(tx);
+        let upgraded = upgrader.join().unwrap();
+        let got = block_on(rx.recv());
+        assert_eq!(got, upgraded.then_some(1));
+        assert_eq!(block_on(rx.recv()), None);
+    });
+}
+
+/// The bounded flavour of the same race, plus a reserved slot: a slot
+/// reserved before the receiver closes is still delivered, and the receiver
+/// reports closed only once that slot is used.
+#[test]
+fn mpsc_reserved_slot_outlives_close() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        let sender = thread::spawn(move || {
+            if let Ok(permit) = tx.try_reserve() {
+                permit.send(7);
+            }
+        });
+        rx.close();
+        let got = block_on(rx.recv());
+        sender.join().unwrap();
+        // Reserved before the close: delivered; after it: refused.
+        assert!(matches!(got, Some(7) | None));
+        assert_eq!(block_on(rx.recv()), None);
     });
 }

@@ -5,27 +5,38 @@
 //! so under contention it takes the lock once per batch, not per message,
 //! and producers mostly contend only with each other.
 //!
-//! Invariants: `rx_closed` and `tx_closed` are set once each, under the
-//! lock. Once `rx_closed` is set nothing is pushed; once `tx_closed` is set
-//! (the last sender dropped) nothing more will be. The bounded flavour holds
-//! one semaphore permit per message in the channel (shared buffer or the
-//! receiver's private one); the receiver releases it as it hands the
-//! message out, and closing the channel closes the semaphore.
+//! Invariants: `rx_closed`, `rx_dropped` and `tx_closed` are set once each,
+//! under the lock. The bounded flavour holds one semaphore permit per
+//! message in the channel (shared buffer or the receiver's private one) and
+//! one per reserved slot (a `Permit`); the receiver releases a message's
+//! permit as it hands the message out. Closing the receiver closes the
+//! semaphore, so no slot can be reserved after it; slots reserved before it
+//! may still be filled, and the receiver reports the channel closed only
+//! once it is drained and every slot is back (the semaphore is idle).
+//!
+//! Sender counts: `senders` counts the strong handles (`Sender`,
+//! `UnboundedSender`, an `OwnedPermit`'s sender). The last one to go sets
+//! `tx_closed`; a weak handle upgrades only by raising a count that is not
+//! zero, so once the count reached zero the channel stays closed for
+//! senders. `weak` counts the weak handles, for `weak_count` only.
 
 use std::collections::VecDeque;
-
-use super::error::TryRecvError;
 use std::task::{Context, Poll, Waker};
 
+use super::error::TryRecvError;
 use crate::notify::Notify;
 use crate::semaphore::Semaphore;
-use weft_base::loom::{AtomicUsize, Mutex, Ordering};
+use weft_base::coop;
+use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering};
 
 pub(super) struct Chan<T> {
     queue: Mutex<Queue<T>>,
     senders: AtomicUsize,
+    weak: AtomicUsize,
     /// Capacity, for the bounded flavour.
     pub(super) sem: Option<Semaphore>,
+    /// The bounded flavour's capacity (zero for the unbounded one).
+    pub(super) bound: usize,
     /// Fired (notify_waiters) when the receiver closes: `Sender::closed`.
     rx_closed_notify: Notify,
 }
@@ -34,34 +45,42 @@ struct Queue<T> {
     buf: VecDeque<T>,
     rx_waker: Option<Waker>,
     rx_closed: bool,
+    rx_dropped: bool,
     tx_closed: bool,
 }
 
 /// The receiver's side: its private batch and the shared core.
 pub(super) struct Rx<T> {
-    pub(super) chan: weft_base::loom::Arc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
     local: VecDeque<T>,
 }
 
 impl<T> Chan<T> {
-    pub(super) fn new(sem: Option<Semaphore>) -> Chan<T> {
+    /// A channel with one strong sender; `bound` zero means unbounded.
+    #[track_caller]
+    pub(super) fn new(bound: usize) -> Chan<T> {
         Chan {
             queue: Mutex::new(Queue {
                 buf: VecDeque::new(),
                 rx_waker: None,
                 rx_closed: false,
+                rx_dropped: false,
                 tx_closed: false,
             }),
             senders: AtomicUsize::new(1),
-            sem,
+            weak: AtomicUsize::new(0),
+            sem: (bound > 0).then(|| Semaphore::new(bound)),
+            bound,
             rx_closed_notify: Notify::new(),
         }
     }
 
-    /// Pushes `value` unless the receiver is gone (then hands it back).
+    /// Pushes `value` unless nobody can receive it any more (then hands it
+    /// back). A bounded push holds a slot reserved before any close, so it
+    /// fails only once the receiver is dropped.
     pub(super) fn push(&self, value: T) -> Result<(), T> {
         let mut q = self.queue.lock();
-        if q.rx_closed {
+        if q.rx_dropped || (self.sem.is_none() && q.rx_closed) {
             return Err(value);
         }
         q.buf.push_back(value);
@@ -77,12 +96,44 @@ impl<T> Chan<T> {
         self.queue.lock().rx_closed
     }
 
-    pub(super) fn sender_count(&self) -> usize {
+    pub(super) fn strong_count(&self) -> usize {
         self.senders.load(Ordering::Acquire)
+    }
+
+    pub(super) fn weak_count(&self) -> usize {
+        self.weak.load(Ordering::Acquire)
     }
 
     pub(super) fn add_sender(&self) {
         self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A weak handle's upgrade: adds a strong sender unless every strong
+    /// one is already gone (then the channel is closed for good).
+    pub(super) fn try_add_sender(&self) -> bool {
+        let mut cur = self.senders.load(Ordering::Acquire);
+        loop {
+            if cur == 0 {
+                return false;
+            }
+            match self.senders.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    pub(super) fn add_weak(&self) {
+        self.weak.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn drop_weak(&self) {
+        self.weak.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// A sender went away; the last one closes the sending side.
@@ -99,6 +150,39 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Gives back `n` reserved slots unused. After a close, the last slot
+    /// back may be what the receiver waits for (see the module doc).
+    pub(super) fn release(&self, n: usize) {
+        if let Some(sem) = &self.sem {
+            sem.release(n);
+            self.wake_rx_if_drained_closed();
+        }
+    }
+
+    /// After a close, wakes the receiver once the last reserved slot is
+    /// back: it may be waiting for exactly that (see the module doc). Each
+    /// giver-back checks after its own release, so the last one sees it.
+    pub(super) fn wake_rx_if_drained_closed(&self) {
+        if self.sem.as_ref().is_some_and(Semaphore::is_closed) && self.is_idle() {
+            self.wake_rx();
+        }
+    }
+
+    /// Wakes the receiver, whatever it waits for.
+    fn wake_rx(&self) {
+        let waker = self.queue.lock().rx_waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// No slot is reserved and no message holds one.
+    fn is_idle(&self) -> bool {
+        self.sem
+            .as_ref()
+            .is_none_or(|sem| sem.available_permits() == self.bound)
+    }
+
     /// Waits until the receiver closes or is dropped.
     pub(super) async fn closed(&self) {
         loop {
@@ -111,10 +195,11 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Closes the receiving side: later pushes fail, waiting senders of the
+    /// Closes the receiving side: later sends fail, waiting senders of the
     /// bounded flavour fail, `closed()` completes.
-    fn close_rx(&self) {
+    fn close_rx(&self, dropped: bool) {
         let mut q = self.queue.lock();
+        q.rx_dropped |= dropped;
         if q.rx_closed {
             return;
         }
@@ -127,6 +212,16 @@ impl<T> Chan<T> {
     }
 }
 
+// A panic cannot leave a channel half-updated where a caller could see it:
+// every change is made under the lock, before any user code (a waker, a
+// message's drop) runs, and messages are only moved. So a channel (and the
+// handles that share it, whatever `T` is) may be used across
+// `catch_unwind`, as tokio's may.
+impl<T> std::panic::RefUnwindSafe for Chan<T> {}
+impl<T> std::panic::UnwindSafe for Chan<T> {}
+impl<T> std::panic::RefUnwindSafe for Rx<T> {}
+impl<T> std::panic::UnwindSafe for Rx<T> {}
+
 /// What a receive attempt found.
 pub(super) enum Recv<T> {
     Value(T),
@@ -135,7 +230,7 @@ pub(super) enum Recv<T> {
 }
 
 impl<T> Rx<T> {
-    pub(super) fn new(chan: weft_base::loom::Arc<Chan<T>>) -> Rx<T> {
+    pub(super) fn new(chan: Arc<Chan<T>>) -> Rx<T> {
         Rx {
             chan,
             local: VecDeque::new(),
@@ -148,15 +243,19 @@ impl<T> Rx<T> {
         if self.local.is_empty() {
             let mut q = self.chan.queue.lock();
             if q.buf.is_empty() {
-                if q.tx_closed || q.rx_closed {
+                // Under the lock: a slot given back after this check wakes
+                // us through `wake_rx`, which takes the lock.
+                if q.tx_closed || (q.rx_closed && self.chan.is_idle()) {
                     return Recv::Closed;
                 }
-                if let Some(cx) = cx {
-                    match &mut q.rx_waker {
-                        Some(w) if w.will_wake(cx.waker()) => {}
-                        slot => *slot = Some(cx.waker().clone()),
-                    }
-                }
+                let old = cx.and_then(|cx| match &mut q.rx_waker {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    slot => slot.replace(cx.waker().clone()),
+                });
+                // The old waker drops outside the lock: its drop may run
+                // any code, a send on this channel included.
+                drop(q);
+                drop(old);
                 return Recv::Empty;
             }
             std::mem::swap(&mut self.local, &mut q.buf);
@@ -189,31 +288,45 @@ impl<T> Rx<T> {
         n
     }
 
+    /// Polls for the next message, spending one unit of the task's
+    /// cooperative budget when it gets one (or learns the channel closed).
     pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let budget = std::task::ready!(coop::poll_proceed(cx));
         match self.recv(Some(cx)) {
-            Recv::Value(v) => Poll::Ready(Some(v)),
-            Recv::Closed => Poll::Ready(None),
+            Recv::Value(v) => {
+                budget.made_progress();
+                Poll::Ready(Some(v))
+            }
+            Recv::Closed => {
+                budget.made_progress();
+                Poll::Ready(None)
+            }
             Recv::Empty => Poll::Pending,
         }
     }
 
-    pub(super) fn close(&mut self) {
-        self.chan.close_rx();
-    }
-
-    /// `recv` then `drain_into`: at least one message unless closed and
-    /// drained (or `limit` is zero).
-    pub(super) async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+    /// Polls for at least one message, then takes up to `limit` in all into
+    /// `buffer`; `Ready(0)` when closed and drained, or `limit` is zero.
+    pub(super) fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
         if limit == 0 {
-            return 0;
+            return Poll::Ready(0);
         }
-        match std::future::poll_fn(|cx| self.poll_recv(cx)).await {
+        match std::task::ready!(self.poll_recv(cx)) {
             Some(first) => {
                 buffer.push(first);
-                1 + self.drain_into(buffer, limit - 1)
+                Poll::Ready(1 + self.drain_into(buffer, limit - 1))
             }
-            None => 0,
+            None => Poll::Ready(0),
         }
+    }
+
+    pub(super) fn close(&mut self) {
+        self.chan.close_rx(false);
     }
 
     pub(super) fn try_recv(&mut self) -> Result<T, TryRecvError> {
@@ -226,15 +339,25 @@ impl<T> Rx<T> {
 
     /// Closed by the receiver, or every sender gone.
     pub(super) fn is_closed(&self) -> bool {
-        self.chan.is_closed() || self.chan.sender_count() == 0
+        self.chan.is_closed() || self.chan.strong_count() == 0
+    }
+
+    /// How many messages wait to be received.
+    pub(super) fn len(&self) -> usize {
+        self.local.len() + self.chan.queue.lock().buf.len()
     }
 }
 
 impl<T> Drop for Rx<T> {
     fn drop(&mut self) {
-        self.chan.close_rx();
-        // Drop the messages nobody will receive, outside the lock.
-        let rest = std::mem::take(&mut self.chan.queue.lock().buf);
+        self.chan.close_rx(true);
+        // Drop the messages nobody will receive, and our waker (it may keep
+        // a task's memory alive), outside the lock.
+        let mut q = self.chan.queue.lock();
+        let rest = std::mem::take(&mut q.buf);
+        let waker = q.rx_waker.take();
+        drop(q);
         drop(rest);
+        drop(waker);
     }
 }

@@ -43,7 +43,7 @@ impl<T> fmt::Display for TrySendError<T> {
 
 impl<T> std::error::Error for TrySendError<T> {}
 
-/// Why [`Sender::send_timeout`](super::Sender::send_timeout) failed; the
+/// Why `Sender::send_timeout` (feature `time`) failed; the
 /// value is inside.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum SendTimeoutError<T> {

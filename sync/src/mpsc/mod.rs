@@ -19,9 +19,8 @@
 
 mod bounded;
 mod chan;
-mod error;
+pub mod error;
 mod unbounded;
 
-pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender};
-pub use error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
-pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+pub use bounded::{channel, OwnedPermit, Permit, PermitIterator, Receiver, Sender, WeakSender};
+pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakUnboundedSender};

@@ -20,7 +20,7 @@ use weft_base::loom::Arc;
 /// assert_eq!(tx.send("bye").unwrap_err().0, "bye"); // value handed back
 /// ```
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let chan = Arc::new(Chan::new(None));
+    let chan = Arc::new(Chan::new(0));
     (
         UnboundedSender { chan: chan.clone() },
         UnboundedReceiver { rx: Rx::new(chan) },
@@ -29,6 +29,14 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 
 /// The sending half of an unbounded channel; clone it for more producers.
 pub struct UnboundedSender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// An unbounded sender that does not keep the channel open: once every
+/// [`UnboundedSender`] is gone, [`upgrade`](WeakUnboundedSender::upgrade)
+/// fails and the receiver sees the channel closed. Made by
+/// [`UnboundedSender::downgrade`].
+pub struct WeakUnboundedSender<T> {
     chan: Arc<Chan<T>>,
 }
 
@@ -51,17 +59,73 @@ impl<T> UnboundedSender<T> {
 
     /// Completes when the receiver is dropped or closed.
     pub async fn closed(&self) {
-        self.chan.closed().await
+        crate::budget::cooperative(self.chan.closed()).await
     }
 
-    /// How many senders exist.
-    pub fn sender_count(&self) -> usize {
-        self.chan.sender_count()
+    /// A [`WeakUnboundedSender`] for this channel, which does not keep it
+    /// open.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        self.chan.add_weak();
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+
+    /// How many (strong) senders exist.
+    pub fn strong_count(&self) -> usize {
+        self.chan.strong_count()
+    }
+
+    /// How many [`WeakUnboundedSender`]s exist.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_count()
     }
 
     /// Whether `self` and `other` send into the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// An [`UnboundedSender`] again, unless every sender is already gone
+    /// (the channel is then closed for good).
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.chan.try_add_sender().then(|| UnboundedSender {
+            chan: self.chan.clone(),
+        })
+    }
+
+    /// How many (strong) senders exist.
+    pub fn strong_count(&self) -> usize {
+        self.chan.strong_count()
+    }
+
+    /// How many weak senders exist.
+    pub fn weak_count(&self) -> usize {
+        self.chan.weak_count()
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        self.chan.add_weak();
+        WeakUnboundedSender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakUnboundedSender<T> {
+    fn drop(&mut self) {
+        self.chan.drop_weak();
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::WeakUnboundedSender")
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,7 +155,28 @@ impl<T> UnboundedReceiver<T> {
     /// one; returns how many (zero only when closed and drained, or `limit`
     /// is zero).
     pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
-        self.rx.recv_many(buffer, limit).await
+        std::future::poll_fn(|cx| self.rx.poll_recv_many(cx, buffer, limit)).await
+    }
+
+    /// [`recv`](UnboundedReceiver::recv) from synchronous code: blocks this
+    /// thread.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        crate::blocking::block_on(self.recv())
+    }
+
+    /// [`recv_many`](UnboundedReceiver::recv_many) from synchronous code.
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives asynchronous tasks.
+    #[track_caller]
+    pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        crate::blocking::block_on(self.recv_many(buffer, limit))
     }
 
     /// The next message if one is queued now.
@@ -102,6 +187,17 @@ impl<T> UnboundedReceiver<T> {
     /// Polls for the next message (the `Stream` method).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.rx.poll_recv(cx)
+    }
+
+    /// Polls for up to `limit` messages into `buffer` (at least one unless
+    /// the channel is closed and drained, or `limit` is zero).
+    pub fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        self.rx.poll_recv_many(cx, buffer, limit)
     }
 
     /// Closes the channel: sends fail from now on; messages already queued
@@ -115,9 +211,24 @@ impl<T> UnboundedReceiver<T> {
         self.rx.is_closed()
     }
 
-    /// How many senders exist.
-    pub fn sender_count(&self) -> usize {
-        self.rx.chan.sender_count()
+    /// How many messages are queued.
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Whether no message is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many (strong) senders exist.
+    pub fn sender_strong_count(&self) -> usize {
+        self.rx.chan.strong_count()
+    }
+
+    /// How many weak senders exist.
+    pub fn sender_weak_count(&self) -> usize {
+        self.rx.chan.weak_count()
     }
 }
 
