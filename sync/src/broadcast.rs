@@ -39,12 +39,7 @@
 
 pub mod error;
 
-// `weft-bench` (outside this crate's reach for this change) still names
-// `broadcast::RecvError`; `error::RecvError` is the one documented path.
-#[doc(hidden)]
-pub use error::RecvError;
-
-use error::{SendError, TryRecvError};
+use error::{RecvError, SendError, TryRecvError};
 
 use std::fmt;
 

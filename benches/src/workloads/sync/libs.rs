@@ -239,7 +239,7 @@ impl Lib for WeftLib {
         async move {
             match rx.recv().await {
                 Ok(v) => Some(v),
-                Err(ws::broadcast::RecvError::Closed) => None,
+                Err(ws::broadcast::error::RecvError::Closed) => None,
                 Err(e) => panic!("weft broadcast: {e}"),
             }
         }
