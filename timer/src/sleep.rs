@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use crate::time_driver::{Entry, TimeHandle};
@@ -129,11 +129,15 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A fired timer is a unit of progress: a task looping on elapsed
+        // sleeps still yields once its budget is spent.
+        let restore = ready!(weft_base::coop::poll_proceed(cx));
         let this = self.get_mut();
         let inner = &*this.handle.inner;
         let deadline = this.deadline.into_std();
         if inner.clock.now() >= deadline {
             inner.cancel(&mut this.entry);
+            restore.made_progress();
             return Poll::Ready(());
         }
         let at_tick = inner.clock.deadline_tick(deadline);

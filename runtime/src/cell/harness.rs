@@ -21,10 +21,11 @@ use super::waker::waker_ref;
 use super::Schedule;
 use weft_base::context;
 
+/// The vtable of a `Cell<F, S>`. No `Send` bound: a local task's future
+/// need not be (see `cell::new_local` for what then keeps it on its thread).
 pub(crate) fn vtable<F, S>() -> &'static Vtable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     &Vtable {

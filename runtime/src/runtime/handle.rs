@@ -140,6 +140,17 @@ impl Handle {
         self.services.scheduler.flavor
     }
 
+    /// The runtime's id, the same from every handle to it and different
+    /// from every other runtime's.
+    pub fn id(&self) -> super::Id {
+        self.services.id
+    }
+
+    /// The name [`Builder::name`](super::Builder::name) gave the runtime.
+    pub fn name(&self) -> Option<&str> {
+        self.services.name.as_deref()
+    }
+
     /// Which poller the runtime's reactor waits in: what
     /// [`Builder::io_backend`](super::Builder::io_backend) (or
     /// `WEFT_IO_BACKEND`) asked for, [`Portable`](super::IoBackend::Portable)
@@ -229,6 +240,11 @@ fn park_on<F: Future>(future: F, scheduler: &Scheduler) -> F::Output {
         park.park_spinning(|| scheduler.idle.has_idle_worker());
     }
 }
+
+// Every piece of a runtime's shared state is behind atomics and locks that
+// a panic cannot leave half-changed (task panics are caught in the task).
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
