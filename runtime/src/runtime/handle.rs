@@ -1,5 +1,6 @@
 //! `Handle`: a cheap reference to a runtime, usable from any thread.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -104,8 +105,18 @@ impl Handle {
 
     /// Makes this runtime current on this thread until the guard drops, so
     /// that `weft::spawn` and `Handle::current` work outside of it.
+    ///
+    /// # Panics
+    /// When guards are dropped in another order than the reverse of the
+    /// order they were made in (the runtime left current would be wrong).
     pub fn enter(&self) -> EnterGuard<'_> {
+        let depth = ENTERED.with(|entered| {
+            let depth = entered.get() + 1;
+            entered.set(depth);
+            depth
+        });
         EnterGuard {
+            depth,
             _guard: self.set_current(),
             _handle: PhantomData,
         }
@@ -254,11 +265,37 @@ impl fmt::Debug for Handle {
     }
 }
 
+weft_base::loom::thread_local! {
+    /// How many `EnterGuard`s this thread holds.
+    static ENTERED: Cell<usize> = const { Cell::new(0) };
+}
+
 /// Keeps a runtime current on this thread; see [`Handle::enter`].
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard<'a> {
+    /// This guard's place among the thread's guards, 1 for the outermost:
+    /// it must be the innermost when it drops.
+    depth: usize,
     _guard: ServiceGuard,
     _handle: PhantomData<&'a Handle>,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        let in_order = ENTERED
+            .try_with(|entered| {
+                let in_order = entered.get() == self.depth;
+                entered.set(self.depth - 1);
+                in_order
+            })
+            .unwrap_or(true);
+        if !in_order && !std::thread::panicking() {
+            panic!(
+                "`EnterGuard` values dropped out of order: the guards of `Handle::enter` and \
+                 `Runtime::enter` must be dropped in the reverse order of their making"
+            );
+        }
+    }
 }
 
 impl fmt::Debug for EnterGuard<'_> {

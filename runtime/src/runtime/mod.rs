@@ -130,8 +130,11 @@ impl Runtime {
             RuntimeFlavor::CurrentThread => {
                 let core = scheduler.current_thread.take_core();
                 if let Some(core) = core {
-                    // Futures dropped now still see this runtime as current.
-                    let _current = self.handle.set_current();
+                    // Futures dropped now still see this runtime as current
+                    // (unless the thread is exiting and its context is gone:
+                    // a runtime kept in a thread-local drops then).
+                    let _current = (!weft_base::context::is_thread_exiting())
+                        .then(|| self.handle.set_current());
                     scheduler.shutdown_core(*core);
                 }
             }

@@ -475,11 +475,19 @@ pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: S
 ///
 /// # Panics
 /// On the current-thread flavour, which has no other thread to hand the
-/// core to.
+/// core to, and inside a `LocalSet`, whose tasks must stay on this thread.
+#[track_caller]
 pub(crate) fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
+    if crate::task::is_running_local_set() {
+        panic!(
+            "weft::task::block_in_place: can call blocking only when running on the \
+             multi-threaded runtime, not inside a LocalSet, whose tasks must stay on this \
+             thread. Use weft::task::spawn_blocking."
+        );
+    }
     let handed_off = with_current(|cx| {
         let Some(cx) = cx else { return Ok(false) };
         if cx.scheduler.flavor == RuntimeFlavor::CurrentThread {
@@ -498,9 +506,9 @@ where
     });
     if handed_off.is_err() {
         panic!(
-            "weft::task::block_in_place cannot be used on the current-thread runtime: it has no \
-             other thread to take over its tasks. Use weft::task::spawn_blocking, or the \
-             multi-thread runtime."
+            "weft::task::block_in_place: can call blocking only when running on the \
+             multi-threaded runtime; the current-thread runtime has no other thread to take \
+             over its tasks. Use weft::task::spawn_blocking, or the multi-thread runtime."
         );
     }
     let (_outside, _) = context::set_driving_tasks(false);

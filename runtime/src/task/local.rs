@@ -16,7 +16,7 @@
 //! task onto the queue (or, once the set is gone, drops the queue entry,
 //! whose task was already shut down).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -44,12 +44,44 @@ const NO_LOCAL_SET: &str =
 
 /// The message of `spawn_local` under a `LocalRuntime` entered on another
 /// thread (tokio's words).
-const WRONG_THREAD: &str = "Local tasks can only be spawned on a LocalRuntime from the thread                             the runtime was created on";
+const WRONG_THREAD: &str = "Local tasks can only be spawned on a LocalRuntime from the thread \
+                            the runtime was created on";
 
 weft_base::loom::thread_local! {
     /// The set this thread is running or has entered; `spawn_local` spawns
     /// onto it. Holds a count, so a forgotten guard cannot leave it dangling.
     static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
+}
+
+weft_base::loom::thread_local! {
+    /// How many local sets this thread is running (polling), nested.
+    static RUNNING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// True while this thread runs a local set (its `run_until`, or a poll of
+/// the set): `block_in_place` must not move this thread's worker then, as
+/// in tokio.
+pub(crate) fn is_running() -> bool {
+    RUNNING.try_with(Cell::get).unwrap_or(0) > 0
+}
+
+/// Counts this thread as running a local set until dropped.
+struct Running;
+
+impl Running {
+    /// `None` while the thread is exiting and its locals are gone.
+    fn start() -> Option<Running> {
+        RUNNING
+            .try_with(|running| running.set(running.get() + 1))
+            .ok()
+            .map(|()| Running)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = RUNNING.try_with(|running| running.set(running.get() - 1));
+    }
 }
 
 /// A set of tasks that all run on the current thread, so they need not be
@@ -210,11 +242,20 @@ impl LocalSet {
     /// [`spawn_local`] adds to it. The tasks still run only when the set is
     /// driven.
     pub fn enter(&self) -> LocalEnterGuard {
-        let prev = CURRENT.with(|current| current.borrow_mut().replace(self.shared.clone()));
-        LocalEnterGuard {
+        self.try_enter()
+            .expect("LocalSet::enter called while the thread is exiting")
+    }
+
+    /// Enters the set, unless the thread is exiting and its locals are
+    /// gone (a set kept in a thread-local drops then).
+    fn try_enter(&self) -> Option<LocalEnterGuard> {
+        let prev = CURRENT
+            .try_with(|current| current.borrow_mut().replace(self.shared.clone()))
+            .ok()?;
+        Some(LocalEnterGuard {
             prev,
             _not_send: PhantomData,
-        }
+        })
     }
 
     /// Makes this set the one `spawn_local` finds through `services` on
@@ -302,6 +343,7 @@ impl<F: Future> Future for RunUntil<'_, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
         let _current = this.set.enter();
+        let _running = Running::start();
         this.set.shared.register(cx.waker());
         if let Poll::Ready(out) = coop::budget(|| this.future.as_mut().poll(cx)) {
             return Poll::Ready(out);
@@ -321,6 +363,7 @@ impl Future for LocalSet {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         let _current = this.enter();
+        let _running = Running::start();
         this.shared.register(cx.waker());
         if this.tick() {
             cx.waker().wake_by_ref();
@@ -342,8 +385,10 @@ impl Default for LocalSet {
 
 impl Drop for LocalSet {
     fn drop(&mut self) {
-        // Current while the futures drop: their destructors may look for it.
-        let _current = self.enter();
+        // Current and running while the futures drop: their destructors may
+        // look for it, and must not block in place.
+        let _current = self.try_enter();
+        let _running = Running::start();
         self.shared.queue.lock().closed = true;
         // Drops every future still in the set, here on its thread.
         self.shared.owned.close_and_shutdown_all(0);

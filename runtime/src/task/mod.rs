@@ -31,7 +31,7 @@ pub mod futures {
     pub use super::task_local::TaskLocalFuture;
 }
 
-pub(crate) use local::LocalOwner;
+pub(crate) use local::{is_running as is_running_local_set, LocalOwner};
 
 use std::future::Future;
 
@@ -103,6 +103,7 @@ where
 /// # Panics
 /// On the current-thread flavour, which has no other thread to hand the
 /// queue to (use [`spawn_blocking`] there).
+#[track_caller]
 pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
