@@ -116,7 +116,7 @@ impl Handle {
             depth
         });
         EnterGuard {
-            depth,
+            _order: EnterOrder { depth },
             _guard: self.set_current(),
             _handle: PhantomData,
         }
@@ -273,14 +273,21 @@ weft_base::loom::thread_local! {
 /// Keeps a runtime current on this thread; see [`Handle::enter`].
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard<'a> {
-    /// This guard's place among the thread's guards, 1 for the outermost:
-    /// it must be the innermost when it drops.
-    depth: usize,
+    // Checked before the services are restored (fields drop in order).
+    _order: EnterOrder,
     _guard: ServiceGuard,
+    // No `Drop` on the guard itself, so the runtime it borrows may be shut
+    // down (moved) while it is alive, as with tokio's.
     _handle: PhantomData<&'a Handle>,
 }
 
-impl Drop for EnterGuard<'_> {
+/// An `EnterGuard`'s place among the thread's guards, 1 for the outermost:
+/// it must be the innermost when it drops.
+struct EnterOrder {
+    depth: usize,
+}
+
+impl Drop for EnterOrder {
     fn drop(&mut self) {
         let in_order = ENTERED
             .try_with(|entered| {
