@@ -22,7 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub use weft_runtime::{run, runtime, spawn, task};
+pub use weft_runtime::{pin, run, runtime, spawn, task, task_local};
 
 /// Time: `sleep`, `timeout` (asyncio's `wait_for`), `interval`, `Instant`,
 /// and a clock that tests can pause and advance.

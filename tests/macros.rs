@@ -219,3 +219,23 @@ fn main_crate_renamed_works() {
 fn ui() {
     trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }
+
+// ---------------------------------------------------------------------------
+// tokio's `name` and `flavor = "local"`
+// ---------------------------------------------------------------------------
+
+#[weft::test(name = "named-by-the-attribute")]
+async fn test_name_reaches_the_runtime() {
+    assert_eq!(Handle::current().name(), Some("named-by-the-attribute"));
+}
+
+#[weft::test(flavor = "local")]
+async fn test_local_flavor_runs_spawn_local() {
+    let shared = std::rc::Rc::new(5);
+    let task = weft::task::spawn_local({
+        let shared = shared.clone();
+        async move { *shared + 1 }
+    });
+    assert_eq!(task.await.unwrap(), 6);
+    assert_eq!(num_workers(), 1);
+}

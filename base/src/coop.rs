@@ -9,6 +9,8 @@
 //! poll; outside a budgeted poll (a plain thread, a foreign executor) the
 //! budget is unlimited.
 
+use std::cell::Cell;
+use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
 use crate::context::{budget as current, set_budget as set};
@@ -58,34 +60,39 @@ pub fn has_budget_remaining() -> bool {
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     let budget = current();
     match budget.0 {
-        None => Poll::Ready(RestoreOnPending(None)),
+        None => Poll::Ready(RestoreOnPending::new(None)),
         Some(0) => {
             cx.waker().wake_by_ref();
             Poll::Pending
         }
         Some(n) => {
             set(Budget(Some(n - 1)));
-            Poll::Ready(RestoreOnPending(Some(budget)))
+            Poll::Ready(RestoreOnPending::new(Some(budget)))
         }
     }
 }
 
 /// One unit spent; given back on drop unless
-/// [`made_progress`](Self::made_progress).
+/// [`made_progress`](Self::made_progress). Bound to its thread, like the
+/// budget it restores.
 #[must_use]
 #[derive(Debug)]
-pub struct RestoreOnPending(Option<Budget>);
+pub struct RestoreOnPending(Cell<Option<Budget>>, PhantomData<*mut ()>);
 
 impl RestoreOnPending {
+    fn new(budget: Option<Budget>) -> RestoreOnPending {
+        RestoreOnPending(Cell::new(budget), PhantomData)
+    }
+
     /// Keeps the unit spent: the operation made progress.
-    pub fn made_progress(mut self) {
-        self.0 = None;
+    pub fn made_progress(&self) {
+        self.0.set(None);
     }
 }
 
 impl Drop for RestoreOnPending {
     fn drop(&mut self) {
-        if let Some(budget) = self.0 {
+        if let Some(budget) = self.0.get() {
             set(budget);
         }
     }

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Meta, MetaNameValue, Token};
 
 /// The attributes a user may write, in the order they are listed in errors.
-const VALID_ATTRIBUTES: &str = "`flavor`, `worker_threads`, `start_paused` and `crate`";
+const VALID_ATTRIBUTES: &str = "`flavor`, `worker_threads`, `start_paused`, `name` and `crate`";
 
 /// Which macro is being expanded; decides the defaults and the wording of
 /// some errors.
@@ -48,6 +48,9 @@ pub(crate) enum Flavor {
     MultiThread,
     /// `Builder::new_current_thread()`.
     CurrentThread,
+    /// `Builder::new_current_thread().build_local(..)`: a `LocalRuntime`,
+    /// where the body may `spawn_local`.
+    Local,
 }
 
 impl Flavor {
@@ -55,6 +58,7 @@ impl Flavor {
         match s {
             "multi_thread" => Some(Flavor::MultiThread),
             "current_thread" => Some(Flavor::CurrentThread),
+            "local" => Some(Flavor::Local),
             _ => None,
         }
     }
@@ -71,6 +75,8 @@ pub(crate) struct Config {
     pub(crate) start_paused: bool,
     /// The path to the weft crate, `::weft` unless `crate = "..."` is given.
     pub(crate) crate_path: syn::Path,
+    /// The runtime's name (`Builder::name`), if `name = "..."` is given.
+    pub(crate) name: Option<LitStr>,
 }
 
 impl Config {
@@ -83,6 +89,7 @@ impl Config {
             worker_threads: None,
             start_paused: false,
             crate_path: default_crate_path(),
+            name: None,
         }
     }
 }
@@ -100,6 +107,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
     let mut worker_threads: Option<(LitInt, Span)> = None;
     let mut start_paused: Option<(bool, Span)> = None;
     let mut crate_path: Option<syn::Path> = None;
+    let mut runtime_name: Option<LitStr> = None;
     let mut seen: Vec<String> = Vec::new();
 
     for meta in metas {
@@ -116,7 +124,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
 
         if !matches!(
             name.as_str(),
-            "flavor" | "worker_threads" | "crate" | "start_paused"
+            "flavor" | "worker_threads" | "crate" | "start_paused" | "name"
         ) {
             errors.push(syn::Error::new_spanned(
                 meta.path(),
@@ -155,6 +163,10 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
                 Ok(b) => start_paused = Some((b, meta.path().span())),
                 Err(e) => errors.push(e),
             },
+            "name" => match parse_name(value) {
+                Ok(lit) => runtime_name = Some(lit),
+                Err(e) => errors.push(e),
+            },
             // Only "crate" is left: the other names were handled above.
             _ => match parse_crate_path(value) {
                 Ok(path) => crate_path = Some(path),
@@ -165,12 +177,14 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
 
     let flavor_value = flavor.as_ref().map_or(kind.default_flavor(), |(f, _)| *f);
     if let Some((_, span)) = &worker_threads {
-        if flavor_value == Flavor::CurrentThread {
+        if flavor_value != Flavor::MultiThread {
             let msg = match &flavor {
-                Some(_) => "`worker_threads` cannot be used with `flavor = \"current_thread\"`: \
+                Some((_, lit)) => format!(
+                    "`worker_threads` cannot be used with `flavor = \"{}\"`: \
                      that runtime runs every task on the thread that calls the test or main \
-                     function; use `flavor = \"multi_thread\"`"
-                    .to_string(),
+                     function; use `flavor = \"multi_thread\"`",
+                    lit.value()
+                ),
                 None => format!(
                     "`worker_threads` requires the multi-threaded runtime; \
                      `#[{}]` uses the current-thread runtime by default: \
@@ -199,7 +213,19 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
         worker_threads: worker_threads.map(|(n, _)| n),
         start_paused: start_paused.is_some_and(|(b, _)| b),
         crate_path: crate_path.unwrap_or_else(default_crate_path),
+        name: runtime_name,
     })
+}
+
+fn parse_name(value: &Expr) -> syn::Result<LitStr> {
+    let lit = expect_str(value, "`name`")?;
+    if lit.value().trim().is_empty() {
+        return Err(syn::Error::new_spanned(
+            lit,
+            "`name` must not be empty: it names the runtime (`Handle::name`)",
+        ));
+    }
+    Ok(lit.clone())
 }
 
 /// Returns the right-hand side of `name = value`, or an error showing the
@@ -222,6 +248,7 @@ fn example_value(name: &str) -> &'static str {
         "flavor" => "\"multi_thread\"",
         "worker_threads" => "4",
         "start_paused" => "true",
+        "name" => "\"my-runtime\"",
         _ => "\"weft\"",
     }
 }
@@ -233,7 +260,8 @@ fn parse_flavor(value: &Expr) -> syn::Result<(Flavor, LitStr)> {
         None => Err(syn::Error::new_spanned(
             lit,
             format!(
-                "unknown runtime flavor `{}`; expected \"multi_thread\" or \"current_thread\"",
+                "unknown runtime flavor `{}`; expected \"multi_thread\", \"current_thread\" \
+                 or \"local\"",
                 lit.value()
             ),
         )),

@@ -105,8 +105,17 @@ fn generate(kind: Kind, mut input: ItemFn, config: &Config) -> TokenStream {
     let krate = &config.crate_path;
     let builder = match config.flavor {
         Flavor::MultiThread => quote! { #krate::runtime::Builder::new_multi_thread() },
-        Flavor::CurrentThread => quote! { #krate::runtime::Builder::new_current_thread() },
+        Flavor::CurrentThread | Flavor::Local => {
+            quote! { #krate::runtime::Builder::new_current_thread() }
+        }
     };
+    let build = match config.flavor {
+        Flavor::Local => quote! {
+            .build_local(::core::default::Default::default())
+        },
+        Flavor::MultiThread | Flavor::CurrentThread => quote! { .build() },
+    };
+    let name = config.name.as_ref().map(|name| quote! { .name(#name) });
     let worker_threads = config
         .worker_threads
         .as_ref()
@@ -154,7 +163,8 @@ fn generate(kind: Kind, mut input: ItemFn, config: &Config) -> TokenStream {
             let #rt = #builder
                 #worker_threads
                 #start_paused
-                .build()
+                #name
+                #build
                 .expect("Failed building the weft runtime");
             #block_on
         }

@@ -4,11 +4,12 @@
 //! still running are dropped with the macro's block.
 //!
 //! Each poll starts at the branch after the one it started at last time, so
-//! under a cooperative budget no branch always goes first.
+//! under a cooperative budget no branch always goes first; with a leading
+//! `biased;` (as in tokio) every poll goes in the order written.
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::parse::Parser;
+use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Token};
@@ -31,10 +32,23 @@ impl Kind {
     }
 }
 
-/// Expands `$crate; future, future, ...`.
+/// Parses `biased;` (optional) and the futures.
+fn parse_input(input: ParseStream<'_>) -> syn::Result<(bool, Punctuated<Expr, Token![,]>)> {
+    let biased = input.peek(syn::Ident) && input.peek2(Token![;]) && {
+        let ident: syn::Ident = input.fork().parse()?;
+        ident == "biased"
+    };
+    if biased {
+        input.parse::<syn::Ident>()?;
+        input.parse::<Token![;]>()?;
+    }
+    Ok((biased, Punctuated::parse_terminated(input)?))
+}
+
+/// Expands `$crate; [biased;] future, future, ...`.
 pub(crate) fn expand(kind: Kind, input: TokenStream) -> TokenStream {
     match branches::split_crate_path(input).and_then(|(krate, rest)| {
-        let exprs = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(rest)?;
+        let (biased, exprs) = parse_input.parse2(rest)?;
         if let Some(extra) = exprs.iter().nth(MAX_BRANCHES) {
             return Err(syn::Error::new(
                 extra.span(),
@@ -49,14 +63,14 @@ pub(crate) fn expand(kind: Kind, input: TokenStream) -> TokenStream {
                 ),
             ));
         }
-        Ok((krate, exprs.into_iter().collect::<Vec<_>>()))
+        Ok((krate, biased, exprs.into_iter().collect::<Vec<_>>()))
     }) {
-        Ok((krate, exprs)) => generate(kind, &krate, &exprs),
+        Ok((krate, biased, exprs)) => generate(kind, &krate, biased, &exprs),
         Err(e) => e.into_compile_error(),
     }
 }
 
-fn generate(kind: Kind, krate: &TokenStream, exprs: &[Expr]) -> TokenStream {
+fn generate(kind: Kind, krate: &TokenStream, biased: bool, exprs: &[Expr]) -> TokenStream {
     let n = exprs.len();
     if n == 0 {
         return match kind {
@@ -107,6 +121,11 @@ fn generate(kind: Kind, krate: &TokenStream, exprs: &[Expr]) -> TokenStream {
     let each_branch = branches::each_branch_from(&start, &arms);
     let budget = branches::respect_budget(krate, &cx);
     let n32 = n as u32;
+    let advance = if biased {
+        quote! { 0 }
+    } else {
+        quote! { if #start + 1 == #n32 { 0 } else { #start + 1 } }
+    };
     let tuple = quote! {
         ( #( #outputs.take().expect("a completed future's output is taken once"), )* )
     };
@@ -122,7 +141,7 @@ fn generate(kind: Kind, krate: &TokenStream, exprs: &[Expr]) -> TokenStream {
         ::core::future::poll_fn(|#cx| {
             #budget
             let #start = #next_start;
-            #next_start = if #start + 1 == #n32 { 0 } else { #start + 1 };
+            #next_start = #advance;
             let mut #done = true;
             #each_branch
             if #done {
@@ -150,6 +169,16 @@ mod tests {
             expand_str(Kind::TryJoin, quote! {}),
             ":: core :: result :: Result :: Ok (())"
         );
+    }
+
+    #[test]
+    fn biased_is_accepted_and_keeps_the_start() {
+        let out = expand_str(Kind::Join, quote! { biased; a, b });
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(!out.contains("biased"), "{out}");
+        // A future named `biased` is still a future.
+        let out = expand_str(Kind::Join, quote! { biased, b });
+        assert!(!out.contains("compile_error"), "{out}");
     }
 
     #[test]

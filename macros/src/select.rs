@@ -85,7 +85,8 @@ impl Parse for Select {
             }
             branches.push(branch);
         }
-        if branches.is_empty() {
+        // `else` alone is allowed (tokio allows it): its value is the value.
+        if branches.is_empty() && otherwise.is_none() {
             return Err(syn::Error::new(
                 input.span(),
                 format!("weft::select! needs at least one branch: {SHAPE}"),
@@ -166,6 +167,11 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
 
 fn generate(krate: &TokenStream, select: Select) -> TokenStream {
     let n = select.branches.len();
+    if n == 0 {
+        if let Some(otherwise) = &select.otherwise {
+            return quote! {{ #otherwise }};
+        }
+    }
     let output = local1("__WeftSelectOutput");
     let variants: Vec<_> = (0..n).map(|i| local("B", i)).collect();
     let params: Vec<_> = (0..n).map(|i| local("T", i)).collect();
@@ -253,7 +259,9 @@ fn generate(krate: &TokenStream, select: Select) -> TokenStream {
             Disabled,
         }
         #conditions
-        let #out = {
+        // Mutable for `ref mut` bindings in the handlers' patterns.
+        #[allow(unused_mut)]
+        let mut #out = {
             #pin
             #disable
             ::core::future::poll_fn(|#cx| {
@@ -390,7 +398,11 @@ mod tests {
     #[test]
     fn errors_say_what_is_expected() {
         assert!(error(quote! {}).contains("needs at least one branch"));
-        assert!(error(quote! { else => 1 }).contains("needs at least one branch"));
+        assert!(
+            parse(quote! { else => 1 }).is_ok(),
+            "else alone, as in tokio"
+        );
+        assert!(parse(quote! { biased; else => 1 }).is_ok());
         assert!(error(quote! { biased; }).contains("needs at least one branch"));
         assert!(error(quote! { a f => 1 }).contains("expected `=` after the pattern"));
         assert!(error(quote! { a = f 1 }).contains("expected `=>`"));

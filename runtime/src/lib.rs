@@ -45,6 +45,7 @@ pub mod hyper;
 pub mod io;
 #[cfg(feature = "macros")]
 mod macros;
+mod pin;
 #[cfg(all(unix, not(loom)))]
 pub mod process;
 mod rand;

@@ -2,9 +2,9 @@ async fn nothing_to_wait_for() {
     weft::select! {}
 }
 
-async fn only_else() -> u8 {
+async fn biased_and_nothing_else() {
     weft::select! {
-        else => 0,
+        biased;
     }
 }
 

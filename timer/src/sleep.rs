@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use crate::time_driver::{Entry, TimeHandle};
@@ -59,6 +59,8 @@ pub struct Sleep {
     handle: TimeHandle,
     deadline: Instant,
     entry: Option<Entry>,
+    /// Set when a poll finds the deadline reached; cleared by `reset`.
+    completed: bool,
 }
 
 impl Sleep {
@@ -67,6 +69,7 @@ impl Sleep {
             handle,
             deadline,
             entry: None,
+            completed: false,
         }
     }
 
@@ -93,9 +96,15 @@ impl Sleep {
         Instant::from_std(clock.deadline_after(from.into_std(), duration))
     }
 
-    /// Whether the runtime clock has reached the deadline.
+    /// Whether this Sleep has elapsed: a poll found its deadline reached,
+    /// or the runtime fired its timer (as tokio's: a Sleep that was never
+    /// polled has not elapsed, whatever the clock says).
     pub fn is_elapsed(&self) -> bool {
-        self.handle.now() >= self.deadline.into_std()
+        self.completed
+            || self.entry.as_ref().is_some_and(|entry| {
+                self.handle.inner.has_fired(entry.at_tick)
+                    && self.handle.now() >= self.deadline.into_std()
+            })
     }
 
     /// Moves the deadline, earlier or later, whether or not the Sleep has
@@ -116,6 +125,7 @@ impl Sleep {
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
+        self.completed = false;
         let Some(entry) = &self.entry else { return };
         let inner = &*self.handle.inner;
         let at_tick = inner.clock.deadline_tick(deadline.into_std());
@@ -129,11 +139,16 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A fired timer is a unit of progress: a task looping on elapsed
+        // sleeps still yields once its budget is spent.
+        let restore = ready!(weft_base::coop::poll_proceed(cx));
         let this = self.get_mut();
         let inner = &*this.handle.inner;
         let deadline = this.deadline.into_std();
         if inner.clock.now() >= deadline {
             inner.cancel(&mut this.entry);
+            restore.made_progress();
+            this.completed = true;
             return Poll::Ready(());
         }
         let at_tick = inner.clock.deadline_tick(deadline);

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
+use weft_base::coop;
 
 use crate::error::Elapsed;
 use crate::{sleep, sleep_until, Instant, Sleep};
@@ -90,9 +91,21 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let had_budget = coop::has_budget_remaining();
         if let Poll::Ready(out) = this.value.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        Pin::new(this.delay).poll(cx).map(|()| Err(Elapsed::new()))
+        let mut poll_delay = || {
+            Pin::new(&mut *this.delay)
+                .poll(cx)
+                .map(|()| Err(Elapsed::new()))
+        };
+        if had_budget && !coop::has_budget_remaining() {
+            // The inner future spent the budget: the deadline must still be
+            // seen, or a future that is always ready would never time out.
+            coop::unconstrained(poll_delay)
+        } else {
+            poll_delay()
+        }
     }
 }

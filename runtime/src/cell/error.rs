@@ -123,11 +123,17 @@ impl fmt::Display for JoinError {
     }
 }
 
+/// tokio's form: `JoinError::Cancelled(Id(7))`,
+/// `JoinError::Panic(Id(7), "message", ...)`.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JoinError(")?;
-        self.describe(f)?;
-        write!(f, ")")
+        match &self.panic {
+            None => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Some(p) => match &p.message {
+                Some(message) => write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.id),
+                None => write!(f, "JoinError::Panic({:?}, ...)", self.id),
+            },
+        }
     }
 }
 

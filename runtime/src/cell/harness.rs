@@ -21,10 +21,11 @@ use super::waker::waker_ref;
 use super::Schedule;
 use weft_base::context;
 
+/// The vtable of a `Cell<F, S>`. No `Send` bound: a local task's future
+/// need not be (see `cell::new_local` for what then keeps it on its thread).
 pub(crate) fn vtable<F, S>() -> &'static Vtable
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future + 'static,
     S: Schedule,
 {
     &Vtable {
@@ -201,7 +202,9 @@ unsafe fn complete<F: Future, S: Schedule>(
 
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
         if !snapshot.is_join_interested() {
-            // Nobody will read the output: drop it here, on the runtime.
+            // Nobody will read the output: drop it here, on the runtime,
+            // as the task (its destructor sees the task's id).
+            let _task = context::enter_task(header.id.0);
             let _ = drop_stage(cell);
         } else if snapshot.is_join_waker_set() {
             // SAFETY: `JOIN_WAKER` is set, so the handle does not touch the slot.
@@ -335,6 +338,8 @@ unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let transition = cell.header.state.transition_to_join_handle_dropped();
     if transition.drop_output {
         // The output is ours: `COMPLETE` was set when we gave up interest.
+        // Its destructor sees the task's id, wherever the handle drops.
+        let _task = context::enter_task(cell.header.id.0);
         let _ = drop_stage(cell);
     }
     if transition.drop_waker {

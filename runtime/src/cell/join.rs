@@ -38,6 +38,11 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
 
+// A panic cannot leave the task half-changed behind a handle: every shared
+// field is behind the atomic state word.
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
     /// # Safety
     /// `raw` is a task whose output type is `T`, and the caller hands over
@@ -137,6 +142,10 @@ pub struct AbortHandle {
 unsafe impl Send for AbortHandle {}
 // SAFETY: as above.
 unsafe impl Sync for AbortHandle {}
+
+// As for `JoinHandle`.
+impl std::panic::UnwindSafe for AbortHandle {}
+impl std::panic::RefUnwindSafe for AbortHandle {}
 
 impl AbortHandle {
     /// Cancels the task; see [`JoinHandle::abort`].

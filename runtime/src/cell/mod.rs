@@ -67,6 +67,35 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
+    // SAFETY: a `Send` future with a `Send` output may be polled and
+    // dropped on any thread, which is all `new_local` asks of its caller.
+    unsafe { new_local(future, scheduler, id, name) }
+}
+
+/// Allocates a task whose future (and output) need not be `Send`: a
+/// `LocalSet`'s. Returns the same three handles as [`new`].
+///
+/// # Safety
+/// Unless `F` and `F::Output` are `Send`, `scheduler` must run the task
+/// (every `Notified` it is given) only on the thread that calls this, and
+/// that thread must shut down every task still in the owned list the task
+/// is bound to before it exits; a task whose owned list is closed must be
+/// made on that thread too (`bind` then drops the future here). Then the
+/// future is polled and dropped only on this thread: the cell layer drops a
+/// future only while running the task, or in a shutdown from its owned
+/// list, and drops the output only where it completes (the runner) or in
+/// the `JoinHandle`, which is `Send` only when the output is.
+pub(crate) unsafe fn new_local<F, S>(
+    future: F,
+    scheduler: Arc<S>,
+    id: Id,
+    name: Option<Arc<String>>,
+) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
     let cell = Cell::new(future, scheduler, id, name, harness::vtable::<F, S>());
     // SAFETY: `Box::into_raw` never returns null.
     let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell)) }.cast::<Header>();

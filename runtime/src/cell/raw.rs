@@ -74,8 +74,10 @@ pub(crate) struct Notified {
     task: Task,
 }
 
-// SAFETY: tasks are only created from `Send` futures with `Send` outputs, and
-// every access to the shared cell is synchronised by the state word.
+// SAFETY: tasks are created from `Send` futures with `Send` outputs, or as
+// local tasks (`cell::new_local`), whose future is only polled and dropped
+// on their own thread whoever holds these references; every access to the
+// shared cell is synchronised by the state word.
 unsafe impl Send for Task {}
 // SAFETY: as above; `&Task` only exposes the header, whose shared fields are
 // atomics or immutable.

@@ -11,6 +11,7 @@ use super::services::Services;
 use super::RuntimeFlavor;
 use super::{Handle, Runtime};
 use crate::blocking::Spawner;
+use crate::scheduler::config::Config as SchedulerConfig;
 use crate::scheduler::worker;
 use crate::threads::ThreadConfig;
 
@@ -47,7 +48,14 @@ pub struct Builder {
     on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
     start_paused: bool,
     io_backend: Option<IoBackend>,
+    name: Option<String>,
+    scheduler: SchedulerConfig,
+    max_io_events_per_tick: usize,
+    max_io_events_per_busy_tick: Option<usize>,
 }
+
+/// What `max_io_events_per_tick` defaults to (tokio's number).
+const DEFAULT_MAX_IO_EVENTS_PER_TICK: usize = 1024;
 
 impl Builder {
     /// A runtime whose tasks run on a pool of worker threads that steal work
@@ -73,7 +81,124 @@ impl Builder {
             on_thread_stop: None,
             start_paused: false,
             io_backend: None,
+            name: None,
+            scheduler: SchedulerConfig::default(),
+            max_io_events_per_tick: DEFAULT_MAX_IO_EVENTS_PER_TICK,
+            max_io_events_per_busy_tick: None,
         }
+    }
+
+    /// Accepted for tokio compatibility, and changes nothing: a weft
+    /// runtime always has its reactor and its timers.
+    pub fn enable_all(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Accepted for tokio compatibility, and changes nothing: a weft
+    /// runtime always has its reactor.
+    pub fn enable_io(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Accepted for tokio compatibility, and changes nothing: a weft
+    /// runtime always has its timers.
+    pub fn enable_time(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Names the runtime, for [`Handle::name`](super::Handle::name) (logs,
+    /// metrics); thread names are set with [`thread_name`](Self::thread_name).
+    ///
+    /// # Panics
+    /// If `name` is empty or only white space (tokio's rule).
+    #[track_caller]
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        assert!(!name.trim().is_empty(), "runtime name shouldn't be empty");
+        self.name = Some(name);
+        self
+    }
+
+    /// How many ticks (task polls) a worker runs between two looks at the
+    /// global (injection) queue, where tasks spawned or woken from outside
+    /// the runtime's workers wait. Smaller is fairer to that queue, larger
+    /// favours the worker's own tasks. Default 61. The current-thread
+    /// flavour has no global queue of its own and ignores it.
+    ///
+    /// # Panics
+    /// If `interval` is 0 (tokio's rule).
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, interval: u32) -> &mut Self {
+        assert!(interval > 0, "global_queue_interval must be greater than 0");
+        self.scheduler.global_queue_interval = interval;
+        self
+    }
+
+    /// How many ticks (task polls) a worker runs between two looks at the
+    /// reactor and the timers without blocking; on the current-thread
+    /// flavour also the most tasks run between two polls of the `block_on`
+    /// future. Smaller picks up I/O and timers sooner, at the cost of more
+    /// system calls. Default 61.
+    ///
+    /// # Panics
+    /// If `interval` is 0 (tokio's rule).
+    #[track_caller]
+    pub fn event_interval(&mut self, interval: u32) -> &mut Self {
+        assert!(interval > 0, "event_interval must be greater than 0");
+        self.scheduler.event_interval = interval;
+        self
+    }
+
+    /// Turns off the LIFO slot: a task woken by another task on the same
+    /// worker then goes to the back of the worker's queue, where idle
+    /// workers can steal it, instead of running next.
+    pub fn disable_lifo_slot(&mut self) -> &mut Self {
+        self.scheduler.lifo_slot = false;
+        self
+    }
+
+    /// Called on a worker thread just before it parks (has no task to run
+    /// and goes to sleep). On the current-thread flavour the hook may spawn
+    /// a task or wake the `block_on` future, and the thread then does not
+    /// park. A panic in the hook is reported and otherwise ignored.
+    pub fn on_thread_park(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.scheduler.before_park = Some(Arc::new(f));
+        self
+    }
+
+    /// Called on a worker thread just after it leaves park. A panic in the
+    /// hook is reported and otherwise ignored.
+    pub fn on_thread_unpark(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Self {
+        self.scheduler.after_unpark = Some(Arc::new(f));
+        self
+    }
+
+    /// The most I/O events the reactor takes in one turn. Accepted and
+    /// checked for tokio compatibility; weft's reactor sizes its event
+    /// buffer itself (and keeps the events it has not taken for the next
+    /// turn), so the value does not change its behaviour.
+    ///
+    /// # Panics
+    /// If `capacity` is 0 (tokio's rule).
+    #[track_caller]
+    pub fn max_io_events_per_tick(&mut self, capacity: usize) -> &mut Self {
+        assert!(capacity > 0, "max_io_events_per_tick must be non-zero");
+        self.max_io_events_per_tick = capacity;
+        self
+    }
+
+    /// The most I/O events a busy worker (one that still has tasks to run)
+    /// takes in one turn; defaults to
+    /// [`max_io_events_per_tick`](Self::max_io_events_per_tick). Accepted and
+    /// checked for tokio compatibility, like that one.
+    ///
+    /// # Panics
+    /// If `capacity` is 0 (tokio's rule).
+    #[track_caller]
+    pub fn max_io_events_per_busy_tick(&mut self, capacity: usize) -> &mut Self {
+        assert!(capacity > 0, "max_io_events_per_busy_tick must be non-zero");
+        self.max_io_events_per_busy_tick = Some(capacity);
+        self
     }
 
     /// The number of worker threads (multi-thread flavour; ignored by the
@@ -201,8 +326,15 @@ impl Builder {
         };
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
         let io_backend = self.chosen_io_backend()?;
-        let (services, cores) =
-            Services::new(self.flavor, num_workers, io_backend, config, blocking)?;
+        let (services, cores) = Services::new(
+            self.flavor,
+            num_workers,
+            io_backend,
+            config,
+            self.scheduler.clone(),
+            blocking,
+            self.name.clone(),
+        )?;
         if self.start_paused {
             services
                 .time()
@@ -230,6 +362,24 @@ impl Builder {
             }
         }
         Ok(runtime)
+    }
+
+    /// Builds a [`LocalRuntime`](super::LocalRuntime): a current-thread
+    /// runtime whose `block_on` also runs `!Send` tasks (`spawn_local`).
+    ///
+    /// # Errors
+    /// As [`build`](Self::build); `InvalidInput` on a multi-thread builder
+    /// (tokio panics there).
+    pub fn build_local(
+        &mut self,
+        _options: super::LocalOptions,
+    ) -> io::Result<super::LocalRuntime> {
+        if self.flavor == RuntimeFlavor::MultiThread {
+            return Err(invalid(
+                "a LocalRuntime is a current-thread runtime: use Builder::new_current_thread",
+            ));
+        }
+        Ok(super::LocalRuntime::from_runtime(self.build()?))
     }
 
     fn num_workers(&self) -> io::Result<usize> {
@@ -277,6 +427,18 @@ impl fmt::Debug for Builder {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.keep_alive)
             .field("start_paused", &self.start_paused)
+            .field("name", &self.name)
+            .field("event_interval", &self.scheduler.event_interval)
+            .field(
+                "global_queue_interval",
+                &self.scheduler.global_queue_interval,
+            )
+            .field("lifo_slot", &self.scheduler.lifo_slot)
+            .field("max_io_events_per_tick", &self.max_io_events_per_tick)
+            .field(
+                "max_io_events_per_busy_tick",
+                &self.max_io_events_per_busy_tick,
+            )
             .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,6 @@
 //! `Handle`: a cheap reference to a runtime, usable from any thread.
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -104,8 +105,18 @@ impl Handle {
 
     /// Makes this runtime current on this thread until the guard drops, so
     /// that `weft::spawn` and `Handle::current` work outside of it.
+    ///
+    /// # Panics
+    /// When guards are dropped in another order than the reverse of the
+    /// order they were made in (the runtime left current would be wrong).
     pub fn enter(&self) -> EnterGuard<'_> {
+        let depth = ENTERED.with(|entered| {
+            let depth = entered.get() + 1;
+            entered.set(depth);
+            depth
+        });
         EnterGuard {
+            _order: EnterOrder { depth },
             _guard: self.set_current(),
             _handle: PhantomData,
         }
@@ -138,6 +149,17 @@ impl Handle {
     /// Which scheduler the runtime uses.
     pub fn runtime_flavor(&self) -> RuntimeFlavor {
         self.services.scheduler.flavor
+    }
+
+    /// The runtime's id, the same from every handle to it and different
+    /// from every other runtime's.
+    pub fn id(&self) -> super::Id {
+        self.services.id
+    }
+
+    /// The name [`Builder::name`](super::Builder::name) gave the runtime.
+    pub fn name(&self) -> Option<&str> {
+        self.services.name.as_deref()
     }
 
     /// Which poller the runtime's reactor waits in: what
@@ -230,6 +252,11 @@ fn park_on<F: Future>(future: F, scheduler: &Scheduler) -> F::Output {
     }
 }
 
+// Every piece of a runtime's shared state is behind atomics and locks that
+// a panic cannot leave half-changed (task panics are caught in the task).
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
@@ -238,11 +265,44 @@ impl fmt::Debug for Handle {
     }
 }
 
+weft_base::loom::thread_local! {
+    /// How many `EnterGuard`s this thread holds.
+    static ENTERED: Cell<usize> = const { Cell::new(0) };
+}
+
 /// Keeps a runtime current on this thread; see [`Handle::enter`].
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard<'a> {
+    // Checked before the services are restored (fields drop in order).
+    _order: EnterOrder,
     _guard: ServiceGuard,
+    // No `Drop` on the guard itself, so the runtime it borrows may be shut
+    // down (moved) while it is alive, as with tokio's.
     _handle: PhantomData<&'a Handle>,
+}
+
+/// An `EnterGuard`'s place among the thread's guards, 1 for the outermost:
+/// it must be the innermost when it drops.
+struct EnterOrder {
+    depth: usize,
+}
+
+impl Drop for EnterOrder {
+    fn drop(&mut self) {
+        let in_order = ENTERED
+            .try_with(|entered| {
+                let in_order = entered.get() == self.depth;
+                entered.set(self.depth - 1);
+                in_order
+            })
+            .unwrap_or(true);
+        if !in_order && !std::thread::panicking() {
+            panic!(
+                "`EnterGuard` values dropped out of order: the guards of `Handle::enter` and \
+                 `Runtime::enter` must be dropped in the reverse order of their making"
+            );
+        }
+    }
 }
 
 impl fmt::Debug for EnterGuard<'_> {

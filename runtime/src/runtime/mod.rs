@@ -8,13 +8,19 @@
 
 mod builder;
 pub(crate) mod handle;
+mod id;
+mod local;
 mod metrics;
-mod services;
+pub(crate) mod services;
+mod shutdown_err;
 
 pub use crate::scheduler::RuntimeFlavor;
 pub use builder::{Builder, IO_BACKEND_ENV, WORKER_THREADS_ENV};
 pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use id::Id;
+pub use local::{LocalOptions, LocalRuntime};
 pub use metrics::RuntimeMetrics;
+pub use shutdown_err::is_rt_shutdown_err;
 pub use weft_reactor::{IoBackend, ParseIoBackendError};
 
 use std::fmt;
@@ -124,8 +130,11 @@ impl Runtime {
             RuntimeFlavor::CurrentThread => {
                 let core = scheduler.current_thread.take_core();
                 if let Some(core) = core {
-                    // Futures dropped now still see this runtime as current.
-                    let _current = self.handle.set_current();
+                    // Futures dropped now still see this runtime as current
+                    // (unless the thread is exiting and its context is gone:
+                    // a runtime kept in a thread-local drops then).
+                    let _current = (!weft_base::context::is_thread_exiting())
+                        .then(|| self.handle.set_current());
                     scheduler.shutdown_core(*core);
                 }
             }
@@ -134,6 +143,21 @@ impl Runtime {
         services.blocking.shutdown(deadline);
     }
 }
+
+/// The index of the worker this thread is, from 0 to the number of
+/// workers less one; `None` on any other thread (a blocking-pool thread, a
+/// thread outside the runtime, or the thread in a multi-thread runtime's
+/// `block_on`). On the current-thread flavour, `Some(0)` on the thread
+/// whose `block_on` drives the runtime. A task may move between workers at
+/// each `.await`, so the answer holds only until then.
+pub fn worker_index() -> Option<usize> {
+    crate::scheduler::worker::current_index()
+}
+
+// A runtime is left in a consistent state by a panic on the thread that
+// holds it (tasks catch their own panics; shutdown runs on drop).
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
 
 impl Drop for Runtime {
     fn drop(&mut self) {

@@ -14,6 +14,7 @@ use super::{Handle, RuntimeFlavor};
 use crate::blocking::Spawner as BlockingSpawner;
 use crate::cell::{self, Id, JoinHandle};
 use crate::driver::Driver;
+use crate::scheduler::config::Config as SchedulerConfig;
 use crate::scheduler::worker::Core;
 use crate::scheduler::Scheduler;
 use crate::threads::ThreadConfig;
@@ -23,6 +24,12 @@ pub struct Services {
     /// The scheduler, and through it (`drivers`) the timers and reactor.
     pub(crate) scheduler: Arc<Scheduler>,
     pub(crate) blocking: BlockingSpawner,
+    /// The runtime's id, unique in the process.
+    pub(crate) id: super::Id,
+    /// The name `Builder::name` gave the runtime.
+    pub(crate) name: Option<String>,
+    /// A `LocalRuntime`'s local set and the thread that owns it.
+    pub(crate) local: OnceLock<crate::task::LocalOwner>,
     /// The signal driver, made when something here first listens for a
     /// signal or orphans a child process.
     #[cfg(all(unix, not(loom)))]
@@ -37,7 +44,9 @@ impl Services {
         num_workers: usize,
         io_backend: weft_reactor::IoBackend,
         thread_config: ThreadConfig,
+        config: SchedulerConfig,
         blocking: BlockingSpawner,
+        name: Option<String>,
     ) -> io::Result<(Arc<Services>, Vec<Core>)> {
         // The reactor runs host-name lookups on our blocking pool, through a
         // weak reference: the pool's owner owns the reactor.
@@ -48,17 +57,20 @@ impl Services {
                 let services = owner
                     .get()
                     .and_then(Weak::upgrade)
-                    .ok_or_else(|| io::Error::other("the weft runtime has shut down"))?;
+                    .ok_or_else(|| io::Error::other(super::shutdown_err::RUNTIME_SHUT_DOWN))?;
                 drop(Handle::new(services).spawn_blocking_named(f, None));
                 Ok(())
             }
         };
         let pausable = flavor == RuntimeFlavor::CurrentThread;
         let driver = Driver::new(pausable, io_backend, spawn_blocking)?;
-        let (scheduler, cores) = Scheduler::new(flavor, num_workers, driver, thread_config);
+        let (scheduler, cores) = Scheduler::new(flavor, num_workers, driver, thread_config, config);
         let services = Arc::new(Services {
             scheduler,
             blocking,
+            id: super::Id::next(),
+            name,
+            local: OnceLock::new(),
             #[cfg(all(unix, not(loom)))]
             signal: Default::default(),
         });

@@ -2,8 +2,8 @@
 //! `block_on`. The calling thread takes the runtime's only core and is its
 //! worker until the future completes.
 //!
-//! Between polls of the main future it runs up to `EVENT_BATCH` queued
-//! tasks, so neither starves the other.
+//! Between polls of the main future it runs up to `event_interval` queued
+//! tasks (`config.rs`), so neither starves the other.
 //! A second thread that calls `block_on` meanwhile polls its own future
 //! without the core, and takes the core over when the first one returns it.
 
@@ -12,15 +12,13 @@ use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
+use super::config::run_hook;
 use super::park::{Parker, Unparker};
 use super::worker::{Core, WorkerContext};
 use super::Scheduler;
 use weft_base::context::ServiceSet;
 use weft_base::coop;
 use weft_base::loom::{AtomicBool, Mutex, Ordering::AcqRel, Ordering::Acquire, Ordering::Release};
-
-/// Tasks run between two looks at the main future.
-const EVENT_BATCH: usize = 61;
 
 /// The flavour's state in the scheduler: the core, while no `block_on` holds
 /// it, and the `block_on` callers waiting for it.
@@ -151,9 +149,10 @@ fn run<F: Future>(
         }
         let mut core = cx.core.borrow_mut().take().expect("core in context");
         let mut ran = 0;
+        let batch = scheduler.config.event_interval;
         // A full batch even when the main future is already woken: a main
         // future that keeps waking itself must not starve the tasks.
-        while ran < EVENT_BATCH {
+        while ran < batch {
             core.tick = core.tick.wrapping_add(1);
             core = cx.maintenance(core);
             // Looking through `steal_work` makes this worker a searcher, so
@@ -176,6 +175,23 @@ fn run<F: Future>(
 }
 
 fn park(cx: &WorkerContext, main: &MainWaker, mut core: Box<Core>) -> Box<Core> {
+    let scheduler = &*cx.scheduler;
+    if let Some(hook) = &scheduler.config.before_park {
+        // The hook may spawn a task or wake the main future: then there is
+        // work, and no park.
+        core = cx.with_core_stored(core, || run_hook(hook));
+        if main.woken.load(Acquire) || core.has_tasks() {
+            return core;
+        }
+    }
+    core = park_until_woken(cx, main, core);
+    if let Some(hook) = &scheduler.config.after_unpark {
+        core = cx.with_core_stored(core, || run_hook(hook));
+    }
+    core
+}
+
+fn park_until_woken(cx: &WorkerContext, main: &MainWaker, mut core: Box<Core>) -> Box<Core> {
     let scheduler = &*cx.scheduler;
     if !core.transition_to_parked(scheduler) {
         return core;

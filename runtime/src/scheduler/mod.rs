@@ -12,6 +12,7 @@
 //! `Schedule` trait, and the runtime's services reach its worker threads as
 //! a `ServiceSet` they enter.
 
+pub(crate) mod config;
 pub(crate) mod current_thread;
 pub(crate) mod idle;
 pub(crate) mod park;
@@ -26,6 +27,7 @@ use std::time::Instant;
 use crate::cell::{Header, Notified, OwnedTasks, Schedule};
 use crate::driver::{Driver, DriverHandles};
 use crate::threads::{ThreadConfig, ThreadSet};
+use config::Config;
 use current_thread::CurrentThread;
 use idle::Idle;
 use park::{DriverSlot, Unparker};
@@ -69,6 +71,8 @@ pub(crate) struct Scheduler {
     shutdown_cores: Mutex<Vec<Core>>,
     /// The current-thread flavour's core, while no `block_on` holds it.
     pub(crate) current_thread: CurrentThread,
+    /// The tunables `Builder` set.
+    pub(crate) config: Config,
     /// The worker threads, and how to start them.
     threads: ThreadSet,
     thread_config: ThreadConfig,
@@ -83,6 +87,7 @@ impl Scheduler {
         num_workers: usize,
         driver: Driver,
         thread_config: ThreadConfig,
+        config: Config,
     ) -> (Arc<Scheduler>, Vec<Core>) {
         let drivers = driver.handles();
         let driver = Arc::new(DriverSlot::new(driver));
@@ -105,6 +110,7 @@ impl Scheduler {
             is_drained: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
             current_thread: CurrentThread::new(),
+            config,
             threads: ThreadSet::new(),
             thread_config,
         });

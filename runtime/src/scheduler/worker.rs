@@ -1,9 +1,10 @@
 //! A worker: its core (queue, LIFO slot, counters) and the loop that runs it.
 //!
 //! Each tick the worker runs one task (plus a bounded chain of LIFO
-//! successors). Every `GLOBAL_QUEUE_INTERVAL` ticks it looks at the injector
-//! first so remote work is not starved by local work; every `EVENT_INTERVAL`
-//! ticks it polls the driver without blocking and checks for shutdown. Out
+//! successors). Every `global_queue_interval` ticks it looks at the injector
+//! first so remote work is not starved by local work; every `event_interval`
+//! ticks it polls the driver without blocking and checks for shutdown (both
+//! in `config.rs`, set by `Builder`). Out
 //! of local work it steals half of a random victim's queue (if the idle
 //! rules let it search), then parks.
 //!
@@ -25,6 +26,7 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::config::run_hook;
 use super::park::{DriverSlot, Parker};
 use super::queue::{self, Local};
 use super::{Remote, RuntimeFlavor, Scheduler};
@@ -33,10 +35,6 @@ use crate::rand::FastRand;
 use weft_base::context::{self, ServiceSet};
 use weft_base::coop;
 
-/// Injector first every this many ticks (tokio uses 31..61, self-tuned).
-const GLOBAL_QUEUE_INTERVAL: u32 = 61;
-/// Poll the driver and check for shutdown every this many ticks.
-const EVENT_INTERVAL: u32 = 61;
 /// Release the deferred tasks every this many ticks. tokio releases its own
 /// at the event interval; a yield loop waiting on what it woke (a notifier
 /// that wakes hundreds of tasks, yields and checks a count) then learns of
@@ -102,6 +100,14 @@ impl Drop for CurrentGuard<'_> {
     }
 }
 
+/// The index of the worker this thread is, while it holds its core.
+pub(crate) fn current_index() -> Option<usize> {
+    with_current(|cx| {
+        let core = cx?.core.try_borrow().ok()?;
+        core.as_ref().map(|core| core.index)
+    })
+}
+
 /// Runs `f` with this thread's worker, if it is one.
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&WorkerContext>) -> R) -> R {
     let ptr = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null());
@@ -145,7 +151,7 @@ impl Core {
 
     /// A task woken on this worker's thread.
     pub(crate) fn schedule_local(&mut self, scheduler: &Scheduler, task: Notified, lifo: bool) {
-        if !lifo || !self.lifo_enabled {
+        if !lifo || !self.lifo_enabled || !scheduler.config.lifo_slot {
             self.run_queue.push(task);
         } else {
             match self.lifo_slot.replace(task) {
@@ -206,7 +212,7 @@ impl Core {
     }
 
     pub(crate) fn next_task(&mut self, scheduler: &Scheduler) -> Option<Notified> {
-        if self.tick % GLOBAL_QUEUE_INTERVAL == 0 {
+        if self.tick % scheduler.config.global_queue_interval == 0 {
             // A batch, not one task: while local tasks keep coming back (a
             // yield loop), one remote task per interval would starve the
             // injector. The batch queues behind the local tasks.
@@ -226,7 +232,7 @@ impl Core {
         self.lifo_slot.take().or_else(|| self.run_queue.pop())
     }
 
-    fn has_tasks(&self) -> bool {
+    pub(crate) fn has_tasks(&self) -> bool {
         self.lifo_slot.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
     }
 
@@ -387,7 +393,7 @@ impl WorkerContext {
         if core.tick % DEFER_INTERVAL == 0 {
             core.release_deferred();
         }
-        if core.tick % EVENT_INTERVAL == 0 {
+        if core.tick % self.scheduler.config.event_interval == 0 {
             core = self.with_core_parked(core, |_| self.scheduler.driver.poll());
             core.notify_if_backlog(&self.scheduler);
             if self.scheduler.is_shutdown() {
@@ -398,6 +404,9 @@ impl WorkerContext {
     }
 
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
+        if let Some(hook) = &self.scheduler.config.before_park {
+            core = self.with_core_stored(core, || run_hook(hook));
+        }
         if core.transition_to_parked(&self.scheduler) {
             while !core.is_shutdown {
                 core = self.with_core_parked(core, |park| park.park(None));
@@ -410,7 +419,21 @@ impl WorkerContext {
                 }
             }
         }
+        if let Some(hook) = &self.scheduler.config.after_unpark {
+            core = self.with_core_stored(core, || run_hook(hook));
+        }
         core
+    }
+
+    /// Runs `f` with the core stored in the context, so that tasks it
+    /// spawns or wakes land on this worker.
+    pub(crate) fn with_core_stored(&self, core: Box<Core>, f: impl FnOnce()) -> Box<Core> {
+        *self.core.borrow_mut() = Some(core);
+        f();
+        self.core
+            .borrow_mut()
+            .take()
+            .expect("core is in the context while a hook runs")
     }
 
     /// Runs `f` with the parker taken out of the core and the core stored in
@@ -452,11 +475,19 @@ pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: S
 ///
 /// # Panics
 /// On the current-thread flavour, which has no other thread to hand the
-/// core to.
+/// core to, and inside a `LocalSet`, whose tasks must stay on this thread.
+#[track_caller]
 pub(crate) fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
+    if crate::task::is_running_local_set() {
+        panic!(
+            "weft::task::block_in_place: can call blocking only when running on the \
+             multi-threaded runtime, not inside a LocalSet, whose tasks must stay on this \
+             thread. Use weft::task::spawn_blocking."
+        );
+    }
     let handed_off = with_current(|cx| {
         let Some(cx) = cx else { return Ok(false) };
         if cx.scheduler.flavor == RuntimeFlavor::CurrentThread {
@@ -475,9 +506,9 @@ where
     });
     if handed_off.is_err() {
         panic!(
-            "weft::task::block_in_place cannot be used on the current-thread runtime: it has no \
-             other thread to take over its tasks. Use weft::task::spawn_blocking, or the \
-             multi-thread runtime."
+            "weft::task::block_in_place: can call blocking only when running on the \
+             multi-threaded runtime; the current-thread runtime has no other thread to take \
+             over its tasks. Use weft::task::spawn_blocking, or the multi-thread runtime."
         );
     }
     let (_outside, _) = context::set_driving_tasks(false);

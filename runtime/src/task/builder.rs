@@ -4,7 +4,7 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 
-use super::JoinHandle;
+use super::{JoinHandle, LocalSet};
 use crate::runtime::Handle;
 
 /// Spawns a task with a name, which appears in `JoinError` messages.
@@ -60,6 +60,29 @@ impl<'a> Builder<'a> {
         F::Output: Send + 'static,
     {
         handle.services.spawn(future, self.owned_name())
+    }
+
+    /// Spawns a `!Send` task onto the current `LocalSet` (or
+    /// `LocalRuntime`).
+    ///
+    /// # Errors
+    /// Where no local set is current (instead of panicking like
+    /// `spawn_local`).
+    pub fn spawn_local<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        super::local::try_spawn_local_named(future, self.owned_name()).map_err(io::Error::other)
+    }
+
+    /// Spawns a `!Send` task onto `local_set`.
+    pub fn spawn_local_on<F>(self, future: F, local_set: &LocalSet) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        local_set.spawn_local_named(future, self.owned_name())
     }
 
     /// Runs a blocking closure on the current runtime's blocking pool.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::ready::ReadyList;
-use super::{AbortHandle, JoinError, JoinHandle};
+use super::{AbortHandle, Id, JoinError, JoinHandle, LocalSet};
 use crate::runtime::Handle;
 use weft_base::coop;
 
@@ -95,8 +95,20 @@ impl<T> JoinSet<T> {
         poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
+    /// Like [`join_next`](Self::join_next), with the id of the task that
+    /// finished.
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+    }
+
     /// A finished task's result if one is ready now, without waiting.
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        without_id(self.try_join_next_with_id())
+    }
+
+    /// Like [`try_join_next`](Self::try_join_next), with the id of the task
+    /// that finished.
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
         match self.poll_ready(None) {
             Poll::Ready(out) => out,
             Poll::Pending => None,
@@ -105,6 +117,14 @@ impl<T> JoinSet<T> {
 
     /// Polls for the next finished task.
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_join_next_with_id(cx).map(without_id)
+    }
+
+    /// Polls for the next finished task, with its id.
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
         if self.is_empty() {
             return Poll::Ready(None);
         }
@@ -116,7 +136,7 @@ impl<T> JoinSet<T> {
         out
     }
 
-    fn poll_ready(&mut self, waiter: Option<&Waker>) -> Poll<Option<Result<T, JoinError>>> {
+    fn poll_ready(&mut self, waiter: Option<&Waker>) -> Poll<Option<Result<(Id, T), JoinError>>> {
         if self.is_empty() {
             return Poll::Ready(None);
         }
@@ -131,12 +151,13 @@ impl<T> JoinSet<T> {
             let Some(Some(handle)) = slots.get_mut(index) else {
                 return ControlFlow::Continue(());
             };
+            let id = handle.id();
             let mut slot_cx = Context::from_waker(&wakers[index]);
             match handle.poll_unbudgeted(&mut slot_cx) {
                 Poll::Ready(out) => {
                     slots[index] = None;
                     free.push(index);
-                    ControlFlow::Break(out)
+                    ControlFlow::Break(out.map(|value| (id, value)))
                 }
                 Poll::Pending => ControlFlow::Continue(()),
             }
@@ -188,7 +209,12 @@ impl<T> JoinSet<T> {
     }
 }
 
-impl<T: Send + 'static> JoinSet<T> {
+/// The result without the task's id.
+fn without_id<T>(out: Option<Result<(Id, T), JoinError>>) -> Option<Result<T, JoinError>> {
+    out.map(|res| res.map(|(_, value)| value))
+}
+
+impl<T: 'static> JoinSet<T> {
     /// Spawns a task onto the current runtime and adds it to the set.
     ///
     /// # Panics
@@ -197,25 +223,96 @@ impl<T: Send + 'static> JoinSet<T> {
     pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,
+        T: Send,
     {
         self.insert(super::spawn(future))
     }
 
     /// Spawns a task onto the runtime of `handle` and adds it to the set.
+    #[track_caller]
     pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,
+        T: Send,
     {
         self.insert(handle.spawn(future))
     }
 
+    /// Spawns a `!Send` task onto the current [`LocalSet`] and adds it to
+    /// the set.
+    ///
+    /// # Panics
+    /// Where no `LocalSet` is current; see [`spawn_local`](super::spawn_local).
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(super::spawn_local(future))
+    }
+
+    /// Spawns a `!Send` task onto `local_set` and adds it to the set.
+    #[track_caller]
+    pub fn spawn_local_on<F>(&mut self, future: F, local_set: &LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local_set.spawn_local(future))
+    }
+
     /// Runs a blocking closure on the blocking pool and adds it to the set.
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
     #[track_caller]
     pub fn spawn_blocking<F>(&mut self, f: F) -> AbortHandle
     where
         F: FnOnce() -> T + Send + 'static,
+        T: Send,
     {
         self.insert(super::spawn_blocking(f))
+    }
+
+    /// Runs a blocking closure on the blocking pool of `handle`'s runtime
+    /// and adds it to the set.
+    pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send,
+    {
+        self.insert(handle.spawn_blocking(f))
+    }
+}
+
+/// Collects futures into a set, spawning each on the current runtime.
+///
+/// # Panics
+/// Outside a weft runtime.
+impl<T, F> FromIterator<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
+        let mut set = JoinSet::new();
+        set.extend(iter);
+        set
+    }
+}
+
+/// Spawns each future on the current runtime and adds it to the set.
+///
+/// # Panics
+/// Outside a weft runtime.
+impl<T, F> Extend<F> for JoinSet<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    fn extend<I: IntoIterator<Item = F>>(&mut self, iter: I) {
+        for future in iter {
+            self.spawn(future);
+        }
     }
 }
 

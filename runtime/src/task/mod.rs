@@ -1,22 +1,37 @@
 //! Tasks, as code spawns and awaits them: `spawn`, `spawn_blocking`,
 //! `block_in_place`, the `Builder` that names a task, `JoinSet`,
-//! `join_all`, `yield_now`, and the task's id.
+//! `join_all`, `yield_now`, the task's id, `!Send` tasks on a `LocalSet`
+//! (`spawn_local`), task-local storage (`task_local!`), and the
+//! cooperative budget (`coop`).
 //!
 //! Everything here goes through a runtime `Handle` (spawning lives in
 //! `Services::spawn`); the task itself, its state and its handles are
 //! the cell layer's (`crate::cell`).
 
 mod builder;
+pub mod coop;
 mod join_all;
-mod join_set;
+pub mod join_set;
+mod local;
 mod ready;
+mod task_local;
 mod yield_now;
 
 pub use crate::cell::{id, try_id, AbortHandle, Id, JoinError, JoinHandle};
 pub use builder::Builder;
+pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use join_all::{join_all, try_join_all, JoinAll, TryJoinAll};
 pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalEnterGuard, LocalSet};
+pub use task_local::{AccessError, LocalKey};
 pub use yield_now::yield_now;
+
+/// The futures of this module's functions.
+pub mod futures {
+    pub use super::task_local::TaskLocalFuture;
+}
+
+pub(crate) use local::{is_running as is_running_local_set, LocalOwner};
 
 use std::future::Future;
 
@@ -88,6 +103,7 @@ where
 /// # Panics
 /// On the current-thread flavour, which has no other thread to hand the
 /// queue to (use [`spawn_blocking`] there).
+#[track_caller]
 pub fn block_in_place<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
