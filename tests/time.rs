@@ -270,7 +270,7 @@ async fn sleep_reset_moves_the_deadline_both_ways() {
     // Later: the entry fires at the old time, the Sleep waits on.
     let mut s = time::sleep(10 * MS);
     assert!(poll_once(&mut s).is_pending());
-    s.reset(start + 100 * MS);
+    std::pin::Pin::new(&mut s).reset(start + 100 * MS);
     (&mut s).await;
     assert_eq!(start.elapsed(), 100 * MS);
     // Earlier, after registering: fires at the new time.
@@ -278,14 +278,14 @@ async fn sleep_reset_moves_the_deadline_both_ways() {
     assert!(poll_fn(|cx| Poll::Ready(Pin::new(&mut s).poll(cx)))
         .await
         .is_pending());
-    s.reset(start + 150 * MS);
+    std::pin::Pin::new(&mut s).reset(start + 150 * MS);
     s.await;
     assert_eq!(start.elapsed(), 150 * MS);
     // After completing: completes again at the new deadline.
     let mut s = time::sleep(MS);
     (&mut s).await;
     assert!(s.is_elapsed());
-    s.reset(Instant::now() + 10 * MS);
+    std::pin::Pin::new(&mut s).reset(Instant::now() + 10 * MS);
     assert!(!s.is_elapsed());
     s.await;
     assert_eq!(start.elapsed(), 161 * MS);
@@ -298,7 +298,7 @@ async fn reset_earlier_fires_even_if_the_task_does_not_poll_again() {
     assert!(poll_fn(|cx| Poll::Ready(Pin::new(&mut s).poll(cx)))
         .await
         .is_pending());
-    s.reset(start + 5 * MS);
+    std::pin::Pin::new(&mut s).reset(start + 5 * MS);
     // Wait without polling the Sleep: its moved entry is the only thing
     // that can wake this task.
     let mut first = true;

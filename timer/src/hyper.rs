@@ -53,7 +53,7 @@ impl rt::Timer for Timer {
     /// allocation); one from elsewhere is replaced.
     fn reset(&self, sleep: &mut Pin<Box<dyn rt::Sleep>>, new_deadline: std::time::Instant) {
         match sleep.as_mut().downcast_mut_pin::<Sleep>() {
-            Some(ours) => ours.get_mut().reset(Instant::from_std(new_deadline)),
+            Some(ours) => ours.reset(Instant::from_std(new_deadline)),
             None => *sleep = self.sleep_until(new_deadline),
         }
     }

@@ -117,7 +117,7 @@ impl Interval {
             (due, self.period)
         };
         let next = self.delay.after(from, wait);
-        self.delay.reset(next);
+        Pin::new(&mut self.delay).reset(next);
         Poll::Ready(due)
     }
 
@@ -138,7 +138,7 @@ impl Interval {
 
     /// Starts over: the next tick is at `deadline`.
     pub fn reset_at(&mut self, deadline: Instant) {
-        self.delay.reset(deadline);
+        Pin::new(&mut self.delay).reset(deadline);
     }
 
     /// The period.

@@ -52,8 +52,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 /// The future returned by [`sleep`] and [`sleep_until`].
 ///
-/// It is `Unpin`: `select!` on `&mut sleep` needs no pinning, and
-/// [`reset`](Self::reset) takes `&mut self`.
+/// It is `Unpin`: `select!` on `&mut sleep` needs no pinning.
+/// [`reset`](Self::reset) takes `Pin<&mut Self>`, as tokio's does, so code
+/// that pins a `Sleep` resets it the same way on both.
 #[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
     handle: TimeHandle,
@@ -116,21 +117,22 @@ impl Sleep {
     /// use weft_timer::{sleep, Instant};
     ///
     /// // A keep-alive timer pushed back on each request.
-    /// let mut idle = sleep(Duration::from_secs(30));
+    /// let mut idle = std::pin::pin!(sleep(Duration::from_secs(30)));
     /// while let Some(()) = requests.next() {
-    ///     idle.reset(Instant::now() + Duration::from_secs(30));
+    ///     idle.as_mut().reset(Instant::now() + Duration::from_secs(30));
     /// }
     /// idle.await;
     /// # }
     /// ```
-    pub fn reset(&mut self, deadline: Instant) {
-        self.deadline = deadline;
-        self.completed = false;
-        let Some(entry) = &self.entry else { return };
-        let inner = &*self.handle.inner;
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deadline = deadline;
+        this.completed = false;
+        let Some(entry) = &this.entry else { return };
+        let inner = &*this.handle.inner;
         let at_tick = inner.clock.deadline_tick(deadline.into_std());
         if at_tick < entry.at_tick {
-            inner.move_earlier(&mut self.entry, at_tick);
+            inner.move_earlier(&mut this.entry, at_tick);
         }
     }
 }

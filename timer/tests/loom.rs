@@ -122,7 +122,7 @@ fn move_earlier_racing_fire() {
         let firer = loom::thread::spawn(move || handle.advance(MS).unwrap());
         let deadline = sleep.deadline() - 9 * MS;
         let mover = loom::thread::spawn(move || {
-            sleep.reset(deadline);
+            std::pin::Pin::new(&mut sleep).reset(deadline);
             sleep
         });
         firer.join().unwrap();

@@ -89,9 +89,7 @@ impl Runtime for Weft {
     }
 
     fn reset(sleep: Pin<&mut Self::Sleep>, deadline: Instant) {
-        sleep
-            .get_mut()
-            .reset(weft::time::Instant::from_std(deadline));
+        sleep.reset(weft::time::Instant::from_std(deadline));
     }
 
     async fn timeout<F>(duration: Duration, future: F) -> Option<F::Output>
