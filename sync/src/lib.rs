@@ -47,6 +47,11 @@ mod barrier;
 mod blocking;
 pub mod broadcast;
 mod budget;
+/// The named futures of the primitives, where tokio has them
+/// (`weft::sync::futures::Notified`); the same types are at the crate root.
+pub mod futures {
+    pub use crate::notify::{Notified, OwnedNotified};
+}
 pub mod mpsc;
 mod mutex;
 mod notify;
@@ -66,7 +71,8 @@ pub use mutex::{
 pub use notify::{Notified, Notify, OwnedNotified};
 pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
