@@ -32,12 +32,14 @@
 //! Every wait future is cancel-safe: dropping it gives up its place, and a
 //! permit or wakeup it was already handed is passed on to the next waiter.
 //!
-//! Unsafe code is confined to the waiter list (`waiters.rs`), the futures that
-//! link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot cells
-//! (`oneshot.rs`), the set-once cells (`once_cell.rs`, `set_once.rs`), the loom shim's `get_mut` and the guards that
-//! reach lock-protected data (`mutex.rs`, `rwlock.rs`); each block states why
-//! it holds. Every atomic, cell and lock comes through `weft_base::loom`, so the
-//! loom suite (`sync/tests/loom.rs`) model-checks the protocols.
+//! Unsafe code is confined to the waiter list (`waiters.rs`), the futures
+//! that link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot
+//! cells (`oneshot.rs`), the set-once cells (`once_cell.rs`, `set_once.rs`),
+//! the guards that reach lock-protected data (`mutex.rs`, `rwlock/`), and
+//! the `Sync` of an mpsc receiver's private batch (`mpsc/chan.rs`); each
+//! block states why it holds. Every atomic, cell and lock comes through
+//! `weft_base::loom`, so the loom suite (`sync/tests/loom.rs`)
+//! model-checks the protocols.
 
 #![warn(missing_docs)]
 
