@@ -76,8 +76,9 @@ mod imp {
     pub use ::loom::thread;
 
     /// loom's `UnsafeCell` plus the `into_inner` / `get_mut` std has.
+    /// Unsized values are allowed, as in std's (`Mutex<dyn Trait>`).
     #[derive(Debug)]
-    pub struct UnsafeCell<T>(::loom::cell::UnsafeCell<T>);
+    pub struct UnsafeCell<T: ?Sized>(::loom::cell::UnsafeCell<T>);
 
     impl<T> UnsafeCell<T> {
         /// A cell holding `value`.
@@ -89,7 +90,9 @@ mod imp {
         pub fn into_inner(self) -> T {
             self.0.into_inner()
         }
+    }
 
+    impl<T: ?Sized> UnsafeCell<T> {
         /// Runs `f` with a shared pointer to the value.
         #[inline(always)]
         pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {

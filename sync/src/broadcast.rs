@@ -1,13 +1,15 @@
 //! A multi-producer, multi-consumer broadcast channel: every receiver sees
 //! every message, from a bounded ring.
 //!
-//! Each slot of the ring has its own reader-writer lock and records the
-//! position of the message it holds; the write position `tail` and the
-//! counts sit behind one mutex. Invariants: a send writes slot
-//! `tail % capacity` (holding the tail lock, then the slot's write lock)
-//! and then advances `tail`; so a slot holding position `pos` holds message
-//! `pos`, and receivers read messages under the slot's read lock without
-//! touching the tail lock at all. Only when a slot does not hold the
+//! Each slot of the ring has its own mutex and records the position of the
+//! message it holds; the write position `tail` and the counts sit behind
+//! one more mutex. Invariants: a send writes slot `tail % capacity`
+//! (holding the tail lock, then the slot's lock) and then advances `tail`;
+//! so a slot holding position `pos` holds message `pos`, and receivers read
+//! messages under the slot's lock without touching the tail lock at all.
+//! The slot lock is a mutex, not a reader-writer lock, as tokio's is: a
+//! receiver clones the message with the slot to itself, so the channel is
+//! `Send` and `Sync` when `T: Send`, with no `T: Sync` asked. Only when a slot does not hold the
 //! position a receiver wants does it take the tail lock, to tell "not sent
 //! yet" from "overwritten": a receiver more than `capacity` behind has lost
 //! messages, gets `Lagged(n)` once and resumes at the oldest one still
@@ -45,10 +47,10 @@ use std::fmt;
 
 use crate::budget::cooperative;
 use crate::notify::{BigNotify, Notify};
-use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering, RwLock};
+use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering};
 
 struct Shared<T> {
-    slots: Box<[RwLock<Slot<T>>]>,
+    slots: Box<[Mutex<Slot<T>>]>,
     tail: Mutex<Tail>,
     capacity: u64,
     notify: BigNotify,
@@ -98,7 +100,7 @@ fn new_shared<T>(capacity: usize, receivers: usize) -> Arc<Shared<T>> {
     Arc::new(Shared {
         slots: (0..capacity)
             .map(|_| {
-                RwLock::new(Slot {
+                Mutex::new(Slot {
                     pos: u64::MAX,
                     rem: AtomicUsize::new(0),
                     value: None,
@@ -162,7 +164,7 @@ impl<T> Sender<T> {
         }
         let pos = tail.pos;
         let old = {
-            let mut slot = self.shared.slots[(pos % self.shared.capacity) as usize].write();
+            let mut slot = self.shared.slots[(pos % self.shared.capacity) as usize].lock();
             slot.pos = pos;
             slot.rem.store(tail.receivers, Ordering::Relaxed);
             slot.value.replace(value)
@@ -194,7 +196,7 @@ impl<T> Sender<T> {
         let (mut low, mut high) = (tail.pos.saturating_sub(self.shared.capacity), tail.pos);
         while low < high {
             let mid = low + (high - low) / 2;
-            if self.shared.slot(mid).read().rem.load(Ordering::Acquire) == 0 {
+            if self.shared.slot(mid).lock().rem.load(Ordering::Acquire) == 0 {
                 low = mid + 1;
             } else {
                 high = mid;
@@ -339,22 +341,30 @@ impl<T: Clone> Receiver<T> {
     async fn recv_inner(&mut self) -> Result<T, RecvError> {
         let (shared, next, shard) = (&*self.shared, &mut self.next, self.shard);
         loop {
-            match try_recv_at(shared, next) {
-                Ok(v) => return Ok(v),
-                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
-                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
-                Err(TryRecvError::Empty) => {}
+            // Each attempt's result is a temporary of its own statement, so
+            // no `T` lives across the await below: the future is `Sync`
+            // without `T: Sync` (tokio's bounds).
+            if let Some(done) = recv_step(shared, next) {
+                return done;
             }
             // Created before the re-check: a send's `notify_waiters` after
             // this line completes it (the generation moved).
             let notified = shared.notify.notified(shard);
-            match try_recv_at(shared, next) {
-                Ok(v) => return Ok(v),
-                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
-                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
-                Err(TryRecvError::Empty) => notified.await,
+            if let Some(done) = recv_step(shared, next) {
+                return done;
             }
+            notified.await;
         }
+    }
+}
+
+/// One receive attempt for `recv`: the outcome, or `None` for "wait".
+fn recv_step<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Option<Result<T, RecvError>> {
+    match try_recv_at(shared, next) {
+        Ok(v) => Some(Ok(v)),
+        Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+        Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+        Err(TryRecvError::Empty) => None,
     }
 }
 
@@ -397,7 +407,7 @@ fn try_recv_at<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Result<T, TryRec
 }
 
 impl<T> Shared<T> {
-    fn slot(&self, pos: u64) -> &RwLock<Slot<T>> {
+    fn slot(&self, pos: u64) -> &Mutex<Slot<T>> {
         &self.slots[(pos % self.capacity) as usize]
     }
 
@@ -410,13 +420,13 @@ impl<T> Shared<T> {
         let pos = *next;
         let mut last = false;
         let value = {
-            let slot = self.slot(pos).read();
+            let slot = self.slot(pos).lock();
             if slot.pos != pos {
                 return None;
             }
             *next += 1;
             // Counts down even if `clone` panics (dropped first, before the
-            // read lock).
+            // slot lock).
             let _seen = Seen {
                 rem: &slot.rem,
                 last: &mut last,
@@ -435,7 +445,7 @@ impl<T> Shared<T> {
         for pos in from.max(until.saturating_sub(self.capacity))..until {
             let mut last = false;
             {
-                let slot = self.slot(pos).read();
+                let slot = self.slot(pos).lock();
                 if slot.pos != pos {
                     // Overwritten since: nothing left to count.
                     continue;
@@ -455,7 +465,7 @@ impl<T> Shared<T> {
     /// overwritten meanwhile.
     fn drop_seen(&self, pos: u64) {
         let value = {
-            let mut slot = self.slot(pos).write();
+            let mut slot = self.slot(pos).lock();
             if slot.pos != pos {
                 return;
             }

@@ -32,12 +32,14 @@
 //! Every wait future is cancel-safe: dropping it gives up its place, and a
 //! permit or wakeup it was already handed is passed on to the next waiter.
 //!
-//! Unsafe code is confined to the waiter list (`waiters.rs`), the futures that
-//! link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot cells
-//! (`oneshot.rs`), the set-once cells (`once_cell.rs`, `set_once.rs`), the loom shim's `get_mut` and the guards that
-//! reach lock-protected data (`mutex.rs`, `rwlock.rs`); each block states why
-//! it holds. Every atomic, cell and lock comes through `weft_base::loom`, so the
-//! loom suite (`sync/tests/loom.rs`) model-checks the protocols.
+//! Unsafe code is confined to the waiter list (`waiters.rs`), the futures
+//! that link themselves into it (`semaphore.rs`, `notify.rs`), the oneshot
+//! cells (`oneshot.rs`), the set-once cells (`once_cell.rs`, `set_once.rs`),
+//! the guards that reach lock-protected data (`mutex.rs`, `rwlock/`), and
+//! the `Sync` of an mpsc receiver's private batch (`mpsc/chan.rs`); each
+//! block states why it holds. Every atomic, cell and lock comes through
+//! `weft_base::loom`, so the loom suite (`sync/tests/loom.rs`)
+//! model-checks the protocols.
 
 #![warn(missing_docs)]
 
@@ -47,6 +49,11 @@ mod barrier;
 mod blocking;
 pub mod broadcast;
 mod budget;
+/// The named futures of the primitives, where tokio has them
+/// (`weft::sync::futures::Notified`); the same types are at the crate root.
+pub mod futures {
+    pub use crate::notify::{Notified, OwnedNotified};
+}
 pub mod mpsc;
 mod mutex;
 mod notify;
@@ -66,7 +73,8 @@ pub use mutex::{
 pub use notify::{Notified, Notify, OwnedNotified};
 pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,

@@ -26,17 +26,17 @@ use weft_base::loom::UnsafeCell;
 ///     assert_eq!(*m.lock().await, [1, 2]);
 /// });
 /// ```
-pub struct Mutex<T> {
+pub struct Mutex<T: ?Sized> {
     sem: Semaphore,
     data: UnsafeCell<T>,
 }
 
 // SAFETY: the mutex hands `T` from thread to thread (guards may be dropped
 // anywhere), so `T: Send` is needed and enough, as for `std::sync::Mutex`.
-unsafe impl<T: Send> Send for Mutex<T> {}
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // SAFETY: only one guard at a time reaches the data (module invariant), so
 // sharing the mutex shares no `&T` concurrently; `T: Send` as above.
-unsafe impl<T: Send> Sync for Mutex<T> {}
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// The lock was held; returned by [`Mutex::try_lock`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,13 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// Consumes the mutex, returning the data.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
     /// [`lock`](Mutex::lock) from synchronous code: blocks this thread.
     ///
     /// # Panics
@@ -140,11 +147,6 @@ impl<T> Mutex<T> {
         self.data.get_mut()
     }
 
-    /// Consumes the mutex, returning the data.
-    pub fn into_inner(self) -> T {
-        self.data.into_inner()
-    }
-
     fn data_ptr(&self) -> *mut T {
         self.data.with_mut(|p| p)
     }
@@ -168,7 +170,7 @@ impl<T> From<T> for Mutex<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Mutex");
         match self.try_lock() {
@@ -181,13 +183,13 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
 
 /// Exclusive access to a [`Mutex`]'s data; unlocks on drop.
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct MutexGuard<'a, T> {
+pub struct MutexGuard<'a, T: ?Sized> {
     lock: &'a Mutex<T>,
     /// `Sync` only when `T: Sync` (the guard hands out `&T`).
     _marker: PhantomData<&'a mut T>,
 }
 
-impl<'a, T> MutexGuard<'a, T> {
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// Narrows the guard to a part of the data; the lock stays held until
     /// the mapped guard is dropped.
     ///
@@ -202,7 +204,7 @@ impl<'a, T> MutexGuard<'a, T> {
     ///     assert_eq!(m.lock().await.1, "ab");
     /// });
     /// ```
-    pub fn map<U, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
@@ -221,7 +223,7 @@ impl<'a, T> MutexGuard<'a, T> {
 
     /// [`map`](MutexGuard::map), when `f` may find nothing to narrow to:
     /// then the guard comes back unchanged.
-    pub fn try_map<U, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    pub fn try_map<U: ?Sized, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
@@ -246,7 +248,7 @@ impl<'a, T> MutexGuard<'a, T> {
     }
 }
 
-impl<T> Deref for MutexGuard<'_, T> {
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the only permit: no `&mut T` exists.
@@ -254,7 +256,7 @@ impl<T> Deref for MutexGuard<'_, T> {
     }
 }
 
-impl<T> DerefMut for MutexGuard<'_, T> {
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the only permit, and `&mut self` makes this
         // the only reference through it.
@@ -262,21 +264,15 @@ impl<T> DerefMut for MutexGuard<'_, T> {
     }
 }
 
-impl<T> Drop for MutexGuard<'_, T> {
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.sem.release(1);
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
 /// A [`MutexGuard`] narrowed by [`MutexGuard::map`].
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct MappedMutexGuard<'a, U> {
+pub struct MappedMutexGuard<'a, U: ?Sized> {
     sem: &'a Semaphore,
     data: *mut U,
     _marker: PhantomData<&'a mut U>,
@@ -284,13 +280,13 @@ pub struct MappedMutexGuard<'a, U> {
 
 // SAFETY: the guard is an `&mut U` plus a permit; `&mut U` is `Send` when
 // `U: Send`, and releasing the permit is thread-safe.
-unsafe impl<U: Send> Send for MappedMutexGuard<'_, U> {}
+unsafe impl<U: ?Sized + Send> Send for MappedMutexGuard<'_, U> {}
 // SAFETY: `&MappedMutexGuard` only gives `&U`, shareable when `U: Sync`.
-unsafe impl<U: Sync> Sync for MappedMutexGuard<'_, U> {}
+unsafe impl<U: ?Sized + Sync> Sync for MappedMutexGuard<'_, U> {}
 
-impl<'a, U> MappedMutexGuard<'a, U> {
+impl<'a, U: ?Sized> MappedMutexGuard<'a, U> {
     /// Narrows the guard further.
-    pub fn map<V, F>(this: Self, f: F) -> MappedMutexGuard<'a, V>
+    pub fn map<V: ?Sized, F>(this: Self, f: F) -> MappedMutexGuard<'a, V>
     where
         F: FnOnce(&mut U) -> &mut V,
     {
@@ -308,7 +304,7 @@ impl<'a, U> MappedMutexGuard<'a, U> {
 
     /// [`map`](MappedMutexGuard::map), when `f` may find nothing to narrow
     /// to: then the guard comes back unchanged.
-    pub fn try_map<V, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, V>, Self>
+    pub fn try_map<V: ?Sized, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, V>, Self>
     where
         F: FnOnce(&mut U) -> Option<&mut V>,
     {
@@ -327,7 +323,7 @@ impl<'a, U> MappedMutexGuard<'a, U> {
     }
 }
 
-impl<U> Deref for MappedMutexGuard<'_, U> {
+impl<U: ?Sized> Deref for MappedMutexGuard<'_, U> {
     type Target = U;
     fn deref(&self) -> &U {
         // SAFETY: `data` points into the locked data, for which this guard
@@ -336,34 +332,28 @@ impl<U> Deref for MappedMutexGuard<'_, U> {
     }
 }
 
-impl<U> DerefMut for MappedMutexGuard<'_, U> {
+impl<U: ?Sized> DerefMut for MappedMutexGuard<'_, U> {
     fn deref_mut(&mut self) -> &mut U {
         // SAFETY: as in `deref`, and `&mut self` makes this the only access.
         unsafe { &mut *self.data }
     }
 }
 
-impl<U> Drop for MappedMutexGuard<'_, U> {
+impl<U: ?Sized> Drop for MappedMutexGuard<'_, U> {
     fn drop(&mut self) {
         self.sem.release(1);
     }
 }
 
-impl<U: fmt::Debug> fmt::Debug for MappedMutexGuard<'_, U> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
 /// Exclusive access to an `Arc<Mutex<T>>`'s data; unlocks on drop.
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct OwnedMutexGuard<T> {
+pub struct OwnedMutexGuard<T: ?Sized> {
     lock: Arc<Mutex<T>>,
     /// `Sync` only when `T: Sync` (the guard hands out `&T`).
     _marker: PhantomData<T>,
 }
 
-impl<T> OwnedMutexGuard<T> {
+impl<T: ?Sized> OwnedMutexGuard<T> {
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
@@ -371,7 +361,7 @@ impl<T> OwnedMutexGuard<T> {
 
     /// Narrows the guard to a part of the data; the lock stays held (and
     /// the mutex alive) until the mapped guard is dropped.
-    pub fn map<U, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
@@ -383,7 +373,7 @@ impl<T> OwnedMutexGuard<T> {
 
     /// [`map`](OwnedMutexGuard::map), when `f` may find nothing to narrow
     /// to: then the guard comes back unchanged.
-    pub fn try_map<U, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
+    pub fn try_map<U: ?Sized, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
@@ -411,20 +401,21 @@ impl<T> OwnedMutexGuard<T> {
 /// An [`OwnedMutexGuard`] narrowed by [`OwnedMutexGuard::map`]: holds the
 /// lock and keeps the mutex alive.
 #[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct OwnedMappedMutexGuard<T, U = T> {
+pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
     lock: Arc<Mutex<T>>,
     data: *mut U,
 }
 
 // SAFETY: an `&mut U` plus the `Arc` of a mutex whose permit it holds: it
 // may move to another thread when `U` may (and the mutex may, `T: Send`).
-unsafe impl<T: Send, U: Send> Send for OwnedMappedMutexGuard<T, U> {}
-// SAFETY: `&OwnedMappedMutexGuard` only gives `&U`.
-unsafe impl<T: Send + Sync, U: Sync> Sync for OwnedMappedMutexGuard<T, U> {}
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T, U> {}
+// SAFETY: `&OwnedMappedMutexGuard` only gives `&U` (tokio's bounds, which
+// ask `Send` of both as well).
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
 
-impl<T, U> OwnedMappedMutexGuard<T, U> {
+impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     /// Narrows the guard further.
-    pub fn map<V, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, V>
+    pub fn map<V: ?Sized, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, V>
     where
         F: FnOnce(&mut U) -> &mut V,
     {
@@ -436,7 +427,7 @@ impl<T, U> OwnedMappedMutexGuard<T, U> {
 
     /// [`map`](OwnedMappedMutexGuard::map), when `f` may find nothing to
     /// narrow to: then the guard comes back unchanged.
-    pub fn try_map<V, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, V>, Self>
+    pub fn try_map<V: ?Sized, F>(this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, V>, Self>
     where
         F: FnOnce(&mut U) -> Option<&mut V>,
     {
@@ -458,7 +449,7 @@ impl<T, U> OwnedMappedMutexGuard<T, U> {
     }
 }
 
-impl<T, U> Deref for OwnedMappedMutexGuard<T, U> {
+impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
     type Target = U;
     fn deref(&self) -> &U {
         // SAFETY: `data` points into the locked data, for which this guard
@@ -467,26 +458,20 @@ impl<T, U> Deref for OwnedMappedMutexGuard<T, U> {
     }
 }
 
-impl<T, U> DerefMut for OwnedMappedMutexGuard<T, U> {
+impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
     fn deref_mut(&mut self) -> &mut U {
         // SAFETY: as in `deref`, and `&mut self` makes this the only access.
         unsafe { &mut *self.data }
     }
 }
 
-impl<T, U> Drop for OwnedMappedMutexGuard<T, U> {
+impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
     fn drop(&mut self) {
         self.lock.sem.release(1);
     }
 }
 
-impl<T, U: fmt::Debug> fmt::Debug for OwnedMappedMutexGuard<T, U> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T> Deref for OwnedMutexGuard<T> {
+impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the only permit: no `&mut T` exists.
@@ -494,21 +479,46 @@ impl<T> Deref for OwnedMutexGuard<T> {
     }
 }
 
-impl<T> DerefMut for OwnedMutexGuard<T> {
+impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the only permit; `&mut self` is unique.
         unsafe { &mut *self.lock.data_ptr() }
     }
 }
 
-impl<T> Drop for OwnedMutexGuard<T> {
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
         self.lock.sem.release(1);
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
+/// `Debug` and `Display` of a guard are those of the data it reaches.
+macro_rules! fmt_via_deref {
+    ($($ty:ty => [$($gen:tt)*]),* $(,)?) => {$(
+        impl<$($gen)*> ::std::fmt::Debug for $ty
+        where
+            <$ty as ::std::ops::Deref>::Target: ::std::fmt::Debug,
+        {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<$($gen)*> ::std::fmt::Display for $ty
+        where
+            <$ty as ::std::ops::Deref>::Target: ::std::fmt::Display,
+        {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&**self, f)
+            }
+        }
+    )*};
 }
+pub(crate) use fmt_via_deref;
+
+fmt_via_deref!(
+    MutexGuard<'a, T> => ['a, T: ?Sized],
+    MappedMutexGuard<'a, T> => ['a, T: ?Sized],
+    OwnedMutexGuard<T> => [T: ?Sized],
+    OwnedMappedMutexGuard<T, U> => [T: ?Sized, U: ?Sized],
+);

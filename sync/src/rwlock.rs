@@ -4,13 +4,25 @@
 //! A reader takes one permit, a writer takes all of them. The semaphore's
 //! FIFO queue makes the lock fair: a writer queued behind readers holds back
 //! the readers that come after it, so writers are never starved. Invariant:
-//! a write guard exists only while its owner holds all `max_readers` permits,
-//! a read guard only while its owner holds one; so while a write guard
-//! exists no other guard does.
+//! a write guard (mapped or not) exists only while its owner holds all
+//! `max_readers` permits, a read guard only while its owner holds one; so
+//! while a write guard exists no other guard does. Each guard releases what
+//! it holds when dropped; turning one guard into another (`map`,
+//! `downgrade`, ...) hands its permits over without releasing them, except
+//! that a downgrade releases all but one.
+//!
+//! The guards live in `guards` (borrowing the lock) and `owned` (keeping
+//! an `Arc` of it). A mapped guard keeps a raw pointer to the part of the
+//! data it was narrowed to: valid while the lock lives and the permits are
+//! held, which the guard itself ensures.
+
+mod guards;
+mod owned;
+
+pub use guards::{RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard};
+pub use owned::{OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 
 use std::fmt;
-use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 
 use std::sync::Arc;
 
@@ -39,7 +51,7 @@ const MAX_READS: u32 = u32::MAX >> 3;
 ///     assert_eq!(*lock.read().await, 6);
 /// });
 /// ```
-pub struct RwLock<T> {
+pub struct RwLock<T: ?Sized> {
     /// Readers' permits: one per reader, all of them for a writer.
     max_readers: usize,
     sem: Semaphore,
@@ -47,11 +59,11 @@ pub struct RwLock<T> {
 }
 
 // SAFETY: a write guard may be dropped on any thread, so `T: Send`.
-unsafe impl<T: Send> Send for RwLock<T> {}
+unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
 // SAFETY: readers share `&T` across threads (`T: Sync`) and writers move
 // exclusive access between threads (`T: Send`); the permits keep readers and
 // writers apart (module invariant).
-unsafe impl<T: Send + Sync> Sync for RwLock<T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
 impl<T> RwLock<T> {
     /// An unlocked lock holding `value`.
@@ -67,9 +79,10 @@ impl<T> RwLock<T> {
     /// If `max_reads` is zero or more than `u32::MAX >> 3`.
     #[track_caller]
     pub fn with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
+        assert_ne!(max_reads, 0, "a RwLock may not be created with 0 readers");
         assert!(
-            max_reads > 0 && max_reads <= MAX_READS,
-            "an RwLock's max_reads must be between 1 and u32::MAX >> 3"
+            max_reads <= MAX_READS,
+            "a RwLock may not be created with more than {MAX_READS} readers"
         );
         RwLock {
             max_readers: max_reads as usize,
@@ -92,9 +105,10 @@ impl<T> RwLock<T> {
     /// As `with_max_readers` (at compile time in a constant).
     #[cfg(not(loom))]
     pub const fn const_with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
+        assert!(max_reads != 0, "a RwLock may not be created with 0 readers");
         assert!(
-            max_reads > 0 && max_reads <= MAX_READS,
-            "an RwLock's max_reads must be between 1 and u32::MAX >> 3"
+            max_reads <= MAX_READS,
+            "a RwLock may not be created with more than u32::MAX >> 3 readers"
         );
         RwLock {
             max_readers: max_reads as usize,
@@ -103,6 +117,13 @@ impl<T> RwLock<T> {
         }
     }
 
+    /// Consumes the lock, returning the data.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
     /// [`read`](RwLock::read) from synchronous code: blocks this thread.
     ///
     /// # Panics
@@ -126,28 +147,19 @@ impl<T> RwLock<T> {
     /// Waits for shared access. Queues behind any earlier writer.
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         self.acquire(1).await;
-        RwLockReadGuard {
-            lock: self,
-            _marker: PhantomData,
-        }
+        RwLockReadGuard::new(&self.sem, self.data_ptr())
     }
 
     /// Waits for exclusive access.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
         self.acquire(self.max_readers).await;
-        RwLockWriteGuard {
-            lock: self,
-            _marker: PhantomData,
-        }
+        RwLockWriteGuard::new(self)
     }
 
     /// Shared access if it can be had now without queueing.
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         self.sem.try_take(1).map_err(|_| TryLockError(()))?;
-        Ok(RwLockReadGuard {
-            lock: self,
-            _marker: PhantomData,
-        })
+        Ok(RwLockReadGuard::new(&self.sem, self.data_ptr()))
     }
 
     /// Exclusive access if it can be had now without queueing.
@@ -155,37 +167,25 @@ impl<T> RwLock<T> {
         self.sem
             .try_take(self.max_readers)
             .map_err(|_| TryLockError(()))?;
-        Ok(RwLockWriteGuard {
-            lock: self,
-            _marker: PhantomData,
-        })
+        Ok(RwLockWriteGuard::new(self))
     }
 
     /// [`read`](RwLock::read) for an `Arc`'d lock.
     pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
         self.acquire(1).await;
-        OwnedRwLockReadGuard {
-            lock: self,
-            _marker: PhantomData,
-        }
+        OwnedRwLockReadGuard::new(self)
     }
 
     /// [`write`](RwLock::write) for an `Arc`'d lock.
     pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
         self.acquire(self.max_readers).await;
-        OwnedRwLockWriteGuard {
-            lock: self,
-            _marker: PhantomData,
-        }
+        OwnedRwLockWriteGuard::new(self)
     }
 
     /// [`try_read`](RwLock::try_read) for an `Arc`'d lock.
     pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
         self.sem.try_take(1).map_err(|_| TryLockError(()))?;
-        Ok(OwnedRwLockReadGuard {
-            lock: self,
-            _marker: PhantomData,
-        })
+        Ok(OwnedRwLockReadGuard::new(self))
     }
 
     /// [`try_write`](RwLock::try_write) for an `Arc`'d lock.
@@ -193,20 +193,12 @@ impl<T> RwLock<T> {
         self.sem
             .try_take(self.max_readers)
             .map_err(|_| TryLockError(()))?;
-        Ok(OwnedRwLockWriteGuard {
-            lock: self,
-            _marker: PhantomData,
-        })
+        Ok(OwnedRwLockWriteGuard::new(self))
     }
 
     /// The data, through exclusive access (no locking needed).
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
-    }
-
-    /// Consumes the lock, returning the data.
-    pub fn into_inner(self) -> T {
-        self.data.into_inner()
     }
 
     async fn acquire(&self, n: usize) {
@@ -226,7 +218,7 @@ impl<T: Default> Default for RwLock<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("RwLock");
         match self.try_read() {
@@ -237,148 +229,8 @@ impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-/// Shared access to an [`RwLock`]'s data.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockReadGuard<'a, T> {
-    lock: &'a RwLock<T>,
-    _marker: PhantomData<&'a T>,
-}
-
-impl<T> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: a read permit is held, so no write guard exists.
-        unsafe { &*self.lock.data_ptr() }
+impl<T> From<T> for RwLock<T> {
+    fn from(value: T) -> Self {
+        RwLock::new(value)
     }
 }
-
-impl<T> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.sem.release(1);
-    }
-}
-
-/// Exclusive access to an [`RwLock`]'s data.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct RwLockWriteGuard<'a, T> {
-    lock: &'a RwLock<T>,
-    _marker: PhantomData<&'a mut T>,
-}
-
-impl<'a, T> RwLockWriteGuard<'a, T> {
-    /// Turns exclusive access into shared access without letting a writer
-    /// in between (readers queued behind us may now enter).
-    pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
-        let lock = self.lock;
-        std::mem::forget(self);
-        lock.sem.release(lock.max_readers - 1);
-        RwLockReadGuard {
-            lock,
-            _marker: PhantomData,
-        }
-    }
-}
-
-impl<T> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: all permits are held: this guard is the only one.
-        unsafe { &*self.lock.data_ptr() }
-    }
-}
-
-impl<T> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: all permits are held and `&mut self` is unique.
-        unsafe { &mut *self.lock.data_ptr() }
-    }
-}
-
-impl<T> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.sem.release(self.lock.max_readers);
-    }
-}
-
-/// Shared access to an `Arc<RwLock<T>>`'s data.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct OwnedRwLockReadGuard<T> {
-    lock: Arc<RwLock<T>>,
-    _marker: PhantomData<T>,
-}
-
-impl<T> Deref for OwnedRwLockReadGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: a read permit is held, so no write guard exists.
-        unsafe { &*self.lock.data_ptr() }
-    }
-}
-
-impl<T> Drop for OwnedRwLockReadGuard<T> {
-    fn drop(&mut self) {
-        self.lock.sem.release(1);
-    }
-}
-
-/// Exclusive access to an `Arc<RwLock<T>>`'s data.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct OwnedRwLockWriteGuard<T> {
-    lock: Arc<RwLock<T>>,
-    _marker: PhantomData<T>,
-}
-
-impl<T> OwnedRwLockWriteGuard<T> {
-    /// Turns exclusive access into shared access without letting a writer
-    /// in between.
-    pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
-        // Skip our Drop (which would release every permit) and move the
-        // Arc out instead.
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again, so reading the Arc
-        // out moves it: it is dropped exactly once, by the new guard.
-        let lock = unsafe { std::ptr::read(&this.lock) };
-        lock.sem.release(lock.max_readers - 1);
-        OwnedRwLockReadGuard {
-            lock,
-            _marker: PhantomData,
-        }
-    }
-}
-
-impl<T> Deref for OwnedRwLockWriteGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: all permits are held: this guard is the only one.
-        unsafe { &*self.lock.data_ptr() }
-    }
-}
-
-impl<T> DerefMut for OwnedRwLockWriteGuard<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: all permits are held and `&mut self` is unique.
-        unsafe { &mut *self.lock.data_ptr() }
-    }
-}
-
-impl<T> Drop for OwnedRwLockWriteGuard<T> {
-    fn drop(&mut self) {
-        self.lock.sem.release(self.lock.max_readers);
-    }
-}
-
-macro_rules! debug_via_deref {
-    ($($ty:ident $(<$lt:lifetime>)?),*) => {$(
-        impl<T: fmt::Debug> fmt::Debug for $ty<$($lt,)? T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&**self, f)
-            }
-        }
-    )*};
-}
-debug_via_deref!(
-    RwLockReadGuard<'_>,
-    RwLockWriteGuard<'_>,
-    OwnedRwLockReadGuard,
-    OwnedRwLockWriteGuard
-);

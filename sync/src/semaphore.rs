@@ -462,6 +462,9 @@ enum AcquireState {
     Idle,
     /// Linked into the wait list.
     Waiting,
+    /// Holds all `num` permits but has not reported them: the task was out
+    /// of budget. The next poll reports them; a drop gives them back.
+    Acquired,
     /// Returned `Ready`: owns nothing, touches nothing.
     Done,
 }
@@ -479,6 +482,10 @@ pin_project! {
     impl<'a> PinnedDrop for Acquire<'a> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
+            if *this.state == AcquireState::Acquired {
+                this.sem.release(*this.num);
+                return;
+            }
             if *this.state != AcquireState::Waiting {
                 return;
             }
@@ -512,16 +519,24 @@ pin_project! {
 impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.state == AcquireState::Done {
-            panic!("acquire future polled after completion");
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.state {
+            AcquireState::Done => panic!("acquire future polled after completion"),
+            AcquireState::Acquired => {}
+            // Take the permits (or a place in the queue) before looking at
+            // the budget, as tokio does: a task out of budget still keeps
+            // its turn in the FIFO queue, and never loses one it was given.
+            AcquireState::Idle | AcquireState::Waiting => {
+                ready!(self.as_mut().poll_acquire(cx))?;
+            }
         }
-        // The task's budget (see `crate::budget`): spent on `Ready`, given
-        // back on `Pending` (when `unit` drops unspent).
+        // The task's budget (see `crate::budget`): spent when the permits
+        // are reported. Out of budget, they are kept (`Acquired`) for the
+        // next poll, which the budget check has already asked for.
         let unit = ready!(coop::poll_proceed(cx));
-        let out = ready!(self.poll_acquire(cx));
         unit.made_progress();
-        Poll::Ready(out)
+        *self.project().state = AcquireState::Done;
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -535,7 +550,7 @@ impl Acquire<'_> {
             AcquireState::Idle => {
                 match sem.try_take(n) {
                     Ok(()) => {
-                        *this.state = AcquireState::Done;
+                        *this.state = AcquireState::Acquired;
                         return Poll::Ready(Ok(()));
                     }
                     Err(TryAcquireError::Closed) => {
@@ -567,7 +582,7 @@ impl Acquire<'_> {
                         Ordering::Acquire,
                     ) {
                         Ok(_) if take == n => {
-                            *this.state = AcquireState::Done;
+                            *this.state = AcquireState::Acquired;
                             return Poll::Ready(Ok(()));
                         }
                         Ok(_) => {
@@ -621,16 +636,19 @@ impl Acquire<'_> {
                         Some(list) => waiter.with_value(list, |e| (e.closed, e.needed)),
                     }
                 };
-                *this.state = AcquireState::Done;
                 if closed {
+                    *this.state = AcquireState::Done;
                     drop(list);
                     sem.release(n - needed);
                     Poll::Ready(Err(AcquireError(())))
                 } else {
+                    *this.state = AcquireState::Acquired;
                     Poll::Ready(Ok(()))
                 }
             }
-            AcquireState::Done => panic!("acquire future polled after completion"),
+            AcquireState::Acquired | AcquireState::Done => {
+                unreachable!("poll_acquire after the permits were taken")
+            }
         }
     }
 }

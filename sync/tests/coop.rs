@@ -166,3 +166,85 @@ fn no_budget_outside_a_runtime() {
         }
     });
 }
+
+/// Spends the task's whole budget: loops on an always-ready budgeted wait
+/// until it first says `Pending` (a `Notified` of a notify with a stored
+/// permit is ready every time, while the budget lasts).
+fn exhaust_budget() {
+    use futures::FutureExt;
+    let notify = Notify::new();
+    loop {
+        notify.notify_one();
+        if notify.notified().now_or_never().is_none() {
+            return;
+        }
+    }
+}
+
+/// A task out of budget still takes its place in a mutex's FIFO queue (the
+/// acquire queues before it looks at the budget, as tokio's does): when
+/// the lock frees, it is the one woken, not a task that queued after it.
+#[test]
+fn an_acquire_out_of_budget_keeps_its_place_in_the_queue() {
+    use futures::FutureExt;
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let m = Arc::new(Mutex::new(()));
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = m.clone().try_lock_owned().unwrap();
+        let (queued, queued_rx) = oneshot::channel();
+        let (go, go_rx) = oneshot::channel::<()>();
+        let (m1, order1) = (m.clone(), order.clone());
+        let a = weft_runtime::task::spawn(async move {
+            let mut lock = std::pin::pin!(m1.lock_owned());
+            exhaust_budget();
+            assert!((&mut lock).now_or_never().is_none(), "held by the test");
+            // Polled once, out of budget; not polled again until `go`.
+            queued.send(()).unwrap();
+            go_rx.await.unwrap();
+            let _guard = lock.await;
+            order1.lock().unwrap().push("a");
+        });
+        queued_rx.await.unwrap();
+        let (m2, order2) = (m.clone(), order.clone());
+        let b = weft_runtime::task::spawn(async move {
+            let _guard = m2.lock_owned().await;
+            order2.lock().unwrap().push("b");
+        });
+        // `b` queues; then the lock frees and `b` may run before `a` looks.
+        weft_runtime::task::yield_now().await;
+        drop(held);
+        weft_runtime::task::yield_now().await;
+        go.send(()).unwrap();
+        a.await.unwrap();
+        b.await.unwrap();
+        assert_eq!(*order.lock().unwrap(), ["a", "b"]);
+    });
+}
+
+/// A task out of budget that is handed the permits keeps them until its
+/// next poll, and gives them back if it is dropped instead.
+#[test]
+fn permits_taken_out_of_budget_come_back_when_the_acquire_is_dropped() {
+    use futures::FutureExt;
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let sem = Semaphore::new(2);
+        exhaust_budget();
+        {
+            let mut acquire = std::pin::pin!(sem.acquire_many(2));
+            assert!((&mut acquire).now_or_never().is_none(), "out of budget");
+            // Taken, not yet reported.
+            assert_eq!(sem.available_permits(), 0);
+        }
+        assert_eq!(
+            sem.available_permits(),
+            2,
+            "the dropped acquire gave them back"
+        );
+        // With budget again (after a yield), the same acquire completes.
+        weft_runtime::task::yield_now().await;
+        let permit = sem.acquire_many(2).await.unwrap();
+        assert_eq!(permit.num_permits(), 2);
+    });
+}

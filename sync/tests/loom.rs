@@ -380,6 +380,60 @@ fn rwlock_downgrade_racing_writer() {
     });
 }
 
+/// A mapped write guard moved to and dropped on another thread while a
+/// reader waits, then a `downgrade_map` racing a queued writer: the reader
+/// sees the mapped write, and the writer gets in only after the downgraded
+/// guard goes.
+#[test]
+fn rwlock_mapped_guards_hand_off() {
+    use weft_sync::{OwnedRwLockWriteGuard, RwLockWriteGuard};
+    model(|| {
+        let lock = std::sync::Arc::new(RwLock::new((0, 0)));
+        let w = lock.clone().try_write_owned().unwrap();
+        let mut w = OwnedRwLockWriteGuard::map(w, |p| &mut p.1);
+        let l2 = lock.clone();
+        let reader = thread::spawn(move || block_on(async { l2.read().await.1 }));
+        let dropper = thread::spawn(move || {
+            *w = 5;
+            drop(w);
+        });
+        assert_eq!(reader.join().unwrap(), 5);
+        dropper.join().unwrap();
+
+        let w = lock.try_write().unwrap();
+        let l3 = lock.clone();
+        let writer = thread::spawn(move || block_on(async { l3.write().await.0 = 7 }));
+        let r = RwLockWriteGuard::downgrade_map(w, |p| &p.1);
+        assert_eq!(*r, 5);
+        drop(r);
+        writer.join().unwrap();
+        assert_eq!(*lock.try_read().unwrap(), (7, 5));
+    });
+}
+
+/// Two receivers clone the same message (each under its slot's mutex)
+/// while the sender overwrites the one-slot ring: each gets the message or,
+/// if the overwrite came first, a lag of one; never a torn or lost value.
+#[test]
+fn broadcast_receivers_clone_the_same_slot() {
+    use broadcast::error::TryRecvError;
+    model(|| {
+        let (tx, mut a) = broadcast::channel(1);
+        let mut b = tx.subscribe();
+        tx.send(String::from("one")).unwrap();
+        let t = thread::spawn(move || a.try_recv());
+        let got_b = b.try_recv();
+        tx.send(String::from("two")).unwrap();
+        let got_a = t.join().unwrap();
+        assert_eq!(got_b.as_deref(), Ok("one"));
+        assert!(
+            matches!(got_a.as_deref(), Ok("one") | Err(TryRecvError::Lagged(1))),
+            "{got_a:?}"
+        );
+        assert_eq!(b.try_recv().as_deref(), Ok("two"));
+    });
+}
+
 /// A weak sender upgrades while the last strong sender drops: either the
 /// upgrade fails and the receiver sees the channel closed, or it succeeds,
 /// its message arrives, and the channel closes only when it goes too.

@@ -52,7 +52,31 @@ struct Queue<T> {
 /// The receiver's side: its private batch and the shared core.
 pub(super) struct Rx<T> {
     pub(super) chan: Arc<Chan<T>>,
-    local: VecDeque<T>,
+    local: Batch<T>,
+}
+
+/// The receiver's private batch of messages. Only `&mut` access reaches
+/// the messages (`&self` gives the length alone), so a receiver shared
+/// between threads shares no `&T`: it is `Sync` when `T: Send`, as tokio's
+/// receivers are, not only when `T: Sync`.
+struct Batch<T>(VecDeque<T>);
+
+// SAFETY: through `&Batch` nothing but the length is reachable (`len`); the
+// messages are reached only through `&mut Batch` (`get_mut`), which is
+// exclusive, so no two threads ever touch a `T` through shared access.
+// Moving messages between threads needs `T: Send`.
+unsafe impl<T: Send> Sync for Batch<T> {}
+
+impl<T> Batch<T> {
+    /// How many messages the batch holds.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The messages, exclusively.
+    fn get_mut(&mut self) -> &mut VecDeque<T> {
+        &mut self.0
+    }
 }
 
 impl<T> Chan<T> {
@@ -233,14 +257,14 @@ impl<T> Rx<T> {
     pub(super) fn new(chan: Arc<Chan<T>>) -> Rx<T> {
         Rx {
             chan,
-            local: VecDeque::new(),
+            local: Batch(VecDeque::new()),
         }
     }
 
     /// Takes the next message, refilling the private batch if needed; with
     /// `cx`, registers the waker when there is none.
     pub(super) fn recv(&mut self, cx: Option<&mut Context<'_>>) -> Recv<T> {
-        if self.local.is_empty() {
+        if self.local.get_mut().is_empty() {
             let mut q = self.chan.queue.lock();
             if q.buf.is_empty() {
                 // Under the lock: a slot given back after this check wakes
@@ -258,9 +282,9 @@ impl<T> Rx<T> {
                 drop(old);
                 return Recv::Empty;
             }
-            std::mem::swap(&mut self.local, &mut q.buf);
+            std::mem::swap(self.local.get_mut(), &mut q.buf);
         }
-        let value = self.local.pop_front().expect("refilled above");
+        let value = self.local.get_mut().pop_front().expect("refilled above");
         if let Some(sem) = &self.chan.sem {
             sem.release(1);
         }
@@ -271,15 +295,16 @@ impl<T> Rx<T> {
     pub(super) fn drain_into(&mut self, out: &mut Vec<T>, limit: usize) -> usize {
         let mut n = 0;
         while n < limit {
-            if self.local.is_empty() {
+            let local = self.local.get_mut();
+            if local.is_empty() {
                 let mut q = self.chan.queue.lock();
                 if q.buf.is_empty() {
                     break;
                 }
-                std::mem::swap(&mut self.local, &mut q.buf);
+                std::mem::swap(local, &mut q.buf);
             }
-            let take = (limit - n).min(self.local.len());
-            out.extend(self.local.drain(..take));
+            let take = (limit - n).min(local.len());
+            out.extend(local.drain(..take));
             n += take;
         }
         if let Some(sem) = &self.chan.sem {
