@@ -16,8 +16,10 @@ use super::stdio::{ChildStderr, ChildStdin, ChildStdout, ReadToEnd};
 
 /// A child process spawned by [`Command::spawn`](super::Command::spawn).
 ///
-/// Its exit is awaited through the reactor ([`wait`](Self::wait)); its
-/// piped standard streams are the public fields. Dropping a `Child` does
+/// Its exit is awaited through the reactor ([`wait`](Self::wait)) of the
+/// runtime that waits, which need not be the one it was spawned in (that
+/// one may be gone by then); its piped standard streams are the public
+/// fields (they stay with the runtime they were made in). Dropping a `Child` does
 /// not wait: a child that has not exited yet is reaped in the background
 /// when it does (no zombie), and killed first if the command had
 /// [`kill_on_drop(true)`](super::Command::kill_on_drop).
@@ -50,9 +52,9 @@ impl Child {
         let made = (|| {
             Ok::<_, io::Error>((
                 ExitWatch::new(std.id())?,
-                stdin.map(ChildStdin::new).transpose()?,
-                stdout.map(ChildStdout::new).transpose()?,
-                stderr.map(ChildStderr::new).transpose()?,
+                stdin.map(ChildStdin::from_std).transpose()?,
+                stdout.map(ChildStdout::from_std).transpose()?,
+                stderr.map(ChildStderr::from_std).transpose()?,
             ))
         })();
         match made {

@@ -2,6 +2,7 @@
 //! exit the reactor drives.
 
 use std::ffi::OsStr;
+use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
@@ -160,22 +161,39 @@ impl Command {
     /// `Stdio::null()` and stdout and stderr are piped, as in std; the
     /// command is left as it was.
     ///
+    /// The child is spawned here, when this is called (as tokio's is); the
+    /// future returned borrows nothing, and waits.
+    ///
     /// # Errors
     /// As [`spawn`](Self::spawn), and I/O errors on the pipes.
-    pub async fn output(&mut self) -> io::Result<Output> {
-        let child = self.spawn_with(Some([Stdio::null, Stdio::piped, Stdio::piped]))?;
-        child.wait_with_output().await
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    pub fn output(&mut self) -> impl Future<Output = io::Result<Output>> + Send + 'static {
+        let child = self.spawn_with(Some([Stdio::null, Stdio::piped, Stdio::piped]));
+        async move { child?.wait_with_output().await }
     }
 
     /// Runs the child to its exit, with inherited standard streams unless
     /// set (pipes set here are closed at once).
     ///
+    /// The child is spawned here, when this is called (as tokio's is); the
+    /// future returned borrows nothing, and waits.
+    ///
     /// # Errors
     /// As [`spawn`](Self::spawn).
-    pub async fn status(&mut self) -> io::Result<ExitStatus> {
-        let mut child = self.spawn()?;
-        drop((child.stdin.take(), child.stdout.take(), child.stderr.take()));
-        child.wait().await
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    pub fn status(&mut self) -> impl Future<Output = io::Result<ExitStatus>> + Send + 'static {
+        let child = self.spawn();
+        async move {
+            let mut child = child?;
+            drop((child.stdin.take(), child.stdout.take(), child.stderr.take()));
+            child.wait().await
+        }
     }
 
     /// Spawns with `defaults` for the streams the caller did not set, then

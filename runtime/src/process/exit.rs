@@ -7,76 +7,150 @@
 //! child, and each asks `waitpid` (without blocking) whether it was its
 //! own. The `SIGCHLD` listener is made at spawn, before the child can
 //! exit, so the one delivery that concerns it cannot be missed.
+//!
+//! The watch belongs to the runtime that polls it: a wait polled in
+//! another runtime than the one the watch was made in (say, that one was
+//! dropped since) makes a new watch there first. The child is not reaped
+//! yet (its `Child` is still running), so its pid still names it, and the
+//! new watch looks once (`waitpid`) after it exists, so an exit from
+//! before is not missed. The reactor a watch was made with is held, so
+//! comparing its identity with the current one's is sound.
 
 use std::io;
 use std::os::fd::OwnedFd;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use weft_reactor::AsyncFd;
+use weft_base::context::{self, Service};
+use weft_reactor::{AsyncFd, IoHandle};
 
 use crate::signal::unix::{signal, Signal, SignalKind};
 
 #[derive(Debug)]
-pub(crate) enum ExitWatch {
+pub(crate) struct ExitWatch {
+    source: Source,
+    /// The reactor of the runtime `source` was made in.
+    reactor: Reactor,
+}
+
+#[derive(Debug)]
+enum Source {
     /// The child's pidfd, readable once it exits.
     Pidfd(AsyncFd<OwnedFd>),
     /// Every `SIGCHLD`, then a look.
     Sigchld(Signal),
 }
 
+/// A runtime's reactor, for its identity.
+struct Reactor(IoHandle);
+
+impl std::fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reactor")
+    }
+}
+
+impl Reactor {
+    /// The current runtime's reactor.
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    fn current() -> Reactor {
+        Reactor(context::expect_current::<IoHandle>())
+    }
+
+    /// Whether a runtime is current here and it is not this reactor's.
+    fn is_not_current(&self) -> bool {
+        let ours = Arc::as_ptr(self.0.shared());
+        context::with_current::<IoHandle, _>(|current| {
+            current.is_some_and(|current| !std::ptr::eq(current, ours))
+        })
+    }
+}
+
 impl ExitWatch {
-    /// A watch on the child `pid`, which nobody has reaped yet.
+    /// A watch on the child `pid`, which nobody has reaped yet, in the
+    /// current runtime.
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
     pub(crate) fn new(pid: u32) -> io::Result<ExitWatch> {
+        let reactor = Reactor::current();
         #[cfg(target_os = "linux")]
         if let Some(fd) = pidfd::open(pid) {
             // SAFETY: the `OwnedFd` keeps the pidfd open while registered;
             // `AsyncFd` deregisters it before dropping it.
-            return Ok(ExitWatch::Pidfd(unsafe { AsyncFd::register(fd)? }));
+            let fd = unsafe { AsyncFd::register(fd)? };
+            return Ok(ExitWatch {
+                source: Source::Pidfd(fd),
+                reactor,
+            });
         }
         #[cfg(not(target_os = "linux"))]
         let _ = pid;
         ExitWatch::sigchld()
     }
 
-    /// The fallback watch, on `SIGCHLD`.
+    /// The fallback watch, on `SIGCHLD`, in the current runtime.
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
     pub(crate) fn sigchld() -> io::Result<ExitWatch> {
-        Ok(ExitWatch::Sigchld(signal(SignalKind::child())?))
+        Ok(ExitWatch {
+            reactor: Reactor::current(),
+            source: Source::Sigchld(signal(SignalKind::child())?),
+        })
     }
 
     /// Ready with the exit status once `child` has exited (it is reaped
-    /// then).
+    /// then). Polled in another runtime than the watch's, it moves the
+    /// watch there first.
     pub(crate) fn poll_exit(
         &mut self,
         cx: &mut Context<'_>,
         child: &mut std::process::Child,
     ) -> Poll<io::Result<ExitStatus>> {
+        if self.reactor.is_not_current() {
+            // The same kind of watch (the fallback stays the fallback); the
+            // old one goes, and deregisters, once the new one is in.
+            *self = match self.source {
+                Source::Pidfd(_) => ExitWatch::new(child.id())?,
+                Source::Sigchld(_) => ExitWatch::sigchld()?,
+            };
+        }
         let mut try_wait = || match child.try_wait() {
             Ok(Some(status)) => Ok(status),
             Ok(None) => Err(io::ErrorKind::WouldBlock.into()),
             Err(err) => Err(err),
         };
-        match self {
+        match &mut self.source {
             // Not exited after all: `WouldBlock` forgets the readiness and
             // waits for the next event.
-            ExitWatch::Pidfd(fd) => fd.poll_read_io(cx, |_| try_wait()),
-            ExitWatch::Sigchld(sigchld) => loop {
+            Source::Pidfd(fd) => fd.poll_read_io(cx, |_| try_wait()),
+            Source::Sigchld(sigchld) => loop {
                 match try_wait() {
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                     done => return Poll::Ready(done),
                 }
                 match sigchld.poll_recv(cx) {
                     Poll::Ready(Some(())) => {}
-                    Poll::Ready(None) => {
-                        return Poll::Ready(Err(io::Error::other(
-                            "the weft runtime this child was spawned on has shut down",
-                        )))
-                    }
+                    Poll::Ready(None) => return Poll::Ready(Err(watcher_gone())),
                     Poll::Pending => return Poll::Pending,
                 }
             },
         }
     }
+}
+
+/// A wait polled outside any runtime, on a watch whose runtime is gone.
+fn watcher_gone() -> io::Error {
+    io::Error::other(
+        "the weft runtime watching this child's exit has shut down; wait for it in a running one",
+    )
 }
 
 #[cfg(target_os = "linux")]
@@ -132,7 +206,7 @@ mod tests {
                 .spawn()
                 .unwrap();
             let mut watch = ExitWatch::sigchld().unwrap();
-            assert!(matches!(watch, ExitWatch::Sigchld(_)));
+            assert!(matches!(watch.source, super::Source::Sigchld(_)));
             let mut stdin = child.stdin.take();
             let mut polls = 0;
             let status = poll_fn(|cx| {
@@ -149,5 +223,40 @@ mod tests {
             assert_eq!(status.code(), Some(7));
             assert!(polls >= 2);
         });
+    }
+
+    /// The fallback's watch, made in a runtime since dropped, moves to the
+    /// runtime that polls it and sees the exit there.
+    #[test]
+    fn a_sigchld_watch_moves_to_the_runtime_that_polls_it() {
+        let first = crate::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read line; exit 9"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut watch = first.block_on(async { ExitWatch::sigchld().unwrap() });
+        drop(first);
+        let second = crate::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut stdin = child.stdin.take();
+        let mut polls = 0;
+        let status = second
+            .block_on(poll_fn(|cx| {
+                polls += 1;
+                let polled = watch.poll_exit(cx, &mut child);
+                assert!(!watch.reactor.is_not_current(), "not moved here");
+                if polls == 1 {
+                    assert!(polled.is_pending(), "{polled:?}");
+                    drop(stdin.take());
+                }
+                polled
+            }))
+            .unwrap();
+        assert_eq!(status.code(), Some(9));
+        assert!(matches!(watch.source, super::Source::Sigchld(_)));
     }
 }

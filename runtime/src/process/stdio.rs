@@ -1,103 +1,75 @@
-//! Our ends of a child's standard streams: pipe descriptors made
-//! non-blocking and registered with the reactor, with tokio's
-//! `AsyncRead` / `AsyncWrite` (and futures-io's).
+//! Our ends of a child's standard streams: the reactor's pipe ends
+//! ([`weft_reactor::net::unix::pipe`]), with tokio's `AsyncRead` /
+//! `AsyncWrite` (and futures-io's), tokio's `from_std` / `into_owned_fd`,
+//! and the conversions back to a [`Stdio`] for another child.
+//!
+//! Invariant: a `ChildStdin` whose pipe is `None` was closed by this side
+//! (`shutdown` / `close`); every operation on it then fails with
+//! `BrokenPipe`, and it has no descriptor.
 
-use std::fs::File;
-use std::io::{self, IoSlice, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
+use std::process::Stdio;
 use std::task::{Context, Poll};
 
-use weft_reactor::AsyncFd;
-
-/// One registered pipe end.
-#[derive(Debug)]
-pub(crate) struct Pipe(AsyncFd<File>);
-
-impl Pipe {
-    /// Registers `fd` (a pipe end std handed us, blocking) with the current
-    /// reactor.
-    pub(crate) fn new(fd: impl Into<OwnedFd>) -> io::Result<Pipe> {
-        let fd: OwnedFd = fd.into();
-        set_nonblocking(&fd)?;
-        // SAFETY: the `File` owns the descriptor and keeps it open while
-        // registered; `AsyncFd` deregisters it before dropping the file.
-        Ok(Pipe(unsafe { AsyncFd::register(File::from(fd))? }))
-    }
-
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_io(cx, |mut file| file.read(buf))
-    }
-
-    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.0.poll_write_io(cx, |mut file| file.write(buf))
-    }
-
-    fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.0
-            .poll_write_io(cx, |mut file| file.write_vectored(bufs))
-    }
-}
-
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    let raw = fd.as_fd().as_raw_fd();
-    // SAFETY: `raw` is an open descriptor borrowed from `fd` for the whole
-    // call; F_GETFL and F_SETFL take and return plain integers.
-    let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
+use weft_reactor::net::unix::pipe::{Receiver, Sender};
 
 /// The child's standard input, our writing end (`Stdio::piped()`).
 ///
-/// Dropping it, or closing it (`AsyncWriteExt::close`), closes the pipe:
-/// the child reads end of file.
+/// Dropping it, or shutting it down (`AsyncWriteExt::shutdown`, or
+/// futures-io's `close`), closes the pipe: the child reads end of file.
+/// tokio's `shutdown` leaves the pipe open; weft's closes it, so a child
+/// that reads to the end can finish while the `ChildStdin` lives on.
 #[derive(Debug)]
 pub struct ChildStdin {
-    pipe: Option<Pipe>,
+    pipe: Option<Sender>,
 }
 
 /// The child's standard output, our reading end (`Stdio::piped()`).
 #[derive(Debug)]
 pub struct ChildStdout {
-    pipe: Pipe,
+    pipe: Receiver,
 }
 
 /// The child's standard error, our reading end (`Stdio::piped()`).
 #[derive(Debug)]
 pub struct ChildStderr {
-    pipe: Pipe,
+    pipe: Receiver,
 }
 
 impl ChildStdin {
-    pub(crate) fn new(stdin: std::process::ChildStdin) -> io::Result<ChildStdin> {
+    /// Takes over a std child's stdin pipe, made non-blocking and
+    /// registered with the current runtime's reactor.
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    pub fn from_std(inner: std::process::ChildStdin) -> io::Result<ChildStdin> {
         Ok(ChildStdin {
-            pipe: Some(Pipe::new(stdin)?),
+            pipe: Some(Sender::from_owned_fd(inner.into())?),
         })
     }
 
-    fn pipe(&self) -> io::Result<&Pipe> {
-        self.pipe.as_ref().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the child's stdin was closed by this side",
-            )
-        })
+    /// Deregisters the pipe and hands its descriptor back, made blocking
+    /// (as a child expects its standard streams).
+    ///
+    /// # Errors
+    /// `BrokenPipe` if this side already closed it.
+    pub fn into_owned_fd(mut self) -> io::Result<OwnedFd> {
+        self.take_pipe()?.into_blocking_fd()
     }
+
+    fn take_pipe(&mut self) -> io::Result<Sender> {
+        self.pipe.take().ok_or_else(closed)
+    }
+}
+
+fn closed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the child's stdin was closed by this side",
+    )
 }
 
 impl futures_io::AsyncWrite for ChildStdin {
@@ -106,7 +78,7 @@ impl futures_io::AsyncWrite for ChildStdin {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.pipe()?.poll_write(cx, buf)
+        tokio::io::AsyncWrite::poll_write(self, cx, buf)
     }
 
     fn poll_write_vectored(
@@ -114,7 +86,7 @@ impl futures_io::AsyncWrite for ChildStdin {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.pipe()?.poll_write_vectored(cx, bufs)
+        tokio::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -135,7 +107,8 @@ impl tokio::io::AsyncWrite for ChildStdin {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        futures_io::AsyncWrite::poll_write(self, cx, buf)
+        let pipe = self.get_mut().pipe.as_mut().ok_or_else(closed)?;
+        tokio::io::AsyncWrite::poll_write(Pin::new(pipe), cx, buf)
     }
 
     fn poll_write_vectored(
@@ -143,7 +116,8 @@ impl tokio::io::AsyncWrite for ChildStdin {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        futures_io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+        let pipe = self.get_mut().pipe.as_mut().ok_or_else(closed)?;
+        tokio::io::AsyncWrite::poll_write_vectored(Pin::new(pipe), cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -154,62 +128,127 @@ impl tokio::io::AsyncWrite for ChildStdin {
         Poll::Ready(Ok(()))
     }
 
-    /// Closes the pipe, as `futures_io`'s `poll_close` does.
+    /// Closes the pipe, as futures-io's `poll_close` does.
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         futures_io::AsyncWrite::poll_close(self, cx)
     }
 }
 
-/// `AsyncRead` (tokio's and futures-io's) for a reading end.
+impl AsRawFd for ChildStdin {
+    /// The pipe's descriptor; -1 once this side closed it.
+    fn as_raw_fd(&self) -> RawFd {
+        self.pipe.as_ref().map_or(-1, AsRawFd::as_raw_fd)
+    }
+}
+
+impl AsFd for ChildStdin {
+    /// The pipe's descriptor.
+    ///
+    /// # Panics
+    /// Once this side closed the pipe (`shutdown`): there is no descriptor
+    /// to borrow.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match &self.pipe {
+            Some(pipe) => pipe.as_fd(),
+            None => panic!("the child's stdin was closed by this side: it has no descriptor"),
+        }
+    }
+}
+
+impl TryFrom<ChildStdin> for Stdio {
+    type Error = io::Error;
+
+    /// The pipe as another child's standard stream (made blocking), to
+    /// connect two children.
+    fn try_from(stdin: ChildStdin) -> io::Result<Stdio> {
+        stdin.into_owned_fd().map(Stdio::from)
+    }
+}
+
+/// The reading-end types' shared methods and traits.
 macro_rules! reader {
-    ($t:ident) => {
+    ($t:ident, $std:ty, $what:literal) => {
         impl $t {
-            pub(crate) fn new(fd: impl Into<OwnedFd>) -> io::Result<$t> {
+            #[doc = concat!("Takes over a std child's ", $what, " pipe, made non-blocking and")]
+            /// registered with the current runtime's reactor.
+            ///
+            /// # Panics
+            /// Outside a weft runtime.
+            #[track_caller]
+            pub fn from_std(inner: $std) -> io::Result<$t> {
                 Ok($t {
-                    pipe: Pipe::new(fd)?,
+                    pipe: Receiver::from_owned_fd(inner.into())?,
                 })
             }
 
-            pub(crate) fn into_pipe(self) -> Pipe {
+            /// Deregisters the pipe and hands its descriptor back, made
+            /// blocking (as a child expects its standard streams).
+            pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
+                self.pipe.into_blocking_fd()
+            }
+
+            pub(crate) fn into_pipe(self) -> Receiver {
                 self.pipe
             }
         }
 
         impl futures_io::AsyncRead for $t {
             fn poll_read(
-                self: Pin<&mut Self>,
+                mut self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
-                self.pipe.poll_read(cx, buf)
+                futures_io::AsyncRead::poll_read(Pin::new(&mut self.pipe), cx, buf)
             }
         }
 
         impl tokio::io::AsyncRead for $t {
             fn poll_read(
-                self: Pin<&mut Self>,
+                mut self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> Poll<io::Result<()>> {
-                self.pipe.0.poll_read_buf(cx, buf)
+                tokio::io::AsyncRead::poll_read(Pin::new(&mut self.pipe), cx, buf)
+            }
+        }
+
+        impl AsRawFd for $t {
+            fn as_raw_fd(&self) -> RawFd {
+                self.pipe.as_raw_fd()
+            }
+        }
+
+        impl AsFd for $t {
+            fn as_fd(&self) -> BorrowedFd<'_> {
+                self.pipe.as_fd()
+            }
+        }
+
+        impl TryFrom<$t> for Stdio {
+            type Error = io::Error;
+
+            /// The pipe as another child's standard stream (made
+            /// blocking), to connect two children.
+            fn try_from(pipe: $t) -> io::Result<Stdio> {
+                pipe.into_owned_fd().map(Stdio::from)
             }
         }
     };
 }
 
-reader!(ChildStdout);
-reader!(ChildStderr);
+reader!(ChildStdout, std::process::ChildStdout, "stdout");
+reader!(ChildStderr, std::process::ChildStderr, "stderr");
 
 /// Reads one pipe to its end into a buffer, a step per poll
 /// (`Child::wait_with_output`).
 pub(crate) struct ReadToEnd {
-    pipe: Option<Pipe>,
+    pipe: Option<Receiver>,
     bytes: Vec<u8>,
 }
 
 impl ReadToEnd {
     /// Reads `pipe`; with none there, already at the end.
-    pub(crate) fn new(pipe: Option<Pipe>) -> ReadToEnd {
+    pub(crate) fn new(pipe: Option<Receiver>) -> ReadToEnd {
         ReadToEnd {
             pipe,
             bytes: Vec::new(),
@@ -219,20 +258,18 @@ impl ReadToEnd {
     /// Ready once the pipe reached end of file (it is closed then).
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         const CHUNK: usize = 64 * 1024;
-        while let Some(pipe) = &self.pipe {
+        while let Some(pipe) = &mut self.pipe {
             let len = self.bytes.len();
-            // Zero one chunk per read (not all the spare capacity, which
-            // grows with the output).
-            self.bytes.resize(len + CHUNK, 0);
-            let read = pipe.poll_read(cx, &mut self.bytes[len..]);
-            let n = match &read {
-                Poll::Ready(Ok(n)) => *n,
-                _ => 0,
-            };
-            self.bytes.truncate(len + n);
+            self.bytes.reserve(CHUNK);
+            let mut buf = tokio::io::ReadBuf::uninit(&mut self.bytes.spare_capacity_mut()[..CHUNK]);
+            let read = tokio::io::AsyncRead::poll_read(Pin::new(pipe), cx, &mut buf);
+            let n = buf.filled().len();
+            // SAFETY: the read initialised (filled) the first `n` bytes of
+            // the spare capacity, which starts at `len`.
+            unsafe { self.bytes.set_len(len + n) };
             match std::task::ready!(read) {
-                Ok(0) => self.pipe = None,
-                Ok(_) => {}
+                Ok(()) if n == 0 => self.pipe = None,
+                Ok(()) => {}
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Poll::Ready(Err(err)),
             }

@@ -1,10 +1,11 @@
 //! Unix domain sockets: listeners, streams and datagram sockets on paths,
 //! and tokio's `weft::net::unix` paths for their parts: the halves of a
 //! split [`UnixStream`](crate::net::UnixStream), its peer's [`UCred`], and
-//! [`SocketAddr`].
+//! [`SocketAddr`]; and [`pipe`]: anonymous pipes and FIFOs.
 
 pub(crate) mod datagram;
 pub(crate) mod listener;
+pub mod pipe;
 pub(crate) mod stream;
 mod ucred;
 
