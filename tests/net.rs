@@ -487,3 +487,18 @@ async fn a_unix_connect_to_a_full_backlog_waits_for_room_and_connects() {
     stream.write_all(b"in").await.unwrap();
     drop(queued);
 }
+
+/// I/O on a source whose runtime was dropped fails with an error that
+/// `is_rt_shutdown_err` recognises by its type; the same words in another
+/// error do not fool it.
+#[test]
+fn io_on_a_dropped_runtime_is_a_shutdown_error() {
+    let rt = weft::runtime::Builder::new_current_thread().build().unwrap();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    drop(rt);
+    let other = weft::runtime::Builder::new_current_thread().build().unwrap();
+    let err = other.block_on(listener.accept()).unwrap_err();
+    assert!(weft::runtime::is_rt_shutdown_err(&err), "{err}");
+    let quoted = io::Error::other(err.to_string());
+    assert!(!weft::runtime::is_rt_shutdown_err(&quoted));
+}

@@ -9,6 +9,8 @@
 //!   in: its scheduler, reactor and timer handles (each crate stores and finds
 //!   its own), the task being polled, whether the thread drives tasks, and the
 //!   cooperative budget.
+//! - [`gone`]: the one error type for "the runtime this needed has shut
+//!   down", so it is told apart by type rather than by message.
 //! - [`coop`]: that budget: how much progress a task may make per poll
 //!   before every budgeted operation (sockets, joins, channels, locks, timers)
 //!   asks it to yield.
@@ -21,4 +23,5 @@
 
 pub mod context;
 pub mod coop;
+pub mod gone;
 pub mod loom;

@@ -355,7 +355,7 @@ impl IoHandle {
 
 /// The error of I/O on a source whose runtime has shut down.
 pub(crate) fn gone() -> io::Error {
-    io::Error::other("the weft runtime this I/O source belongs to has shut down")
+    weft_base::gone::RuntimeGone::error("the weft runtime this I/O source belongs to has shut down")
 }
 
 impl Sources {

@@ -129,12 +129,12 @@ impl ReadDir {
                 }
                 State::Busy(join) => match ready!(Pin::new(join).poll(cx)) {
                     Ok(batch) => self.state = State::Idle(Some(batch)),
-                    Err(err) => {
+                    Err(_cancelled) => {
                         self.state = State::Idle(None);
-                        return Poll::Ready(Err(io::Error::other(format!(
+                        return Poll::Ready(Err(weft_base::gone::RuntimeGone::error(
                             "weft::fs::read_dir: the runtime shut down while reading the \
-                             directory: {err}"
-                        ))));
+                             directory",
+                        )));
                     }
                 },
             }

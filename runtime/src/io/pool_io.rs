@@ -524,7 +524,7 @@ impl<T> std::fmt::Debug for PoolIo<T> {
 }
 
 fn lost() -> io::Error {
-    io::Error::other(
+    weft_base::gone::RuntimeGone::error(
         "the weft runtime shut down while an operation on this handle was in flight: the handle \
          is closed",
     )

@@ -148,7 +148,7 @@ impl ExitWatch {
 
 /// A wait polled outside any runtime, on a watch whose runtime is gone.
 fn watcher_gone() -> io::Error {
-    io::Error::other(
+    weft_base::gone::RuntimeGone::error(
         "the weft runtime watching this child's exit has shut down; wait for it in a running one",
     )
 }

@@ -54,10 +54,9 @@ impl Services {
         let spawn_blocking = {
             let owner = owner.clone();
             move |f: Box<dyn FnOnce() + Send>| {
-                let services = owner
-                    .get()
-                    .and_then(Weak::upgrade)
-                    .ok_or_else(|| io::Error::other(super::shutdown_err::RUNTIME_SHUT_DOWN))?;
+                let services = owner.get().and_then(Weak::upgrade).ok_or_else(|| {
+                    weft_base::gone::RuntimeGone::error("the weft runtime has shut down")
+                })?;
                 drop(Handle::new(services).spawn_blocking_named(f, None));
                 Ok(())
             }

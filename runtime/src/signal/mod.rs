@@ -40,7 +40,7 @@ pub fn ctrl_c() -> impl Future<Output = io::Result<()>> + Send + 'static {
     async move {
         match listener?.recv().await {
             Some(()) => Ok(()),
-            None => Err(io::Error::other(
+            None => Err(weft_base::gone::RuntimeGone::error(
                 "the weft runtime that was listening for Ctrl-C has shut down",
             )),
         }
