@@ -227,12 +227,15 @@ impl Handle {
             .then(|| services.time().inhibit_auto_advance());
         let (task, notified, join) =
             cell::new(BlockingTask::new(f), scheduler.clone(), Id::next(), name);
-        if let Some(notified) = scheduler.owned.bind(task, notified) {
-            let owner = Arc::as_ptr(scheduler).cast();
-            services
-                .blocking
-                .spawn(notified, inhibit, owner, || self.service_set());
-        }
+        // Not in the owned-tasks list, as tokio's are not: the scheduler's
+        // shutdown must not cancel a closure the pool has handed to a
+        // thread. The pool cancels the rest itself (`blocking/mod.rs`), and
+        // completion finds the task unlinked (`OwnedTasks::remove`).
+        drop(task);
+        let owner = Arc::as_ptr(scheduler).cast();
+        services
+            .blocking
+            .spawn(notified, inhibit, owner, || self.service_set());
         join
     }
 }
