@@ -53,11 +53,15 @@ fn check_signature(kind: Kind, input: &ItemFn, errors: &mut Errors) {
             "the `async` keyword is missing from the function declaration",
         ));
     }
-    if !sig.inputs.is_empty() {
-        let what = match kind {
-            Kind::Main => "the main function",
-            Kind::Test => "a test function",
-        };
+    // As tokio's: `#[weft::main]` may run any function (a method taking
+    // `self` included: its arguments are moved into the body's future);
+    // only the program's `main` and a test are called with no arguments.
+    let what = match kind {
+        Kind::Main if sig.ident == "main" => Some("the main function"),
+        Kind::Main => None,
+        Kind::Test => Some("a test function"),
+    };
+    if let (Some(what), false) = (what, sig.inputs.is_empty()) {
         errors.push(syn::Error::new_spanned(
             &sig.inputs,
             format!(
@@ -233,6 +237,38 @@ mod tests {
             }
         };
         assert_eq!(out, expected.to_string());
+    }
+
+    #[test]
+    fn a_method_taking_self_moves_it_into_the_body() {
+        let out = expand(
+            Kind::Main,
+            quote!(),
+            quote! {
+                async fn f(self, n: u32) { self.g(n) }
+            },
+        );
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(
+            out.starts_with(&quote!(fn f(self, n: u32)).to_string()),
+            "{out}"
+        );
+        let main = expand(
+            Kind::Main,
+            quote!(),
+            quote!(
+                async fn main(n: u32) {}
+            ),
+        );
+        assert!(main.contains("compile_error"), "{main}");
+        let test = expand(
+            Kind::Test,
+            quote!(),
+            quote!(
+                async fn t(n: u32) {}
+            ),
+        );
+        assert!(test.contains("compile_error"), "{test}");
     }
 
     #[test]

@@ -32,7 +32,8 @@ use proc_macro::TokenStream;
 /// on the original body. The return type is kept, so `main` may return a
 /// `Result`; `return` inside the body works as usual. Any name is accepted,
 /// so the attribute can also produce a helper that runs async code to
-/// completion.
+/// completion; such a function (not `main`) may take arguments, `self`
+/// included, as with tokio: they are moved into the body's future.
 ///
 /// # Arguments
 ///

@@ -16,26 +16,29 @@
 //!   behind one atomic load; from then on it is computed under a mutex (a
 //!   path only tests take).
 //! - Only a clock made pausable (the current-thread runtime's) can pause.
-//! - Readings stay below `start + NEVER_AFTER`, so every instant the clock
-//!   hands out is representable.
+//! - Readings stay at or below `start + END_OF_TIME`, so every instant the
+//!   clock hands out is representable.
+//! - Every deadline fires: one past the end of time (`sleep(Duration::MAX)`)
+//!   is moved to it, as tokio moves its own to its "far future", so a paused
+//!   clock that jumps to the end fires it (tokio's `time_sleep::exactly_max`).
 
 use std::fmt;
 use std::time::{Duration, Instant as StdInstant};
 
-use crate::wheel::NEVER;
 use weft_base::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 
 /// The wheel's grain, a tick: 62.5 µs.
 const TICK_NANOS: u64 = 62_500;
 
-/// Deadlines this far past the clock's start (2^40 ms, about 34.8 years)
-/// never fire: it is where `sleep(Duration::MAX)` points.
-const NEVER_AFTER: Duration = Duration::from_millis(1 << 40);
+/// The end of time: 2^40 ms (about 34.8 years) past the clock's start. No
+/// reading goes past it, and later deadlines (`sleep(Duration::MAX)`) are
+/// moved to it.
+const END_OF_TIME: Duration = Duration::from_millis(1 << 40);
 
 pub(crate) struct Clock {
     start: StdInstant,
-    /// `start + NEVER_AFTER`: where deadlines that never come point.
-    never: StdInstant,
+    /// `start + END_OF_TIME`: where deadlines past the end point.
+    end: StdInstant,
     pausable: bool,
     /// Set when the clock is first paused, never cleared: until then the
     /// reading is the real clock's.
@@ -89,7 +92,7 @@ impl Clock {
         let start = StdInstant::now();
         Clock {
             start,
-            never: start + NEVER_AFTER,
+            end: start + END_OF_TIME,
             pausable,
             is_virtual: AtomicBool::new(false),
             state: Mutex::new(State {
@@ -123,13 +126,12 @@ impl Clock {
         (time.saturating_duration_since(self.start).as_nanos() / u128::from(TICK_NANOS)) as u64
     }
 
-    /// The wheel time of `deadline`: the first tick at or after it,
-    /// or `NEVER` for deadlines too far out to ever fire.
+    /// The wheel time of `deadline`: the first tick at or after it, or the
+    /// end of time's for deadlines past it.
     pub(crate) fn deadline_tick(&self, deadline: StdInstant) -> u64 {
-        let offset = deadline.saturating_duration_since(self.start);
-        if offset >= NEVER_AFTER {
-            return NEVER;
-        }
+        let offset = deadline
+            .saturating_duration_since(self.start)
+            .min(END_OF_TIME);
         offset.as_nanos().div_ceil(u128::from(TICK_NANOS)) as u64
     }
 
@@ -138,11 +140,11 @@ impl Clock {
         self.start + duration_of(tick)
     }
 
-    /// `now + duration`, or the instant that never comes if that is too far.
+    /// `now + duration`, or the end of time if that is later.
     pub(crate) fn deadline_after(&self, now: StdInstant, duration: Duration) -> StdInstant {
         match now.checked_add(duration) {
-            Some(deadline) if deadline < self.never => deadline,
-            _ => self.never,
+            Some(deadline) if deadline < self.end => deadline,
+            _ => self.end,
         }
     }
 
@@ -162,7 +164,7 @@ impl Clock {
         // sleeps whole milliseconds then sees exactly the times it asked for.
         let reading = state.base + resumed_at.elapsed();
         let ms = reading.as_nanos().div_ceil(1_000_000) as u64;
-        state.base = Duration::from_millis(ms).min(NEVER_AFTER);
+        state.base = Duration::from_millis(ms).min(END_OF_TIME);
         self.is_virtual.store(true, Ordering::Release);
         Ok(())
     }
@@ -176,13 +178,13 @@ impl Clock {
         Ok(())
     }
 
-    /// Moves a paused clock `duration` ahead (capped where time never comes).
+    /// Moves a paused clock `duration` ahead (capped at the end of time).
     pub(crate) fn advance(&self, duration: Duration) -> Result<(), ClockError> {
         let mut state = self.state.lock();
         if state.resumed_at.is_some() {
             return Err(ClockError::NotPaused);
         }
-        state.base = state.base.saturating_add(duration).min(NEVER_AFTER);
+        state.base = state.base.saturating_add(duration).min(END_OF_TIME);
         Ok(())
     }
 
@@ -214,13 +216,13 @@ impl Clock {
 
 /// The offset from the start that wheel time `tick` stands for.
 fn duration_of(tick: u64) -> Duration {
-    Duration::from_nanos(tick.saturating_mul(TICK_NANOS)).min(NEVER_AFTER)
+    Duration::from_nanos(tick.saturating_mul(TICK_NANOS)).min(END_OF_TIME)
 }
 
 impl State {
     fn reading(&self) -> Duration {
         let running = self.resumed_at.map_or(Duration::ZERO, |r| r.elapsed());
-        (self.base + running).min(NEVER_AFTER)
+        (self.base + running).min(END_OF_TIME)
     }
 }
 
@@ -249,19 +251,23 @@ mod tests {
         assert_eq!(paused_at % 16, 0, "pausing rounds up to a whole ms");
         clock.advance(Duration::from_micros(5_999)).unwrap();
         assert_eq!(clock.now_tick(), paused_at + 95);
-        assert_eq!(clock.instant_of_tick(u64::MAX), clock.start + NEVER_AFTER);
+        assert_eq!(clock.instant_of_tick(u64::MAX), clock.start + END_OF_TIME);
     }
 
     #[test]
-    fn far_deadlines_never_fire_and_never_overflow() {
+    fn far_deadlines_meet_at_the_end_of_time_and_never_overflow() {
         let clock = Clock::new(true);
-        let never = clock.deadline_after(clock.now(), Duration::MAX);
-        assert_eq!(clock.deadline_tick(never), NEVER);
-        assert_eq!(clock.deadline_tick(clock.start + NEVER_AFTER * 2), NEVER);
+        let last = clock.deadline_tick(clock.start + END_OF_TIME);
+        let far = clock.deadline_after(clock.now(), Duration::MAX);
+        assert_eq!(far, clock.start + END_OF_TIME);
+        assert_eq!(clock.deadline_tick(far), last);
+        assert_eq!(clock.deadline_tick(clock.start + END_OF_TIME * 2), last);
         clock.pause().unwrap();
+        assert!(clock.now_tick() < last);
         clock.advance(Duration::MAX).unwrap();
         clock.advance(Duration::MAX).unwrap();
-        assert_eq!(clock.now(), clock.start + NEVER_AFTER);
+        assert_eq!(clock.now(), clock.start + END_OF_TIME);
+        assert_eq!(clock.now_tick(), last, "the end of time is reached");
     }
 
     #[test]

@@ -15,13 +15,14 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use crate::time_driver::{Entry, TimeHandle};
-use crate::wheel::NEVER;
 use crate::Instant;
 
 /// Waits until `duration` has passed on the runtime clock.
 ///
-/// The asyncio `await asyncio.sleep(d)` of weft. A `Duration::MAX` (or any
-/// duration beyond about 34 years) never completes.
+/// The asyncio `await asyncio.sleep(d)` of weft. A duration past the
+/// runtime clock's end of time (about 34.8 years after the runtime started;
+/// `Duration::MAX`) ends there, as tokio's ends in its "far future": in real
+/// time never, and on a paused clock when it jumps that far.
 ///
 /// ```no_run
 /// # async fn example() {
@@ -91,7 +92,7 @@ impl Sleep {
         Instant::from_std(self.handle.now())
     }
 
-    /// `from + duration`, or the instant that never comes if that is too far.
+    /// `from + duration`, or the clock's end of time if that is later.
     pub(crate) fn after(&self, from: Instant, duration: Duration) -> Instant {
         let clock = &self.handle.inner.clock;
         Instant::from_std(clock.deadline_after(from.into_std(), duration))
@@ -154,10 +155,6 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let at_tick = inner.clock.deadline_tick(deadline);
-        if at_tick == NEVER {
-            inner.cancel(&mut this.entry);
-            return Poll::Pending;
-        }
         if let Some(entry) = &this.entry {
             // Registered no later than the deadline and not fired yet: the
             // wake-up will come (the deadline may have moved later since).

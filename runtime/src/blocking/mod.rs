@@ -3,9 +3,11 @@
 //! A bounded pool that grows on demand: a new closure wakes an idle thread
 //! or, if none is idle and the bound allows, starts one; a thread idle for
 //! `keep_alive` retires. Blocking tasks are ordinary task cells (owned-list
-//! member, `JoinHandle`), polled once by a pool thread. At shutdown the
-//! queued ones are cancelled; running ones cannot be and are waited for (up
-//! to the shutdown timeout).
+//! member, `JoinHandle`), polled once by a pool thread. At shutdown, as
+//! tokio's: a closure that was handed to a thread (one was woken or started
+//! for it) before the shutdown runs, the others queued (waiting for a
+//! thread under the cap) are cancelled, and running ones cannot be stopped;
+//! the shutdown waits for them up to its timeout.
 
 mod task;
 
@@ -42,6 +44,9 @@ struct Inner {
 struct Job {
     task: Notified,
     inhibit: Option<weft_timer::AutoAdvanceGuard>,
+    /// A thread was woken or started for this closure: it has started, as
+    /// far as shutdown is concerned, and runs even if shutdown comes first.
+    handed_over: bool,
 }
 
 struct State {
@@ -98,11 +103,16 @@ impl Spawner {
             task.shutdown();
             return;
         }
-        state.queue.push_back(Job { task, inhibit });
+        state.queue.push_back(Job {
+            task,
+            inhibit,
+            handed_over: false,
+        });
         state.num_spawned += 1;
         if state.num_idle > 0 {
             state.num_idle -= 1;
             state.num_notify += 1;
+            state.hand_over_last();
             inner.work.notify_one();
             return;
         }
@@ -116,7 +126,10 @@ impl Spawner {
             .threads
             .spawn(inner.config.clone(), owner, move || pool.run(services))
         {
-            Ok(()) => state.num_threads += 1,
+            Ok(()) => {
+                state.num_threads += 1;
+                state.hand_over_last();
+            }
             Err(_) if state.num_threads == 0 => {
                 // No thread will ever run the queue: cancel it rather than
                 // leave the JoinHandles hanging.
@@ -139,20 +152,33 @@ impl Spawner {
         self.inner.state.lock().num_spawned
     }
 
-    /// Cancels queued closures and waits until `deadline` at most for
-    /// running ones.
+    /// Cancels the queued closures no thread was handed yet, and waits
+    /// until `deadline` at most for the others to run.
     pub(crate) fn shutdown(&self, deadline: Option<Instant>) {
         let inner = &self.inner;
-        let queued: Vec<_> = {
+        let cancelled = {
             let mut state = inner.state.lock();
             state.shutdown = true;
             inner.work.notify_all();
-            state.queue.drain(..).collect()
+            let (handed_over, waiting): (VecDeque<Job>, VecDeque<Job>) =
+                state.queue.drain(..).partition(|job| job.handed_over);
+            state.queue = handed_over;
+            waiting
         };
-        for job in queued {
+        // Outside the lock: cancelling wakes JoinHandles.
+        for job in cancelled {
             job.task.shutdown();
         }
         inner.threads.join(deadline);
+    }
+}
+
+impl State {
+    /// Marks the closure just queued as handed to a thread.
+    fn hand_over_last(&mut self) {
+        if let Some(job) = self.queue.back_mut() {
+            job.handed_over = true;
+        }
     }
 }
 
@@ -165,7 +191,9 @@ impl Inner {
     fn work_loop(&self) {
         let mut state = self.state.lock();
         loop {
-            while let Some(Job { task, inhibit }) = state.queue.pop_front() {
+            // Also after shutdown: what is left in the queue then was handed
+            // over before it.
+            while let Some(Job { task, inhibit, .. }) = state.queue.pop_front() {
                 drop(state);
                 task.run();
                 drop(inhibit);

@@ -114,15 +114,28 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 }
 
 /// Polls the future with `RUNNING` held; on completion or panic the future
-/// is dropped here and the result returned.
+/// is dropped here and the result returned. A future whose poll panics is
+/// dropped while the panic unwinds, as tokio's is: its destructor sees
+/// `std::thread::panicking()`.
 fn poll_future<F: Future, S: Schedule>(
     cell: &Cell<F, S>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, JoinError>> {
+    /// Drops the stage if the poll unwinds; forgotten when it returns.
+    struct DropOnUnwind<'a, F: Future, S: Schedule>(&'a Cell<F, S>);
+    impl<F: Future, S: Schedule> Drop for DropOnUnwind<'_, F, S> {
+        fn drop(&mut self) {
+            // A panic in the destructor is caught there and lost: the poll's
+            // own panic is the one the JoinHandle reports.
+            let _ = drop_stage(self.0);
+        }
+    }
+
     let id = cell.header.id;
     let _task = context::enter_task(id.0);
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-        cell.stage.with_mut(|stage| {
+        let unwinding = DropOnUnwind(cell);
+        let poll = cell.stage.with_mut(|stage| {
             // SAFETY: `RUNNING` gives us exclusive access to the stage, and
             // the future is never moved while `Running`: the cell is boxed
             // and the stage is only replaced once the future is done.
@@ -131,15 +144,21 @@ fn poll_future<F: Future, S: Schedule>(
                 Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
                 _ => unreachable!("a finished task was polled"),
             }
-        })
+        });
+        mem::forget(unwinding);
+        poll
     }));
     let output = match polled {
         Ok(Poll::Pending) => return Poll::Pending,
-        Ok(Poll::Ready(output)) => Ok(output),
+        Ok(Poll::Ready(output)) => {
+            // A future that panics in its destructor after finishing keeps
+            // its output.
+            let _ = drop_stage(cell);
+            Ok(output)
+        }
+        // The future was dropped while the panic unwound.
         Err(payload) => Err(JoinError::panic(id, cell.trailer.name.clone(), payload)),
     };
-    // A future that panics in its destructor after finishing keeps its output.
-    let _ = drop_stage(cell);
     Poll::Ready(output)
 }
 

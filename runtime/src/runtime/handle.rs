@@ -13,6 +13,7 @@ use super::{RuntimeFlavor, RuntimeMetrics};
 use crate::blocking::BlockingTask;
 use crate::cell::{self, Id, JoinHandle};
 use crate::scheduler::park::ThreadParker;
+use crate::scheduler::worker::BlockInPlace;
 use crate::scheduler::{current_thread, Scheduler};
 use weft_base::context::{self, DrivingGuard, Service, ServiceGuard, ServiceSet, Slot};
 use weft_base::coop;
@@ -89,16 +90,33 @@ impl Handle {
     /// Runs `future` to completion on this thread. On the current-thread
     /// flavour this thread also runs the runtime's tasks while it waits.
     ///
+    /// Unlike [`Runtime::block_on`](super::Runtime::block_on), it lets the
+    /// future call [`block_in_place`](crate::task::block_in_place) on the
+    /// current-thread flavour too, as tokio's does: the closure runs right
+    /// there, and the runtime's tasks wait for it.
+    ///
     /// # Panics
     /// When called from a thread that is driving tasks.
     #[track_caller]
     pub fn block_on<F: IntoFuture>(&self, future: F) -> F::Output {
+        self.block_on_with(future.into_future(), BlockInPlace::InPlace)
+    }
+
+    /// `block_on`, with what a `block_in_place` inside it does on the
+    /// current-thread flavour (`Runtime::block_on` refuses it).
+    #[track_caller]
+    pub(crate) fn block_on_with<F: Future>(
+        &self,
+        future: F,
+        block_in_place: BlockInPlace,
+    ) -> F::Output {
         let _driving = start_driving_tasks();
         let _current = self.set_current();
-        let future = future.into_future();
         let scheduler = &self.services.scheduler;
         match scheduler.flavor {
-            RuntimeFlavor::CurrentThread => current_thread::block_on(scheduler, future),
+            RuntimeFlavor::CurrentThread => {
+                current_thread::block_on(scheduler, future, block_in_place)
+            }
             RuntimeFlavor::MultiThread => park_on(future, scheduler),
         }
     }
@@ -197,12 +215,14 @@ pub(crate) fn start_driving_tasks() -> DrivingGuard {
     let (guard, was) = context::set_driving_tasks(true);
     if was {
         panic!(
-            "cannot block on a future from a thread that is driving weft tasks \
-             (`block_on` was called inside a runtime: in an async fn, a task, or another \
-             `block_on`). Blocking here would stall every task on this thread. \
-             `.await` the future instead, or move the blocking call off the runtime with \
-             `weft::task::spawn_blocking`, or wrap it in `weft::task::block_in_place` on \
-             the multi-thread runtime."
+            // tokio's words first (code ported from tokio matches on them),
+            // then weft's ways out.
+            "Cannot start a runtime from within a runtime. This happens because a function \
+             (like `block_on`) attempted to block the current thread while the thread is \
+             being used to drive asynchronous tasks. If you are in an async function, use \
+             `.await` on the future instead of blocking on it. Otherwise move the blocking \
+             call off the runtime with `weft::task::spawn_blocking`, or wrap it in \
+             `weft::task::block_in_place` on the multi-thread runtime."
         );
     }
     guard
@@ -227,12 +247,15 @@ impl Handle {
             .then(|| services.time().inhibit_auto_advance());
         let (task, notified, join) =
             cell::new(BlockingTask::new(f), scheduler.clone(), Id::next(), name);
-        if let Some(notified) = scheduler.owned.bind(task, notified) {
-            let owner = Arc::as_ptr(scheduler).cast();
-            services
-                .blocking
-                .spawn(notified, inhibit, owner, || self.service_set());
-        }
+        // Not in the owned-tasks list, as tokio's are not: the scheduler's
+        // shutdown must not cancel a closure the pool has handed to a
+        // thread. The pool cancels the rest itself (`blocking/mod.rs`), and
+        // completion finds the task unlinked (`OwnedTasks::remove`).
+        drop(task);
+        let owner = Arc::as_ptr(scheduler).cast();
+        services
+            .blocking
+            .spawn(notified, inhibit, owner, || self.service_set());
         join
     }
 }

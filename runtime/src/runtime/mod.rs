@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cell::JoinHandle;
+use crate::scheduler::worker::BlockInPlace;
 
 /// A weft runtime: worker threads, a blocking pool, and the tasks on them.
 ///
@@ -67,7 +68,9 @@ impl Runtime {
     /// context); the message names the way out.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.handle.block_on(future)
+        // As tokio's: on the current-thread flavour the thread is the
+        // runtime's only worker, so a `block_in_place` inside is refused.
+        self.handle.block_on_with(future, BlockInPlace::Refuse)
     }
 
     /// Spawns a task; see [`Handle::spawn`].

@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::config::run_hook;
 use super::park::{Parker, Unparker};
-use super::worker::{Core, WorkerContext};
+use super::worker::{BlockInPlace, Core, WorkerContext};
 use super::Scheduler;
 use weft_base::context::ServiceSet;
 use weft_base::coop;
@@ -46,13 +46,20 @@ impl CurrentThread {
     }
 }
 
-pub(crate) fn block_on<F: Future>(scheduler: &Arc<Scheduler>, future: F) -> F::Output {
+/// Runs `future` to completion, driving the runtime's tasks while this
+/// thread holds the core; `block_in_place` says what a `block_in_place`
+/// inside does meanwhile.
+pub(crate) fn block_on<F: Future>(
+    scheduler: &Arc<Scheduler>,
+    future: F,
+    block_in_place: BlockInPlace,
+) -> F::Output {
     let mut future = pin!(future);
     let mut waiting: Option<(Parker, Waker)> = None;
     loop {
         let core = scheduler.current_thread.core.lock().take();
         if let Some(core) = core {
-            return run(scheduler, core, future);
+            return run(scheduler, core, future, block_in_place);
         }
         // Someone else drives the runtime: poll our future, and wait for it
         // or for the core.
@@ -101,9 +108,11 @@ struct CoreGuard<'a> {
 
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
-        let Some(core) = self.cx.core.borrow_mut().take() else {
+        let Some(mut core) = self.cx.core.borrow_mut().take() else {
             return;
         };
+        // The worker stops here until the next `block_on` takes the core.
+        core.stats.end_busy(self.cx.metrics(&core));
         let scheduler = &self.cx.scheduler;
         // Decide under the lock: `Runtime::shutdown` closes first and then
         // takes the core under it, so one of the two always sees the other.
@@ -125,10 +134,13 @@ fn run<F: Future>(
     scheduler: &Arc<Scheduler>,
     core: Box<Core>,
     mut future: Pin<&mut F>,
+    block_in_place: BlockInPlace,
 ) -> F::Output {
-    // No `block_in_place` here, so no thread to hand services to.
+    // No core is handed off here, so no thread to hand services to.
     let cx = WorkerContext::new(scheduler.clone(), ServiceSet::new());
     let _worker = super::worker::set_current(&cx);
+    let mut core = core;
+    core.stats.start_busy();
     *cx.core.borrow_mut() = Some(core);
     let _guard = CoreGuard { cx: &cx };
 
@@ -143,7 +155,12 @@ fn run<F: Future>(
         if main.woken.swap(false, AcqRel) {
             // The core stays in the context while the main future runs, so
             // tasks it spawns or wakes go to the local queue.
-            if let Poll::Ready(out) = coop::budget(|| future.as_mut().poll(&mut task_cx)) {
+            // Only the `block_on`'s own future may `block_in_place` (when
+            // the caller allows it), never a task.
+            cx.block_in_place.set(block_in_place);
+            let poll = coop::budget(|| future.as_mut().poll(&mut task_cx));
+            cx.block_in_place.set(BlockInPlace::Refuse);
+            if let Poll::Ready(out) = poll {
                 return out;
             }
         }
@@ -161,7 +178,15 @@ fn run<F: Future>(
             let task = core
                 .next_task(scheduler)
                 .or_else(|| core.steal_work(scheduler));
-            let Some(task) = task else { break };
+            let Some(task) = task else {
+                if !core.has_deferred() {
+                    break;
+                }
+                // Only tasks that yielded are left: they run again after a
+                // look at the driver (see `worker.rs`).
+                core = cx.park_yield(core);
+                continue;
+            };
             core = cx
                 .run_task(task, core)
                 .expect("the current-thread core is never handed off");
@@ -201,7 +226,7 @@ fn park_until_woken(cx: &WorkerContext, main: &MainWaker, mut core: Box<Core>) -
             core.leave_park(scheduler);
             return core;
         }
-        core = cx.with_core_parked(core, |park| park.park(None));
+        core = cx.park_counted(core);
         if core.transition_from_parked(scheduler) {
             return core;
         }

@@ -19,6 +19,7 @@ pub(crate) mod park;
 pub(crate) mod queue;
 #[cfg(not(any(loom, miri)))]
 pub(crate) mod spin;
+pub(crate) mod stats;
 pub(crate) mod worker;
 
 use std::sync::Arc;
@@ -49,6 +50,8 @@ pub enum RuntimeFlavor {
 pub(crate) struct Remote {
     pub(crate) steal: Steal,
     pub(crate) unpark: Unparker,
+    /// The worker's park and busy counters, for `RuntimeMetrics`.
+    pub(crate) metrics: stats::WorkerMetrics,
 }
 
 /// The state every worker of one runtime shares: the queues, the idle
@@ -204,7 +207,8 @@ impl Scheduler {
 
     /// A worker leaves for good: cancel tasks, hand in the core; the last
     /// core in drops every queued entry.
-    pub(crate) fn shutdown_core(&self, core: Core) {
+    pub(crate) fn shutdown_core(&self, mut core: Core) {
+        core.stats.end_busy(&self.remotes[core.index].metrics);
         self.owned.close_and_shutdown_all(core.index);
         let collected = {
             let mut cores = self.shutdown_cores.lock();

@@ -9,14 +9,20 @@
 //! rules let it search), then parks.
 //!
 //! A task that wakes itself while it runs (`yield_now`, a spent cooperative
-//! budget) is deferred: it waits in `deferred` until the local queue and the
-//! injector are empty, or the next `DEFER_INTERVAL` tick, whichever is first.
-//! At that tick the oldest deferred task runs next and the others go to the
-//! back of the queue. So a yield lets what is already runnable here run
-//! first, including tasks the yielder has just woken, rather than racing
-//! them; but a task that yields in a loop, waiting on others' progress,
-//! still gets a turn every `DEFER_INTERVAL` ticks however long the queue,
-//! rather than once per queue.
+//! budget) is deferred: it waits in `deferred` until the worker runs out of
+//! other work (its queues, the injector, stealing), or the next
+//! `DEFER_INTERVAL` tick, whichever is first. Out of work, the worker first
+//! looks at the driver without blocking (`park_yield`), as tokio's parks
+//! with a zero timeout, and then queues the deferred tasks: so a task that
+//! yields waiting on I/O or a timer sees it after one yield, not after
+//! spinning through its yields with the driver unlooked at (tokio's
+//! `yield_defers_until_park`). At the `DEFER_INTERVAL` tick the oldest
+//! deferred task runs next and the others go to the back of the queue. So a
+//! yield lets what is already runnable here run first, including tasks the
+//! yielder has just woken, rather than racing them; but a task that yields
+//! in a loop, waiting on others' progress, still gets a turn every
+//! `DEFER_INTERVAL` ticks however long the queue, rather than once per
+//! queue.
 //!
 //! The core lives in `WorkerContext::core` while a task runs, so wakes on
 //! this thread can reach the LIFO slot; `block_in_place` may take it from
@@ -29,6 +35,7 @@ use std::sync::Arc;
 use super::config::run_hook;
 use super::park::{DriverSlot, Parker};
 use super::queue::{self, Local};
+use super::stats::{WorkerMetrics, WorkerStats};
 use super::{Remote, RuntimeFlavor, Scheduler};
 use crate::cell::Notified;
 use crate::rand::FastRand;
@@ -61,6 +68,8 @@ pub(crate) struct Core {
     pub(crate) is_shutdown: bool,
     park: Option<Parker>,
     rand: FastRand,
+    /// This worker's side of its counters (`stats.rs`).
+    pub(crate) stats: WorkerStats,
 }
 
 /// What the pushes of one poll have asked of the idle workers.
@@ -123,6 +132,22 @@ pub(crate) struct WorkerContext {
     pub(crate) core: RefCell<Option<Box<Core>>>,
     /// The runtime's services, for a thread this worker hands its core to.
     services: ServiceSet,
+    /// What `block_in_place` does here when the core cannot be handed off
+    /// (the current-thread flavour): set while a `block_on`'s own future is
+    /// polled, `Refuse` while tasks run.
+    pub(crate) block_in_place: Cell<BlockInPlace>,
+}
+
+/// What `block_in_place` does on a current-thread runtime's worker, which
+/// has no other thread to hand its core to. As tokio's: inside
+/// `Runtime::block_on` it refuses (the thread is the runtime's only
+/// worker), inside `Handle::block_on` it runs the closure in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockInPlace {
+    /// Run the closure right here; the runtime's tasks wait for it.
+    InPlace,
+    /// Panic: the caller asked for the worker not to be blocked.
+    Refuse,
 }
 
 impl Core {
@@ -132,6 +157,7 @@ impl Core {
         let remote = Remote {
             steal,
             unpark: park.unparker(),
+            metrics: WorkerMetrics::new(),
         };
         let core = Core {
             index,
@@ -145,6 +171,7 @@ impl Core {
             is_shutdown: false,
             park: Some(park),
             rand: FastRand::new(index as u64),
+            stats: WorkerStats::new(),
         };
         (core, remote)
     }
@@ -222,10 +249,12 @@ impl Core {
         }
         self.next_local_task()
             .or_else(|| scheduler.inject.steal_into(&self.run_queue))
-            .or_else(|| {
-                self.flush_deferred();
-                self.run_queue.pop()
-            })
+    }
+
+    /// Whether tasks wait in `deferred` (then the worker yields to the
+    /// driver rather than park).
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
     }
 
     fn next_local_task(&mut self) -> Option<Notified> {
@@ -337,6 +366,7 @@ impl WorkerContext {
             scheduler,
             core: RefCell::new(None),
             services,
+            block_in_place: Cell::new(BlockInPlace::Refuse),
         }
     }
 
@@ -356,7 +386,11 @@ impl WorkerContext {
                 core = self.run_task(task, core)?;
                 continue;
             }
-            core = self.park(core);
+            core = if core.has_deferred() {
+                self.park_yield(core)
+            } else {
+                self.park(core)
+            };
         }
         Some(core)
     }
@@ -403,13 +437,23 @@ impl WorkerContext {
         core
     }
 
+    /// Out of work but for deferred tasks: processes what the driver has
+    /// ready without blocking, then queues the deferred tasks behind
+    /// whatever that woke.
+    pub(crate) fn park_yield(&self, mut core: Box<Core>) -> Box<Core> {
+        core = self.with_core_parked(core, |_| self.scheduler.driver.poll());
+        core.flush_deferred();
+        core.notify_if_backlog(&self.scheduler);
+        core
+    }
+
     fn park(&self, mut core: Box<Core>) -> Box<Core> {
         if let Some(hook) = &self.scheduler.config.before_park {
             core = self.with_core_stored(core, || run_hook(hook));
         }
         if core.transition_to_parked(&self.scheduler) {
             while !core.is_shutdown {
-                core = self.with_core_parked(core, |park| park.park(None));
+                core = self.park_counted(core);
                 if self.scheduler.is_shutdown() {
                     core.is_shutdown = true;
                 }
@@ -423,6 +467,20 @@ impl WorkerContext {
             core = self.with_core_stored(core, || run_hook(hook));
         }
         core
+    }
+
+    /// Parks until unparked, counted in the worker's metrics.
+    pub(crate) fn park_counted(&self, mut core: Box<Core>) -> Box<Core> {
+        let metrics = self.metrics(&core);
+        core.stats.about_to_park(metrics);
+        core = self.with_core_parked(core, |park| park.park(None));
+        core.stats.unparked(metrics);
+        core
+    }
+
+    /// The counters of `core`'s worker.
+    pub(crate) fn metrics(&self, core: &Core) -> &WorkerMetrics {
+        &self.scheduler.remotes[core.index].metrics
     }
 
     /// Runs `f` with the core stored in the context, so that tasks it
@@ -463,6 +521,8 @@ pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: S
     let (_driving, _) = context::set_driving_tasks(true);
     let cx = WorkerContext::new(scheduler, services);
     let _worker = set_current(&cx);
+    let mut core = core;
+    core.stats.start_busy();
     if let Some(core) = cx.run(core) {
         cx.scheduler.shutdown_core(*core);
     }
@@ -473,9 +533,13 @@ pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: S
 /// running; this thread finishes the current task and then leaves the pool.
 /// Outside a worker, or with the core already gone, it just runs `f`.
 ///
+/// The closure runs without a cooperative budget, as tokio's does.
+///
 /// # Panics
-/// On the current-thread flavour, which has no other thread to hand the
-/// core to, and inside a `LocalSet`, whose tasks must stay on this thread.
+/// On the current-thread flavour inside `Runtime::block_on` or a task,
+/// where the thread is the runtime's only worker (inside
+/// `Handle::block_on` the closure runs in place instead), and inside a
+/// `LocalSet`, whose tasks must stay on this thread.
 #[track_caller]
 pub(crate) fn block_in_place<F, R>(f: F) -> R
 where
@@ -491,7 +555,10 @@ where
     let handed_off = with_current(|cx| {
         let Some(cx) = cx else { return Ok(false) };
         if cx.scheduler.flavor == RuntimeFlavor::CurrentThread {
-            return Err(());
+            return match cx.block_in_place.get() {
+                BlockInPlace::InPlace => Ok(false),
+                BlockInPlace::Refuse => Err(()),
+            };
         }
         let core = cx.core.borrow_mut().take();
         let Some(core) = core else { return Ok(false) };
@@ -512,7 +579,10 @@ where
         );
     }
     let (_outside, _) = context::set_driving_tasks(false);
-    f()
+    // As tokio's: no budget inside. The closure may drive futures itself
+    // (`futures::executor::block_on`), which a spent budget would stall:
+    // they would be told to yield to a scheduler that is not running them.
+    coop::unconstrained(f)
 }
 
 /// Moves `core` to a new worker thread. Gives the core back if no thread

@@ -98,11 +98,14 @@ where
 /// finishes the current task and then leaves the pool.
 ///
 /// Outside a runtime, or already inside `block_in_place`, it just runs `f`.
-/// Inside `f`, `Handle::block_on` is allowed.
+/// Inside `f`, `Handle::block_on` is allowed, and there is no cooperative
+/// budget (as in tokio): futures `f` drives itself are never told to yield.
 ///
 /// # Panics
 /// On the current-thread flavour, which has no other thread to hand the
-/// queue to (use [`spawn_blocking`] there).
+/// queue to (use [`spawn_blocking`] there), except in the future given to
+/// [`Handle::block_on`](crate::runtime::Handle::block_on), where, as in
+/// tokio, `f` runs in place while the runtime's tasks wait.
 #[track_caller]
 pub fn block_in_place<F, R>(f: F) -> R
 where

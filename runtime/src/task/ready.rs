@@ -118,13 +118,19 @@ impl ReadyList {
 
     /// The end of `drain` without a break: keep `waiter` for the next
     /// `schedule`, or wake it now if indices are left.
+    ///
+    /// A waker it replaces is dropped after the lock is released: dropping
+    /// a waker runs arbitrary code (it may drive a runtime that completes a
+    /// member, whose wake-up takes this lock).
     fn wait(mut inner: MutexGuard<'_, Inner>, waiter: Option<&Waker>) {
         let Some(waiter) = waiter else { return };
         if inner.queue.is_empty() {
-            match &mut inner.waiter {
-                Some(old) => old.clone_from(waiter),
-                none => *none = Some(waiter.clone()),
-            }
+            let replaced = match &inner.waiter {
+                Some(old) if old.will_wake(waiter) => None,
+                _ => inner.waiter.replace(waiter.clone()),
+            };
+            drop(inner);
+            drop(replaced);
         } else {
             drop(inner);
             waiter.wake_by_ref();

@@ -8,7 +8,8 @@
 //! # Placement
 //!
 //! An entry with deadline `d`, when the wheel's clock reads `elapsed`, lives in:
-//! - the **never** list if `d == u64::MAX` (`Duration::MAX`): it never fires, whatever the clock;
+//! - the **never** list if `d == u64::MAX`: it never fires, whatever the clock (the runtime's
+//!   clock never asks for it: it moves deadlines past its end of time to that end);
 //! - the **due** list if `d <= elapsed`: the next [`Wheel::poll`] / [`Wheel::advance`] yields it;
 //! - level `k`, slot `(d >> 6k) & 63`, where `k` is the index of the highest base-64 digit in
 //!   which `d` and `elapsed` differ (`(elapsed ^ d) | 63`, highest set bit, divided by 6);
@@ -59,7 +60,7 @@ pub const LEVELS: usize = 6;
 /// epoch than the clock wait in an overflow list.
 pub const SPAN_TICKS: u64 = 1 << (SLOT_BITS as usize * LEVELS);
 
-/// The deadline that never fires (what `Duration::MAX` maps to).
+/// The deadline that never fires.
 pub const NEVER: u64 = u64::MAX;
 
 /// The level an entry with `deadline` belongs in when the clock reads `elapsed`

@@ -1,0 +1,122 @@
+//! Per-worker counters: how often a worker parked and how long it was
+//! busy, behind `RuntimeMetrics`'s `worker_*` methods (tokio's stable
+//! worker metrics).
+//!
+//! Invariants:
+//! - Only the thread holding a worker's core writes that worker's counters,
+//!   with a plain load and store (no read-modify-write): at most one thread
+//!   holds a core at a time, and a core changes threads only through a
+//!   lock or a thread start, which orders the writes. Readers use relaxed
+//!   loads and may see a value a little old, never a torn one.
+//! - `park_unpark_count` is odd exactly while the worker is parked.
+//! - Busy time runs from when a worker starts (or unparks) to when it parks
+//!   (or stops), and is added to the total at those points: a worker busy
+//!   right now has not yet added its current stretch.
+
+use std::time::{Duration, Instant};
+
+use weft_base::loom::{AtomicU64, Ordering::Relaxed};
+
+/// One worker's counters, shared with readers.
+pub(crate) struct WorkerMetrics {
+    park_count: AtomicU64,
+    park_unpark_count: AtomicU64,
+    busy_nanos: AtomicU64,
+}
+
+impl WorkerMetrics {
+    pub(crate) fn new() -> WorkerMetrics {
+        WorkerMetrics {
+            park_count: AtomicU64::new(0),
+            park_unpark_count: AtomicU64::new(0),
+            busy_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Times the worker parked.
+    pub(crate) fn park_count(&self) -> u64 {
+        self.park_count.load(Relaxed)
+    }
+
+    /// Times the worker parked plus times it unparked.
+    pub(crate) fn park_unpark_count(&self) -> u64 {
+        self.park_unpark_count.load(Relaxed)
+    }
+
+    /// The busy time added so far.
+    pub(crate) fn total_busy_duration(&self) -> Duration {
+        Duration::from_nanos(self.busy_nanos.load(Relaxed))
+    }
+}
+
+/// Adds `by` to a counter only its owner writes (see the module doc).
+fn add(counter: &AtomicU64, by: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
+}
+
+/// The core's side: when the current busy stretch began.
+pub(crate) struct WorkerStats {
+    busy_since: Option<Instant>,
+}
+
+impl WorkerStats {
+    pub(crate) fn new() -> WorkerStats {
+        WorkerStats { busy_since: None }
+    }
+
+    /// The worker starts running (a no-op if it already is: a core handed
+    /// to a new thread by `block_in_place` stays busy).
+    pub(crate) fn start_busy(&mut self) {
+        if self.busy_since.is_none() {
+            self.busy_since = Some(Instant::now());
+        }
+    }
+
+    /// The worker stops running: its busy stretch is added to the total.
+    pub(crate) fn end_busy(&mut self, metrics: &WorkerMetrics) {
+        if let Some(since) = self.busy_since.take() {
+            let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            add(&metrics.busy_nanos, nanos);
+        }
+    }
+
+    /// The worker is about to park.
+    pub(crate) fn about_to_park(&mut self, metrics: &WorkerMetrics) {
+        self.end_busy(metrics);
+        add(&metrics.park_count, 1);
+        add(&metrics.park_unpark_count, 1);
+    }
+
+    /// The worker is back from a park.
+    pub(crate) fn unparked(&mut self, metrics: &WorkerMetrics) {
+        add(&metrics.park_unpark_count, 1);
+        self.start_busy();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parks_and_unparks_are_counted_and_busy_time_adds_up() {
+        let metrics = WorkerMetrics::new();
+        let mut stats = WorkerStats::new();
+        stats.start_busy();
+        std::thread::sleep(Duration::from_millis(2));
+        stats.about_to_park(&metrics);
+        assert_eq!(metrics.park_count(), 1);
+        assert_eq!(metrics.park_unpark_count(), 1, "odd while parked");
+        let busy = metrics.total_busy_duration();
+        assert!(busy >= Duration::from_millis(2));
+        // Parked time is not busy time.
+        std::thread::sleep(Duration::from_millis(2));
+        stats.unparked(&metrics);
+        assert_eq!(metrics.park_unpark_count(), 2);
+        assert_eq!(metrics.total_busy_duration(), busy);
+        stats.end_busy(&metrics);
+        stats.end_busy(&metrics);
+        assert!(metrics.total_busy_duration() >= busy);
+        assert_eq!(metrics.park_count(), 1);
+    }
+}
