@@ -493,10 +493,14 @@ async fn a_unix_connect_to_a_full_backlog_waits_for_room_and_connects() {
 /// error do not fool it.
 #[test]
 fn io_on_a_dropped_runtime_is_a_shutdown_error() {
-    let rt = weft::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = weft::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
     drop(rt);
-    let other = weft::runtime::Builder::new_current_thread().build().unwrap();
+    let other = weft::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let err = other.block_on(listener.accept()).unwrap_err();
     assert!(weft::runtime::is_rt_shutdown_err(&err), "{err}");
     let quoted = io::Error::other(err.to_string());

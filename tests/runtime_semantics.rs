@@ -269,3 +269,27 @@ async fn a_sleep_of_duration_max_ends_on_a_paused_clock() {
     weft::time::sleep(Duration::MAX).await;
     assert!(start.elapsed() > Duration::from_secs(30 * 365 * 24 * 3600));
 }
+
+/// After shutdown, files and the standard streams fail at once with the
+/// error `is_rt_shutdown_err` recognises (stdout does not buffer the bytes
+/// and report it at a later flush).
+#[test]
+fn fs_and_stdout_on_a_shut_down_runtime_fail_at_once() {
+    use weft::io::AsyncWriteExt;
+
+    let rt = weft::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let _enter = rt.enter();
+    rt.shutdown_timeout(std::time::Duration::from_secs(100));
+    let handle = weft::runtime::Handle::current();
+    let err = handle
+        .block_on(weft::fs::read_to_string("Cargo.toml"))
+        .unwrap_err();
+    assert!(weft::runtime::is_rt_shutdown_err(&err), "{err}");
+    let err = handle
+        .block_on(async { weft::io::stdout().write_all(b"x").await })
+        .unwrap_err();
+    assert!(weft::runtime::is_rt_shutdown_err(&err), "{err}");
+}

@@ -57,11 +57,12 @@ where
 {
     match Handle::current_for_io()?.spawn_blocking(f).await {
         Ok(res) => res,
-        // Cancelled by a runtime shutting down (or, never for `std::fs`, a
-        // panic): the operation may or may not have happened.
-        Err(err) => Err(io::Error::other(format!(
-            "weft::fs: the operation did not finish: {err}"
-        ))),
+        // Cancelled by a runtime shutting down (`std::fs` does not panic):
+        // the operation may or may not have happened.
+        Err(_cancelled) => Err(weft_base::gone::RuntimeGone::error(
+            "weft::fs: the runtime shut down before the operation finished; it may or may not \
+             have happened",
+        )),
     }
 }
 

@@ -136,6 +136,9 @@ macro_rules! writer {
                 cx: &mut Context<'_>,
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
+                // Nothing goes out without a running runtime: say so now,
+                // not at the next flush.
+                crate::runtime::Handle::current_for_io()?;
                 let n = std::task::ready!(self.io.poll_write(cx, buf))?;
                 self.io.start_flush();
                 Poll::Ready(Ok(n))

@@ -53,10 +53,16 @@ impl Handle {
         }
     }
 
-    /// The current runtime, or the error an I/O operation outside one
-    /// reports.
+    /// The current runtime, or the error an I/O operation outside one (or
+    /// on one that has shut down: `is_rt_shutdown_err` says so) reports.
     pub(crate) fn current_for_io() -> std::io::Result<Handle> {
-        Handle::try_current().map_err(std::io::Error::other)
+        let handle = Handle::try_current().map_err(std::io::Error::other)?;
+        if handle.services.scheduler.is_shutdown() {
+            return Err(weft_base::gone::RuntimeGone::error(
+                "the weft runtime has shut down",
+            ));
+        }
+        Ok(handle)
     }
 
     /// The handle of the runtime this thread is in, or why there is none.
