@@ -293,7 +293,12 @@ async fn a_task_that_always_finds_its_socket_ready_still_yields() {
             spinning.store(true, Ordering::Release);
             let mut spins = 0u64;
             while !stop.load(Ordering::Acquire) {
-                a.writable().await.unwrap(); // ready every time
+                // Ready every time. A `poll_*` wait spends budget; the
+                // `writable()` future spends none, as tokio's (see
+                // `readiness_futures_spend_no_budget`).
+                std::future::poll_fn(|cx| a.poll_write_ready(cx))
+                    .await
+                    .unwrap();
                 spins += 1;
             }
             spins
@@ -305,6 +310,31 @@ async fn a_task_that_always_finds_its_socket_ready_still_yields() {
     let setter = weft::spawn(async move { stop.store(true, Ordering::Release) });
     setter.await.unwrap();
     assert!(spinner.await.unwrap() >= 1);
+}
+
+#[weft::test]
+async fn readiness_futures_spend_no_budget() {
+    // tokio's `readable()` / `writable()` / `ready()` spend no cooperative
+    // budget (its own tests fill a send buffer waiting on `writable()`
+    // before each `try_write`, thousands of times in one poll); the
+    // operations after them do.
+    let (a, _b) = weft::net::UnixStream::pair().unwrap();
+    for _ in 0..1000 {
+        a.writable().await.unwrap();
+        a.ready(weft::io::Interest::WRITABLE).await.unwrap();
+    }
+    assert!(weft::task::coop::has_budget_remaining());
+    // A `poll_*` wait that finds the socket ready spends one unit, so the
+    // budget runs out within one poll.
+    let mut ready = 0;
+    std::future::poll_fn(|cx| {
+        while a.poll_write_ready(cx).is_ready() {
+            ready += 1;
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
+    assert_eq!(ready, 128);
 }
 
 /// CI runs this file again with `WEFT_IO_BACKEND=portable`: this test
@@ -505,4 +535,60 @@ fn io_on_a_dropped_runtime_is_a_shutdown_error() {
     assert!(weft::runtime::is_rt_shutdown_err(&err), "{err}");
     let quoted = io::Error::other(err.to_string());
     assert!(!weft::runtime::is_rt_shutdown_err(&quoted));
+}
+
+#[weft::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_sharing_a_udp_socket_all_receive() {
+    // `recv` takes `&self`: every task waiting on one socket is woken by
+    // its readiness, not only the last one to poll (as tokio's).
+    use std::future::Future;
+    use std::sync::Arc;
+    let rx = Arc::new(weft::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let tx = weft::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    tx.connect(rx.local_addr().unwrap()).await.unwrap();
+    let (waiting_tx, mut waiting) = weft::sync::mpsc::unbounded_channel();
+    let receivers: Vec<_> = (0..4)
+        .map(|_| {
+            let (rx, waiting_tx) = (rx.clone(), waiting_tx.clone());
+            weft::spawn(async move {
+                let mut recv = std::pin::pin!(async {
+                    let mut buf = [0; 8];
+                    rx.recv(&mut buf).await.unwrap()
+                });
+                // Polled once (and parked) before anything is sent.
+                let first =
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(recv.as_mut().poll(cx))).await;
+                waiting_tx.send(()).unwrap();
+                match first {
+                    std::task::Poll::Ready(n) => n,
+                    std::task::Poll::Pending => recv.await,
+                }
+            })
+        })
+        .collect();
+    for _ in 0..4 {
+        waiting.recv().await.unwrap();
+    }
+    for _ in 0..4 {
+        tx.send(b"ping").await.unwrap();
+    }
+    for receiver in receivers {
+        assert_eq!(receiver.await.unwrap(), 4);
+    }
+}
+
+#[weft::test]
+async fn shutdown_after_the_peer_reset_is_not_an_error() {
+    let (listener, addr) = listener().await;
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    server.set_zero_linger().unwrap();
+    drop(server);
+    // Wait until the reset has arrived: the read reports it.
+    let mut buf = [0; 1];
+    assert_eq!(
+        client.read(&mut buf).await.unwrap_err().kind(),
+        io::ErrorKind::ConnectionReset
+    );
+    client.shutdown().await.unwrap();
 }

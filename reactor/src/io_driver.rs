@@ -88,6 +88,15 @@ pub struct Inner {
     spawn_blocking: Box<SpawnBlocking>,
 }
 
+// Sockets are `RefUnwindSafe` as tokio's are, so the reactor they share
+// must be: the auto trait is lost only to the locks (`sources`, `quiet`)
+// and the `spawn_blocking` closure. Neither lock runs foreign code while
+// held (slab bookkeeping and a condvar flag; wakers are collected and woken
+// after the lock is released), so a panic cannot leave them half-updated,
+// and parking_lot releases a lock on unwind. `spawn_blocking` is the
+// runtime's own `Fn`, which keeps no state a panic could break.
+impl std::panic::RefUnwindSafe for Inner {}
+
 /// How the reactor runs blocking work (host-name lookups) on the runtime's
 /// blocking pool.
 pub type SpawnBlocking = dyn Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync;

@@ -102,7 +102,8 @@ impl<E: AsFd> PollEvented<E> {
         )
     }
 
-    /// [`poll_io`](Self::poll_io) as a future.
+    /// [`poll_io`](Self::poll_io) as a future that any number of tasks
+    /// may await at once (each is woken by an event).
     pub(crate) async fn io<R>(
         &self,
         direction: Direction,

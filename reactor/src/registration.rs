@@ -12,8 +12,12 @@
 //!   (`ScheduledIo::clear_*`), and always from a snapshot taken *before*
 //!   the operation that reported `WouldBlock`: an event that lands during
 //!   the operation is newer, so it survives.
-//! - Each wait that completes with readiness spends one unit of the task's
-//!   cooperative budget.
+//! - The cooperative budget is spent where tokio spends it: one unit per
+//!   `poll_*` wait that completes with readiness (so per read, write, send
+//!   or receive), and one per `async_io` operation that completes. A
+//!   readiness future (`ready`, `readable`, `writable`) spends none: a task
+//!   may wait for readiness and `try_*` in a loop as often as the socket
+//!   stays ready, as tokio's own tests do while they fill a send buffer.
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -135,7 +139,8 @@ impl Registration {
 
     /// Waits until any of `interest` is ready (or the runtime is gone: an
     /// error). The readiness returned may be empty: a spurious wake-up.
-    /// Any number of these may wait at once, from any tasks.
+    /// Any number of these may wait at once, from any tasks. Spends no
+    /// cooperative budget (as tokio's).
     pub(crate) fn readiness(&self, interest: Interest) -> Readiness<'_> {
         Readiness {
             registration: self,
@@ -187,7 +192,8 @@ impl Registration {
 
     /// Waits for `interest` and runs `op`, again after each `WouldBlock`
     /// (which forgets the readiness it was given), until it does not
-    /// report one.
+    /// report one. The operation that completes spends one unit of the
+    /// task's cooperative budget.
     pub(crate) async fn async_io<R>(
         &self,
         interest: Interest,
@@ -195,23 +201,34 @@ impl Registration {
     ) -> io::Result<R> {
         loop {
             let event = self.readiness(interest).await?;
+            let budget = poll_fn(coop::poll_proceed).await;
             match op() {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     self.scheduled.clear_readiness(event);
                 }
-                result => return result,
+                result => {
+                    budget.made_progress();
+                    return result;
+                }
             }
         }
     }
 
-    /// [`poll_io_until`](Self::poll_io_until) as a future, with no
-    /// exhaustion test.
+    /// Runs `op` once `direction` is ready, until it does not report
+    /// `WouldBlock`, as [`async_io`](Self::async_io): any number of tasks
+    /// may wait at once (tasks sharing a listener's `accept`, or a UDP
+    /// socket's `recv`, are all woken by an event), unlike the single waker
+    /// of [`poll_io_until`](Self::poll_io_until).
     pub(crate) async fn io<R>(
         &self,
         direction: Direction,
-        mut op: impl FnMut() -> io::Result<R>,
+        op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io_until(cx, direction, &mut op, |_| false)).await
+        let interest = match direction {
+            Direction::Read => Interest::READABLE,
+            Direction::Write => Interest::WRITABLE,
+        };
+        self.async_io(interest, op).await
     }
 
     /// Forgets what `event` saw, unless a newer event arrived since.
@@ -261,14 +278,10 @@ impl Future for Readiness<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
         let this = self.get_mut();
-        let budget = std::task::ready!(coop::poll_proceed(cx));
         let scheduled = &this.registration.scheduled;
         match scheduled.poll_readiness(cx, this.mask, &mut this.id) {
             Poll::Ready(event) if event.is_shutdown => Poll::Ready(Err(gone())),
-            Poll::Ready(event) => {
-                budget.made_progress();
-                Poll::Ready(Ok(event))
-            }
+            Poll::Ready(event) => Poll::Ready(Ok(event)),
             Poll::Pending => {
                 this.registration.rearm()?;
                 Poll::Pending

@@ -102,6 +102,16 @@ pub(crate) struct ScheduledIo {
     waiters: Mutex<Waiters>,
 }
 
+// A socket shared with a task that panicked is still usable, as tokio's
+// are (its net types are `RefUnwindSafe`): the auto trait is lost only to
+// the `Mutex<Waiters>`, and no panic can leave `Waiters` half-updated. The
+// only foreign code run under that lock is `Waker::clone` / `will_wake`,
+// and each runs before the mutation it feeds (a waker is cloned, then
+// stored), so a panic there unlocks (parking_lot releases on unwind) with
+// the list as it was, at worst with `next_id` advanced past an id no entry
+// holds; wakers are woken and dropped outside the lock.
+impl std::panic::RefUnwindSafe for ScheduledIo {}
+
 impl ScheduledIo {
     pub(crate) fn new() -> ScheduledIo {
         ScheduledIo {

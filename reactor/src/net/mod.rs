@@ -18,4 +18,6 @@ pub use tcp::socket::TcpSocket;
 pub use tcp::stream::TcpStream;
 pub use udp::UdpSocket;
 #[cfg(unix)]
-pub use unix::{datagram::UnixDatagram, listener::UnixListener, stream::UnixStream};
+pub use unix::{
+    datagram::UnixDatagram, listener::UnixListener, socket::UnixSocket, stream::UnixStream,
+};

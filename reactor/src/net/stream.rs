@@ -120,6 +120,16 @@ pub(crate) fn read_uninit(s: &impl AsFd, buf: &mut [MaybeUninit<u8>]) -> io::Res
     }
 }
 
+/// The result of shutting a stream's write side down: `NotConnected` (the
+/// peer reset the connection, or it was never made) leaves nothing to shut
+/// down, so it is success, as tokio has it; other errors stand.
+pub(crate) fn shutdown_result(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
+        result => result,
+    }
+}
+
 /// `tokio::io::AsyncRead::poll_read` on top of `read`, a
 /// [`poll_read_uninit`]-like read into uninitialised memory that returns
 /// how many of its bytes it initialised (and writes nothing else).
@@ -242,7 +252,9 @@ macro_rules! stream_traits {
             }
 
             fn shutdown_write(&self) -> std::io::Result<()> {
-                self.io.get_ref().shutdown(std::net::Shutdown::Write)
+                $crate::net::stream::shutdown_result(
+                    self.io.get_ref().shutdown(std::net::Shutdown::Write),
+                )
             }
 
             fn poll_read_uninit_priv(

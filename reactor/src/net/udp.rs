@@ -367,6 +367,55 @@ impl UdpSocket {
         socket2::SockRef::from(self.io.get_ref()).set_tos_v4(tos)
     }
 
+    /// `IP_TOS`: the old name of [`tos_v4`](Self::tos_v4), kept as tokio
+    /// keeps it.
+    #[deprecated(note = "`tos` is IPv4-specific: use `tos_v4`")]
+    #[doc(hidden)]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Sets `IP_TOS`: the old name of [`set_tos_v4`](Self::set_tos_v4).
+    #[deprecated(note = "`set_tos` is IPv4-specific: use `set_tos_v4`")]
+    #[doc(hidden)]
+    #[cfg(not(any(
+        target_os = "fuchsia",
+        target_os = "redox",
+        target_os = "solaris",
+        target_os = "illumos"
+    )))]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
+    /// `IPV6_TCLASS`: the traffic class of the packets this socket sends.
+    #[cfg(any(
+        target_os = "android",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        socket2::SockRef::from(self.io.get_ref()).tclass_v6()
+    }
+
+    /// Sets `IPV6_TCLASS` (no effect on an IPv4 socket).
+    #[cfg(any(
+        target_os = "android",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "freebsd"
+    ))]
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        socket2::SockRef::from(self.io.get_ref()).set_tclass_v6(tclass)
+    }
+
     /// `SO_BINDTODEVICE`: the interface this socket is bound to.
     #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
     pub fn device(&self) -> io::Result<Option<Vec<u8>>> {

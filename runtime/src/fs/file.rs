@@ -195,12 +195,18 @@ impl File {
         asyncify(move || std.set_permissions(perm)).await
     }
 
-    /// A new `File` for the same open file (`dup`): it shares the OS
-    /// position, which is past this `File`'s own by whatever it has read
-    /// ahead, and it does not see bytes this one still buffers.
+    /// A new `File` for the same open file (`dup`), with the same
+    /// [`max_buf_size`](File::max_buf_size): it shares the OS position,
+    /// which is past this `File`'s own by whatever it has read ahead, and
+    /// it does not see bytes this one still buffers.
     pub async fn try_clone(&self) -> io::Result<File> {
         let std = self.std.clone();
-        asyncify(move || std.try_clone()).await.map(File::from_std)
+        let max_buf_size = self.max_buf_size();
+        let mut file = asyncify(move || std.try_clone())
+            .await
+            .map(File::from_std)?;
+        file.set_max_buf_size(max_buf_size);
+        Ok(file)
     }
 }
 
@@ -235,6 +241,19 @@ impl tokio::io::AsyncWrite for File {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut().io.poll_write(cx, buf)
+    }
+
+    /// Buffers the slices' bytes in order, as one write.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().io.poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     /// Waits for the operation in flight and writes the buffered bytes;
@@ -303,6 +322,14 @@ impl futures_io::AsyncWrite for File {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut().io.poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().io.poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

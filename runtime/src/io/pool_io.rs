@@ -228,6 +228,12 @@ impl<T: BlockingIo> PoolIo<T> {
         self.window = self.window.min(max);
     }
 
+    /// The cap [`set_max_window`](Self::set_max_window) set (1 MiB unless
+    /// set).
+    pub(crate) fn max_window(&self) -> usize {
+        self.max_window
+    }
+
     /// Waits for the hop in flight, if any, and takes the load back with
     /// the hop's result. A write hop's error moves to `write_err`.
     fn poll_hop(&mut self, cx: &mut Context<'_>) -> Poll<Option<(Op, io::Result<u64>)>> {
@@ -382,20 +388,38 @@ impl<T: BlockingIo> PoolIo<T> {
         cx: &mut Context<'_>,
         src: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[io::IoSlice::new(src)])
+    }
+
+    /// Buffers (some of) the bytes of `bufs`, in order, as one write: as
+    /// [`poll_write`](Self::poll_write), up to a window in all.
+    pub(crate) fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         ready!(self.poll_hop(cx));
         let window = self.window;
         let load = self.load()?;
-        if src.is_empty() {
+        let len = bufs.iter().map(|buf| buf.len()).sum::<usize>();
+        if len == 0 {
             return Poll::Ready(Ok(0));
         }
         // Find the runtime before buffering, so that an error leaves
         // nothing behind.
-        let handle = if load.buf.pending() + src.len() >= window {
+        let handle = if load.buf.pending() + len >= window {
             Some(Handle::current_for_io()?)
         } else {
             None
         };
-        let n = load.buf.append(src, window);
+        let mut n = 0;
+        for buf in bufs {
+            let taken = load.buf.append(buf, window);
+            n += taken;
+            if taken < buf.len() {
+                break;
+            }
+        }
         let pending = load.buf.pending();
         if let Some(handle) = handle {
             self.spawn(&handle, Op::Write(pending), |_| Ok(0));

@@ -1,6 +1,5 @@
 //! `TcpListener`: accepts TCP connections.
 
-use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
@@ -66,16 +65,19 @@ impl TcpListener {
         self.io.into_inner()
     }
 
-    /// Waits for a connection.
+    /// Waits for a connection. Any number of tasks may wait at once; a
+    /// connection wakes them all, and one of them takes it.
     ///
     /// # Errors
     /// What `accept(2)` reports, `EMFILE` (too many open files) included:
     /// the listener keeps working once descriptors are free again.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, peer) = self.io.io(Direction::Read, accept).await?;
+        Ok((TcpStream::from_accepted(stream)?, peer))
     }
 
-    /// Polls for a connection.
+    /// Polls for a connection. Only the waker of the last call is woken;
+    /// [`accept`](Self::accept) has no such limit.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, peer) = std::task::ready!(self.io.poll_io(cx, Direction::Read, accept))?;
         Poll::Ready(TcpStream::from_accepted(stream).map(|s| (s, peer)))

@@ -21,13 +21,16 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    /// A socket bound to `path`.
+    /// A socket bound to `path` (on Linux and Android, a path that starts
+    /// with a NUL byte names a socket in the abstract namespace).
     ///
     /// # Panics
     /// Outside a weft runtime.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
-        UnixDatagram::from_std(std::os::unix::net::UnixDatagram::bind(path)?)
+        let socket = super::socket::new_socket(socket2::Type::DGRAM)?;
+        socket.bind(&socket2::SockAddr::unix(path)?)?;
+        UnixDatagram::from_std(std::os::fd::OwnedFd::from(socket).into())
     }
 
     /// A socket bound to no path (it can send, and receive once connected).

@@ -1,9 +1,10 @@
 //! `UnixListener`: accepts connections on a socket path.
 
-use std::future::poll_fn;
 use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
+
+use socket2::{SockAddr, Type};
 use std::task::{Context, Poll};
 
 use super::stream::UnixStream;
@@ -20,7 +21,8 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and listens.
+    /// Binds to `path` and listens. On Linux and Android a path that
+    /// starts with a NUL byte names a socket in the abstract namespace.
     ///
     /// # Errors
     /// `AddrInUse` if the path exists, and what else the OS reports.
@@ -29,7 +31,30 @@ impl UnixListener {
     /// Outside a weft runtime.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        UnixListener::from_std(std::os::unix::net::UnixListener::bind(path)?)
+        UnixListener::listen_on(&SockAddr::unix(path)?)
+    }
+
+    /// Binds to `addr` (a path, or on Linux an abstract name) and listens.
+    ///
+    /// # Errors
+    /// `AddrInUse` if the address is taken, `InvalidInput` for an unnamed
+    /// address, and what else the OS reports.
+    ///
+    /// # Panics
+    /// Outside a weft runtime.
+    #[track_caller]
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
+        UnixListener::listen_on(&super::socket::sock_addr(addr)?)
+    }
+
+    /// A listener bound to `addr`, with a queue of 1024 pending
+    /// connections (as tokio's).
+    #[track_caller]
+    fn listen_on(addr: &SockAddr) -> io::Result<UnixListener> {
+        let socket = super::socket::new_socket(Type::STREAM)?;
+        socket.bind(addr)?;
+        socket.listen(1024)?;
+        UnixListener::from_std(std::os::fd::OwnedFd::from(socket).into())
     }
 
     /// Takes over a `std` listener (made non-blocking here).
@@ -49,12 +74,15 @@ impl UnixListener {
         self.io.into_inner()
     }
 
-    /// Waits for a connection.
+    /// Waits for a connection. Any number of tasks may wait at once; a
+    /// connection wakes them all, and one of them takes it.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let (stream, peer) = self.io.io(Direction::Read, |l| l.accept()).await?;
+        Ok((UnixStream::from_accepted(stream)?, peer))
     }
 
-    /// Polls for a connection.
+    /// Polls for a connection. Only the waker of the last call is woken;
+    /// [`accept`](Self::accept) has no such limit.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (stream, peer) =
             std::task::ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
@@ -64,6 +92,11 @@ impl UnixListener {
     /// The address this listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), clearing it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
     }
 }
 

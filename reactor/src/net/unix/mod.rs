@@ -1,4 +1,5 @@
 //! Unix domain sockets: listeners, streams and datagram sockets on paths,
+//! sockets to bind before they connect,
 //! and tokio's `weft::net::unix` paths for their parts: the halves of a
 //! split [`UnixStream`](crate::net::UnixStream), its peer's [`UCred`], and
 //! [`SocketAddr`]; and [`pipe`]: anonymous pipes and FIFOs.
@@ -6,6 +7,7 @@
 pub(crate) mod datagram;
 pub(crate) mod listener;
 pub mod pipe;
+pub(crate) mod socket;
 pub(crate) mod stream;
 mod ucred;
 

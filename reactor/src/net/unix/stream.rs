@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{SockAddr, Socket, Type};
 
 use std::os::fd::AsFd as _;
 
@@ -30,9 +30,30 @@ impl UnixStream {
     /// `NotFound` for no socket there, `ConnectionRefused` for nobody
     /// listening on it, and what else the OS reports.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let mut socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-        socket.set_nonblocking(true)?;
-        let addr = SockAddr::unix(path)?;
+        UnixStream::connect_socket(UnixStream::socket()?, SockAddr::unix(path)?).await
+    }
+
+    /// Connects to `addr` (a path, or on Linux an abstract name), as
+    /// [`connect`](Self::connect) does.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an unnamed address, and as
+    /// [`connect`](Self::connect).
+    pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
+        let addr = super::socket::sock_addr(addr)?;
+        UnixStream::connect_socket(UnixStream::socket()?, addr).await
+    }
+
+    /// A new non-blocking stream socket.
+    fn socket() -> io::Result<Socket> {
+        super::socket::new_socket(Type::STREAM)
+    }
+
+    /// Connects `socket` (a non-blocking stream socket) to `addr`.
+    pub(crate) async fn connect_socket(
+        mut socket: Socket,
+        addr: SockAddr,
+    ) -> io::Result<UnixStream> {
         match socket.connect(&addr) {
             Ok(()) => {}
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {}

@@ -21,6 +21,13 @@ impl File {
         self.io.set_max_window(max_buf_size);
     }
 
+    /// The cap [`set_max_buf_size`](Self::set_max_buf_size) set: the most
+    /// bytes one read or write moves through the blocking pool (1 MiB
+    /// unless set).
+    pub fn max_buf_size(&self) -> usize {
+        self.io.max_window()
+    }
+
     /// Sets the file's access and modification times. Bytes this `File`
     /// still buffers are written later and move the modification time
     /// again: flush first.
