@@ -338,6 +338,7 @@ impl Drop for DrivingGuard {
 }
 
 /// This thread's budget (unlimited while the thread is exiting).
+#[inline]
 pub(crate) fn budget() -> Budget {
     MARKS
         .try_with(|cx| cx.budget.get())
@@ -345,6 +346,7 @@ pub(crate) fn budget() -> Budget {
 }
 
 /// Replaces this thread's budget.
+#[inline]
 pub(crate) fn set_budget(budget: Budget) {
     let _ = MARKS.try_with(|cx| cx.budget.set(budget));
 }

@@ -51,25 +51,36 @@ fn with_budget<R>(budget: Budget, f: impl FnOnce() -> R) -> R {
 }
 
 /// Whether the running task may still make progress this poll.
+#[inline]
 pub fn has_budget_remaining() -> bool {
     !matches!(current(), Budget(Some(0)))
 }
 
 /// Spends one unit, or asks the task to yield when none is left. Dropping
 /// the returned guard without `made_progress` refunds the unit.
+///
+/// Inlined into every budgeted operation (a channel receive, a lock, a
+/// socket read): with the guard's `made_progress` and drop beside it, the
+/// refund path folds away and what is left is one thread-local read and
+/// one write.
+#[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     let budget = current();
     match budget.0 {
         None => Poll::Ready(RestoreOnPending::new(None)),
-        Some(0) => {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
+        Some(0) => out_of_budget(cx),
         Some(n) => {
             set(Budget(Some(n - 1)));
             Poll::Ready(RestoreOnPending::new(Some(budget)))
         }
     }
+}
+
+/// The budget is spent: the task is asked to run again later.
+#[cold]
+fn out_of_budget(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
+    cx.waker().wake_by_ref();
+    Poll::Pending
 }
 
 /// One unit spent; given back on drop unless
@@ -80,17 +91,20 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
 pub struct RestoreOnPending(Cell<Option<Budget>>, PhantomData<*mut ()>);
 
 impl RestoreOnPending {
+    #[inline]
     fn new(budget: Option<Budget>) -> RestoreOnPending {
         RestoreOnPending(Cell::new(budget), PhantomData)
     }
 
     /// Keeps the unit spent: the operation made progress.
+    #[inline]
     pub fn made_progress(&self) {
         self.0.set(None);
     }
 }
 
 impl Drop for RestoreOnPending {
+    #[inline]
     fn drop(&mut self) {
         if let Some(budget) = self.0.get() {
             set(budget);
