@@ -21,6 +21,47 @@ fn proceed(cx: &mut Context<'_>) -> Poll<()> {
     Poll::Ready(())
 }
 
+/// `AsyncWrite` for a writer that takes every byte (and every vectored
+/// slice whole) and keeps none, spending a unit of budget per call.
+macro_rules! discards_writes {
+    ($t:ty) => {
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                ready!(proceed(cx));
+                Poll::Ready(Ok(buf.len()))
+            }
+
+            /// Takes every slice whole.
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                ready!(proceed(cx));
+                Poll::Ready(Ok(bufs.iter().map(|buf| buf.len()).sum()))
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                ready!(proceed(cx));
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                ready!(proceed(cx));
+                Poll::Ready(Ok(()))
+            }
+        }
+    };
+}
+
 /// A reader at EOF and a writer that takes everything: see [`empty`].
 #[derive(Clone, Copy, Default)]
 pub struct Empty {
@@ -62,40 +103,7 @@ impl AsyncBufRead for Empty {
     fn consume(self: Pin<&mut Self>, _: usize) {}
 }
 
-impl AsyncWrite for Empty {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    /// Takes every slice whole.
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(bufs.iter().map(|buf| buf.len()).sum()))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(()))
-    }
-}
+discards_writes!(Empty);
 
 /// Every seek lands at 0, the only position an empty stream has.
 impl AsyncSeek for Empty {
@@ -170,40 +178,7 @@ pub fn sink() -> Sink {
     Sink { _private: () }
 }
 
-impl AsyncWrite for Sink {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    /// Takes every slice whole.
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(bufs.iter().map(|buf| buf.len()).sum()))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(proceed(cx));
-        Poll::Ready(Ok(()))
-    }
-}
+discards_writes!(Sink);
 
 impl fmt::Debug for Sink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -29,7 +29,7 @@ use weft_base::loom::Mutex;
 /// bytes; a writer that finds its direction full waits until the reader
 /// takes some.
 ///
-/// Closing an end (`AsyncWriteExt::close`) ends its direction: the other
+/// Shutting an end down (`AsyncWriteExt::shutdown`) ends its direction: the other
 /// end reads what was written, then EOF. Dropping an end closes both
 /// directions: the other end reads EOF once it has read what is buffered,
 /// and its writes fail with [`BrokenPipe`](io::ErrorKind::BrokenPipe).
@@ -294,6 +294,56 @@ fn close(pipe: &Mutex<Pipe>) {
     wake(reader);
 }
 
+/// tokio's `AsyncRead` and `AsyncWrite` for a pipe end that reads from its
+/// field `$read` and writes to `$write`. Reads copy straight into the
+/// unfilled part of the `ReadBuf`, so it need not be initialised first;
+/// shutdown ends the writing direction (the reader gets EOF after the
+/// buffered bytes, and later writes here fail with `BrokenPipe`).
+macro_rules! tokio_pipe_io {
+    ($t:ty, $read:ident, $write:ident) => {
+        impl tokio::io::AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                poll_read_buf(&self.$read, cx, buf)
+            }
+        }
+
+        impl tokio::io::AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                poll_write(&self.$write, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                poll_write_vectored(&self.$write, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+                close(&self.$write);
+                Poll::Ready(Ok(()))
+            }
+        }
+    };
+}
+
 impl Drop for DuplexStream {
     fn drop(&mut self) {
         let reader = self.write.lock().close_write();
@@ -309,50 +359,7 @@ impl fmt::Debug for DuplexStream {
     }
 }
 
-/// Reads copy straight into the unfilled part of the `ReadBuf`, so it need
-/// not be initialised first.
-impl tokio::io::AsyncRead for DuplexStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read_buf(&self.read, cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for DuplexStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&self.write, cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_write_vectored(&self.write, cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    /// Ends this end's writing direction: the other end reads EOF after
-    /// the buffered bytes, and later writes here fail with `BrokenPipe`.
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        close(&self.write);
-        Poll::Ready(Ok(()))
-    }
-}
+tokio_pipe_io!(DuplexStream, read, write);
 
 impl futures_io::AsyncRead for DuplexStream {
     fn poll_read(
@@ -440,46 +447,7 @@ impl fmt::Debug for SimplexStream {
     }
 }
 
-impl tokio::io::AsyncRead for SimplexStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        poll_read_buf(&self.pipe, cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for SimplexStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        poll_write(&self.pipe, cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        poll_write_vectored(&self.pipe, cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        close(&self.pipe);
-        Poll::Ready(Ok(()))
-    }
-}
+tokio_pipe_io!(SimplexStream, pipe, pipe);
 
 #[cfg(all(test, not(loom)))]
 mod tests {
