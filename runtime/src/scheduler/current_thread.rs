@@ -152,6 +152,10 @@ fn run<F: Future>(
     let mut task_cx = Context::from_waker(&waker);
 
     loop {
+        // The main future woke itself while it ran (`yield_now`, a spent
+        // budget): as for a task that yields, the driver is looked at
+        // before it runs again, so what it yields for (an event) can land.
+        let mut main_yielded = false;
         if main.woken.swap(false, AcqRel) {
             // The core stays in the context while the main future runs, so
             // tasks it spawns or wakes go to the local queue.
@@ -163,6 +167,7 @@ fn run<F: Future>(
             if let Poll::Ready(out) = poll {
                 return out;
             }
+            main_yielded = main.woken.load(Acquire);
         }
         let mut core = cx.core.borrow_mut().take().expect("core in context");
         let mut ran = 0;
@@ -183,8 +188,14 @@ fn run<F: Future>(
                     break;
                 }
                 // Only tasks that yielded are left: they run again after a
-                // look at the driver (see `worker.rs`).
+                // look at the driver (see `worker.rs`). A main future woken
+                // meanwhile (one that spent its budget) goes first, as a
+                // yielded task would: so each yield of the main future lets
+                // the others run once, not for a whole batch.
                 core = cx.park_yield(core);
+                if main.woken.load(Acquire) {
+                    break;
+                }
                 continue;
             };
             core = cx
@@ -192,7 +203,9 @@ fn run<F: Future>(
                 .expect("the current-thread core is never handed off");
             ran += 1;
         }
-        if ran == 0 && !main.woken.load(Acquire) {
+        if main_yielded {
+            core = cx.park_yield(core);
+        } else if ran == 0 && !main.woken.load(Acquire) {
             core = park(&cx, &main, core);
         }
         *cx.core.borrow_mut() = Some(core);
