@@ -106,7 +106,7 @@ mod tokio_bounds {
         ($($ty:ty => [$($send:tt)+] [$($sync:tt)+];)*) => {$(
             #[allow(unreachable_code, unused_variables)]
             const _: fn() = || {
-                let v: $ty = todo!();
+                let v: $ty = unreachable!("a compile-time check: never run");
                 check!(@send $($send)+, v);
                 check!(@sync $($sync)+, v);
                 require_unpin(&v);
@@ -163,17 +163,17 @@ mod tokio_bounds {
     // The `Notified` futures are `!Unpin` (they link themselves in place).
     #[allow(unreachable_code, unused_variables)]
     const _: fn() = || {
-        let n: futures::Notified<'static> = todo!();
+        let n: futures::Notified<'static> = unreachable!("a compile-time check: never run");
         require_send(&n);
         require_sync(&n);
-        let n: futures::OwnedNotified = todo!();
+        let n: futures::OwnedNotified = unreachable!("a compile-time check: never run");
         require_send(&n);
         require_sync(&n);
-        let rx: &mut broadcast::Receiver<YN> = todo!();
+        let rx: &mut broadcast::Receiver<YN> = unreachable!("a compile-time check: never run");
         let f = rx.recv();
         require_send(&f);
         require_sync(&f);
-        let rx: &mut mpsc::Receiver<YN> = todo!();
+        let rx: &mut mpsc::Receiver<YN> = unreachable!("a compile-time check: never run");
         let f = rx.recv();
         require_send(&f);
         require_sync(&f);
