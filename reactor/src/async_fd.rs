@@ -124,7 +124,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Outside a weft runtime.
     #[deprecated(
         note = "unsound without I/O safety: the descriptor could be closed while registered; \
-                use `unsafe { AsyncFd::register(..) }`"
+                use the unsafe `AsyncFd::register`"
     )]
     #[track_caller]
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
@@ -140,7 +140,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Panics
     /// Outside a weft runtime.
     #[deprecated(
-        note = "unsound without I/O safety; use `unsafe { AsyncFd::register_with_interest(..) }`"
+        note = "unsound without I/O safety; use the unsafe `AsyncFd::register_with_interest`"
     )]
     #[track_caller]
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
@@ -152,7 +152,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     ///
     /// # Panics
     /// Outside a weft runtime.
-    #[deprecated(note = "unsound without I/O safety; use `unsafe { AsyncFd::register(..) }`")]
+    #[deprecated(note = "unsound without I/O safety; use the unsafe `AsyncFd::register`")]
     #[track_caller]
     pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
         // SAFETY: not upheld here, as for `new`.
@@ -165,7 +165,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Panics
     /// Outside a weft runtime.
     #[deprecated(
-        note = "unsound without I/O safety; use `unsafe { AsyncFd::register_with_interest(..) }`"
+        note = "unsound without I/O safety; use the unsafe `AsyncFd::register_with_interest`"
     )]
     #[track_caller]
     pub fn try_with_interest(
@@ -414,6 +414,23 @@ impl<T: AsRawFd> Drop for AsyncFd<T> {
 }
 
 /// The readiness a guard holds, as a [`Ready`].
+/// A guard's `clear_ready`: forgets the readiness it holds (an event
+/// that came after it was made is kept).
+fn clear(registration: &Registration, event: &mut Option<ReadyEvent>) {
+    if let Some(event) = event.take() {
+        registration.clear_readiness(event);
+    }
+}
+
+/// A guard's `clear_ready_matching`: forgets the `ready` part only, there
+/// and in what the guard holds.
+fn clear_matching(registration: &Registration, event: &mut Option<ReadyEvent>, ready: Ready) {
+    if let Some(event) = event {
+        registration.clear_matching(*event, ready.bits());
+        event.ready &= !ready.bits();
+    }
+}
+
 fn ready_of(event: Option<ReadyEvent>) -> Ready {
     Ready::from_bits(event.map_or(0, |event| event.ready))
 }
@@ -424,20 +441,13 @@ impl<'a, Inner: AsRawFd> AsyncFdReadyGuard<'a, Inner> {
     /// proves nothing). An event that came after this guard was made is
     /// kept.
     pub fn clear_ready(&mut self) {
-        if let Some(event) = self.event.take() {
-            self.async_fd.registration.clear_readiness(event);
-        }
+        clear(&self.async_fd.registration, &mut self.event);
     }
 
     /// Forgets the `ready` part of this readiness only (say, writing
     /// blocked but reading may not).
     pub fn clear_ready_matching(&mut self, ready: Ready) {
-        if let Some(event) = &mut self.event {
-            self.async_fd
-                .registration
-                .clear_matching(*event, ready.bits());
-            event.ready &= !ready.bits();
-        }
+        clear_matching(&self.async_fd.registration, &mut self.event, ready);
     }
 
     /// Keeps the readiness (what dropping the guard does too).
@@ -479,19 +489,12 @@ impl<'a, Inner: AsRawFd> AsyncFdReadyGuard<'a, Inner> {
 impl<Inner: AsRawFd> AsyncFdReadyMutGuard<'_, Inner> {
     /// As [`AsyncFdReadyGuard::clear_ready`].
     pub fn clear_ready(&mut self) {
-        if let Some(event) = self.event.take() {
-            self.async_fd.registration.clear_readiness(event);
-        }
+        clear(&self.async_fd.registration, &mut self.event);
     }
 
     /// As [`AsyncFdReadyGuard::clear_ready_matching`].
     pub fn clear_ready_matching(&mut self, ready: Ready) {
-        if let Some(event) = &mut self.event {
-            self.async_fd
-                .registration
-                .clear_matching(*event, ready.bits());
-            event.ready &= !ready.bits();
-        }
+        clear_matching(&self.async_fd.registration, &mut self.event, ready);
     }
 
     /// Keeps the readiness (what dropping the guard does too).

@@ -161,13 +161,14 @@ impl Shared {
         F: Future + 'static,
         F::Output: 'static,
     {
-        // SAFETY: this set runs its queue only on its own thread (the
-        // `LocalSet` is neither `Send` nor `Sync`, and `CURRENT` is a
-        // thread-local), we are on that thread (the caller holds the set or
-        // found it current here), and the set's `Drop` shuts down its owned
-        // list on that thread: `new_local`'s contract.
-        let (task, notified, join) =
-            unsafe { cell::new_local(future, self.clone(), Id::next(), name) };
+        // Only this set's thread runs its queue (a `LocalSet` is neither
+        // `Send` nor `Sync`; `CURRENT` is a thread-local) and we are on it
+        // (the caller holds the set or found it current here).
+        // SAFETY: `new_local`'s contract, then: the task is polled and
+        // dropped on this thread, and the set's `Drop` shuts its owned list
+        // down here.
+        let cell = unsafe { cell::new_local(future, self.clone(), Id::next(), name) };
+        let (task, notified, join) = cell;
         if let Some(notified) = self.owned.bind(task, notified) {
             self.schedule(notified);
         }
