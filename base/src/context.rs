@@ -24,6 +24,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use crate::coop::Budget;
+use crate::wait::WaitOn;
 
 /// A runtime service a thread can have a current one of: a handle to some
 /// shared state. The type names its slot, and the slot holds an `Arc` of
@@ -107,6 +108,8 @@ impl Stored {
 /// access with no liveness check (the budget is looked at on every poll).
 struct Marks {
     task: Cell<Option<NonZeroU64>>,
+    /// What the task being polled has noted it waits on, this poll.
+    wait: Cell<WaitOn>,
     driving_tasks: Cell<bool>,
     budget: Cell<Budget>,
 }
@@ -122,6 +125,7 @@ crate::loom::thread_local! {
     static MARKS: Marks = const {
         Marks {
             task: Cell::new(None),
+            wait: Cell::new(WaitOn::NOTHING),
             driving_tasks: Cell::new(false),
             budget: Cell::new(Budget::UNLIMITED),
         }
@@ -271,10 +275,14 @@ impl fmt::Debug for ServiceGuard {
     }
 }
 
-/// Names `id` as the task being polled on this thread until the guard drops.
+/// Names `id` as the task being polled on this thread until the guard
+/// drops, with nothing noted yet of what it waits on.
 pub fn enter_task(id: NonZeroU64) -> TaskGuard {
     let prev = MARKS
-        .try_with(|cx| cx.task.replace(Some(id)))
+        .try_with(|cx| {
+            cx.wait.set(WaitOn::NOTHING);
+            cx.task.replace(Some(id))
+        })
         .unwrap_or(None);
     TaskGuard {
         prev,
@@ -285,6 +293,24 @@ pub fn enter_task(id: NonZeroU64) -> TaskGuard {
 /// The id of the task being polled on this thread, if any.
 pub fn current_task() -> Option<NonZeroU64> {
     MARKS.try_with(|cx| cx.task.get()).unwrap_or(None)
+}
+
+/// Notes what the task being polled waits on (see [`crate::wait`]).
+#[inline]
+pub(crate) fn note_wait(what: WaitOn) {
+    let _ = MARKS.try_with(|cx| {
+        if cx.task.get().is_some() {
+            cx.wait.set(cx.wait.get().then(what));
+        }
+    });
+}
+
+/// What the task being polled has noted it waits on since its poll began,
+/// leaving nothing noted.
+pub fn take_wait() -> WaitOn {
+    MARKS
+        .try_with(|cx| cx.wait.replace(WaitOn::NOTHING))
+        .unwrap_or(WaitOn::NOTHING)
 }
 
 /// Restores the previous task id on drop. See [`enter_task`].

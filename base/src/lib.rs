@@ -11,6 +11,10 @@
 //!   cooperative budget.
 //! - [`gone`]: the one error type for "the runtime this needed has shut
 //!   down", so it is told apart by type rather than by message.
+//! - [`coarse`]: a millisecond clock cheap enough to read on every poll,
+//!   for the ages the task dump reports.
+//! - [`wait`]: what a task waits on, noted by the weft future that returns
+//!   `Pending`, for the task dump.
 //! - [`coop`]: that budget: how much progress a task may make per poll
 //!   before every budgeted operation (sockets, joins, channels, locks, timers)
 //!   asks it to yield.
@@ -21,7 +25,9 @@
 
 #![warn(missing_docs)]
 
+pub mod coarse;
 pub mod context;
 pub mod coop;
 pub mod gone;
 pub mod loom;
+pub mod wait;

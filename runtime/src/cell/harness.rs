@@ -14,7 +14,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use super::error::JoinError;
-use super::layout::{Cell, Header, Stage, Vtable};
+use super::layout::{Cell, Header, Meta, Stage, Vtable};
 use super::raw::{Notified, RawTask};
 use super::state::{Snapshot, ToIdle, ToRunning};
 use super::waker::waker_ref;
@@ -35,7 +35,21 @@ where
         drop_join_handle_slow: drop_join_handle_slow::<F, S>,
         shutdown: shutdown::<F, S>,
         schedule: schedule::<F, S>,
+        type_name: std::any::type_name::<F>,
+        meta: meta::<F, S>,
     }
+}
+
+/// The task's meta.
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`; the pointer is good while the caller's
+/// reference lasts.
+unsafe fn meta<F: Future, S: Schedule>(ptr: NonNull<Header>) -> NonNull<Meta> {
+    // SAFETY: reached through this cell's own vtable; the meta is never
+    // written after the cell is made, so a shared pointer is sound.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    NonNull::from(&cell.trailer.meta)
 }
 
 /// Queues `task` with the cell's scheduler.
@@ -133,6 +147,7 @@ fn poll_future<F: Future, S: Schedule>(
 
     let id = cell.header.id;
     let _task = context::enter_task(id.0);
+    cell.header.activity.poll_started();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         let unwinding = DropOnUnwind(cell);
         let poll = cell.stage.with_mut(|stage| {
@@ -149,7 +164,10 @@ fn poll_future<F: Future, S: Schedule>(
         poll
     }));
     let output = match polled {
-        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Pending) => {
+            cell.header.activity.poll_pending(context::take_wait());
+            return Poll::Pending;
+        }
         Ok(Poll::Ready(output)) => {
             // A future that panics in its destructor after finishing keeps
             // its output.
@@ -157,7 +175,11 @@ fn poll_future<F: Future, S: Schedule>(
             Ok(output)
         }
         // The future was dropped while the panic unwound.
-        Err(payload) => Err(JoinError::panic(id, cell.trailer.name.clone(), payload)),
+        Err(payload) => Err(JoinError::panic(
+            id,
+            cell.trailer.meta.name.clone(),
+            payload,
+        )),
     };
     Poll::Ready(output)
 }
@@ -167,8 +189,8 @@ fn cancel_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> JoinError {
     let id = cell.header.id;
     let _task = context::enter_task(id.0);
     match drop_stage(cell) {
-        Ok(()) => JoinError::cancelled(id, cell.trailer.name.clone()),
-        Err(payload) => JoinError::panic(id, cell.trailer.name.clone(), payload),
+        Ok(()) => JoinError::cancelled(id, cell.trailer.meta.name.clone()),
+        Err(payload) => JoinError::panic(id, cell.trailer.meta.name.clone(), payload),
     }
 }
 

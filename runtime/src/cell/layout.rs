@@ -13,15 +13,18 @@
 //! - `owned` is touched only under the lock of the owned-list shard.
 
 use std::future::Future;
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::Waker;
 
+use super::activity::Activity;
 use super::error::JoinError;
 use super::id::Id;
 use super::raw::Notified;
 use super::state::State;
 use super::Schedule;
+use weft_base::coarse::{self, Millis};
 use weft_base::loom::UnsafeCell;
 
 /// Links of the intrusive owned-tasks list.
@@ -37,6 +40,8 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     pub(crate) owned: UnsafeCell<Pointers>,
     pub(crate) id: Id,
+    /// Polls, last poll, what it waits on: for the dump and the detector.
+    pub(crate) activity: Activity,
 }
 
 /// The future, then its output, then nothing.
@@ -48,7 +53,28 @@ pub(crate) enum Stage<F: Future> {
 
 pub(crate) struct Trailer {
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    pub(crate) meta: Meta,
+}
+
+/// What a task is known by: fixed when it is spawned.
+pub(crate) struct Meta {
     pub(crate) name: Option<Arc<String>>,
+    /// Where it was spawned (`#[track_caller]` through every spawn path).
+    pub(crate) location: &'static Location<'static>,
+    /// When it was spawned, by the coarse clock.
+    pub(crate) spawned: Millis,
+}
+
+impl Meta {
+    /// The meta of a task spawned at the caller's location, now.
+    #[track_caller]
+    pub(crate) fn here(name: Option<Arc<String>>) -> Meta {
+        Meta {
+            name,
+            location: Location::caller(),
+            spawned: coarse::now(),
+        }
+    }
 }
 
 #[repr(C)]
@@ -74,6 +100,10 @@ pub(crate) struct Vtable {
     /// Queue one of the task's entries with its scheduler (the caller holds
     /// a reference of its own throughout).
     pub(crate) schedule: unsafe fn(NonNull<Header>, Notified),
+    /// The future's type name (`std::any::type_name`).
+    pub(crate) type_name: fn() -> &'static str,
+    /// The task's meta (the caller holds a reference throughout).
+    pub(crate) meta: unsafe fn(NonNull<Header>) -> NonNull<Meta>,
 }
 
 impl<F: Future, S: Schedule> Cell<F, S> {
@@ -81,7 +111,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         future: F,
         scheduler: Arc<S>,
         id: Id,
-        name: Option<Arc<String>>,
+        meta: Meta,
         vtable: &'static Vtable,
     ) -> Box<Cell<F, S>> {
         Box::new(Cell {
@@ -90,12 +120,13 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 vtable,
                 owned: UnsafeCell::new(Pointers::default()),
                 id,
+                activity: Activity::new(),
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
             trailer: Trailer {
                 join_waker: UnsafeCell::new(None),
-                name,
+                meta,
             },
         })
     }

@@ -99,6 +99,26 @@ impl OwnedTasks {
         }
     }
 
+    /// Runs `f` on every task in the list, shard by shard, under each
+    /// shard's lock (so every header it sees is live): `f` must not spawn,
+    /// complete or cancel a task of this list.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Header)) {
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            let mut node = shard.head;
+            while let Some(current) = node {
+                // SAFETY: linked nodes are live (the list holds a reference
+                // to each), and the lock we hold guards the links.
+                let header = unsafe { current.as_ref() };
+                f(header);
+                node = header.owned.with(|p| {
+                    // SAFETY: as above, under the shard's lock.
+                    unsafe { (*p).next }
+                });
+            }
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().len).sum()
     }

@@ -13,6 +13,7 @@
 //! (held in the cell, kept alive by the task, reached from type-erased
 //! paths through the vtable).
 
+mod activity;
 mod error;
 mod harness;
 mod id;
@@ -27,7 +28,8 @@ pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
 
-pub(crate) use layout::Header;
+pub(crate) use activity::{Seen, TaskView};
+pub(crate) use layout::{Header, Meta};
 pub(crate) use list::OwnedTasks;
 pub(crate) use raw::{Notified, Task};
 
@@ -60,7 +62,7 @@ pub(crate) fn new<F, S>(
     future: F,
     scheduler: Arc<S>,
     id: Id,
-    name: Option<Arc<String>>,
+    meta: Meta,
 ) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
@@ -69,7 +71,7 @@ where
 {
     // SAFETY: a `Send` future with a `Send` output may be polled and
     // dropped on any thread, which is all `new_local` asks of its caller.
-    unsafe { new_local(future, scheduler, id, name) }
+    unsafe { new_local(future, scheduler, id, meta) }
 }
 
 /// Allocates a task whose future (and output) need not be `Send`: a
@@ -89,14 +91,14 @@ pub(crate) unsafe fn new_local<F, S>(
     future: F,
     scheduler: Arc<S>,
     id: Id,
-    name: Option<Arc<String>>,
+    meta: Meta,
 ) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     F::Output: 'static,
     S: Schedule,
 {
-    let cell = Cell::new(future, scheduler, id, name, harness::vtable::<F, S>());
+    let cell = Cell::new(future, scheduler, id, meta, harness::vtable::<F, S>());
     // SAFETY: `Box::into_raw` never returns null.
     let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell)) }.cast::<Header>();
     // SAFETY: the cell is live and starts with three references (see

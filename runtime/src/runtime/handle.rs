@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use super::services::Services;
 use super::{RuntimeFlavor, RuntimeMetrics};
 use crate::blocking::BlockingTask;
-use crate::cell::{self, Id, JoinHandle};
+use crate::cell::{self, Id, JoinHandle, Meta};
 use crate::scheduler::park::ThreadParker;
 use crate::scheduler::worker::BlockInPlace;
 use crate::scheduler::{current_thread, Scheduler};
@@ -236,6 +236,7 @@ pub(crate) fn start_driving_tasks() -> DrivingGuard {
 
 impl Handle {
     /// Runs `f` on this runtime's blocking pool, as a task of its own.
+    #[track_caller]
     pub(crate) fn spawn_blocking_named<F, R>(
         &self,
         f: F,
@@ -251,8 +252,12 @@ impl Handle {
         // time, nor before its result is out.
         let inhibit = (scheduler.flavor == RuntimeFlavor::CurrentThread)
             .then(|| services.time().inhibit_auto_advance());
-        let (task, notified, join) =
-            cell::new(BlockingTask::new(f), scheduler.clone(), Id::next(), name);
+        let (task, notified, join) = cell::new(
+            BlockingTask::new(f),
+            scheduler.clone(),
+            Id::next(),
+            Meta::here(name),
+        );
         // Not in the owned-tasks list, as tokio's are not: the scheduler's
         // shutdown must not cancel a closure the pool has handed to a
         // thread. The pool cancels the rest itself (`blocking/mod.rs`), and

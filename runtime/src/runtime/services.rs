@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use super::{Handle, RuntimeFlavor};
 use crate::blocking::Spawner as BlockingSpawner;
-use crate::cell::{self, Id, JoinHandle};
+use crate::cell::{self, Id, JoinHandle, Meta};
 use crate::driver::Driver;
 use crate::scheduler::config::Config as SchedulerConfig;
 use crate::scheduler::worker::Core;
@@ -89,13 +89,15 @@ impl Services {
     /// blocking one through `Handle::spawn_blocking_named`, which also
     /// needs the handle for the pool thread it may start). Through a
     /// borrow, so `task::spawn` spawns without a count on the services.
+    #[track_caller]
     pub(crate) fn spawn<F>(&self, future: F, name: Option<Arc<String>>) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let scheduler = &self.scheduler;
-        let (task, notified, join) = cell::new(future, scheduler.clone(), Id::next(), name);
+        let (task, notified, join) =
+            cell::new(future, scheduler.clone(), Id::next(), Meta::here(name));
         if let Some(notified) = scheduler.owned.bind(task, notified) {
             scheduler.schedule_spawned(notified);
         }

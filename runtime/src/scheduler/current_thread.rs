@@ -14,6 +14,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::config::run_hook;
 use super::park::{Parker, Unparker};
+use super::stats::POLLING_BLOCK_ON;
 use super::worker::{BlockInPlace, Core, WorkerContext};
 use super::Scheduler;
 use weft_base::context::ServiceSet;
@@ -162,7 +163,10 @@ fn run<F: Future>(
             // Only the `block_on`'s own future may `block_in_place` (when
             // the caller allows it), never a task.
             cx.block_in_place.set(block_in_place);
+            let metrics = &scheduler.remotes[0].metrics;
+            metrics.poll_started(POLLING_BLOCK_ON);
             let poll = coop::budget(|| future.as_mut().poll(&mut task_cx));
+            metrics.poll_ended();
             cx.block_in_place.set(BlockInPlace::Refuse);
             if let Poll::Ready(out) = poll {
                 return out;

@@ -25,6 +25,8 @@ pub(crate) mod worker;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crossbeam_utils::CachePadded;
+
 use crate::cell::{Header, Notified, OwnedTasks, Schedule};
 use crate::driver::{Driver, DriverHandles};
 use crate::threads::{ThreadConfig, ThreadSet};
@@ -50,8 +52,10 @@ pub enum RuntimeFlavor {
 pub(crate) struct Remote {
     pub(crate) steal: Steal,
     pub(crate) unpark: Unparker,
-    /// The worker's park and busy counters, for `RuntimeMetrics`.
-    pub(crate) metrics: stats::WorkerMetrics,
+    /// The worker's counters, for `RuntimeMetrics` and the watchdog; on a
+    /// line of their own, as the worker writes them on every poll and other
+    /// threads read `steal` and `unpark`.
+    pub(crate) metrics: CachePadded<stats::WorkerMetrics>,
 }
 
 /// The state every worker of one runtime shares: the queues, the idle

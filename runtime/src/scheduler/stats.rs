@@ -1,6 +1,6 @@
-//! Per-worker counters: how often a worker parked and how long it was
-//! busy, behind `RuntimeMetrics`'s `worker_*` methods (tokio's stable
-//! worker metrics).
+//! Per-worker counters: how often a worker parked, how long it was busy,
+//! how many polls it ran and which task it is polling now, behind
+//! `RuntimeMetrics`'s `worker_*` methods and the slow-poll watchdog.
 //!
 //! Invariants:
 //! - Only the thread holding a worker's core writes that worker's counters,
@@ -15,6 +15,7 @@
 
 use std::time::{Duration, Instant};
 
+use weft_base::coarse;
 use weft_base::loom::{AtomicU64, Ordering::Relaxed};
 
 /// One worker's counters, shared with readers.
@@ -22,7 +23,18 @@ pub(crate) struct WorkerMetrics {
     park_count: AtomicU64,
     park_unpark_count: AtomicU64,
     busy_nanos: AtomicU64,
+    /// Polls begun: tasks, and a `block_on`'s own future.
+    poll_count: AtomicU64,
+    /// The id of the task being polled now; [`NOT_POLLING`] between polls,
+    /// [`POLLING_BLOCK_ON`] while a `block_on`'s own future is polled.
+    polling: AtomicU64,
 }
+
+/// `polling` between polls.
+pub(crate) const NOT_POLLING: u64 = 0;
+/// `polling` while the worker polls the future of the `block_on` driving
+/// it (task ids start at 1, and never reach this).
+pub(crate) const POLLING_BLOCK_ON: u64 = u64::MAX;
 
 impl WorkerMetrics {
     pub(crate) fn new() -> WorkerMetrics {
@@ -30,7 +42,33 @@ impl WorkerMetrics {
             park_count: AtomicU64::new(0),
             park_unpark_count: AtomicU64::new(0),
             busy_nanos: AtomicU64::new(0),
+            poll_count: AtomicU64::new(0),
+            polling: AtomicU64::new(NOT_POLLING),
         }
+    }
+
+    /// A poll of task `id` (or [`POLLING_BLOCK_ON`]) begins.
+    #[inline]
+    pub(crate) fn poll_started(&self, id: u64) {
+        add(&self.poll_count, 1);
+        self.polling.store(id, Relaxed);
+    }
+
+    /// The poll begun last has returned.
+    #[inline]
+    pub(crate) fn poll_ended(&self) {
+        self.polling.store(NOT_POLLING, Relaxed);
+    }
+
+    /// Polls begun so far.
+    pub(crate) fn poll_count(&self) -> u64 {
+        self.poll_count.load(Relaxed)
+    }
+
+    /// What the worker polls now: a task id, [`NOT_POLLING`] or
+    /// [`POLLING_BLOCK_ON`].
+    pub(crate) fn polling(&self) -> u64 {
+        self.polling.load(Relaxed)
     }
 
     /// Times the worker parked.
@@ -68,14 +106,15 @@ impl WorkerStats {
     /// to a new thread by `block_in_place` stays busy).
     pub(crate) fn start_busy(&mut self) {
         if self.busy_since.is_none() {
-            self.busy_since = Some(Instant::now());
+            self.busy_since = Some(coarse::refresh());
         }
     }
 
     /// The worker stops running: its busy stretch is added to the total.
     pub(crate) fn end_busy(&mut self, metrics: &WorkerMetrics) {
         if let Some(since) = self.busy_since.take() {
-            let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            let busy = coarse::refresh().saturating_duration_since(since);
+            let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
             add(&metrics.busy_nanos, nanos);
         }
     }

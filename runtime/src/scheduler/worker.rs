@@ -39,8 +39,9 @@ use super::stats::{WorkerMetrics, WorkerStats};
 use super::{Remote, RuntimeFlavor, Scheduler};
 use crate::cell::Notified;
 use crate::rand::FastRand;
+use crossbeam_utils::CachePadded;
 use weft_base::context::{self, ServiceSet};
-use weft_base::coop;
+use weft_base::{coarse, coop};
 
 /// Release the deferred tasks every this many ticks. tokio releases its own
 /// at the event interval; a yield loop waiting on what it woke (a notifier
@@ -157,7 +158,7 @@ impl Core {
         let remote = Remote {
             steal,
             unpark: park.unparker(),
-            metrics: WorkerMetrics::new(),
+            metrics: CachePadded::new(WorkerMetrics::new()),
         };
         let core = Core {
             index,
@@ -399,12 +400,17 @@ impl WorkerContext {
     pub(crate) fn run_task(&self, task: Notified, mut core: Box<Core>) -> Option<Box<Core>> {
         core.transition_from_searching(&self.scheduler);
         core.lifo_enabled = true;
+        let metrics = self.metrics(&core);
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
+            metrics.poll_started(task.id().as_u64());
             task.run();
             let mut lifo_polls = 0;
             loop {
+                // A core handed off by `block_in_place` is another thread's
+                // now, and so are its counters.
                 let mut core = self.core.borrow_mut().take()?;
+                metrics.poll_ended();
                 core.settle_asks(&self.scheduler);
                 let Some(task) = core.lifo_slot.take() else {
                     return Some(core);
@@ -418,6 +424,7 @@ impl WorkerContext {
                     core.lifo_enabled = false;
                 }
                 *self.core.borrow_mut() = Some(core);
+                metrics.poll_started(task.id().as_u64());
                 task.run();
             }
         })
@@ -428,6 +435,7 @@ impl WorkerContext {
             core.release_deferred();
         }
         if core.tick % self.scheduler.config.event_interval == 0 {
+            coarse::refresh();
             core = self.with_core_parked(core, |_| self.scheduler.driver.poll());
             core.notify_if_backlog(&self.scheduler);
             if self.scheduler.is_shutdown() {

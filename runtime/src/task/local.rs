@@ -25,7 +25,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::cell::{self, Header, Id, JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::cell::{self, Header, Id, JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 use crate::runtime::services::Services;
 use crate::runtime::{Handle, Runtime};
 use std::thread::ThreadId;
@@ -167,7 +167,7 @@ impl Shared {
         // SAFETY: `new_local`'s contract, then: the task is polled and
         // dropped on this thread, and the set's `Drop` shuts its owned list
         // down here.
-        let cell = unsafe { cell::new_local(future, self.clone(), Id::next(), name) };
+        let cell = unsafe { cell::new_local(future, self.clone(), Id::next(), Meta::here(name)) };
         let (task, notified, join) = cell;
         if let Some(notified) = self.owned.bind(task, notified) {
             self.schedule(notified);
