@@ -277,6 +277,7 @@ impl fmt::Debug for ServiceGuard {
 
 /// Names `id` as the task being polled on this thread until the guard
 /// drops, with nothing noted yet of what it waits on.
+#[inline]
 pub fn enter_task(id: NonZeroU64) -> TaskGuard {
     let prev = MARKS
         .try_with(|cx| {
@@ -305,11 +306,12 @@ pub(crate) fn note_wait(what: WaitOn) {
     });
 }
 
-/// What the task being polled has noted it waits on since its poll began,
-/// leaving nothing noted.
-pub fn take_wait() -> WaitOn {
+/// What the task being polled has noted it waits on since its poll began
+/// ([`enter_task`] clears the note).
+#[inline]
+pub fn noted_wait() -> WaitOn {
     MARKS
-        .try_with(|cx| cx.wait.replace(WaitOn::NOTHING))
+        .try_with(|cx| cx.wait.get())
         .unwrap_or(WaitOn::NOTHING)
 }
 
@@ -322,6 +324,7 @@ pub struct TaskGuard {
 }
 
 impl Drop for TaskGuard {
+    #[inline]
     fn drop(&mut self) {
         let prev = self.prev;
         let _ = MARKS.try_with(|cx| cx.task.set(prev));

@@ -19,6 +19,10 @@ use weft_base::coarse::{self, Millis};
 use weft_base::loom::{AtomicU64, Ordering::Relaxed};
 use weft_base::wait::WaitOn;
 
+/// The poll count's half of `Activity::polls`, and one poll in it.
+const COUNT: u64 = !0 << 32;
+const ONE_POLL: u64 = 1 << 32;
+
 /// A task's activity words; lives in the task header.
 pub(crate) struct Activity {
     /// Polls so far (high half) and the coarse time the last began (low).
@@ -44,14 +48,14 @@ impl Activity {
         }
     }
 
-    /// A poll begins (called with `RUNNING` held).
+    /// A poll begins (called with `RUNNING` held). The count wraps after
+    /// 2^32 polls, which only a dump of such a task would show.
     #[inline]
     pub(crate) fn poll_started(&self) {
-        let polls = (self.polls.load(Relaxed) >> 32)
-            .saturating_add(1)
-            .min(u32::MAX.into());
+        let polls = self.polls.load(Relaxed) & COUNT;
+        let now = u64::from(coarse::now().0);
         self.polls
-            .store(polls << 32 | u64::from(coarse::now().0), Relaxed);
+            .store(polls.wrapping_add(ONE_POLL) | now, Relaxed);
     }
 
     /// A poll returned `Pending`, having noted `wait` (with `RUNNING` held).

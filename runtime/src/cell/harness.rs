@@ -165,7 +165,7 @@ fn poll_future<F: Future, S: Schedule>(
     }));
     let output = match polled {
         Ok(Poll::Pending) => {
-            cell.header.activity.poll_pending(context::take_wait());
+            cell.header.activity.poll_pending(context::noted_wait());
             return Poll::Pending;
         }
         Ok(Poll::Ready(output)) => {
