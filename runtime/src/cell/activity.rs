@@ -6,7 +6,8 @@
 //! these words (at the start and end of a poll), so each write is a plain
 //! load and store, not a read-modify-write; readers (a dump, on any thread)
 //! use relaxed loads and may see a value one poll old, never a torn word.
-//! Nothing here orders anything else.
+//! Nothing here orders anything else (so the words are `Stat`s, which
+//! loom does not model).
 
 use std::panic::Location;
 use std::ptr::NonNull;
@@ -16,7 +17,7 @@ use super::layout::Header;
 use super::state::Snapshot;
 use super::Id;
 use weft_base::coarse::{self, Millis};
-use weft_base::loom::{AtomicU64, Ordering::Relaxed};
+use weft_base::loom::Stat;
 use weft_base::wait::WaitOn;
 
 /// The poll count's half of `Activity::polls`, and one poll in it.
@@ -26,9 +27,9 @@ const ONE_POLL: u64 = 1 << 32;
 /// A task's activity words; lives in the task header.
 pub(crate) struct Activity {
     /// Polls so far (high half) and the coarse time the last began (low).
-    polls: AtomicU64,
+    polls: Stat,
     /// What the last poll that returned `Pending` noted (`WaitOn` bits).
-    wait: AtomicU64,
+    wait: Stat,
 }
 
 /// A reading of [`Activity`].
@@ -43,8 +44,8 @@ pub(crate) struct Seen {
 impl Activity {
     pub(crate) fn new() -> Activity {
         Activity {
-            polls: AtomicU64::new(0),
-            wait: AtomicU64::new(0),
+            polls: Stat::new(0),
+            wait: Stat::new(0),
         }
     }
 
@@ -52,25 +53,24 @@ impl Activity {
     /// 2^32 polls, which only a dump of such a task would show.
     #[inline]
     pub(crate) fn poll_started(&self) {
-        let polls = self.polls.load(Relaxed) & COUNT;
+        let polls = self.polls.load() & COUNT;
         let now = u64::from(coarse::now().0);
-        self.polls
-            .store(polls.wrapping_add(ONE_POLL) | now, Relaxed);
+        self.polls.store(polls.wrapping_add(ONE_POLL) | now);
     }
 
     /// A poll returned `Pending`, having noted `wait` (with `RUNNING` held).
     #[inline]
     pub(crate) fn poll_pending(&self, wait: WaitOn) {
-        self.wait.store(wait.to_bits(), Relaxed);
+        self.wait.store(wait.to_bits());
     }
 
     pub(crate) fn read(&self) -> Seen {
-        let polls = self.polls.load(Relaxed);
+        let polls = self.polls.load();
         let count = (polls >> 32) as u32;
         Seen {
             polls: count,
             last_poll: (count > 0).then_some(Millis(polls as u32)),
-            wait: WaitOn::from_bits(self.wait.load(Relaxed)),
+            wait: WaitOn::from_bits(self.wait.load()),
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Invariants:
 //! - Only the thread holding a worker's core writes that worker's counters,
-//!   with a plain load and store (no read-modify-write): at most one thread
+//!   as `Stat`s (a plain load and store, no read-modify-write): at most one thread
 //!   holds a core at a time, and a core changes threads only through a
 //!   lock or a thread start, which orders the writes. Readers use relaxed
 //!   loads and may see a value a little old, never a torn one.
@@ -16,18 +16,18 @@
 use std::time::{Duration, Instant};
 
 use weft_base::coarse;
-use weft_base::loom::{AtomicU64, Ordering::Relaxed};
+use weft_base::loom::Stat;
 
 /// One worker's counters, shared with readers.
 pub(crate) struct WorkerMetrics {
-    park_count: AtomicU64,
-    park_unpark_count: AtomicU64,
-    busy_nanos: AtomicU64,
+    park_count: Stat,
+    park_unpark_count: Stat,
+    busy_nanos: Stat,
     /// Polls begun: tasks, and a `block_on`'s own future.
-    poll_count: AtomicU64,
+    poll_count: Stat,
     /// The id of the task being polled now; [`NOT_POLLING`] between polls,
     /// [`POLLING_BLOCK_ON`] while a `block_on`'s own future is polled.
-    polling: AtomicU64,
+    polling: Stat,
 }
 
 /// `polling` between polls.
@@ -39,57 +39,52 @@ pub(crate) const POLLING_BLOCK_ON: u64 = u64::MAX;
 impl WorkerMetrics {
     pub(crate) fn new() -> WorkerMetrics {
         WorkerMetrics {
-            park_count: AtomicU64::new(0),
-            park_unpark_count: AtomicU64::new(0),
-            busy_nanos: AtomicU64::new(0),
-            poll_count: AtomicU64::new(0),
-            polling: AtomicU64::new(NOT_POLLING),
+            park_count: Stat::new(0),
+            park_unpark_count: Stat::new(0),
+            busy_nanos: Stat::new(0),
+            poll_count: Stat::new(0),
+            polling: Stat::new(NOT_POLLING),
         }
     }
 
     /// A poll of task `id` (or [`POLLING_BLOCK_ON`]) begins.
     #[inline]
     pub(crate) fn poll_started(&self, id: u64) {
-        add(&self.poll_count, 1);
-        self.polling.store(id, Relaxed);
+        self.poll_count.add(1);
+        self.polling.store(id);
     }
 
     /// The poll begun last has returned.
     #[inline]
     pub(crate) fn poll_ended(&self) {
-        self.polling.store(NOT_POLLING, Relaxed);
+        self.polling.store(NOT_POLLING);
     }
 
     /// Polls begun so far.
     pub(crate) fn poll_count(&self) -> u64 {
-        self.poll_count.load(Relaxed)
+        self.poll_count.load()
     }
 
     /// What the worker polls now: a task id, [`NOT_POLLING`] or
     /// [`POLLING_BLOCK_ON`].
     pub(crate) fn polling(&self) -> u64 {
-        self.polling.load(Relaxed)
+        self.polling.load()
     }
 
     /// Times the worker parked.
     pub(crate) fn park_count(&self) -> u64 {
-        self.park_count.load(Relaxed)
+        self.park_count.load()
     }
 
     /// Times the worker parked plus times it unparked.
     pub(crate) fn park_unpark_count(&self) -> u64 {
-        self.park_unpark_count.load(Relaxed)
+        self.park_unpark_count.load()
     }
 
     /// The busy time added so far.
     pub(crate) fn total_busy_duration(&self) -> Duration {
-        Duration::from_nanos(self.busy_nanos.load(Relaxed))
+        Duration::from_nanos(self.busy_nanos.load())
     }
-}
-
-/// Adds `by` to a counter only its owner writes (see the module doc).
-fn add(counter: &AtomicU64, by: u64) {
-    counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
 }
 
 /// The core's side: when the current busy stretch began.
@@ -115,20 +110,20 @@ impl WorkerStats {
         if let Some(since) = self.busy_since.take() {
             let busy = coarse::refresh().saturating_duration_since(since);
             let nanos = u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX);
-            add(&metrics.busy_nanos, nanos);
+            metrics.busy_nanos.add(nanos);
         }
     }
 
     /// The worker is about to park.
     pub(crate) fn about_to_park(&mut self, metrics: &WorkerMetrics) {
         self.end_busy(metrics);
-        add(&metrics.park_count, 1);
-        add(&metrics.park_unpark_count, 1);
+        metrics.park_count.add(1);
+        metrics.park_unpark_count.add(1);
     }
 
     /// The worker is back from a park.
     pub(crate) fn unparked(&mut self, metrics: &WorkerMetrics) {
-        add(&metrics.park_unpark_count, 1);
+        metrics.park_unpark_count.add(1);
         self.start_busy();
     }
 }
