@@ -37,6 +37,10 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static Vtable,
     pub(crate) owned: UnsafeCell<Pointers>,
     pub(crate) id: Id,
+    /// The id of the task's `tracing` span, for the events of its wakers
+    /// (`crate::trace`).
+    #[cfg(feature = "tracing")]
+    pub(crate) span_id: crate::trace::SpanId,
 }
 
 /// The future, then its output, then nothing.
@@ -82,14 +86,19 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         scheduler: Arc<S>,
         id: Id,
         name: Option<Arc<String>>,
+        span_id: crate::trace::SpanId,
         vtable: &'static Vtable,
     ) -> Box<Cell<F, S>> {
+        #[cfg(not(feature = "tracing"))]
+        let crate::trace::SpanId = span_id;
         Box::new(Cell {
             header: Header {
                 state: State::new(),
                 vtable,
                 owned: UnsafeCell::new(Pointers::default()),
                 id,
+                #[cfg(feature = "tracing")]
+                span_id,
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
