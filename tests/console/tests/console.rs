@@ -20,7 +20,11 @@ use tracing_subscriber::filter::FilterFn;
 use tracing_subscriber::prelude::*;
 
 /// The weft tasks, by name, and how many times each is polled.
-const TASKS: [(&str, u64); 3] = [("console-alpha", 1), ("console-beta", 4), ("console-gamma", 9)];
+const TASKS: [(&str, u64); 3] = [
+    ("console-alpha", 1),
+    ("console-beta", 4),
+    ("console-gamma", 9),
+];
 
 /// How long each poll keeps its worker busy, so busy time has a floor.
 const SPIN: Duration = Duration::from_micros(300);
@@ -164,7 +168,9 @@ fn weft_tasks_reach_a_console_client_with_names_polls_and_busy_time() {
                 Ok(update) => update.unwrap().expect("the update stream ended"),
                 Err(_) => panic!("timed out; the console client saw {tasks:#?}"),
             };
-            let Some(update) = update.task_update else { continue };
+            let Some(update) = update.task_update else {
+                continue;
+            };
             for task in update.new_tasks {
                 let seen = tasks.entry(task.id.unwrap().id).or_default();
                 for field in task.fields {
@@ -198,7 +204,9 @@ fn weft_tasks_reach_a_console_client_with_names_polls_and_busy_time() {
         assert_eq!(task.fields["kind"], "task", "{task:?}");
         assert!(task.fields["task.id"].parse::<u64>().is_ok(), "{task:?}");
         assert!(
-            task.file.as_deref().is_some_and(|file| file.ends_with("console.rs")),
+            task.file
+                .as_deref()
+                .is_some_and(|file| file.ends_with("console.rs")),
             "{task:?}"
         );
         assert_eq!(task.line, Some(spawn_line), "{task:?}");
@@ -212,6 +220,10 @@ fn weft_tasks_reach_a_console_client_with_names_polls_and_busy_time() {
         // Each pending poll woke the task by reference from inside its own
         // poll: console counts those as wakes and self-wakes.
         let stats = task.stats.unwrap();
-        assert_eq!((stats.wakes, stats.self_wakes), (polls - 1, polls - 1), "{task:?}");
+        assert_eq!(
+            (stats.wakes, stats.self_wakes),
+            (polls - 1, polls - 1),
+            "{task:?}"
+        );
     }
 }
