@@ -5,16 +5,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 use weft_runtime::runtime::Builder;
-use weft_runtime::task::{self, LocalSet};
+use weft_runtime::task::{self, JoinHandle, LocalSet};
 
 /// One span as the subscriber saw it.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +64,9 @@ impl Visit for Fields {
         self.0.insert(field.name().to_string(), value.to_string());
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_string(), value.to_string());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
         self.0.insert(field.name().to_string(), value.to_string());
     }
 }
@@ -168,6 +173,49 @@ fn pending_times(n: usize) -> impl std::future::Future<Output = ()> {
     })
 }
 
+// Each spawn path through a `#[track_caller]` helper that also returns its
+// own caller's line: the span's `loc.line` must be that line, which holds
+// only if the spawn path passes the caller's location all the way down.
+
+#[track_caller]
+fn spawn_named<F>(name: &str, future: F) -> (JoinHandle<F::Output>, u32)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handle = task::Builder::new().name(name).spawn(future).unwrap();
+    (handle, Location::caller().line())
+}
+
+#[track_caller]
+fn spawn_plain<F>(future: F) -> (JoinHandle<F::Output>, u32)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    (weft_runtime::spawn(future), Location::caller().line())
+}
+
+#[track_caller]
+fn spawn_blocking_named<R: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> (JoinHandle<R>, u32) {
+    let handle = task::Builder::new().name(name).spawn_blocking(f).unwrap();
+    (handle, Location::caller().line())
+}
+
+#[track_caller]
+fn spawn_local_named<F: Future + 'static>(name: &str, future: F) -> (JoinHandle<F::Output>, u32) {
+    let handle = task::Builder::new().name(name).spawn_local(future).unwrap();
+    (handle, Location::caller().line())
+}
+
+#[track_caller]
+fn sleep_here(duration: Duration) -> (weft_timer::Sleep, u32) {
+    (weft_timer::sleep(duration), Location::caller().line())
+}
+
 #[test]
 fn a_span_per_task_with_tokio_fields_entered_once_per_poll() {
     let recorder = Recorder::default();
@@ -175,11 +223,7 @@ fn a_span_per_task_with_tokio_fields_entered_once_per_poll() {
     let rt = Builder::new_current_thread().build().unwrap();
 
     let (alpha_id, line) = rt.block_on(async {
-        let line = line!() + 1;
-        let alpha = task::Builder::new()
-            .name("alpha")
-            .spawn(pending_times(4))
-            .unwrap();
+        let (alpha, line) = spawn_named("alpha", pending_times(4));
         let id = alpha.id();
         alpha.await.unwrap();
         (id, line)
@@ -190,7 +234,7 @@ fn a_span_per_task_with_tokio_fields_entered_once_per_poll() {
     assert_eq!(span.fields["kind"], "task");
     assert_eq!(span.fields["task.id"], alpha_id.as_u64().to_string());
     assert!(
-        span.fields["loc.file"].ends_with("trace.rs"),
+        span.fields["loc.file"].ends_with("tests/trace.rs"),
         "{:?}",
         span.fields
     );
@@ -216,24 +260,18 @@ fn every_spawn_path_reports_its_callers_location_and_kind() {
 
     rt.block_on(async {
         // `weft::spawn` reaches the spawn through a closure: the location
-        // must still be this line.
-        lines.insert("plain", line!() + 1);
-        let plain = weft_runtime::spawn(async {});
+        // must still be the caller's.
+        let (plain, line) = spawn_plain(async {});
+        lines.insert("plain", line);
         plain.await.unwrap();
-        lines.insert("blocking", line!() + 1);
-        let blocking = task::Builder::new()
-            .name("blocking")
-            .spawn_blocking(|| 7)
-            .unwrap();
+        let (blocking, line) = spawn_blocking_named("blocking", || 7);
+        lines.insert("blocking", line);
         assert_eq!(blocking.await.unwrap(), 7);
     });
     let local = LocalSet::new();
     local.block_on(&rt, async {
-        lines.insert("local", line!() + 1);
-        let local = task::Builder::new()
-            .name("local")
-            .spawn_local(async {})
-            .unwrap();
+        let (local, line) = spawn_local_named("local", async {});
+        lines.insert("local", line);
         local.await.unwrap();
     });
 
@@ -263,7 +301,10 @@ fn every_spawn_path_reports_its_callers_location_and_kind() {
     assert_eq!(local.fields["kind"], "local");
     assert_eq!(local.fields["task.name"], "local");
     for span in [plain, blocking, local] {
-        assert!(span.fields["loc.file"].ends_with("trace.rs"), "{span:?}");
+        assert!(
+            span.fields["loc.file"].ends_with("tests/trace.rs"),
+            "{span:?}"
+        );
         assert!(span.closed, "{span:?}");
     }
     // Both `block_on`s are spans of their own, entered at least once.
@@ -351,4 +392,72 @@ fn no_subscriber_no_span_and_tasks_still_run() {
         a.await.unwrap() + 1
     });
     assert_eq!(out, 2);
+}
+
+#[test]
+fn a_sleep_is_a_timer_resource_with_poll_ops_inside_its_task() {
+    let recorder = Recorder::default();
+    let _default = tracing::subscriber::set_default(recorder.clone());
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+
+    let line = rt.block_on(async {
+        let (sleep, line) = sleep_here(Duration::from_millis(1500));
+        let (sleeper, _) = spawn_named("sleeper", sleep);
+        sleeper.await.unwrap();
+        line
+    });
+
+    let log = recorder.log.lock().unwrap();
+    let (&resource_id, resource) = log
+        .spans
+        .iter()
+        .find(|(_, span)| span.name == "runtime.resource")
+        .expect("no resource span");
+    assert_eq!(resource.fields["concrete_type"], "Sleep");
+    assert_eq!(resource.fields["kind"], "timer");
+    assert!(
+        resource.fields["loc.file"].ends_with("tests/trace.rs"),
+        "{resource:?}"
+    );
+    assert_eq!(resource.fields["loc.line"], line.to_string());
+    // Its async op is entered once per poll only (console counts those as
+    // the op's polls), and each poll reports its outcome.
+    // Entered once when its async op is made (console ties the op to the
+    // resource entered then) and once per poll: twice here (pending, then
+    // ready once the paused clock jumps).
+    assert_eq!((resource.enters, resource.exits), (3, 3));
+    let async_op = log
+        .spans
+        .values()
+        .find(|span| span.name == "runtime.resource.async_op")
+        .expect("no async op span");
+    assert_eq!(async_op.fields["source"], "Sleep::new_timeout");
+    assert_eq!(async_op.enters, 2);
+    let poll_ops: Vec<&str> = log
+        .events
+        .iter()
+        .filter(|event| event.target == "runtime::resource::poll_op")
+        .map(|event| event.fields["is_ready"].as_str())
+        .collect();
+    eprintln!(
+        "{poll_ops:?} {:?}",
+        log.events
+            .iter()
+            .filter(|e| e.target.contains("state"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(poll_ops, ["false", "true"]);
+    let updates: Vec<&HashMap<String, String>> = log
+        .events
+        .iter()
+        .filter(|event| event.target == "runtime::resource::state_update")
+        .map(|event| &event.fields)
+        .collect();
+    assert_eq!(updates.len(), 1, "one update, when the Sleep registers");
+    assert_eq!(updates[0]["duration"], "1500");
+    assert_eq!(updates[0]["duration.unit"], "ms");
+    assert!(resource.closed && resource_id > 0);
 }
