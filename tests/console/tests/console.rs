@@ -2,17 +2,21 @@
 //! `tracing`) runs with the real `console-subscriber` layer installed, and
 //! console's own gRPC client (`console-api`), on a tokio runtime of its
 //! own as the `tokio-console` binary would be, reads back each task's name,
-//! spawn location, poll count, busy time and wakes.
+//! spawn location, poll count, busy time and wakes, and a sleep as a timer
+//! resource whose poll ops belong to its task.
 
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
+use std::panic::Location;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use console_api::field::{Name, Value};
 use console_api::instrument::instrument_client::InstrumentClient;
-use console_api::instrument::InstrumentRequest;
+use console_api::instrument::{InstrumentRequest, Update};
+use console_api::resources::resource::kind::{Kind, Known};
+use console_api::resources::{PollOp, Resource};
 use console_api::tasks::Stats;
 use console_subscriber::{ConsoleLayer, ServerParts};
 use tonic::transport::server::TcpIncoming;
@@ -25,6 +29,9 @@ const TASKS: [(&str, u64); 3] = [
     ("console-beta", 4),
     ("console-gamma", 9),
 ];
+
+/// The task that sleeps.
+const SLEEPER: &str = "console-sleeper";
 
 /// How long each poll keeps its worker busy, so busy time has a floor.
 const SPIN: Duration = Duration::from_micros(300);
@@ -49,14 +56,15 @@ fn polled(polls: u64) -> impl Future<Output = ()> {
 
 /// What the console client learnt about one task.
 #[derive(Debug, Default)]
-struct Seen {
+struct SeenTask {
+    id: u64,
     fields: HashMap<String, String>,
     file: Option<String>,
     line: Option<u32>,
     stats: Option<Stats>,
 }
 
-impl Seen {
+impl SeenTask {
     fn polls(&self) -> u64 {
         self.stats
             .and_then(|stats| stats.poll_stats)
@@ -75,6 +83,95 @@ impl Seen {
     fn done(&self) -> bool {
         self.stats.is_some_and(|stats| stats.dropped_at.is_some())
     }
+
+    fn name(&self) -> Option<&str> {
+        self.fields.get("task.name").map(String::as_str)
+    }
+}
+
+/// Everything the console client has been told so far.
+#[derive(Debug, Default)]
+struct Seen {
+    tasks: HashMap<u64, SeenTask>,
+    resources: HashMap<u64, Resource>,
+    poll_ops: Vec<PollOp>,
+}
+
+impl Seen {
+    fn add(&mut self, update: Update) {
+        if let Some(update) = update.task_update {
+            for task in update.new_tasks {
+                let id = task.id.unwrap().id;
+                let seen = self.tasks.entry(id).or_default();
+                seen.id = id;
+                for field in task.fields {
+                    let (Some(Name::StrName(name)), Some(value)) = (field.name, field.value) else {
+                        continue;
+                    };
+                    let value = match value {
+                        Value::DebugVal(v) | Value::StrVal(v) => v,
+                        Value::U64Val(v) => v.to_string(),
+                        Value::I64Val(v) => v.to_string(),
+                        Value::BoolVal(v) => v.to_string(),
+                    };
+                    seen.fields.insert(name, value);
+                }
+                if let Some(location) = task.location {
+                    seen.file = location.file;
+                    seen.line = location.line;
+                }
+            }
+            for (id, stats) in update.stats_update {
+                self.tasks.entry(id).or_default().stats = Some(stats);
+            }
+        }
+        if let Some(update) = update.resource_update {
+            for resource in update.new_resources {
+                self.resources.insert(resource.id.unwrap().id, resource);
+            }
+            self.poll_ops.extend(update.new_poll_ops);
+        }
+    }
+
+    /// The task named `name`, if it has arrived.
+    fn find(&self, name: &str) -> Option<&SeenTask> {
+        self.tasks.values().find(|task| task.name() == Some(name))
+    }
+
+    fn task(&self, name: &str) -> &SeenTask {
+        self.find(name)
+            .unwrap_or_else(|| panic!("no task {name:?}"))
+    }
+
+    /// Every task done with its final poll count, and the sleep's last poll
+    /// op (ready) in.
+    fn complete(&self) -> bool {
+        let tasks = TASKS.iter().all(|(name, polls)| {
+            self.find(name)
+                .is_some_and(|task| task.done() && task.polls() == *polls)
+        });
+        let slept = self
+            .find(SLEEPER)
+            .is_some_and(|task| task.done() && self.poll_ops.iter().any(|op| op.is_ready));
+        tasks && slept
+    }
+}
+
+/// Spawns a named weft task and says from which line (the caller's): the
+/// location console must show, if the spawn path passes it down.
+#[track_caller]
+fn spawn_named<F>(name: &str, future: F) -> (weft::task::JoinHandle<()>, u32)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let handle = weft::task::Builder::new().name(name).spawn(future).unwrap();
+    (handle, Location::caller().line())
+}
+
+/// A weft `Sleep`, and the caller's line.
+#[track_caller]
+fn sleep_here(duration: Duration) -> (weft::time::Sleep, u32) {
+    (weft::time::sleep(duration), Location::caller().line())
 }
 
 /// The filter `ConsoleLayer::builder().spawn()` puts on its layer: spans
@@ -87,7 +184,7 @@ fn console_filter(meta: &tracing::Metadata<'_>) -> bool {
 }
 
 #[test]
-fn weft_tasks_reach_a_console_client_with_names_polls_and_busy_time() {
+fn weft_tasks_and_sleeps_reach_a_console_client() {
     // The console side: its layer in the global subscriber, its aggregator
     // and gRPC server on a tokio runtime of their own, on a loopback port
     // the OS picks.
@@ -120,87 +217,88 @@ fn weft_tasks_reach_a_console_client_with_names_polls_and_busy_time() {
         addr
     });
 
-    // The weft program: named tasks polled a known number of times.
+    // The viewer attaches first, as tokio-console would to a running
+    // program: console's client on the console's runtime.
+    let mut updates = console.block_on(async {
+        let mut client = InstrumentClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connect to console-subscriber's server");
+        client
+            .watch_updates(InstrumentRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+    });
+
+    // The weft program: named tasks polled a known number of times, and
+    // one that sleeps.
     let rt = weft::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
         .unwrap();
-    let spawn_line = rt.block_on(async {
+    let (spawn_line, sleep_line) = rt.block_on(async {
         let mut handles = Vec::new();
         let mut line = 0;
         for (name, polls) in TASKS {
-            line = line!() + 1;
-            let handle = weft::task::Builder::new().name(name).spawn(polled(polls));
-            handles.push(handle.unwrap());
+            let (handle, at) = spawn_named(name, polled(polls));
+            handles.push(handle);
+            line = at;
         }
         for handle in handles {
             handle.await.unwrap();
         }
-        line
+        let (sleep, sleep_line) = sleep_here(Duration::from_millis(5));
+        let (sleeper, _) = spawn_named(SLEEPER, sleep);
+        sleeper.await.unwrap();
+        (line, sleep_line)
     });
     drop(rt);
 
-    // The viewer: console's client, reading updates until every task has
-    // arrived complete with its stats.
+    // Read updates until every task has arrived complete with its stats,
+    // and the sleep's last poll op.
     let seen = console.block_on(async {
-        let mut client = InstrumentClient::connect(format!("http://{addr}"))
-            .await
-            .expect("connect to console-subscriber's server");
-        let mut updates = client
-            .watch_updates(InstrumentRequest {})
-            .await
-            .unwrap()
-            .into_inner();
-        let mut tasks: HashMap<u64, Seen> = HashMap::new();
+        let mut seen = Seen::default();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let complete = TASKS.iter().all(|(name, polls)| {
-                tasks.values().any(|task| {
-                    task.fields.get("task.name").map(String::as_str) == Some(*name)
-                        && task.done()
-                        && task.polls() == *polls
-                })
-            });
-            if complete {
-                break tasks;
-            }
+        while !seen.complete() {
             let update = match tokio::time::timeout_at(deadline, updates.message()).await {
                 Ok(update) => update.unwrap().expect("the update stream ended"),
-                Err(_) => panic!("timed out; the console client saw {tasks:#?}"),
+                Err(_) => panic!("timed out; the console client saw {seen:#?}"),
             };
-            let Some(update) = update.task_update else {
-                continue;
-            };
-            for task in update.new_tasks {
-                let seen = tasks.entry(task.id.unwrap().id).or_default();
-                for field in task.fields {
-                    let (Some(Name::StrName(name)), Some(value)) = (field.name, field.value) else {
-                        continue;
-                    };
-                    let value = match value {
-                        Value::DebugVal(v) | Value::StrVal(v) => v,
-                        Value::U64Val(v) => v.to_string(),
-                        Value::I64Val(v) => v.to_string(),
-                        Value::BoolVal(v) => v.to_string(),
-                    };
-                    seen.fields.insert(name, value);
-                }
-                if let Some(location) = task.location {
-                    seen.file = location.file;
-                    seen.line = location.line;
-                }
-            }
-            for (id, stats) in update.stats_update {
-                tasks.entry(id).or_default().stats = Some(stats);
-            }
+            seen.add(update);
         }
+        seen
     });
 
+    let sleeper = seen.task(SLEEPER);
+    let resource = seen
+        .resources
+        .values()
+        .find(|resource| resource.concrete_type == "Sleep")
+        .expect("no Sleep resource");
+    assert_eq!(
+        resource.kind.as_ref().and_then(|kind| kind.kind.clone()),
+        Some(Kind::Known(Known::Timer as i32))
+    );
+    let location = resource.location.as_ref().unwrap();
+    assert!(location.file.as_deref().unwrap().ends_with("console.rs"));
+    assert_eq!(location.line, Some(sleep_line));
+    // Its poll ops were made inside the sleeper's task span, on this
+    // resource; the last one found it elapsed.
+    let resource_id = resource.id.unwrap().id;
+    let ops: Vec<&PollOp> = seen
+        .poll_ops
+        .iter()
+        .filter(|op| op.resource_id.map(|id| id.id) == Some(resource_id))
+        .collect();
+    assert!(ops.len() >= 2, "{ops:?}");
+    assert!(ops.iter().all(|op| op.name == "poll_elapsed"));
+    assert!(ops
+        .iter()
+        .all(|op| op.task_id.map(|id| id.id) == Some(sleeper.id)));
+    assert!(ops.last().unwrap().is_ready && !ops[0].is_ready, "{ops:?}");
+
     for (name, polls) in TASKS {
-        let task = seen
-            .values()
-            .find(|task| task.fields.get("task.name").map(String::as_str) == Some(name))
-            .unwrap();
+        let task = seen.task(name);
         assert_eq!(task.fields["kind"], "task", "{task:?}");
         assert!(task.fields["task.id"].parse::<u64>().is_ok(), "{task:?}");
         assert!(
