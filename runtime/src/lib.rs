@@ -55,6 +55,7 @@ mod scheduler;
 pub mod signal;
 pub mod task;
 mod threads;
+mod trace;
 
 pub use task::spawn;
 

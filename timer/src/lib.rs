@@ -47,6 +47,7 @@ mod interval;
 mod paused;
 mod sleep;
 mod timeout;
+mod trace;
 #[doc(hidden)]
 pub mod wheel;
 

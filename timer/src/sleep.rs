@@ -15,6 +15,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use crate::time_driver::{Entry, TimeHandle};
+use crate::trace::SleepTrace;
 use crate::Instant;
 
 /// Waits until `duration` has passed on the runtime clock.
@@ -63,21 +64,26 @@ pub struct Sleep {
     entry: Option<Entry>,
     /// Set when a poll finds the deadline reached; cleared by `reset`.
     completed: bool,
+    /// Its `tracing` spans (feature `tracing`; zero-sized without).
+    trace: SleepTrace,
 }
 
 impl Sleep {
+    #[track_caller]
     pub(crate) fn new(handle: TimeHandle, deadline: Instant) -> Sleep {
         Sleep {
             handle,
             deadline,
             entry: None,
             completed: false,
+            trace: SleepTrace::new(),
         }
     }
 
     /// A Sleep on the timers of `handle` rather than the current runtime's
     /// (for tests of the timer itself).
     #[doc(hidden)]
+    #[track_caller]
     pub fn new_in(handle: &TimeHandle, deadline: Instant) -> Sleep {
         Sleep::new(handle.clone(), deadline)
     }
@@ -129,6 +135,9 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = deadline;
         this.completed = false;
+        let handle = &this.handle;
+        this.trace
+            .reset(|| deadline.into_std().saturating_duration_since(handle.now()));
         let Some(entry) = &this.entry else { return };
         let inner = &*this.handle.inner;
         let at_tick = inner.clock.deadline_tick(deadline.into_std());
@@ -142,10 +151,22 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let _entered = this.trace.enter();
+        let poll = this.poll_elapsed(cx);
+        this.trace.poll_op(poll.is_ready());
+        poll
+    }
+}
+
+impl Sleep {
+    /// The poll itself (`poll` wraps it in the Sleep's spans).
+    #[inline]
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // A fired timer is a unit of progress: a task looping on elapsed
         // sleeps still yields once its budget is spent.
         let restore = ready!(weft_base::coop::poll_proceed(cx));
-        let this = self.get_mut();
+        let this = self;
         let inner = &*this.handle.inner;
         let deadline = this.deadline.into_std();
         if inner.clock.now() >= deadline {
@@ -164,6 +185,10 @@ impl Future for Sleep {
             {
                 return Poll::Pending;
             }
+        }
+        if this.entry.is_none() {
+            let left = || deadline.saturating_duration_since(inner.clock.now());
+            this.trace.state_update(left);
         }
         inner.register(&mut this.entry, at_tick, cx.waker())
     }

@@ -42,6 +42,10 @@ pub(crate) struct Header {
     pub(crate) id: Id,
     /// Polls, last poll, what it waits on: for the dump and the detector.
     pub(crate) activity: Activity,
+    /// The id of the task's `tracing` span, for the events of its wakers
+    /// (`crate::trace`).
+    #[cfg(feature = "tracing")]
+    pub(crate) span_id: crate::trace::SpanId,
 }
 
 /// The future, then its output, then nothing.
@@ -66,12 +70,11 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
-    /// The meta of a task spawned at the caller's location, now.
-    #[track_caller]
-    pub(crate) fn here(name: Option<Arc<String>>) -> Meta {
+    /// The meta of a task spawned now, at `location`.
+    pub(crate) fn new(name: Option<Arc<String>>, location: &'static Location<'static>) -> Meta {
         Meta {
             name,
-            location: Location::caller(),
+            location,
             spawned: coarse::now(),
         }
     }
@@ -112,8 +115,11 @@ impl<F: Future, S: Schedule> Cell<F, S> {
         scheduler: Arc<S>,
         id: Id,
         meta: Meta,
+        span_id: crate::trace::SpanId,
         vtable: &'static Vtable,
     ) -> Box<Cell<F, S>> {
+        #[cfg(not(feature = "tracing"))]
+        let crate::trace::SpanId = span_id;
         Box::new(Cell {
             header: Header {
                 state: State::new(),
@@ -121,6 +127,8 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 owned: UnsafeCell::new(Pointers::default()),
                 id,
                 activity: Activity::new(),
+                #[cfg(feature = "tracing")]
+                span_id,
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),

@@ -63,6 +63,7 @@ pub(crate) fn new<F, S>(
     scheduler: Arc<S>,
     id: Id,
     meta: Meta,
+    span_id: crate::trace::SpanId,
 ) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
@@ -71,7 +72,7 @@ where
 {
     // SAFETY: a `Send` future with a `Send` output may be polled and
     // dropped on any thread, which is all `new_local` asks of its caller.
-    unsafe { new_local(future, scheduler, id, meta) }
+    unsafe { new_local(future, scheduler, id, meta, span_id) }
 }
 
 /// Allocates a task whose future (and output) need not be `Send`: a
@@ -92,13 +93,21 @@ pub(crate) unsafe fn new_local<F, S>(
     scheduler: Arc<S>,
     id: Id,
     meta: Meta,
+    span_id: crate::trace::SpanId,
 ) -> (Task, Notified, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     F::Output: 'static,
     S: Schedule,
 {
-    let cell = Cell::new(future, scheduler, id, meta, harness::vtable::<F, S>());
+    let cell = Cell::new(
+        future,
+        scheduler,
+        id,
+        meta,
+        span_id,
+        harness::vtable::<F, S>(),
+    );
     // SAFETY: `Box::into_raw` never returns null.
     let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell)) }.cast::<Header>();
     // SAFETY: the cell is live and starts with three references (see

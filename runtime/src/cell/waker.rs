@@ -46,25 +46,32 @@ unsafe fn raw(ptr: *const ()) -> RawTask {
 
 unsafe fn clone(ptr: *const ()) -> RawWaker {
     // SAFETY: the waker being cloned holds a reference.
-    unsafe { raw(ptr) }.ref_inc();
+    let task = unsafe { raw(ptr) };
+    crate::trace::waker_op(task.header(), "waker.clone");
+    task.ref_inc();
     RawWaker::new(ptr, &VTABLE)
 }
 
 unsafe fn drop_waker(ptr: *const ()) {
     // SAFETY: the waker's own reference.
-    unsafe { raw(ptr) }.drop_reference();
+    let task = unsafe { raw(ptr) };
+    crate::trace::waker_op(task.header(), "waker.drop");
+    task.drop_reference();
 }
 
 unsafe fn wake_by_val(ptr: *const ()) {
     // SAFETY: the waker's own reference; it is dropped in both paths.
     let task = unsafe { raw(ptr) };
+    crate::trace::waker_op(task.header(), "waker.wake");
     wake(task);
     task.drop_reference();
 }
 
 unsafe fn wake_by_ref(ptr: *const ()) {
     // SAFETY: the waker holds a reference for the duration of the call.
-    wake(unsafe { raw(ptr) });
+    let task = unsafe { raw(ptr) };
+    crate::trace::waker_op(task.header(), "waker.wake_by_ref");
+    wake(task);
 }
 
 /// Queues the task if it is idle. The caller holds a reference throughout,

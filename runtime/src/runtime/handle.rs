@@ -4,6 +4,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -15,6 +16,7 @@ use crate::cell::{self, Id, JoinHandle, Meta};
 use crate::scheduler::park::ThreadParker;
 use crate::scheduler::worker::BlockInPlace;
 use crate::scheduler::{current_thread, Scheduler};
+use crate::trace;
 use weft_base::context::{self, DrivingGuard, Service, ServiceGuard, ServiceSet, Slot};
 use weft_base::coop;
 
@@ -81,10 +83,11 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.services.spawn(future, None)
+        self.services.spawn(future, None, Location::caller())
     }
 
     /// Runs a blocking closure on the runtime's blocking pool.
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -118,6 +121,7 @@ impl Handle {
     ) -> F::Output {
         let _driving = start_driving_tasks();
         let _current = self.set_current();
+        let future = trace::block_on(future, Location::caller());
         let scheduler = &self.services.scheduler;
         match scheduler.flavor {
             RuntimeFlavor::CurrentThread => {
@@ -252,12 +256,12 @@ impl Handle {
         // time, nor before its result is out.
         let inhibit = (scheduler.flavor == RuntimeFlavor::CurrentThread)
             .then(|| services.time().inhibit_auto_advance());
-        let (task, notified, join) = cell::new(
-            BlockingTask::new(f),
-            scheduler.clone(),
-            Id::next(),
-            Meta::here(name),
-        );
+        let id = Id::next();
+        let task = BlockingTask::new(f);
+        let location = Location::caller();
+        let (task, span_id) = trace::task(task, "blocking", id, &name, location);
+        let meta = Meta::new(name, location);
+        let (task, notified, join) = cell::new(task, scheduler.clone(), id, meta, span_id);
         // Not in the owned-tasks list, as tokio's are not: the scheduler's
         // shutdown must not cancel a closure the pool has handed to a
         // thread. The pool cancels the rest itself (`blocking/mod.rs`), and

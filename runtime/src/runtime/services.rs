@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::sync::{Arc, OnceLock, Weak};
 
 use super::{Handle, RuntimeFlavor};
@@ -18,6 +19,7 @@ use crate::scheduler::config::Config as SchedulerConfig;
 use crate::scheduler::worker::Core;
 use crate::scheduler::Scheduler;
 use crate::threads::ThreadConfig;
+use crate::trace;
 
 /// What every handle to one runtime shares.
 pub struct Services {
@@ -89,15 +91,22 @@ impl Services {
     /// blocking one through `Handle::spawn_blocking_named`, which also
     /// needs the handle for the pool thread it may start). Through a
     /// borrow, so `task::spawn` spawns without a count on the services.
-    #[track_caller]
-    pub(crate) fn spawn<F>(&self, future: F, name: Option<Arc<String>>) -> JoinHandle<F::Output>
+    /// `location` is where the user's code spawned it.
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        name: Option<Arc<String>>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let scheduler = &self.scheduler;
-        let (task, notified, join) =
-            cell::new(future, scheduler.clone(), Id::next(), Meta::here(name));
+        let id = Id::next();
+        let (future, span_id) = trace::task(future, "task", id, &name, location);
+        let meta = Meta::new(name, location);
+        let (task, notified, join) = cell::new(future, scheduler.clone(), id, meta, span_id);
         if let Some(notified) = scheduler.owned.bind(task, notified) {
             scheduler.schedule_spawned(notified);
         }

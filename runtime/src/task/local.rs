@@ -161,13 +161,17 @@ impl Shared {
         F: Future + 'static,
         F::Output: 'static,
     {
+        let id = Id::next();
+        let location = std::panic::Location::caller();
+        let (future, span_id) = crate::trace::task(future, "local", id, &name, location);
+        let meta = Meta::new(name, location);
         // Only this set's thread runs its queue (a `LocalSet` is neither
         // `Send` nor `Sync`; `CURRENT` is a thread-local) and we are on it
         // (the caller holds the set or found it current here).
         // SAFETY: `new_local`'s contract, then: the task is polled and
         // dropped on this thread, and the set's `Drop` shuts its owned list
         // down here.
-        let cell = unsafe { cell::new_local(future, self.clone(), Id::next(), Meta::here(name)) };
+        let cell = unsafe { cell::new_local(future, self.clone(), id, meta, span_id) };
         let (task, notified, join) = cell;
         if let Some(notified) = self.owned.bind(task, notified) {
             self.schedule(notified);
@@ -280,6 +284,7 @@ impl LocalSet {
     }
 
     /// Adds a named task to this set (`task::Builder`).
+    #[track_caller]
     pub(crate) fn spawn_local_named<F>(
         &self,
         future: F,
@@ -435,6 +440,7 @@ where
 }
 
 /// Spawns onto the current local set under `name`, or says there is none.
+#[track_caller]
 pub(crate) fn try_spawn_local_named<F>(
     future: F,
     name: Option<Arc<String>>,
@@ -443,7 +449,11 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    current().map(|shared| shared.spawn(future, name))
+    // Not through a closure: that would break the `#[track_caller]` chain.
+    match current() {
+        Ok(shared) => Ok(shared.spawn(future, name)),
+        Err(message) => Err(message),
+    }
 }
 
 /// The set `spawn_local` spawns onto here: the one this thread runs or

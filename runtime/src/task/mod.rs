@@ -58,9 +58,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Through a borrow of the current runtime: no count taken on it.
+    // Through a borrow of the current runtime: no count taken on it. (The
+    // closure breaks the `#[track_caller]` chain: the location is taken here.)
+    let location = std::panic::Location::caller();
     let spawned = weft_base::context::with_current::<Handle, _>(|services| {
-        services.map(|services| services.spawn(future, None))
+        services.map(|services| services.spawn(future, None, location))
     });
     match spawned {
         Some(join) => join,
