@@ -129,9 +129,14 @@ pub enum Waiting {
         /// The primitive's address, to tell two apart and match a holder.
         addr: u64,
     },
-    /// The `JoinHandle` of a task (a blocking job's too).
+    /// The `JoinHandle` of a task.
     Join {
         /// The awaited task's id.
+        task: u64,
+    },
+    /// The `JoinHandle` of a blocking job (`spawn_blocking`).
+    BlockingJob {
+        /// The job's task id.
         task: u64,
     },
 }
@@ -183,6 +188,12 @@ impl WaitOn {
         WaitOn::new(Kind::Join, 0, task)
     }
 
+    /// The `JoinHandle` of the blocking job (`spawn_blocking`) with task
+    /// id `task`.
+    pub fn blocking_job(task: u64) -> WaitOn {
+        WaitOn::new(Kind::Join, 1, task)
+    }
+
     /// The note decoded.
     pub fn waiting(self) -> Waiting {
         let payload = self.0 & PAYLOAD;
@@ -198,6 +209,7 @@ impl WaitOn {
                 },
                 None => Waiting::Unknown,
             },
+            k if k == Kind::Join as u8 && sub == 1 => Waiting::BlockingJob { task: payload },
             k if k == Kind::Join as u8 => Waiting::Join { task: payload },
             _ => Waiting::Unknown,
         }
@@ -262,6 +274,7 @@ mod tests {
             (WaitOn::readable(7), Waiting::Readable { fd: 7 }),
             (WaitOn::writable(9), Waiting::Writable { fd: 9 }),
             (WaitOn::join(42), Waiting::Join { task: 42 }),
+            (WaitOn::blocking_job(43), Waiting::BlockingJob { task: 43 }),
             (
                 WaitOn::sync(SyncKind::OnceCell, 0x7f00_1234_5678 as *const u8),
                 Waiting::Sync {

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use crate::clock::TICKS_PER_MS;
 use crate::time_driver::{Entry, TimeHandle};
 use crate::Instant;
 
@@ -162,11 +163,25 @@ impl Future for Sleep {
                 && !inner.has_fired(entry.at_tick)
                 && entry.waker.will_wake(cx.waker())
             {
+                note_deadline(at_tick);
                 return Poll::Pending;
             }
         }
-        inner.register(&mut this.entry, at_tick, cx.waker())
+        let poll = inner.register(&mut this.entry, at_tick, cx.waker());
+        if poll.is_pending() {
+            note_deadline(at_tick);
+        }
+        poll
     }
+}
+
+/// Notes, for the task dump, that the task waits on a timer due at wheel
+/// time `at_tick` (in the clock's milliseconds, rounded up).
+#[inline]
+fn note_deadline(at_tick: u64) {
+    weft_base::wait::note(weft_base::wait::WaitOn::timer(
+        at_tick.div_ceil(TICKS_PER_MS),
+    ));
 }
 
 impl Drop for Sleep {
