@@ -63,6 +63,9 @@ pub(crate) struct Meta {
     pub(crate) location: &'static Location<'static>,
     /// When it was spawned, by the coarse clock.
     pub(crate) spawned: Millis,
+    /// A `spawn_blocking` job rather than a task (it sits in the padding
+    /// after `spawned`).
+    pub(crate) blocking: bool,
 }
 
 impl Meta {
@@ -73,6 +76,16 @@ impl Meta {
             name,
             location: Location::caller(),
             spawned: coarse::now(),
+            blocking: false,
+        }
+    }
+
+    /// The meta of a `spawn_blocking` job spawned at the caller's location.
+    #[track_caller]
+    pub(crate) fn blocking_here(name: Option<Arc<String>>) -> Meta {
+        Meta {
+            blocking: true,
+            ..Meta::here(name)
         }
     }
 }
