@@ -116,9 +116,17 @@ mod tests {
         locked(base as *const u8);
         assert_eq!(holder(other as u64), Holder::Unknown);
         unlocked(other as *const u8);
-        assert_eq!(holder(base as u64), Holder::NotATask, "not cleared by the other");
+        assert_eq!(
+            holder(base as u64),
+            Holder::NotATask,
+            "not cleared by the other"
+        );
         locked(other as *const u8);
-        assert_eq!(holder(base as u64), Holder::Unknown, "overwritten, not wrong");
+        assert_eq!(
+            holder(base as u64),
+            Holder::Unknown,
+            "overwritten, not wrong"
+        );
         unlocked(other as *const u8);
     }
 }

@@ -300,11 +300,12 @@ impl Future for Readiness<'_> {
             Poll::Ready(event) => Poll::Ready(Ok(event)),
             Poll::Pending => {
                 this.registration.rearm()?;
-                this.registration.note_wait(if this.mask & crate::scheduled_io::READABLE != 0 {
-                    Direction::Read
-                } else {
-                    Direction::Write
-                });
+                this.registration
+                    .note_wait(if this.mask & crate::scheduled_io::READABLE != 0 {
+                        Direction::Read
+                    } else {
+                        Direction::Write
+                    });
                 Poll::Pending
             }
         }

@@ -20,8 +20,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use crate::semaphore::{Semaphore, TryAcquireError};
-use weft_base::wait::{SyncKind, WaitOn};
 use weft_base::loom::UnsafeCell;
+use weft_base::wait::{SyncKind, WaitOn};
 
 /// An async mutual-exclusion lock, fair (first come, first served).
 ///

@@ -72,9 +72,15 @@ impl Meta {
     /// The meta of a task spawned at the caller's location, now.
     #[track_caller]
     pub(crate) fn here(name: Option<Arc<String>>) -> Meta {
+        Meta::at(name, Location::caller())
+    }
+
+    /// The meta of a task spawned at `location`, now (for a spawn path
+    /// that goes through a closure, which `#[track_caller]` cannot cross).
+    pub(crate) fn at(name: Option<Arc<String>>, location: &'static Location<'static>) -> Meta {
         Meta {
             name,
-            location: Location::caller(),
+            location,
             spawned: coarse::now(),
             blocking: false,
         }

@@ -591,7 +591,15 @@ impl fmt::Display for WaitsOn {
 impl fmt::Display for Dump {
     /// A table, one task a line, then a summary and the deadlock hints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header = ["ID", "STATE", "POLLS", "LAST POLL", "AGE", "NAME", "SPAWNED AT"];
+        let header = [
+            "ID",
+            "STATE",
+            "POLLS",
+            "LAST POLL",
+            "AGE",
+            "NAME",
+            "SPAWNED AT",
+        ];
         let rows: Vec<[String; 7]> = self
             .tasks
             .iter()
@@ -624,10 +632,22 @@ impl fmt::Display for Dump {
         for (task, row) in self.tasks.iter().zip(&rows) {
             let mut rest = match task.state {
                 TaskState::Idle => {
-                    let mut text = task.waits_on.to_string();
-                    if let WaitsOn::Join { task: other } = task.waits_on {
-                        text = format!("the JoinHandle of {}", self.label(other));
-                    }
+                    // As `WaitsOn`'s own text, with the other task's name.
+                    let mut text = match task.waits_on {
+                        WaitsOn::Join { task: other } => {
+                            format!("the JoinHandle of {}", self.label(other))
+                        }
+                        WaitsOn::Sync {
+                            kind,
+                            addr,
+                            holder: Some(Holder::Task(holder)),
+                        } => format!(
+                            "{} {addr:#x} (held by {})",
+                            kind.describe(),
+                            self.label(holder)
+                        ),
+                        other => other.to_string(),
+                    };
                     if task.more {
                         text.push_str(", and more");
                     }
@@ -750,18 +770,16 @@ mod tests {
             text.contains("task 3 't3' -> task 5 't5' -> task 3 't3'"),
             "{text}"
         );
-        assert!(text.contains("7 tasks: 1 running, 0 scheduled, 6 idle"), "{text}");
+        assert!(
+            text.contains("7 tasks: 1 running, 0 scheduled, 6 idle"),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_task_waiting_on_a_lock_it_holds_is_a_cycle_of_one() {
         let dump = Dump::from_tasks(vec![task(2, TaskState::Idle, mutex(0x10, 2))]);
-        assert_eq!(
-            dump.deadlocks(),
-            [Deadlock::Cycle {
-                tasks: vec![id(2)]
-            }]
-        );
+        assert_eq!(dump.deadlocks(), [Deadlock::Cycle { tasks: vec![id(2)] }]);
     }
 
     #[test]

@@ -17,9 +17,9 @@ mod shutdown_err;
 
 pub use crate::scheduler::RuntimeFlavor;
 pub use builder::{Builder, IO_BACKEND_ENV, WORKER_THREADS_ENV};
-pub use dump::Dump;
 #[cfg(all(unix, not(loom)))]
 pub use dump::dump_on_signal;
+pub use dump::Dump;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use id::Id;
 pub use local::{LocalOptions, LocalRuntime};
@@ -89,6 +89,7 @@ impl Runtime {
 
     /// Runs a blocking closure on the blocking pool; see
     /// [`Handle::spawn_blocking`].
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -95,9 +95,28 @@ impl Services {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_at(future, name, std::panic::Location::caller())
+    }
+
+    /// [`spawn`](Self::spawn) from a `location` the caller read (through a
+    /// closure, which `#[track_caller]` does not cross).
+    pub(crate) fn spawn_at<F>(
+        &self,
+        future: F,
+        name: Option<Arc<String>>,
+        location: &'static std::panic::Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let scheduler = &self.scheduler;
-        let (task, notified, join) =
-            cell::new(future, scheduler.clone(), Id::next(), Meta::here(name));
+        let (task, notified, join) = cell::new(
+            future,
+            scheduler.clone(),
+            Id::next(),
+            Meta::at(name, location),
+        );
         if let Some(notified) = scheduler.owned.bind(task, notified) {
             scheduler.schedule_spawned(notified);
         }

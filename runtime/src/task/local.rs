@@ -288,6 +288,7 @@ impl LocalSet {
     }
 
     /// Adds a named task to this set (`task::Builder`).
+    #[track_caller]
     pub(crate) fn spawn_local_named<F>(
         &self,
         future: F,
@@ -458,6 +459,7 @@ where
 }
 
 /// Spawns onto the current local set under `name`, or says there is none.
+#[track_caller]
 pub(crate) fn try_spawn_local_named<F>(
     future: F,
     name: Option<Arc<String>>,
@@ -466,7 +468,11 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    current().map(|shared| shared.spawn(future, name))
+    // A `match`, not `map`: `#[track_caller]` does not cross a closure.
+    match current() {
+        Ok(shared) => Ok(shared.spawn(future, name)),
+        Err(message) => Err(message),
+    }
 }
 
 /// The set `spawn_local` spawns onto here: the one this thread runs or

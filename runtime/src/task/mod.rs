@@ -58,9 +58,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Through a borrow of the current runtime: no count taken on it.
+    // Through a borrow of the current runtime: no count taken on it. The
+    // caller's location is read here: `#[track_caller]` stops at a closure.
+    let location = std::panic::Location::caller();
     let spawned = weft_base::context::with_current::<Handle, _>(|services| {
-        services.map(|services| services.spawn(future, None))
+        services.map(|services| services.spawn_at(future, None, location))
     });
     match spawned {
         Some(join) => join,
