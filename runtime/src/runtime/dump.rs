@@ -188,12 +188,16 @@ pub enum Deadlock {
     },
 }
 
+/// What a task-list walk calls for each live task (and whether it is a
+/// local set's).
+pub(crate) type Visit<'a> = dyn FnMut(&Header, bool) + 'a;
+
 impl Dump {
     /// The dump of one task list (`tasks` under its locks); `polling[i]`
     /// is what worker `i` polls now; `timer_now` is the timer clock's
     /// reading in milliseconds, where there is one.
     pub(crate) fn collect(
-        lists: &mut dyn FnMut(&mut dyn FnMut(&Header, bool)),
+        lists: &mut dyn FnMut(&mut Visit<'_>),
         polling: &[u64],
         timer_now: Option<u64>,
     ) -> Dump {
