@@ -8,34 +8,46 @@
 //! the time the dump looks), which no pointer into the lock would allow.
 //!
 //! Invariants: a slot is one word (a tag drawn from the address, a "held"
-//! bit, the task id), so a reader never sees half of a record. Two locks
-//! whose addresses share a slot overwrite each other's record; a lookup
-//! whose tag does not match says "not known", never a wrong holder (short of
-//! a tag collision among 2^23 values, which can only blur a diagnostic).
-//! Recording costs one relaxed store, clearing one relaxed load and store.
-//! The unlock clears before it hands the lock on, so the next holder's
-//! record is never overwritten by the previous one's clearing. Plain `std`
-//! atomics even under loom, like `coarse`: they order nothing, and loom
-//! cannot model a `static`.
+//! bit, the task id), so a reader never sees half of a record. A lock's
+//! address picks a pair of slots on one cache line; it records in the one
+//! that is free or already its own, else over the first. So three locks
+//! held at once whose addresses pick the same pair (of 4096) lose a record;
+//! a lookup whose tag does not match says "not known", never a wrong
+//! holder (short of a tag collision among 2^23 values, which can only blur
+//! a diagnostic). Recording costs a relaxed load or two and one relaxed
+//! store; clearing the same. The unlock clears before it hands the lock
+//! on, so the next holder's record is never overwritten by the previous
+//! one's clearing. A lock freed while held (its guard leaked with
+//! `mem::forget`) leaves its record behind, and a lock later made at the
+//! same address reads as held by that task until it is first unlocked.
+//! Plain `std` atomics even under loom, like `coarse`: they order nothing,
+//! and loom cannot model a `static`.
 
 use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-const SLOT_BITS: u32 = 10;
-const SLOTS: usize = 1 << SLOT_BITS;
+/// log2 of the number of slot pairs.
+const PAIR_BITS: u32 = 12;
+const SLOTS: usize = 2 << PAIR_BITS;
 const HELD: u64 = 1 << 40;
 const ID_MASK: u64 = HELD - 1;
 const TAG_SHIFT: u32 = 41;
 
-static TABLE: [AtomicU64; SLOTS] = [const { AtomicU64::new(0) }; SLOTS];
+/// The slots, aligned so that no pair straddles a cache line.
+#[repr(align(64))]
+struct Table([AtomicU64; SLOTS]);
 
-/// The slot and the tag of the lock at `addr`.
+static TABLE: Table = Table([const { AtomicU64::new(0) }; SLOTS]);
+
+const TAG_MASK: u64 = !(HELD | ID_MASK);
+
+/// The pair of slots and the tag of the lock at `addr`.
 #[inline]
-fn slot_of(addr: usize) -> (&'static AtomicU64, u64) {
+fn slots_of(addr: usize) -> (&'static [AtomicU64], u64) {
     let hash = (addr as u64 >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let index = (hash >> (64 - SLOT_BITS)) as usize;
+    let pair = (hash >> (64 - PAIR_BITS)) as usize;
     let tag = (hash >> 8) & ((1 << (64 - TAG_SHIFT)) - 1);
-    (&TABLE[index], tag << TAG_SHIFT)
+    (&TABLE.0[pair * 2..pair * 2 + 2], tag << TAG_SHIFT)
 }
 
 /// Who holds a lock, as far as the table knows.
@@ -53,27 +65,41 @@ pub enum Holder {
 /// the lock at `addr`.
 #[inline]
 pub fn locked<T: ?Sized>(addr: *const T) {
-    let (slot, tag) = slot_of(addr.cast::<()>() as usize);
+    let (pair, tag) = slots_of(addr.cast::<()>() as usize);
     let id = crate::context::current_task().map_or(0, |id| id.get() & ID_MASK);
+    let usable = |slot: &AtomicU64| {
+        let word = slot.load(Relaxed);
+        word == 0 || word & TAG_MASK == tag
+    };
+    let slot = if usable(&pair[0]) || !usable(&pair[1]) {
+        &pair[0]
+    } else {
+        &pair[1]
+    };
     slot.store(tag | HELD | id, Relaxed);
 }
 
 /// Clears the record of the lock at `addr` (call before handing it on).
 #[inline]
 pub fn unlocked<T: ?Sized>(addr: *const T) {
-    let (slot, tag) = slot_of(addr.cast::<()>() as usize);
-    if slot.load(Relaxed) & !(HELD | ID_MASK) == tag {
-        slot.store(0, Relaxed);
+    let (pair, tag) = slots_of(addr.cast::<()>() as usize);
+    for slot in pair {
+        if slot.load(Relaxed) & TAG_MASK == tag {
+            slot.store(0, Relaxed);
+        }
     }
 }
 
 /// The recorded holder of the lock at `addr` (never dereferenced).
 pub fn holder(addr: u64) -> Holder {
-    let (slot, tag) = slot_of(addr as usize);
-    let word = slot.load(Relaxed);
-    if word & HELD == 0 || word & !(HELD | ID_MASK) != tag {
+    let (pair, tag) = slots_of(addr as usize);
+    let Some(word) = pair
+        .iter()
+        .map(|slot| slot.load(Relaxed))
+        .find(|word| word & HELD != 0 && word & TAG_MASK == tag)
+    else {
         return Holder::Unknown;
-    }
+    };
     match NonZeroU64::new(word & ID_MASK) {
         Some(id) => Holder::Task(id),
         None => Holder::NotATask,
@@ -102,31 +128,28 @@ mod tests {
     }
 
     #[test]
-    fn another_lock_in_the_same_slot_never_reads_as_the_holder() {
-        // Find two addresses that share a slot but not a tag.
+    fn locks_sharing_a_pair_keep_two_records_and_never_read_as_each_other() {
+        // Three addresses that pick the same pair, with different tags.
         let base = 0x10_0000usize;
-        let (slot, tag) = slot_of(base);
-        let other = (1..1 << 20)
-            .map(|i| base + i * 8)
-            .find(|&a| {
-                let (s, t) = slot_of(a);
-                std::ptr::eq(s, slot) && t != tag
-            })
-            .expect("some address shares the slot");
+        let (pair, tag) = slots_of(base);
+        let mut others = (1..1 << 22).map(|i| base + i * 8).filter(|&a| {
+            let (p, t) = slots_of(a);
+            std::ptr::eq(p, pair) && t != tag
+        });
+        let (second, third) = (others.next().unwrap(), others.next().unwrap());
+        assert_ne!(slots_of(second).1, slots_of(third).1);
         locked(base as *const u8);
-        assert_eq!(holder(other as u64), Holder::Unknown);
-        unlocked(other as *const u8);
-        assert_eq!(
-            holder(base as u64),
-            Holder::NotATask,
-            "not cleared by the other"
-        );
-        locked(other as *const u8);
-        assert_eq!(
-            holder(base as u64),
-            Holder::Unknown,
-            "overwritten, not wrong"
-        );
-        unlocked(other as *const u8);
+        assert_eq!(holder(second as u64), Holder::Unknown);
+        unlocked(second as *const u8);
+        assert_eq!(holder(base as u64), Holder::NotATask, "not cleared by another");
+        locked(second as *const u8);
+        assert_eq!(holder(base as u64), Holder::NotATask, "both recorded");
+        assert_eq!(holder(second as u64), Holder::NotATask);
+        locked(third as *const u8);
+        assert_eq!(holder(base as u64), Holder::Unknown, "overwritten, not wrong");
+        assert_eq!(holder(third as u64), Holder::NotATask);
+        unlocked(second as *const u8);
+        unlocked(third as *const u8);
+        assert!(pair.iter().all(|slot| slot.load(Relaxed) == 0));
     }
 }

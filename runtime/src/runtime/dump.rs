@@ -136,7 +136,8 @@ pub enum WaitsOn {
         /// sender, the address of the semaphore inside it): equal
         /// addresses are the same primitive.
         addr: u64,
-        /// For a `Mutex` or an `RwLock` write: who holds it, if recorded.
+        /// For a `Mutex`, or an `RwLock` held for writing: who holds it,
+        /// if recorded (`RwLock` readers are not recorded).
         holder: Option<Holder>,
     },
     /// The `JoinHandle` of a task.
@@ -396,11 +397,14 @@ fn decode(waiting: Waiting, timer_now: Option<u64>) -> WaitsOn {
             kind,
             addr,
             holder: match kind {
-                SyncKind::Mutex | SyncKind::RwLockWrite => match holders::holder(addr) {
+                // A writer holds an `RwLock` for readers too.
+                SyncKind::Mutex | SyncKind::RwLockRead | SyncKind::RwLockWrite => {
+                    match holders::holder(addr) {
                     holders::Holder::Task(task) => Some(Holder::Task(Id(task))),
                     holders::Holder::NotATask => Some(Holder::NotATask),
                     holders::Holder::Unknown => None,
-                },
+                    }
+                }
                 _ => None,
             },
         },
