@@ -563,7 +563,11 @@ fn every_sync_primitive_and_timer_names_itself() {
             },
             &tx,
         ));
-        expect.push((task, SyncKind::Semaphore, Some(addr(Arc::as_ptr(&semaphore).cast()))));
+        expect.push((
+            task,
+            SyncKind::Semaphore,
+            Some(addr(Arc::as_ptr(&semaphore).cast())),
+        ));
 
         let notify = Arc::new(Notify::new());
         let task = weft::spawn(reporting(
@@ -573,7 +577,11 @@ fn every_sync_primitive_and_timer_names_itself() {
             },
             &tx,
         ));
-        expect.push((task, SyncKind::Notify, Some(addr(Arc::as_ptr(&notify).cast()))));
+        expect.push((
+            task,
+            SyncKind::Notify,
+            Some(addr(Arc::as_ptr(&notify).cast())),
+        ));
 
         let (full_tx, _full_rx) = mpsc::channel::<u8>(1);
         full_tx.send(0).await.unwrap();
@@ -632,7 +640,11 @@ fn every_sync_primitive_and_timer_names_itself() {
             },
             &tx,
         ));
-        expect.push((task, SyncKind::Barrier, Some(addr(Arc::as_ptr(&barrier).cast()))));
+        expect.push((
+            task,
+            SyncKind::Barrier,
+            Some(addr(Arc::as_ptr(&barrier).cast())),
+        ));
 
         // One task initialises the cell (and waits inside its initialiser);
         // the next waits for it.
@@ -656,7 +668,11 @@ fn every_sync_primitive_and_timer_names_itself() {
             },
             &tx,
         ));
-        expect.push((task, SyncKind::OnceCell, Some(addr(Arc::as_ptr(&cell).cast()))));
+        expect.push((
+            task,
+            SyncKind::OnceCell,
+            Some(addr(Arc::as_ptr(&cell).cast())),
+        ));
 
         // A timeout around a lock: the lock (noted first), and more.
         let mutex = Arc::new(Mutex::new(()));
@@ -692,8 +708,9 @@ fn every_sync_primitive_and_timer_names_itself() {
                     if let Some(at) = at {
                         assert_eq!(addr, *at, "{kind:?}");
                     }
-                    let expected_holder = matches!(kind, SyncKind::RwLockRead | SyncKind::RwLockWrite)
-                        .then_some(Holder::NotATask);
+                    let expected_holder =
+                        matches!(kind, SyncKind::RwLockRead | SyncKind::RwLockWrite)
+                            .then_some(Holder::NotATask);
                     assert_eq!(holder, expected_holder, "{kind:?}");
                 }
                 other => panic!("{kind:?}: {other:?}"),
@@ -766,7 +783,11 @@ fn a_lock_released_or_downgraded_has_no_holder_and_an_owned_guard_stays_with_its
             } => id,
             other => panic!("{other:?}"),
         };
-        assert_ne!(locker_id, keeper.id(), "recorded under the task that locked");
+        assert_ne!(
+            locker_id,
+            keeper.id(),
+            "recorded under the task that locked"
+        );
         assert!(dump.task(locker_id).is_none(), "which has finished");
         assert!(dump.deadlocks().is_empty(), "a finished holder is no hint");
         keeper.abort();

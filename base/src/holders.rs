@@ -141,12 +141,20 @@ mod tests {
         locked(base as *const u8);
         assert_eq!(holder(second as u64), Holder::Unknown);
         unlocked(second as *const u8);
-        assert_eq!(holder(base as u64), Holder::NotATask, "not cleared by another");
+        assert_eq!(
+            holder(base as u64),
+            Holder::NotATask,
+            "not cleared by another"
+        );
         locked(second as *const u8);
         assert_eq!(holder(base as u64), Holder::NotATask, "both recorded");
         assert_eq!(holder(second as u64), Holder::NotATask);
         locked(third as *const u8);
-        assert_eq!(holder(base as u64), Holder::Unknown, "overwritten, not wrong");
+        assert_eq!(
+            holder(base as u64),
+            Holder::Unknown,
+            "overwritten, not wrong"
+        );
         assert_eq!(holder(third as u64), Holder::NotATask);
         unlocked(second as *const u8);
         unlocked(third as *const u8);

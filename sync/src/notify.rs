@@ -24,6 +24,10 @@
 //! notified when a notifier unlinks it (marking how), and a dropped
 //! `Notified` that was handed a `notify_one`/`notify_last` wakeup it never
 //! reported passes it on, so no wakeup is lost.
+//!
+//! A pending `Notified` notes what it waits on for the task dump: the
+//! `Notify`, or the primitive built on it (`Barrier`, `broadcast`, `watch`
+//! give their own note through `notified_noting`).
 
 use std::fmt;
 use std::future::Future;

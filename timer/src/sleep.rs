@@ -7,7 +7,9 @@
 //! store: the entry fires at the old time, the task polls, finds the deadline
 //! ahead and re-registers (one extra wake-up per move, not one lock per
 //! move). Moving it earlier moves the entry at once, so it fires on time
-//! even if the task does not poll again first.
+//! even if the task does not poll again first. A pending poll notes the
+//! deadline (in the timer clock's milliseconds, rounded up) for the task
+//! dump (`weft_base::wait`).
 
 use std::future::Future;
 use std::pin::Pin;

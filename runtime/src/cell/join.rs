@@ -1,4 +1,7 @@
 //! `JoinHandle` and `AbortHandle`: the outside's references to a task.
+//!
+//! A `JoinHandle` poll that returns `Pending` notes the awaited task's id
+//! (a blocking job's, as such) for the task dump (`weft_base::wait`).
 
 use std::fmt;
 use std::future::Future;

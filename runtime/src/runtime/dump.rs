@@ -400,9 +400,9 @@ fn decode(waiting: Waiting, timer_now: Option<u64>) -> WaitsOn {
                 // A writer holds an `RwLock` for readers too.
                 SyncKind::Mutex | SyncKind::RwLockRead | SyncKind::RwLockWrite => {
                     match holders::holder(addr) {
-                    holders::Holder::Task(task) => Some(Holder::Task(Id(task))),
-                    holders::Holder::NotATask => Some(Holder::NotATask),
-                    holders::Holder::Unknown => None,
+                        holders::Holder::Task(task) => Some(Holder::Task(Id(task))),
+                        holders::Holder::NotATask => Some(Holder::NotATask),
+                        holders::Holder::Unknown => None,
                     }
                 }
                 _ => None,
