@@ -516,10 +516,15 @@ fn dump_on_signal_runs_as_a_named_task_and_refuses_what_cannot_be_caught() {
         let task = weft::runtime::dump_on_signal(SignalKind::user_defined1()).unwrap();
         weft::task::yield_now().await;
         let dump = Handle::current().dump();
+        let shown = dump.task(task.id()).unwrap();
+        assert_eq!(shown.name(), Some("weft dump_on_signal"));
         assert_eq!(
-            dump.task(task.id()).unwrap().name(),
-            Some("weft dump_on_signal")
+            shown.waits_on(),
+            WaitsOn::Signal {
+                signum: libc::SIGUSR1
+            }
         );
+        assert!(dump.to_string().contains("signal SIGUSR1"));
         let err = weft::runtime::dump_on_signal(SignalKind::from_raw(libc::SIGKILL)).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
         task.abort();

@@ -150,6 +150,12 @@ pub enum WaitsOn {
         /// The job's task id.
         task: Id,
     },
+    /// A Unix signal (`signal::unix::Signal::recv`, `signal::ctrl_c`, a
+    /// child process's exit).
+    Signal {
+        /// The signal's number.
+        signum: i32,
+    },
 }
 
 /// Who holds a lock, as recorded when it was taken.
@@ -412,6 +418,9 @@ fn decode(waiting: Waiting, timer_now: Option<u64>) -> WaitsOn {
         Waiting::BlockingJob { task } => {
             id(task).map_or(WaitsOn::Unknown, |task| WaitsOn::BlockingJob { task })
         }
+        Waiting::Signal { signum } => {
+            i32::try_from(signum).map_or(WaitsOn::Unknown, |signum| WaitsOn::Signal { signum })
+        }
     }
 }
 
@@ -534,6 +543,34 @@ pub fn dump_on_signal(
         })
 }
 
+/// The usual name of signal `signum`, for the common ones.
+fn signal_name(signum: i32) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        let names = [
+            (libc::SIGHUP, "SIGHUP"),
+            (libc::SIGINT, "SIGINT"),
+            (libc::SIGQUIT, "SIGQUIT"),
+            (libc::SIGUSR1, "SIGUSR1"),
+            (libc::SIGUSR2, "SIGUSR2"),
+            (libc::SIGTERM, "SIGTERM"),
+            (libc::SIGCHLD, "SIGCHLD"),
+            (libc::SIGPIPE, "SIGPIPE"),
+            (libc::SIGALRM, "SIGALRM"),
+            (libc::SIGWINCH, "SIGWINCH"),
+        ];
+        names
+            .iter()
+            .find(|(n, _)| *n == signum)
+            .map(|(_, name)| *name)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signum;
+        None
+    }
+}
+
 /// A duration the way the table shows it: `850ms`, `12.3s`, `4m05s`,
 /// `2h07m`.
 struct Short(Duration);
@@ -592,6 +629,10 @@ impl fmt::Display for WaitsOn {
             }
             WaitsOn::Join { task } => write!(f, "the JoinHandle of task {task}"),
             WaitsOn::BlockingJob { task } => write!(f, "a blocking job (task {task})"),
+            WaitsOn::Signal { signum } => match signal_name(signum) {
+                Some(name) => write!(f, "signal {name}"),
+                None => write!(f, "signal {signum}"),
+            },
         }
     }
 }
