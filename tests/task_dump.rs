@@ -412,6 +412,24 @@ impl Future for Outside {
 }
 
 #[test]
+fn a_join_set_waits_on_its_first_task_and_more() {
+    let rt = current_thread();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut set = weft::task::JoinSet::new();
+        let first = set.spawn(std::future::pending::<()>()).id();
+        set.spawn(std::future::pending::<()>());
+        let task = weft::spawn(reporting(async move { set.join_next().await }, &tx));
+        reported(&mut rx, 1).await;
+        let dump = Handle::current().dump();
+        let shown = dump.task(task.id()).unwrap();
+        assert_eq!(shown.waits_on(), WaitsOn::Join { task: first });
+        assert!(shown.waits_on_more());
+        task.abort();
+    });
+}
+
+#[test]
 fn a_task_in_a_future_weft_cannot_see_is_shown_as_such() {
     let rt = current_thread();
     rt.block_on(async {

@@ -92,7 +92,7 @@ impl<T> JoinHandle<T> {
 
     /// Notes, for the task dump, that the polling task waits on this
     /// handle's task (a blocking job's handle says so).
-    fn note_wait(&self) {
+    pub(crate) fn note_wait(&self) {
         let header = self.raw.header();
         // SAFETY: the handle holds a reference to the task, and the vtable
         // is the cell's own.
