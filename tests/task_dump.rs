@@ -479,7 +479,7 @@ fn local_tasks_are_in_their_runtimes_dump_and_a_local_sets() {
         .enable_all()
         .build_local(Default::default())
         .unwrap();
-    rt.block_on(async {
+    let task = rt.block_on(async {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let task =
             weft::task::spawn_local(reporting(weft::time::sleep(Duration::from_secs(60)), &tx));
@@ -490,8 +490,12 @@ fn local_tasks_are_in_their_runtimes_dump_and_a_local_sets() {
             .expect("the local runtime's set is reached");
         assert!(shown.is_local());
         assert!(matches!(shown.waits_on(), WaitsOn::Timer { .. }));
-        task.abort();
+        task
     });
+    let dump = rt.dump();
+    let shown = dump.task(task.id()).expect("LocalRuntime::dump lists it");
+    assert!(shown.is_local());
+    task.abort();
 
     let rt = current_thread();
     rt.block_on(async {
