@@ -490,7 +490,7 @@ fn local_tasks_are_in_their_runtimes_dump_and_a_local_sets() {
             .expect("the local runtime's set is reached");
         assert!(shown.is_local());
         assert!(matches!(shown.waits_on(), WaitsOn::Timer { .. }));
-        task
+        task.abort_handle()
     });
     let dump = rt.dump();
     let shown = dump.task(task.id()).expect("LocalRuntime::dump lists it");
