@@ -15,6 +15,7 @@
 //!   for the ages the task dump reports.
 //! - [`wait`]: what a task waits on, noted by the weft future that returns
 //!   `Pending`, for the task dump.
+//! - [`holders`]: which task holds a lock, for the dump's deadlock hints.
 //! - [`coop`]: that budget: how much progress a task may make per poll
 //!   before every budgeted operation (sockets, joins, channels, locks, timers)
 //!   asks it to yield.
@@ -29,5 +30,6 @@ pub mod coarse;
 pub mod context;
 pub mod coop;
 pub mod gone;
+pub mod holders;
 pub mod loom;
 pub mod wait;

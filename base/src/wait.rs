@@ -1,9 +1,9 @@
 //! What a task is waiting on, as far as weft can tell.
 //!
 //! A weft future that returns `Pending` (a timer, a socket, a sync
-//! primitive, a `JoinHandle`) notes what it waits on in the thread's context
-//! ([`note`]); when the task's poll ends, the runtime keeps the note in the
-//! task for the task dump. A task whose poll noted nothing waits on
+//! primitive, a `JoinHandle`, a signal) notes what it waits on in the
+//! thread's context ([`note`]); when the task's poll ends, the runtime
+//! keeps the note in the task for the task dump. A task whose poll noted nothing waits on
 //! something weft cannot see (a future from outside weft), and the dump says
 //! so.
 //!
@@ -129,10 +129,20 @@ pub enum Waiting {
         /// The primitive's address, to tell two apart and match a holder.
         addr: u64,
     },
-    /// The `JoinHandle` of a task (a blocking job's too).
+    /// The `JoinHandle` of a task.
     Join {
         /// The awaited task's id.
         task: u64,
+    },
+    /// The `JoinHandle` of a blocking job (`spawn_blocking`).
+    BlockingJob {
+        /// The job's task id.
+        task: u64,
+    },
+    /// A Unix signal (`signal::unix::Signal::recv`, `ctrl_c`).
+    Signal {
+        /// The signal's number.
+        signum: u64,
     },
 }
 
@@ -144,6 +154,7 @@ enum Kind {
     Writable,
     Sync,
     Join,
+    Signal,
 }
 
 impl WaitOn {
@@ -183,6 +194,17 @@ impl WaitOn {
         WaitOn::new(Kind::Join, 0, task)
     }
 
+    /// The `JoinHandle` of the blocking job (`spawn_blocking`) with task
+    /// id `task`.
+    pub fn blocking_job(task: u64) -> WaitOn {
+        WaitOn::new(Kind::Join, 1, task)
+    }
+
+    /// A Unix signal, by number.
+    pub fn signal(signum: u64) -> WaitOn {
+        WaitOn::new(Kind::Signal, 0, signum)
+    }
+
     /// The note decoded.
     pub fn waiting(self) -> Waiting {
         let payload = self.0 & PAYLOAD;
@@ -198,7 +220,9 @@ impl WaitOn {
                 },
                 None => Waiting::Unknown,
             },
+            k if k == Kind::Join as u8 && sub == 1 => Waiting::BlockingJob { task: payload },
             k if k == Kind::Join as u8 => Waiting::Join { task: payload },
+            k if k == Kind::Signal as u8 => Waiting::Signal { signum: payload },
             _ => Waiting::Unknown,
         }
     }
@@ -262,6 +286,8 @@ mod tests {
             (WaitOn::readable(7), Waiting::Readable { fd: 7 }),
             (WaitOn::writable(9), Waiting::Writable { fd: 9 }),
             (WaitOn::join(42), Waiting::Join { task: 42 }),
+            (WaitOn::blocking_job(43), Waiting::BlockingJob { task: 43 }),
+            (WaitOn::signal(10), Waiting::Signal { signum: 10 }),
             (
                 WaitOn::sync(SyncKind::OnceCell, 0x7f00_1234_5678 as *const u8),
                 Waiting::Sync {

@@ -18,6 +18,8 @@
 //!   readiness future (`ready`, `readable`, `writable`) spends none: a task
 //!   may wait for readiness and `try_*` in a loop as often as the socket
 //!   stays ready, as tokio's own tests do while they fill a send buffer.
+//! - Every wait that returns `Pending` notes the descriptor and direction
+//!   for the task dump (`weft_base::wait`); a ready wait notes nothing.
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -30,6 +32,7 @@ use crate::io_driver::{gone, IoHandle};
 use crate::ready::Interest;
 use crate::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use weft_base::coop;
+use weft_base::wait::WaitOn;
 
 pub(crate) struct Registration {
     handle: IoHandle,
@@ -96,9 +99,21 @@ impl Registration {
             }
             Poll::Pending => {
                 self.rearm()?;
+                self.note_wait(direction);
                 Poll::Pending
             }
         }
+    }
+
+    /// Notes, for the task dump, that the task waits on this source in
+    /// `direction` (called only on the way to `Pending`).
+    #[inline]
+    fn note_wait(&self, direction: Direction) {
+        let fd = self.fd as u64;
+        weft_base::wait::note(match direction {
+            Direction::Read => WaitOn::readable(fd),
+            Direction::Write => WaitOn::writable(fd),
+        });
     }
 
     /// Runs `op` once `direction` is ready, until it does not report
@@ -119,6 +134,7 @@ impl Registration {
                 Poll::Ready(event) => event,
                 Poll::Pending => {
                     self.rearm()?;
+                    self.note_wait(direction);
                     return Poll::Pending;
                 }
             };
@@ -284,6 +300,12 @@ impl Future for Readiness<'_> {
             Poll::Ready(event) => Poll::Ready(Ok(event)),
             Poll::Pending => {
                 this.registration.rearm()?;
+                this.registration
+                    .note_wait(if this.mask & crate::scheduled_io::READABLE != 0 {
+                        Direction::Read
+                    } else {
+                        Direction::Write
+                    });
                 Poll::Pending
             }
         }

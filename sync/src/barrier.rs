@@ -10,6 +10,7 @@ use std::pin::pin;
 
 use crate::notify::Notify;
 use weft_base::loom::Mutex;
+use weft_base::wait::{SyncKind, WaitOn};
 
 /// A reusable barrier for `n` tasks.
 ///
@@ -61,7 +62,8 @@ impl Barrier {
     /// Not cancel-safe in one respect, as with any barrier: a task that
     /// arrived and then dropped its future still counts as arrived.
     pub async fn wait(&self) -> BarrierWaitResult {
-        let mut notified = pin!(self.notify.notified());
+        let wait = WaitOn::sync(SyncKind::Barrier, self);
+        let mut notified = pin!(self.notify.notified_noting(wait));
         let generation = {
             let mut state = self.state.lock();
             state.arrived += 1;
@@ -82,7 +84,7 @@ impl Barrier {
             if self.state.lock().generation != generation {
                 return BarrierWaitResult(false);
             }
-            notified.set(self.notify.notified());
+            notified.set(self.notify.notified_noting(wait));
             notified.as_mut().enable();
             if self.state.lock().generation != generation {
                 return BarrierWaitResult(false);

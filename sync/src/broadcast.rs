@@ -48,6 +48,7 @@ use std::fmt;
 use crate::budget::cooperative;
 use crate::notify::{BigNotify, Notify};
 use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering};
+use weft_base::wait::{SyncKind, WaitOn};
 
 struct Shared<T> {
     slots: Box<[Mutex<Slot<T>>]>,
@@ -349,7 +350,8 @@ impl<T: Clone> Receiver<T> {
             }
             // Created before the re-check: a send's `notify_waiters` after
             // this line completes it (the generation moved).
-            let notified = shared.notify.notified(shard);
+            let wait = WaitOn::sync(SyncKind::BroadcastRecv, shared);
+            let notified = shared.notify.notified(shard, wait);
             if let Some(done) = recv_step(shared, next) {
                 return done;
             }

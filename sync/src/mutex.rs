@@ -5,6 +5,13 @@
 //! data is reached only through a guard, and a guard exists only while its
 //! owner holds the single permit, so at most one guard (mapped or not)
 //! exists at a time.
+//!
+//! For the task dump, a waiting `lock` notes the mutex (by the address of
+//! its semaphore, which is what [`weft_base::holders`] keys the holder
+//! by), and taking the lock records the task that took it, cleared when
+//! the guard drops. The record names the task that *took* the lock: an
+//! owned guard moved into another task, or a guard sent elsewhere, is
+//! still reported under the task that locked it until it is dropped.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -14,6 +21,7 @@ use std::sync::Arc;
 
 use crate::semaphore::{Semaphore, TryAcquireError};
 use weft_base::loom::UnsafeCell;
+use weft_base::wait::{SyncKind, WaitOn};
 
 /// An async mutual-exclusion lock, fair (first come, first served).
 ///
@@ -99,9 +107,10 @@ impl<T: ?Sized> Mutex<T> {
     /// Waits for the lock. Cancel-safe: dropping the future before it
     /// completes gives up its place in the queue.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
-        if self.sem.acquire_raw(1).await.is_err() {
+        if self.sem.acquire_raw(1, self.wait_on()).await.is_err() {
             unreachable_closed();
         }
+        self.sem.took_lock();
         MutexGuard {
             lock: self,
             _marker: PhantomData,
@@ -111,10 +120,13 @@ impl<T: ?Sized> Mutex<T> {
     /// Takes the lock if it is free now and nobody is queued for it.
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         match self.sem.try_take(1) {
-            Ok(()) => Ok(MutexGuard {
-                lock: self,
-                _marker: PhantomData,
-            }),
+            Ok(()) => {
+                self.sem.took_lock();
+                Ok(MutexGuard {
+                    lock: self,
+                    _marker: PhantomData,
+                })
+            }
             Err(_) => Err(TryLockError(())),
         }
     }
@@ -122,9 +134,10 @@ impl<T: ?Sized> Mutex<T> {
     /// [`lock`](Mutex::lock) for an `Arc`'d mutex: the guard keeps the mutex
     /// alive and borrows nothing, so it can move into a spawned task.
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        if self.sem.acquire_raw(1).await.is_err() {
+        if self.sem.acquire_raw(1, self.wait_on()).await.is_err() {
             unreachable_closed();
         }
+        self.sem.took_lock();
         OwnedMutexGuard {
             lock: self,
             _marker: PhantomData,
@@ -134,10 +147,13 @@ impl<T: ?Sized> Mutex<T> {
     /// [`try_lock`](Mutex::try_lock) for an `Arc`'d mutex.
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         match self.sem.try_take(1) {
-            Ok(()) => Ok(OwnedMutexGuard {
-                lock: self,
-                _marker: PhantomData,
-            }),
+            Ok(()) => {
+                self.sem.took_lock();
+                Ok(OwnedMutexGuard {
+                    lock: self,
+                    _marker: PhantomData,
+                })
+            }
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => Err(TryLockError(())),
         }
     }
@@ -149,6 +165,11 @@ impl<T: ?Sized> Mutex<T> {
 
     fn data_ptr(&self) -> *mut T {
         self.data.with_mut(|p| p)
+    }
+
+    /// What a waiting `lock` notes (see the module doc).
+    fn wait_on(&self) -> WaitOn {
+        WaitOn::sync(SyncKind::Mutex, &self.sem)
     }
 }
 
@@ -266,7 +287,7 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.sem.release(1);
+        self.lock.sem.release_lock(1);
     }
 }
 
@@ -341,7 +362,7 @@ impl<U: ?Sized> DerefMut for MappedMutexGuard<'_, U> {
 
 impl<U: ?Sized> Drop for MappedMutexGuard<'_, U> {
     fn drop(&mut self) {
-        self.sem.release(1);
+        self.sem.release_lock(1);
     }
 }
 
@@ -467,7 +488,7 @@ impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
 
 impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
     fn drop(&mut self) {
-        self.lock.sem.release(1);
+        self.lock.sem.release_lock(1);
     }
 }
 
@@ -488,7 +509,7 @@ impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
-        self.lock.sem.release(1);
+        self.lock.sem.release_lock(1);
     }
 }
 

@@ -24,6 +24,10 @@
 //! notified when a notifier unlinks it (marking how), and a dropped
 //! `Notified` that was handed a `notify_one`/`notify_last` wakeup it never
 //! reported passes it on, so no wakeup is lost.
+//!
+//! A pending `Notified` notes what it waits on for the task dump: the
+//! `Notify`, or the primitive built on it (`Barrier`, `broadcast`, `watch`
+//! give their own note through `notified_noting`).
 
 use std::fmt;
 use std::future::Future;
@@ -37,6 +41,7 @@ use pin_project_lite::pin_project;
 use crate::waiters::{WaitList, Waiter, WakeList};
 use weft_base::coop;
 use weft_base::loom::{fence, AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
+use weft_base::wait::{SyncKind, WaitOn};
 
 const EMPTY: usize = 0;
 const WAITING: usize = 1;
@@ -133,9 +138,17 @@ impl Notify {
     /// [`enable`](Notified::enable)d. Dropping it gives up its place, and
     /// passes on a `notify_one` wakeup it was handed but did not report.
     pub fn notified(&self) -> Notified<'_> {
+        self.notified_noting(WaitOn::sync(SyncKind::Notify, self))
+    }
+
+    /// [`notified`](Notify::notified) for a primitive built on this
+    /// `Notify`: a `Pending` poll notes `wait` (the primitive) for the task
+    /// dump, not the `Notify`.
+    pub(crate) fn notified_noting(&self, wait: WaitOn) -> Notified<'_> {
         let generation = self.generation.load(SeqCst);
         Notified {
             notify: self,
+            wait,
             state: NotifiedState::Init,
             generation,
             waiter: Waiter::new(Entry {
@@ -150,8 +163,10 @@ impl Notify {
     /// keeps the `Notify` alive and borrows nothing.
     pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
         let generation = self.generation.load(SeqCst);
+        let wait = WaitOn::sync(SyncKind::Notify, &*self);
         OwnedNotified {
             notify: self,
+            wait,
             state: NotifiedState::Init,
             generation,
             waiter: Waiter::new(Entry {
@@ -339,6 +354,8 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct Notified<'a> {
         notify: &'a Notify,
+        // What a `Pending` poll notes for the task dump.
+        wait: WaitOn,
         state: NotifiedState,
         generation: usize,
         #[pin]
@@ -362,6 +379,8 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct OwnedNotified {
         notify: Arc<Notify>,
+        // What a `Pending` poll notes for the task dump.
+        wait: WaitOn,
         state: NotifiedState,
         generation: usize,
         #[pin]
@@ -546,9 +565,11 @@ fn poll_notified(
     }
 }
 
-/// A poll from an executor: budgeted (see `crate::budget`).
+/// A poll from an executor: budgeted (see `crate::budget`); a `Pending`
+/// one notes `wait` for the task dump.
 fn poll_budgeted(
     notify: &Notify,
+    wait: WaitOn,
     state: &mut NotifiedState,
     generation: usize,
     waiter: Pin<&Waiter<Entry>>,
@@ -558,13 +579,10 @@ fn poll_budgeted(
         return Poll::Ready(());
     }
     let unit = ready!(coop::poll_proceed(cx));
-    ready!(poll_notified(
-        notify,
-        state,
-        generation,
-        waiter,
-        Some(cx.waker())
-    ));
+    if poll_notified(notify, state, generation, waiter, Some(cx.waker())).is_pending() {
+        weft_base::wait::note(wait);
+        return Poll::Pending;
+    }
     unit.made_progress();
     Poll::Ready(())
 }
@@ -576,6 +594,7 @@ impl Future for Notified<'_> {
         let this = self.project();
         poll_budgeted(
             this.notify,
+            *this.wait,
             this.state,
             *this.generation,
             this.waiter.as_ref(),
@@ -591,6 +610,7 @@ impl Future for OwnedNotified {
         let this = self.project();
         poll_budgeted(
             this.notify,
+            *this.wait,
             this.state,
             *this.generation,
             this.waiter.as_ref(),
@@ -663,8 +683,9 @@ impl BigNotify {
         (nth / Self::PER_SHARD) % Self::SHARDS
     }
 
-    pub(crate) fn notified(&self, shard: usize) -> Notified<'_> {
-        self.shards[shard].notified()
+    /// A wait on `shard`, noting `wait` while it is pending.
+    pub(crate) fn notified(&self, shard: usize, wait: WaitOn) -> Notified<'_> {
+        self.shards[shard].notified_noting(wait)
     }
 
     /// `notify_waiters` on every shard in use.

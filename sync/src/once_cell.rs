@@ -17,6 +17,7 @@ use std::future::Future;
 
 use crate::semaphore::{Semaphore, TryAcquireError};
 use weft_base::loom::{AtomicBool, Ordering, UnsafeCell};
+use weft_base::wait::{SyncKind, WaitOn};
 
 /// A thread-safe cell written once, asynchronously.
 ///
@@ -183,7 +184,8 @@ impl<T> OnceCell<T> {
         if let Some(value) = self.get() {
             return Ok(value);
         }
-        if self.semaphore.acquire_raw(1).await.is_err() {
+        let wait = WaitOn::sync(SyncKind::OnceCell, self);
+        if self.semaphore.acquire_raw(1, wait).await.is_err() {
             // Closed: only `publish` closes it, after the value is set.
             return Ok(self.get().expect("a closed OnceCell holds its value"));
         }

@@ -25,6 +25,7 @@ use std::task::{Context, Poll, Waker};
 
 use weft_base::coop;
 use weft_base::loom::{Arc, AtomicUsize, Ordering, UnsafeCell};
+use weft_base::wait::{SyncKind, WaitOn};
 
 const RX_TASK_SET: usize = 1;
 const VALUE_SENT: usize = 2;
@@ -216,6 +217,8 @@ impl<T> Sender<T> {
             budget.made_progress();
             Poll::Ready(())
         } else {
+            let inner: *const Inner<T> = &**inner;
+            weft_base::wait::note(WaitOn::sync(SyncKind::OneshotClosed, inner));
             Poll::Pending
         }
     }
@@ -310,6 +313,8 @@ impl<T> Future for Receiver<T> {
             budget.made_progress();
             Poll::Ready(Err(RecvError(())))
         } else {
+            let inner: *const Inner<T> = &**inner;
+            weft_base::wait::note(WaitOn::sync(SyncKind::OneshotRecv, inner));
             Poll::Pending
         }
     }

@@ -15,6 +15,11 @@
 //! an `Arc` of it). A mapped guard keeps a raw pointer to the part of the
 //! data it was narrowed to: valid while the lock lives and the permits are
 //! held, which the guard itself ensures.
+//!
+//! For the task dump, a waiting `read` or `write` notes the lock (by its
+//! semaphore's address), and a write guard records the task that took it
+//! in [`weft_base::holders`] until it is dropped or downgraded (as a
+//! `Mutex` does; readers are not recorded: there may be many).
 
 mod guards;
 mod owned;
@@ -29,6 +34,7 @@ use std::sync::Arc;
 use crate::mutex::TryLockError;
 use crate::semaphore::Semaphore;
 use weft_base::loom::UnsafeCell;
+use weft_base::wait::{SyncKind, WaitOn};
 
 /// How many readers can hold the lock at once, unless the lock was made
 /// with another limit ([`RwLock::with_max_readers`]).
@@ -146,13 +152,13 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Waits for shared access. Queues behind any earlier writer.
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.acquire(1).await;
+        self.acquire(1, SyncKind::RwLockRead).await;
         RwLockReadGuard::new(&self.sem, self.data_ptr())
     }
 
     /// Waits for exclusive access.
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.acquire(self.max_readers).await;
+        self.acquire(self.max_readers, SyncKind::RwLockWrite).await;
         RwLockWriteGuard::new(self)
     }
 
@@ -172,13 +178,13 @@ impl<T: ?Sized> RwLock<T> {
 
     /// [`read`](RwLock::read) for an `Arc`'d lock.
     pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
-        self.acquire(1).await;
+        self.acquire(1, SyncKind::RwLockRead).await;
         OwnedRwLockReadGuard::new(self)
     }
 
     /// [`write`](RwLock::write) for an `Arc`'d lock.
     pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
-        self.acquire(self.max_readers).await;
+        self.acquire(self.max_readers, SyncKind::RwLockWrite).await;
         OwnedRwLockWriteGuard::new(self)
     }
 
@@ -201,8 +207,9 @@ impl<T: ?Sized> RwLock<T> {
         self.data.get_mut()
     }
 
-    async fn acquire(&self, n: usize) {
-        if self.sem.acquire_raw(n).await.is_err() {
+    async fn acquire(&self, n: usize, kind: SyncKind) {
+        let wait = WaitOn::sync(kind, &self.sem);
+        if self.sem.acquire_raw(n, wait).await.is_err() {
             panic!("weft-sync: an rwlock semaphore was closed");
         }
     }

@@ -18,6 +18,12 @@
 //! - `CLOSED` is set under the lock; closing wakes every waiter with an
 //!   error. A waiter that was handed part of its permits and then gives up
 //!   (dropped, or woken by close) releases that part again.
+//!
+//! An acquire that returns `Pending` notes, for the task dump, what it
+//! waits on: the semaphore, or the lock or channel built on it (its
+//! [`WaitOn`] is given when the acquire is made). A lock built on a
+//! semaphore records its holder in `weft_base::holders` (`took_lock`,
+//! `release_lock`), keyed by the semaphore's address.
 
 use std::fmt;
 use std::future::Future;
@@ -25,6 +31,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
+use weft_base::wait::{SyncKind, WaitOn};
 
 use std::sync::Arc;
 
@@ -250,7 +257,8 @@ impl Semaphore {
 
     /// Waits for `n` permits at once, in FIFO order with other waiters.
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.acquire_raw(n as usize).await?;
+        self.acquire_raw(n as usize, WaitOn::sync(SyncKind::Semaphore, self))
+            .await?;
         Ok(SemaphorePermit {
             sem: self,
             permits: n as usize,
@@ -313,7 +321,8 @@ impl Semaphore {
         self: Arc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.acquire_raw(n as usize).await?;
+        let wait = WaitOn::sync(SyncKind::Semaphore, &*self);
+        self.acquire_raw(n as usize, wait).await?;
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n as usize,
@@ -321,7 +330,8 @@ impl Semaphore {
     }
 
     /// The acquire future with no guard: on `Ok` the caller owns `n` permits.
-    pub(crate) fn acquire_raw(&self, n: usize) -> Acquire<'_> {
+    /// While it waits it notes `wait` (see the module doc).
+    pub(crate) fn acquire_raw(&self, n: usize, wait: WaitOn) -> Acquire<'_> {
         assert!(
             n <= Self::MAX_PERMITS,
             "cannot acquire more than MAX_PERMITS permits"
@@ -329,6 +339,7 @@ impl Semaphore {
         Acquire {
             sem: self,
             num: n,
+            wait,
             state: AcquireState::Idle,
             waiter: Waiter::new(Entry {
                 needed: n,
@@ -361,6 +372,20 @@ impl Semaphore {
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// Records the task being polled as the holder of the lock this
+    /// semaphore is the core of (it has just taken all of it).
+    #[inline]
+    pub(crate) fn took_lock(&self) {
+        weft_base::holders::locked(self);
+    }
+
+    /// Clears the lock's holder record, then gives back `n` permits.
+    #[inline]
+    pub(crate) fn release_lock(&self, n: usize) {
+        weft_base::holders::unlocked(self);
+        self.release(n);
     }
 
     /// Gives back `n` permits: to the queue in order, the rest to the word.
@@ -474,6 +499,8 @@ pin_project! {
     pub(crate) struct Acquire<'a> {
         sem: &'a Semaphore,
         num: usize,
+        // What a `Pending` poll notes for the task dump.
+        wait: WaitOn,
         state: AcquireState,
         #[pin]
         waiter: Waiter<Entry>,
@@ -598,6 +625,7 @@ impl Acquire<'_> {
                             // every access to it is under the lock.
                             unsafe { list.push_back(waiter) };
                             *this.state = AcquireState::Waiting;
+                            weft_base::wait::note(*this.wait);
                             return Poll::Pending;
                         }
                         Err(actual) => cur = actual,
@@ -623,6 +651,7 @@ impl Acquire<'_> {
                         // run any code, this semaphore's included.
                         drop(list);
                         drop(old);
+                        weft_base::wait::note(*this.wait);
                         return Poll::Pending;
                     }
                     Some(list)

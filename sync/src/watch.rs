@@ -33,6 +33,7 @@ use std::ops::Deref;
 use crate::budget::cooperative;
 use crate::notify::{BigNotify, Notify};
 use weft_base::loom::{Arc, AtomicUsize, Ordering::SeqCst, RwLock, RwLockReadGuard};
+use weft_base::wait::{SyncKind, WaitOn};
 
 const CLOSED: usize = 1;
 const VERSION_ONE: usize = 2;
@@ -338,7 +339,8 @@ async fn changed<T>(shared: &Shared<T>, seen: &mut usize, shard: usize) -> Resul
     loop {
         // Created before the check: a `notify_waiters` after this line
         // completes it (the generation moved), so it need not register yet.
-        let notified = shared.changed.notified(shard);
+        let wait = WaitOn::sync(SyncKind::WatchChanged, shared);
+        let notified = shared.changed.notified(shard, wait);
         let state = shared.state.load(SeqCst);
         if state & !CLOSED != *seen {
             *seen = state & !CLOSED;

@@ -30,6 +30,9 @@ use weft_base::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 /// The wheel's grain, a tick: 62.5 µs.
 const TICK_NANOS: u64 = 62_500;
 
+/// Ticks in a millisecond, the unit of the task dump's timer notes.
+pub(crate) const TICKS_PER_MS: u64 = 16;
+
 /// The end of time: 2^40 ms (about 34.8 years) past the clock's start. No
 /// reading goes past it, and later deadlines (`sleep(Duration::MAX)`) are
 /// moved to it.

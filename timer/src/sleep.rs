@@ -7,13 +7,16 @@
 //! store: the entry fires at the old time, the task polls, finds the deadline
 //! ahead and re-registers (one extra wake-up per move, not one lock per
 //! move). Moving it earlier moves the entry at once, so it fires on time
-//! even if the task does not poll again first.
+//! even if the task does not poll again first. A pending poll notes the
+//! deadline (in the timer clock's milliseconds, rounded up) for the task
+//! dump (`weft_base::wait`).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
+use crate::clock::TICKS_PER_MS;
 use crate::time_driver::{Entry, TimeHandle};
 use crate::trace::SleepTrace;
 use crate::Instant;
@@ -183,6 +186,7 @@ impl Sleep {
                 && !inner.has_fired(entry.at_tick)
                 && entry.waker.will_wake(cx.waker())
             {
+                note_deadline(at_tick);
                 return Poll::Pending;
             }
         }
@@ -190,8 +194,21 @@ impl Sleep {
             let left = || deadline.saturating_duration_since(inner.clock.now());
             this.trace.state_update(left);
         }
-        inner.register(&mut this.entry, at_tick, cx.waker())
+        let poll = inner.register(&mut this.entry, at_tick, cx.waker());
+        if poll.is_pending() {
+            note_deadline(at_tick);
+        }
+        poll
     }
+}
+
+/// Notes, for the task dump, that the task waits on a timer due at wheel
+/// time `at_tick` (in the clock's milliseconds, rounded up).
+#[inline]
+fn note_deadline(at_tick: u64) {
+    weft_base::wait::note(weft_base::wait::WaitOn::timer(
+        at_tick.div_ceil(TICKS_PER_MS),
+    ));
 }
 
 impl Drop for Sleep {

@@ -356,6 +356,14 @@ impl TimeHandle {
         self.inner.clock.now()
     }
 
+    /// The clock's current reading in whole milliseconds since it started:
+    /// the unit of the deadlines timers note for the task dump
+    /// (`weft_base::wait::WaitOn::timer`).
+    #[doc(hidden)]
+    pub fn now_millis(&self) -> u64 {
+        self.inner.clock.now_tick() / crate::clock::TICKS_PER_MS
+    }
+
     /// Pauses the clock (what `Builder::start_paused` does).
     pub fn pause(&self) -> Result<(), ClockError> {
         self.inner.clock.pause()

@@ -1,4 +1,7 @@
 //! `JoinHandle` and `AbortHandle`: the outside's references to a task.
+//!
+//! A `JoinHandle` poll that returns `Pending` notes the awaited task's id
+//! (a blocking job's, as such) for the task dump (`weft_base::wait`).
 
 use std::fmt;
 use std::future::Future;
@@ -11,6 +14,7 @@ use super::id::Id;
 use super::raw::{Notified, RawTask};
 use super::state::ToNotified;
 use weft_base::coop;
+use weft_base::wait::WaitOn;
 
 /// An owned permission to await a task's output.
 ///
@@ -86,6 +90,21 @@ impl<T> JoinHandle<T> {
         self.raw.id()
     }
 
+    /// Notes, for the task dump, that the polling task waits on this
+    /// handle's task (a blocking job's handle says so).
+    pub(crate) fn note_wait(&self) {
+        let header = self.raw.header();
+        // SAFETY: the handle holds a reference to the task, and the vtable
+        // is the cell's own.
+        let meta = unsafe { (header.vtable.meta)(self.raw.header_ptr()).as_ref() };
+        let id = header.id.as_u64();
+        weft_base::wait::note(if meta.blocking {
+            WaitOn::blocking_job(id)
+        } else {
+            WaitOn::join(id)
+        });
+    }
+
     /// Polls without spending the cooperative budget (for `JoinSet`).
     pub(crate) fn poll_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
         let mut out = Poll::Pending;
@@ -110,6 +129,8 @@ impl<T> Future for JoinHandle<T> {
         let out = self.poll_unbudgeted(cx);
         if out.is_ready() {
             restore.made_progress();
+        } else {
+            self.note_wait();
         }
         out
     }

@@ -67,6 +67,9 @@ pub(crate) struct Meta {
     pub(crate) location: &'static Location<'static>,
     /// When it was spawned, by the coarse clock.
     pub(crate) spawned: Millis,
+    /// A `spawn_blocking` job rather than a task (it sits in the padding
+    /// after `spawned`).
+    pub(crate) blocking: bool,
 }
 
 impl Meta {
@@ -76,6 +79,18 @@ impl Meta {
             name,
             location,
             spawned: coarse::now(),
+            blocking: false,
+        }
+    }
+
+    /// The meta of a `spawn_blocking` job spawned now, at `location`.
+    pub(crate) fn blocking(
+        name: Option<Arc<String>>,
+        location: &'static Location<'static>,
+    ) -> Meta {
+        Meta {
+            blocking: true,
+            ..Meta::new(name, location)
         }
     }
 }

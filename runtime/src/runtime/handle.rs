@@ -179,6 +179,20 @@ impl Handle {
         self.services.scheduler.flavor
     }
 
+    /// Every live task of this runtime, for "why is it stuck?": each
+    /// task's id, name, spawn location, future type, state (running on
+    /// which worker, scheduled, idle, ...), polls, time since its last poll
+    /// and since its spawn, and what it waits on (a timer, a socket, a sync
+    /// primitive, another task's `JoinHandle`, or a future weft cannot
+    /// see), with deadlock hints. Print it for a table.
+    ///
+    /// Cheap enough to call on a live server: it walks the task list under
+    /// its locks, reading a few words per task; it stops, polls and wakes
+    /// nothing. What it leaves out: see [`dump`](super::dump).
+    pub fn dump(&self) -> super::Dump {
+        super::dump::Dump::of_runtime(&self.services)
+    }
+
     /// The runtime's id, the same from every handle to it and different
     /// from every other runtime's.
     pub fn id(&self) -> super::Id {
@@ -260,7 +274,7 @@ impl Handle {
         let task = BlockingTask::new(f);
         let location = Location::caller();
         let (task, span_id) = trace::task(task, "blocking", id, &name, location);
-        let meta = Meta::new(name, location);
+        let meta = Meta::blocking(name, location);
         let (task, notified, join) = cell::new(task, scheduler.clone(), id, meta, span_id);
         // Not in the owned-tasks list, as tokio's are not: the scheduler's
         // shutdown must not cancel a closure the pool has handed to a

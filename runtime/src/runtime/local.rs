@@ -67,6 +67,12 @@ impl LocalRuntime {
         self.runtime.handle()
     }
 
+    /// Every live task of this runtime, its local ones included: see
+    /// [`Handle::dump`].
+    pub fn dump(&self) -> super::Dump {
+        self.runtime.dump()
+    }
+
     /// Spawns a `!Send` task; it runs while this runtime's `block_on` does.
     #[track_caller]
     pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>

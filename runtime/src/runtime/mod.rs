@@ -7,6 +7,7 @@
 //! that spawns onto the runtime from anywhere.
 
 mod builder;
+pub mod dump;
 pub(crate) mod handle;
 mod id;
 mod local;
@@ -16,6 +17,9 @@ mod shutdown_err;
 
 pub use crate::scheduler::RuntimeFlavor;
 pub use builder::{Builder, IO_BACKEND_ENV, WORKER_THREADS_ENV};
+#[cfg(all(unix, not(loom)))]
+pub use dump::dump_on_signal;
+pub use dump::Dump;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use id::Id;
 pub use local::{LocalOptions, LocalRuntime};
@@ -97,6 +101,11 @@ impl Runtime {
     /// A handle to this runtime.
     pub fn handle(&self) -> &Handle {
         &self.handle
+    }
+
+    /// Every live task of this runtime: see [`Handle::dump`].
+    pub fn dump(&self) -> Dump {
+        self.handle.dump()
     }
 
     /// Makes this runtime current on this thread until the guard drops.

@@ -252,6 +252,8 @@ impl Listener {
         if self.take() {
             Poll::Ready(())
         } else {
+            // For the task dump.
+            weft_base::wait::note(weft_base::wait::WaitOn::signal(self.signum as u64));
             Poll::Pending
         }
     }

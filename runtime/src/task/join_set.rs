@@ -132,6 +132,12 @@ impl<T> JoinSet<T> {
         let out = self.poll_ready(Some(cx.waker()));
         if out.is_ready() {
             restore.made_progress();
+        } else {
+            // For the task dump: the first task of the set, "and more" if
+            // there are others.
+            for handle in self.slots.iter().flatten().take(2) {
+                handle.note_wait();
+            }
         }
         out
     }

@@ -119,6 +119,14 @@ pub(crate) struct LocalOwner {
     set: Arc<Shared>,
 }
 
+impl LocalOwner {
+    /// Runs `f` on every live task of the set, under its list's lock (as
+    /// `OwnedTasks::for_each`): for the runtime's task dump.
+    pub(crate) fn for_each_task(&self, f: impl FnMut(&Header)) {
+        self.set.owned.for_each(f);
+    }
+}
+
 /// What the tasks of one set reach it through (their `Schedule`), from any
 /// thread.
 pub(crate) struct Shared {
@@ -318,6 +326,21 @@ impl LocalSet {
         .await
     }
 
+    /// Every live task of this set, which a runtime's
+    /// [`Handle::dump`] does not reach (a `LocalRuntime`'s set it does).
+    /// Timer deadlines are read against the current runtime's clock, if
+    /// this is called inside one.
+    pub fn dump(&self) -> crate::runtime::Dump {
+        let timer_now = Handle::try_current()
+            .ok()
+            .map(|handle| handle.services.time().now_millis());
+        crate::runtime::Dump::collect(
+            &mut |f| self.shared.owned.for_each(|header| f(header, true)),
+            &[],
+            timer_now,
+        )
+    }
+
     /// True when every task of the set has finished (finished tasks leave
     /// the owned list as they complete).
     fn is_idle(&self) -> bool {
@@ -449,7 +472,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    // Not through a closure: that would break the `#[track_caller]` chain.
+    // A `match`, not `map`: `#[track_caller]` does not cross a closure.
     match current() {
         Ok(shared) => Ok(shared.spawn(future, name)),
         Err(message) => Err(message),

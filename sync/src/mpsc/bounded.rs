@@ -15,6 +15,7 @@ use super::error::SendTimeoutError;
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::semaphore::{Semaphore, TryAcquireError};
 use weft_base::loom::Arc;
+use weft_base::wait::{SyncKind, WaitOn};
 
 /// A bounded channel holding at most `capacity` messages.
 ///
@@ -188,7 +189,9 @@ impl<T> Sender<T> {
             }
         }
         let guard = WakeRxUnlessServed(&self.chan);
-        let acquired = self.sem().acquire_raw(n).await;
+        let chan: *const Chan<T> = &*self.chan;
+        let wait = WaitOn::sync(SyncKind::MpscSend, chan);
+        let acquired = self.sem().acquire_raw(n, wait).await;
         std::mem::forget(guard);
         match acquired {
             // Handed the slots, but the receiver closed before we saw them:

@@ -28,6 +28,7 @@ use crate::notify::Notify;
 use crate::semaphore::Semaphore;
 use weft_base::coop;
 use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering};
+use weft_base::wait::{SyncKind, WaitOn};
 
 pub(super) struct Chan<T> {
     queue: Mutex<Queue<T>>,
@@ -326,7 +327,11 @@ impl<T> Rx<T> {
                 budget.made_progress();
                 Poll::Ready(None)
             }
-            Recv::Empty => Poll::Pending,
+            Recv::Empty => {
+                let chan: *const Chan<T> = &*self.chan;
+                weft_base::wait::note(WaitOn::sync(SyncKind::MpscRecv, chan));
+                Poll::Pending
+            }
         }
     }
 

@@ -115,6 +115,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// A guard for `lock`, whose `max_readers` permits the caller holds and
     /// hands over.
     pub(super) fn new(lock: &'a RwLock<T>) -> Self {
+        lock.sem.took_lock();
         RwLockWriteGuard {
             lock,
             _marker: PhantomData,
@@ -218,7 +219,7 @@ fn downgrade<'a, T: ?Sized, U: ?Sized>(
     data: *const U,
 ) -> RwLockReadGuard<'a, U> {
     let guard = RwLockReadGuard::new(&lock.sem, data);
-    lock.sem.release(lock.max_readers - 1);
+    lock.sem.release_lock(lock.max_readers - 1);
     guard
 }
 
@@ -239,7 +240,7 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.sem.release(self.lock.max_readers);
+        self.lock.sem.release_lock(self.lock.max_readers);
     }
 }
 
@@ -327,7 +328,7 @@ impl<T: ?Sized> DerefMut for RwLockMappedWriteGuard<'_, T> {
 
 impl<T: ?Sized> Drop for RwLockMappedWriteGuard<'_, T> {
     fn drop(&mut self) {
-        self.sem.release(self.permits);
+        self.sem.release_lock(self.permits);
     }
 }
 

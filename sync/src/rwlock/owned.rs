@@ -112,6 +112,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     /// A guard for `lock`, whose `max_readers` permits the caller holds and
     /// hands over.
     pub(super) fn new(lock: Arc<RwLock<T>>) -> Self {
+        lock.sem.took_lock();
         OwnedRwLockWriteGuard { lock }
     }
 
@@ -210,7 +211,7 @@ fn downgrade<T: ?Sized, U: ?Sized>(
     data: *const U,
 ) -> OwnedRwLockReadGuard<T, U> {
     let guard = OwnedRwLockReadGuard { lock, data };
-    guard.lock.sem.release(guard.lock.max_readers - 1);
+    guard.lock.sem.release_lock(guard.lock.max_readers - 1);
     guard
 }
 
@@ -231,7 +232,7 @@ impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
 
 impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
     fn drop(&mut self) {
-        self.lock.sem.release(self.lock.max_readers);
+        self.lock.sem.release_lock(self.lock.max_readers);
     }
 }
 
@@ -319,7 +320,7 @@ impl<T: ?Sized, U: ?Sized> DerefMut for OwnedRwLockMappedWriteGuard<T, U> {
 
 impl<T: ?Sized, U: ?Sized> Drop for OwnedRwLockMappedWriteGuard<T, U> {
     fn drop(&mut self) {
-        self.lock.sem.release(self.lock.max_readers);
+        self.lock.sem.release_lock(self.lock.max_readers);
     }
 }
 
