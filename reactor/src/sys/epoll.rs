@@ -21,7 +21,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::Duration;
 
@@ -245,6 +245,12 @@ impl Poller {
                 Err(err) => return Err(err),
             }
         }
+    }
+
+    /// Whether events wait in the epoll ready list (see
+    /// [`readable_now`](super::readable_now)).
+    pub(crate) fn has_pending_events(&self) -> bool {
+        super::readable_now(self.epoll.as_fd())
     }
 
     /// Whether waits use `epoll_pwait2`.

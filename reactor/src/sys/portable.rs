@@ -10,7 +10,7 @@
 
 use std::io;
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use polling::{Event, PollMode};
@@ -96,6 +96,12 @@ impl Poller {
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.0.clear();
         self.poller.wait(&mut events.0, timeout).map(drop)
+    }
+
+    /// Whether events wait in the OS poller's ready list (see
+    /// [`readable_now`](super::readable_now)).
+    pub(crate) fn has_pending_events(&self) -> bool {
+        super::readable_now(self.poller.as_fd())
     }
 
     pub(crate) fn notify(&self) -> io::Result<()> {

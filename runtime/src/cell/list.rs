@@ -24,6 +24,9 @@ pub(crate) struct OwnedTasks {
 struct Shard {
     head: Option<NonNull<Header>>,
     len: usize,
+    /// Tasks ever bound to this shard (counted under its lock, which `bind`
+    /// takes anyway, so the count costs no shared write of its own).
+    bound: u64,
     closed: bool,
 }
 
@@ -47,6 +50,7 @@ impl OwnedTasks {
                     Mutex::new(Shard {
                         head: None,
                         len: 0,
+                        bound: 0,
                         closed: false,
                     })
                 })
@@ -72,6 +76,7 @@ impl OwnedTasks {
         }
         let node = task.into_raw().header_ptr();
         shard.push_front(node);
+        shard.bound += 1;
         Some(notified)
     }
 
@@ -121,6 +126,11 @@ impl OwnedTasks {
 
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().len).sum()
+    }
+
+    /// Tasks ever bound to this list (spawned and not refused at shutdown).
+    pub(crate) fn bound_count(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().bound).sum()
     }
 }
 

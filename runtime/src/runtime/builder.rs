@@ -8,10 +8,13 @@ use std::time::Duration;
 use weft_reactor::IoBackend;
 
 use super::services::Services;
+use super::slow_poll::SlowPoll;
+use super::watchdog::{DetectorConfig, OnSlowPoll, Watchdog};
 use super::RuntimeFlavor;
 use super::{Handle, Runtime};
 use crate::blocking::Spawner;
 use crate::scheduler::config::Config as SchedulerConfig;
+use crate::scheduler::histogram::HistogramConfiguration;
 use crate::scheduler::worker;
 use crate::threads::ThreadConfig;
 
@@ -52,7 +55,19 @@ pub struct Builder {
     scheduler: SchedulerConfig,
     max_io_events_per_tick: usize,
     max_io_events_per_busy_tick: Option<usize>,
+    slow_poll_threshold: Option<Duration>,
+    on_slow_poll: Option<OnSlowPoll>,
+    poll_time_histogram: Option<HistogramConfiguration>,
 }
+
+/// What `slow_poll_threshold` defaults to: asyncio's debug-mode figure.
+/// Off under loom and miri, whose models and interpreter would otherwise
+/// run the watchdog thread in every test.
+const DEFAULT_SLOW_POLL_THRESHOLD: Option<Duration> = if cfg!(any(loom, miri)) {
+    None
+} else {
+    Some(Duration::from_millis(100))
+};
 
 /// What `max_io_events_per_tick` defaults to (tokio's number).
 const DEFAULT_MAX_IO_EVENTS_PER_TICK: usize = 1024;
@@ -85,7 +100,113 @@ impl Builder {
             scheduler: SchedulerConfig::default(),
             max_io_events_per_tick: DEFAULT_MAX_IO_EVENTS_PER_TICK,
             max_io_events_per_busy_tick: None,
+            slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
+            on_slow_poll: None,
+            poll_time_histogram: None,
         }
+    }
+
+    /// Reports polls that run longer than `threshold` (default 100 ms;
+    /// `None` turns the detector off): a task that blocks its worker (a
+    /// synchronous lock, file or network call, a long computation) stalls
+    /// every other task queued there, and this says which one, where it was
+    /// spawned, and for how long, while it is still blocking.
+    ///
+    /// A watchdog thread (one per runtime, named like its other threads,
+    /// started only while a threshold is set) wakes every quarter threshold
+    /// and compares what each worker is polling with its last look; the
+    /// workers pay nothing for it beyond the two stores per poll their
+    /// metrics make anyway (no clock read, no system call). A poll that has
+    /// run past the threshold is reported while it runs (again at doubling
+    /// ages, at least a second apart) and once more when it ends, with its
+    /// total; so is a current-thread runtime's `block_on` future, and a
+    /// runtime whose I/O driver nobody has turned for longer than the
+    /// threshold while events wait in it. A task is reported at most once a
+    /// second. Polls are seen by sampling, so one that runs less than about
+    /// a quarter threshold past the threshold may go unreported. Blocking
+    /// pool threads (`spawn_blocking`) and `block_in_place` closures are
+    /// never reported: that is where blocking belongs.
+    ///
+    /// Reports go to [`on_slow_poll`](Self::on_slow_poll)'s handler if one
+    /// is set, else to standard error, one line each ([`SlowPoll`]'s
+    /// `Display`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_runtime::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread()
+    ///     .slow_poll_threshold(Some(Duration::from_millis(50)))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Where slow-poll reports go (see
+    /// [`slow_poll_threshold`](Self::slow_poll_threshold)) instead of
+    /// standard error. Runs on the watchdog thread, never on a worker; a
+    /// panic in it is reported by the panic hook and otherwise ignored.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_runtime::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread()
+    ///     .on_slow_poll(|report| eprintln!("{report}"))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn on_slow_poll(
+        &mut self,
+        handler: impl Fn(&SlowPoll) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.on_slow_poll = Some(Arc::new(handler));
+        self
+    }
+
+    /// Records how long each task poll takes in a per-worker histogram
+    /// ([`RuntimeMetrics::poll_time_histogram_bucket_count`](super::RuntimeMetrics::poll_time_histogram_bucket_count)),
+    /// laid out by
+    /// [`metrics_poll_time_histogram_configuration`](Self::metrics_poll_time_histogram_configuration)
+    /// (log-scale buckets from 100 ns to 60 s by default).
+    ///
+    /// Off by default, as tokio's: it reads the clock before and after
+    /// every poll (two `clock_gettime` calls, tens of nanoseconds each on
+    /// a VM), which nothing else on the poll path does.
+    pub fn enable_metrics_poll_time_histogram(&mut self) -> &mut Self {
+        self.poll_time_histogram
+            .get_or_insert_with(Default::default);
+        self
+    }
+
+    /// The poll-time histogram's buckets (and turns the histogram on, as
+    /// [`enable_metrics_poll_time_histogram`](Self::enable_metrics_poll_time_histogram)
+    /// does).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_runtime::runtime::{Builder, HistogramConfiguration};
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .metrics_poll_time_histogram_configuration(HistogramConfiguration::linear(
+    ///         Duration::from_micros(50),
+    ///         20,
+    ///     ))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.metrics().poll_time_histogram_num_buckets(), 20);
+    /// ```
+    pub fn metrics_poll_time_histogram_configuration(
+        &mut self,
+        configuration: HistogramConfiguration,
+    ) -> &mut Self {
+        self.poll_time_histogram = Some(configuration);
+        self
     }
 
     /// Accepted for tokio compatibility, and changes nothing: a weft
@@ -326,12 +447,15 @@ impl Builder {
         };
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
         let io_backend = self.chosen_io_backend()?;
+        let mut scheduler_config = self.scheduler.clone();
+        scheduler_config.poll_time_histogram = self.poll_time_histogram.map(|c| c.layout);
+        let watchdog_name = (config.thread_name)();
         let (services, cores) = Services::new(
             self.flavor,
             num_workers,
             io_backend,
             config,
-            self.scheduler.clone(),
+            scheduler_config,
             blocking,
             self.name.clone(),
         )?;
@@ -343,7 +467,14 @@ impl Builder {
         }
         let scheduler = services.scheduler.clone();
         let handle = Handle::new(services);
-        let runtime = Runtime::from_handle(handle.clone());
+        let mut runtime = Runtime::from_handle(handle.clone());
+        if let Some(threshold) = self.slow_poll_threshold {
+            let config = DetectorConfig {
+                threshold,
+                on_slow_poll: self.on_slow_poll.clone(),
+            };
+            runtime.watchdog = Some(Watchdog::start(scheduler.clone(), config, watchdog_name)?);
+        }
         match self.flavor {
             RuntimeFlavor::CurrentThread => {
                 let core = cores.into_iter().next().expect("one core");
@@ -439,6 +570,9 @@ impl fmt::Debug for Builder {
                 "max_io_events_per_busy_tick",
                 &self.max_io_events_per_busy_tick,
             )
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("on_slow_poll", &self.on_slow_poll.is_some())
+            .field("poll_time_histogram", &self.poll_time_histogram)
             .finish_non_exhaustive()
     }
 }

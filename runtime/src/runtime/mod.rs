@@ -13,7 +13,12 @@ mod local;
 mod metrics;
 pub(crate) mod services;
 mod shutdown_err;
+mod slow_poll;
+mod watchdog;
 
+pub use crate::scheduler::histogram::{
+    HistogramConfiguration, InvalidHistogramConfiguration, LogHistogram, LogHistogramBuilder,
+};
 pub use crate::scheduler::RuntimeFlavor;
 pub use builder::{Builder, IO_BACKEND_ENV, WORKER_THREADS_ENV};
 pub use handle::{EnterGuard, Handle, TryCurrentError};
@@ -21,6 +26,7 @@ pub use id::Id;
 pub use local::{LocalOptions, LocalRuntime};
 pub use metrics::RuntimeMetrics;
 pub use shutdown_err::is_rt_shutdown_err;
+pub use slow_poll::{SlowPoll, SlowPollKind};
 pub use weft_reactor::{IoBackend, ParseIoBackendError};
 
 use std::fmt;
@@ -45,6 +51,8 @@ use crate::scheduler::worker::BlockInPlace;
 pub struct Runtime {
     handle: Handle,
     is_shut_down: bool,
+    /// The slow-poll watchdog, while the detector is on.
+    watchdog: Option<watchdog::Watchdog>,
 }
 
 impl Runtime {
@@ -57,6 +65,7 @@ impl Runtime {
         Runtime {
             handle,
             is_shut_down: false,
+            watchdog: None,
         }
     }
 
@@ -126,6 +135,12 @@ impl Runtime {
         // One deadline for the workers and the blocking pool together; a
         // timeout too large to represent means no deadline.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        if let Some(watchdog) = self.watchdog.take() {
+            // It wakes at once; only a report handler running right now
+            // could hold the join up. A shutdown that must not wait leaves
+            // it to exit on its own.
+            watchdog.stop(timeout != Some(Duration::ZERO));
+        }
         let services = &self.handle.services;
         let scheduler = &services.scheduler;
         scheduler.close();
