@@ -449,7 +449,8 @@ impl Builder {
         let io_backend = self.chosen_io_backend()?;
         let mut scheduler_config = self.scheduler.clone();
         scheduler_config.poll_time_histogram = self.poll_time_histogram.map(|c| c.layout);
-        let watchdog_name = (config.thread_name)();
+        // Named now, like the other threads, only if it will run.
+        let watchdog_name = self.slow_poll_threshold.map(|_| (config.thread_name)());
         let (services, cores) = Services::new(
             self.flavor,
             num_workers,
@@ -468,7 +469,7 @@ impl Builder {
         let scheduler = services.scheduler.clone();
         let handle = Handle::new(services);
         let mut runtime = Runtime::from_handle(handle.clone());
-        if let Some(threshold) = self.slow_poll_threshold {
+        if let (Some(threshold), Some(watchdog_name)) = (self.slow_poll_threshold, watchdog_name) {
             let config = DetectorConfig {
                 threshold,
                 on_slow_poll: self.on_slow_poll.clone(),

@@ -94,6 +94,7 @@ impl Runtime {
 
     /// Runs a blocking closure on the blocking pool; see
     /// [`Handle::spawn_blocking`].
+    #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,

@@ -44,6 +44,7 @@ impl<'a> Builder<'a> {
     /// # Errors
     /// When there is no current runtime (instead of panicking like
     /// `weft::spawn`).
+    #[track_caller]
     pub fn spawn<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
     where
         F: Future + Send + 'static,
@@ -54,6 +55,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Spawns onto the runtime of `handle`.
+    #[track_caller]
     pub fn spawn_on<F>(self, future: F, handle: &Handle) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -68,6 +70,7 @@ impl<'a> Builder<'a> {
     /// # Errors
     /// Where no local set is current (instead of panicking like
     /// `spawn_local`).
+    #[track_caller]
     pub fn spawn_local<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
     where
         F: Future + 'static,
@@ -77,6 +80,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Spawns a `!Send` task onto `local_set`.
+    #[track_caller]
     pub fn spawn_local_on<F>(self, future: F, local_set: &LocalSet) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -89,6 +93,7 @@ impl<'a> Builder<'a> {
     ///
     /// # Errors
     /// When there is no current runtime.
+    #[track_caller]
     pub fn spawn_blocking<F, R>(self, f: F) -> io::Result<JoinHandle<R>>
     where
         F: FnOnce() -> R + Send + 'static,

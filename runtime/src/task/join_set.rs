@@ -275,6 +275,7 @@ impl<T: 'static> JoinSet<T> {
 
     /// Runs a blocking closure on the blocking pool of `handle`'s runtime
     /// and adds it to the set.
+    #[track_caller]
     pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> AbortHandle
     where
         F: FnOnce() -> T + Send + 'static,

@@ -280,6 +280,7 @@ impl LocalSet {
     }
 
     /// Adds a named task to this set (`task::Builder`).
+    #[track_caller]
     pub(crate) fn spawn_local_named<F>(
         &self,
         future: F,
@@ -435,6 +436,7 @@ where
 }
 
 /// Spawns onto the current local set under `name`, or says there is none.
+#[track_caller]
 pub(crate) fn try_spawn_local_named<F>(
     future: F,
     name: Option<Arc<String>>,
@@ -443,7 +445,11 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    current().map(|shared| shared.spawn(future, name))
+    // Not through a closure: the spawn location must be our caller's.
+    match current() {
+        Ok(shared) => Ok(shared.spawn(future, name)),
+        Err(err) => Err(err),
+    }
 }
 
 /// The set `spawn_local` spawns onto here: the one this thread runs or
