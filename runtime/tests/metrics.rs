@@ -114,6 +114,7 @@ fn a_spent_budget_counts_one_forced_yield_per_refusal() {
 #[test]
 fn the_poll_time_histogram_counts_every_poll_in_its_bucket() {
     let rt = Builder::new_current_thread()
+        .enable_metrics_poll_time_histogram()
         .metrics_poll_time_histogram_configuration(HistogramConfiguration::linear(
             Duration::from_millis(5),
             4,

@@ -402,6 +402,27 @@ mod tests {
     }
 
     #[test]
+    fn pending_events_are_seen_without_being_taken() {
+        let poller = poller(true);
+        assert!(!poller.has_pending_events(), "a new poller has none");
+        let (a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `a` is deleted before it closes.
+        unsafe { poller.add(a.as_fd(), 3, SOCKET).unwrap() };
+        wait_for(&poller, 3, Duration::ZERO);
+        assert!(!poller.has_pending_events(), "the writable edge was taken");
+        (&b).write_all(b"x").unwrap();
+        assert!(poller.has_pending_events());
+        // Looking took nothing: the wait still gets the event.
+        assert!(poller.has_pending_events());
+        assert_ne!(wait_for(&poller, 3, Duration::ZERO) & READABLE, 0);
+        assert!(!poller.has_pending_events());
+        // An unpark waits for the next wait too.
+        poller.notify().unwrap();
+        assert!(poller.has_pending_events());
+        poller.delete(a.as_fd()).unwrap();
+    }
+
+    #[test]
     fn a_hang_up_closes_both_directions() {
         let poller = poller(true);
         let (a, b) = UnixStream::pair().unwrap();

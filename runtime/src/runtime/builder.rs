@@ -14,7 +14,7 @@ use super::RuntimeFlavor;
 use super::{Handle, Runtime};
 use crate::blocking::Spawner;
 use crate::scheduler::config::Config as SchedulerConfig;
-use crate::scheduler::histogram::HistogramConfiguration;
+use crate::scheduler::histogram::{HistogramConfiguration, HistogramScale, LegacyLayout};
 use crate::scheduler::worker;
 use crate::threads::ThreadConfig;
 
@@ -57,7 +57,9 @@ pub struct Builder {
     max_io_events_per_busy_tick: Option<usize>,
     slow_poll_threshold: Option<Duration>,
     on_slow_poll: Option<OnSlowPoll>,
+    poll_time_histogram_enabled: bool,
     poll_time_histogram: Option<HistogramConfiguration>,
+    legacy_histogram: Option<LegacyLayout>,
 }
 
 /// What `slow_poll_threshold` defaults to: asyncio's debug-mode figure.
@@ -102,7 +104,9 @@ impl Builder {
             max_io_events_per_busy_tick: None,
             slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
             on_slow_poll: None,
+            poll_time_histogram_enabled: false,
             poll_time_histogram: None,
+            legacy_histogram: None,
         }
     }
 
@@ -173,26 +177,30 @@ impl Builder {
     /// ([`RuntimeMetrics::poll_time_histogram_bucket_count`](super::RuntimeMetrics::poll_time_histogram_bucket_count)),
     /// laid out by
     /// [`metrics_poll_time_histogram_configuration`](Self::metrics_poll_time_histogram_configuration)
-    /// (log-scale buckets from 100 ns to 60 s by default).
+    /// (by default log-scale buckets from 100 ns to 60 s, each at most a
+    /// quarter wide, [`LogHistogram::default`](super::LogHistogram::default);
+    /// tokio's default is ten linear buckets of 100 µs).
     ///
     /// Off by default, as tokio's: it reads the clock before and after
     /// every poll (two `clock_gettime` calls, tens of nanoseconds each on
-    /// a VM), which nothing else on the poll path does.
+    /// a VM), which nothing else on the poll path does. With it off the
+    /// poll path reads no clock.
     pub fn enable_metrics_poll_time_histogram(&mut self) -> &mut Self {
-        self.poll_time_histogram
-            .get_or_insert_with(Default::default);
+        self.poll_time_histogram_enabled = true;
         self
     }
 
-    /// The poll-time histogram's buckets (and turns the histogram on, as
+    /// The poll-time histogram's buckets. As tokio's, this does not turn
+    /// the histogram on:
     /// [`enable_metrics_poll_time_histogram`](Self::enable_metrics_poll_time_histogram)
-    /// does).
+    /// does.
     ///
     /// ```
     /// use std::time::Duration;
     /// use weft_runtime::runtime::{Builder, HistogramConfiguration};
     ///
     /// let rt = Builder::new_current_thread()
+    ///     .enable_metrics_poll_time_histogram()
     ///     .metrics_poll_time_histogram_configuration(HistogramConfiguration::linear(
     ///         Duration::from_micros(50),
     ///         20,
@@ -206,6 +214,44 @@ impl Builder {
         configuration: HistogramConfiguration,
     ) -> &mut Self {
         self.poll_time_histogram = Some(configuration);
+        self.legacy_histogram = None;
+        self
+    }
+
+    /// The scale of the poll-time histogram's buckets, in the older API
+    /// (default linear). Once any of the three older settings is made, they
+    /// lay out the histogram, until
+    /// [`metrics_poll_time_histogram_configuration`](Self::metrics_poll_time_histogram_configuration)
+    /// is called.
+    #[deprecated(note = "use `metrics_poll_time_histogram_configuration`, as tokio says")]
+    pub fn metrics_poll_count_histogram_scale(&mut self, scale: HistogramScale) -> &mut Self {
+        self.legacy_histogram
+            .get_or_insert_with(Default::default)
+            .scale = scale;
+        self
+    }
+
+    /// The width of the first bucket (linear: of every bucket; log: rounded
+    /// up to a power of two of nanoseconds, each next bucket doubling) in
+    /// the older API (default 100 µs).
+    ///
+    /// A zero resolution makes [`build`](Self::build) fail (tokio panics).
+    #[deprecated(note = "use `metrics_poll_time_histogram_configuration`, as tokio says")]
+    pub fn metrics_poll_count_histogram_resolution(&mut self, resolution: Duration) -> &mut Self {
+        self.legacy_histogram
+            .get_or_insert_with(Default::default)
+            .resolution = resolution;
+        self
+    }
+
+    /// How many buckets, in the older API (default 10).
+    ///
+    /// Zero makes [`build`](Self::build) fail (tokio panics).
+    #[deprecated(note = "use `metrics_poll_time_histogram_configuration`, as tokio says")]
+    pub fn metrics_poll_count_histogram_buckets(&mut self, buckets: usize) -> &mut Self {
+        self.legacy_histogram
+            .get_or_insert_with(Default::default)
+            .num_buckets = buckets;
         self
     }
 
@@ -448,7 +494,12 @@ impl Builder {
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
         let io_backend = self.chosen_io_backend()?;
         let mut scheduler_config = self.scheduler.clone();
-        scheduler_config.poll_time_histogram = self.poll_time_histogram.map(|c| c.layout);
+        if self.poll_time_histogram_enabled {
+            scheduler_config.poll_time_histogram = Some(match self.legacy_histogram {
+                Some(legacy) => legacy.layout().map_err(invalid)?,
+                None => self.poll_time_histogram.unwrap_or_default().layout,
+            });
+        }
         // Named now, like the other threads, only if it will run.
         let watchdog_name = self.slow_poll_threshold.map(|_| (config.thread_name)());
         let (services, cores) = Services::new(
@@ -573,6 +624,10 @@ impl fmt::Debug for Builder {
             )
             .field("slow_poll_threshold", &self.slow_poll_threshold)
             .field("on_slow_poll", &self.on_slow_poll.is_some())
+            .field(
+                "poll_time_histogram_enabled",
+                &self.poll_time_histogram_enabled,
+            )
             .field("poll_time_histogram", &self.poll_time_histogram)
             .finish_non_exhaustive()
     }

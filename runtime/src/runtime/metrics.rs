@@ -166,8 +166,10 @@ impl RuntimeMetrics {
             .sum()
     }
 
-    /// How many times worker `worker` woke from a park, found nothing to
-    /// do, and parked again: wake-ups that were for nothing.
+    /// How many times worker `worker` woke from a park with no task polled
+    /// since its previous wake-up: it had woken, found nothing to do and
+    /// parked again (tokio's rule; its first wake-up counts if no task ran
+    /// before it). Wake-ups that were for nothing.
     ///
     /// # Panics
     /// If `worker` is not a worker's index.
@@ -240,6 +242,18 @@ impl RuntimeMetrics {
     pub fn worker_overflow_count(&self, worker: usize) -> u64 {
         self.worker(worker);
         0
+    }
+
+    /// The thread that runs worker `worker` now (or ran it last); `None`
+    /// before it first ran. A multi-thread worker's thread changes when a
+    /// task calls `block_in_place` on it; a current-thread runtime's worker
+    /// is whichever thread's `block_on` drives it.
+    ///
+    /// # Panics
+    /// If `worker` is not a worker's index.
+    #[track_caller]
+    pub fn worker_thread_id(&self, worker: usize) -> Option<std::thread::ThreadId> {
+        self.worker(worker).thread_id()
     }
 
     /// Tasks in worker `worker`'s local queue now (not counting its LIFO

@@ -171,6 +171,7 @@ fn run<F: Future>(
     let cx = WorkerContext::new(scheduler.clone(), ServiceSet::new());
     let _worker = super::worker::set_current(&cx);
     let mut core = core;
+    scheduler.remotes[0].metrics.set_thread();
     core.stats.start_busy(&scheduler.remotes[0].metrics);
     *cx.core.borrow_mut() = Some(core);
     let _guard = CoreGuard { cx: &cx };

@@ -116,7 +116,8 @@ impl LogHistogram {
         LogHistogramBuilder::default()
     }
 
-    /// Where the last (open-ended) bucket begins, in nanoseconds.
+    /// Where the last (open-ended) bucket begins, in nanoseconds: the
+    /// maximum value asked for, rounded up to a bucket boundary.
     pub fn max_value(&self) -> u64 {
         self.bucket_range(self.num_buckets - 1).start
     }
@@ -222,7 +223,8 @@ impl LogHistogramBuilder {
         self
     }
 
-    /// Values from about this on share the last bucket (default 60 s).
+    /// Values from this on (rounded up to a bucket boundary) share the last
+    /// bucket (default 60 s).
     ///
     /// # Panics
     /// If `duration` is zero.
@@ -258,12 +260,14 @@ impl LogHistogramBuilder {
         let max = nanos(self.max_value.unwrap_or(DEFAULT_MAX_VALUE)).max(min + 1);
         // Bucket 0 takes everything below `min`'s own bucket.
         let offset = log_index(min, p).saturating_sub(1);
-        // The last bucket is the one `max` falls in, open-ended.
-        let last = log_index(max, p) - offset;
+        // Then every bucket up to the one holding values just below `max`,
+        // and one more, open-ended, for the rest (tokio's layout, so the
+        // same builder gives the same buckets).
+        let last_bounded = log_index(max - 1, p) - offset;
         LogHistogram {
             precision: p,
             offset,
-            num_buckets: usize::try_from(last + 1).unwrap_or(usize::MAX),
+            num_buckets: usize::try_from(last_bounded + 2).unwrap_or(usize::MAX),
         }
     }
 }
@@ -300,17 +304,83 @@ impl fmt::Display for InvalidHistogramConfiguration {
 
 impl Error for InvalidHistogramConfiguration {}
 
+/// The scale of the layout the deprecated
+/// [`Builder::metrics_poll_count_histogram_scale`](crate::runtime::Builder::metrics_poll_count_histogram_scale)
+/// family sets up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HistogramScale {
+    /// Buckets of the resolution's width each.
+    Linear,
+    /// A first bucket of the resolution (rounded up to a power of two of
+    /// nanoseconds), then each bucket twice as wide as the one before.
+    Log,
+}
+
+/// The deprecated layout settings: scale, resolution, bucket count
+/// (tokio's defaults: linear, 100 µs, 10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LegacyLayout {
+    pub(crate) scale: HistogramScale,
+    pub(crate) resolution: Duration,
+    pub(crate) num_buckets: usize,
+}
+
+impl Default for LegacyLayout {
+    fn default() -> LegacyLayout {
+        LegacyLayout {
+            scale: HistogramScale::Linear,
+            resolution: Duration::from_micros(100),
+            num_buckets: 10,
+        }
+    }
+}
+
+impl LegacyLayout {
+    /// The layout these settings make; an error for a zero resolution or
+    /// no buckets.
+    pub(crate) fn layout(&self) -> Result<Layout, &'static str> {
+        let resolution = nanos(self.resolution);
+        if resolution == 0 {
+            return Err("metrics_poll_count_histogram_resolution must not be zero");
+        }
+        if self.num_buckets == 0 {
+            return Err("metrics_poll_count_histogram_buckets must be at least 1");
+        }
+        Ok(match self.scale {
+            HistogramScale::Linear => Layout::Linear {
+                width: resolution,
+                num_buckets: self.num_buckets,
+            },
+            HistogramScale::Log => Layout::Doubling {
+                first: resolution.checked_next_power_of_two().unwrap_or(1 << 63),
+                num_buckets: self.num_buckets,
+            },
+        })
+    }
+}
+
 /// The bucket layout itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
-    Linear { width: u64, num_buckets: usize },
+    Linear {
+        width: u64,
+        num_buckets: usize,
+    },
     Log(LogHistogram),
+    /// The legacy log scale: `[0, first)`, then `[first << (i-1), first << i)`.
+    Doubling {
+        first: u64,
+        num_buckets: usize,
+    },
 }
 
 impl Layout {
     pub(crate) fn num_buckets(&self) -> usize {
         match self {
-            Layout::Linear { num_buckets, .. } => *num_buckets,
+            Layout::Linear { num_buckets, .. } | Layout::Doubling { num_buckets, .. } => {
+                *num_buckets
+            }
             Layout::Log(log) => log.num_buckets,
         }
     }
@@ -321,6 +391,15 @@ impl Layout {
                 usize::try_from(value / width).map_or(num_buckets - 1, |b| b.min(num_buckets - 1))
             }
             Layout::Log(log) => log.bucket_of(value),
+            Layout::Doubling { first, num_buckets } => {
+                if value < *first {
+                    return 0;
+                }
+                // `first` is a power of two: the bucket is how many times
+                // larger the value's top bit is, plus one.
+                let doublings = value.ilog2() - first.ilog2();
+                (doublings as usize + 1).min(num_buckets - 1)
+            }
         }
     }
 
@@ -337,6 +416,18 @@ impl Layout {
                 start..end
             }
             Layout::Log(log) => log.bucket_range(bucket),
+            Layout::Doubling { first, num_buckets } => {
+                let start = match bucket {
+                    0 => 0,
+                    _ => first.checked_shl(bucket as u32 - 1).unwrap_or(u64::MAX),
+                };
+                let end = if bucket + 1 == *num_buckets {
+                    u64::MAX
+                } else {
+                    first.checked_shl(bucket as u32).unwrap_or(u64::MAX)
+                };
+                start..end
+            }
         };
         Duration::from_nanos(range.start)..Duration::from_nanos(range.end)
     }
@@ -421,9 +512,14 @@ mod tests {
             let r = log.bucket_range(b);
             assert!((r.end - r.start) * 8 <= r.start.max(8), "bucket {b}: {r:?}");
         }
-        // The bounds asked for are kept.
-        assert!(log.max_value() <= DEFAULT_MAX_VALUE.as_nanos() as u64);
+        // The bounds asked for are kept: the last bucket starts at or just
+        // past the maximum, the one before it below.
+        let max = DEFAULT_MAX_VALUE.as_nanos() as u64;
+        assert!(log.max_value() >= max);
+        assert!(log.bucket_range(log.num_buckets() - 2).start < max);
         assert!(log.bucket_range(1).start <= DEFAULT_MIN_VALUE.as_nanos() as u64);
+        // tokio's bucket count for its default layout.
+        assert_eq!(LogHistogram::default().num_buckets(), 119);
     }
 
     #[test]
@@ -435,6 +531,19 @@ mod tests {
             required_bucket_count,
         } = err;
         assert_eq!(required_bucket_count, LogHistogram::default().num_buckets());
+    }
+
+    #[test]
+    fn legacy_doubling_buckets_tile() {
+        let legacy = LegacyLayout {
+            scale: HistogramScale::Log,
+            resolution: Duration::from_micros(50),
+            num_buckets: 6,
+        };
+        let layout = legacy.layout().unwrap();
+        check_tiling(layout);
+        let first = Duration::from_nanos(65_536);
+        assert_eq!(layout.bucket_range(1), first..first * 2);
     }
 
     #[test]

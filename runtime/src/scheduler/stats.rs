@@ -18,10 +18,11 @@
 //!   on: the mean poll time is the busy stretch between two clock reads the
 //!   worker makes anyway (parking, maintenance) over the polls in it.
 
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use super::histogram::{Layout, PollHistogram};
-use weft_base::loom::{AtomicU64, Ordering::Relaxed};
+use weft_base::loom::{AtomicU64, Mutex, Ordering::Relaxed};
 use weft_base::{coarse, coop};
 
 /// Weight of the newest poll in the mean poll time (tokio's number): a
@@ -32,7 +33,8 @@ const POLL_TIME_EWMA_ALPHA: f64 = 0.1;
 pub(crate) struct WorkerMetrics {
     park_count: AtomicU64,
     park_unpark_count: AtomicU64,
-    /// Unparks after which the worker parked again without polling.
+    /// Unparks with no task polled since the unpark before (tokio's rule:
+    /// the worker woke, found nothing, slept, and woke again).
     noop_count: AtomicU64,
     busy_nanos: AtomicU64,
     /// Polls begun: tasks, and a `block_on`'s own future.
@@ -55,6 +57,9 @@ pub(crate) struct WorkerMetrics {
     mean_poll_nanos: AtomicU64,
     /// Poll durations, when the histogram is enabled.
     histogram: Option<PollHistogram>,
+    /// The thread holding the core now (or last): written when a thread
+    /// takes the core, never per poll.
+    thread: Mutex<Option<ThreadId>>,
 }
 
 /// `polling` between polls.
@@ -81,7 +86,18 @@ impl WorkerMetrics {
             budget_forced_yield_count: AtomicU64::new(0),
             mean_poll_nanos: AtomicU64::new(0),
             histogram: histogram.map(PollHistogram::new),
+            thread: Mutex::new(None),
         }
+    }
+
+    /// The calling thread has taken the core.
+    pub(crate) fn set_thread(&self) {
+        *self.thread.lock() = Some(std::thread::current().id());
+    }
+
+    /// The thread that holds (or last held) the core.
+    pub(crate) fn thread_id(&self) -> Option<ThreadId> {
+        *self.thread.lock()
     }
 
     /// A poll of task `id` (or [`POLLING_BLOCK_ON`]) begins. Returns when,
@@ -213,8 +229,8 @@ pub(crate) struct WorkerStats {
     busy_since: Option<Instant>,
     /// When the current batch began, and the task polls before it.
     batch: Option<(Instant, u64)>,
-    /// The task polls at the last unpark, until the next park.
-    polls_at_unpark: Option<u64>,
+    /// The task polls at the last unpark that followed some.
+    polls_at_unpark: u64,
 }
 
 impl WorkerStats {
@@ -222,7 +238,7 @@ impl WorkerStats {
         WorkerStats {
             busy_since: None,
             batch: None,
-            polls_at_unpark: None,
+            polls_at_unpark: 0,
         }
     }
 
@@ -284,9 +300,6 @@ impl WorkerStats {
     /// The worker is about to park.
     pub(crate) fn about_to_park(&mut self, metrics: &WorkerMetrics) {
         self.end_busy(metrics);
-        if self.polls_at_unpark.take() == Some(metrics.task_poll_count()) {
-            add(&metrics.noop_count, 1);
-        }
         add(&metrics.park_count, 1);
         add(&metrics.park_unpark_count, 1);
     }
@@ -294,7 +307,12 @@ impl WorkerStats {
     /// The worker is back from a park.
     pub(crate) fn unparked(&mut self, metrics: &WorkerMetrics) {
         add(&metrics.park_unpark_count, 1);
-        self.polls_at_unpark = Some(metrics.task_poll_count());
+        let polls = metrics.task_poll_count();
+        if polls == self.polls_at_unpark {
+            add(&metrics.noop_count, 1);
+        } else {
+            self.polls_at_unpark = polls;
+        }
         self.start_busy(metrics);
     }
 }
@@ -330,21 +348,23 @@ mod tests {
     }
 
     #[test]
-    fn an_unpark_without_a_poll_is_a_noop_and_polls_make_a_mean() {
+    fn an_unpark_with_no_poll_since_the_last_is_a_noop_and_polls_make_a_mean() {
         let metrics = WorkerMetrics::new(None);
         let mut stats = WorkerStats::new();
         stats.start_busy(&metrics);
         stats.about_to_park(&metrics);
         stats.unparked(&metrics);
-        stats.about_to_park(&metrics);
-        assert_eq!(metrics.noop_count(), 1, "woke and parked again idle");
-        stats.unparked(&metrics);
+        assert_eq!(metrics.noop_count(), 1, "woke with nothing polled yet");
         let started = metrics.poll_started(7);
         assert!(started.is_none(), "no clock read without the histogram");
         std::thread::sleep(Duration::from_millis(2));
         metrics.poll_ended(started);
         stats.about_to_park(&metrics);
-        assert_eq!(metrics.noop_count(), 1, "a park after a poll is no noop");
+        stats.unparked(&metrics);
+        assert_eq!(metrics.noop_count(), 1, "a poll since the last wake-up");
+        stats.about_to_park(&metrics);
+        stats.unparked(&metrics);
+        assert_eq!(metrics.noop_count(), 2, "none since");
         assert_eq!(metrics.task_poll_count(), 1);
         // One poll: the mean moved a tenth of the way to about 2 ms.
         assert!(metrics.mean_poll_time() >= Duration::from_micros(200));

@@ -547,8 +547,9 @@ pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: S
     let cx = WorkerContext::new(scheduler, services);
     let _worker = set_current(&cx);
     let mut core = core;
-    core.stats
-        .start_busy(&cx.scheduler.remotes[core.index].metrics);
+    let metrics = &cx.scheduler.remotes[core.index].metrics;
+    metrics.set_thread();
+    core.stats.start_busy(metrics);
     if let Some(core) = cx.run(core) {
         cx.scheduler.shutdown_core(*core);
     }
