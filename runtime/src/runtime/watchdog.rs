@@ -13,8 +13,10 @@
 //!
 //! It also watches the I/O driver: a turn marks the reactor's counter on
 //! the way in and out (odd while a thread is inside), so a counter that is
-//! even and has not moved for a threshold, while the poller has events
-//! waiting on two samples in a row, means no thread is serving sockets.
+//! even and has not moved for a threshold, while every worker is inside a
+//! poll and the poller has events waiting on two samples in a row, means no
+//! thread is serving sockets. (The look at the poller is a system call, made
+//! only then.)
 //!
 //! Invariants:
 //! - A stuck poll is reported while it runs at most at doubling ages (the
@@ -210,7 +212,12 @@ impl Watch {
         for index in 0..self.workers.len() {
             self.sample_worker(index, now);
         }
-        self.sample_driver(now);
+        // Only a runtime whose every worker is inside a poll can leave its
+        // driver unturned (an idle worker parks in it); a current-thread
+        // runtime between `block_on` calls has no worker at all, and is
+        // left alone (nothing drives it, by design).
+        let all_polling = self.workers.iter().all(|w| w.polling != NOT_POLLING);
+        self.sample_driver(now, all_polling);
         self.last_sample = now;
     }
 
@@ -283,7 +290,7 @@ impl Watch {
         self.emit(report, now);
     }
 
-    fn sample_driver(&mut self, now: Instant) {
+    fn sample_driver(&mut self, now: Instant, all_polling: bool) {
         let io = &self.scheduler.drivers.io;
         let marks = io.turn_marks();
         let watch = &mut self.driver;
@@ -310,6 +317,10 @@ impl Watch {
             return;
         }
         let idle_for = now.saturating_duration_since(watch.since);
+        if !all_polling {
+            watch.pending = false;
+            return;
+        }
         if idle_for < self.config.threshold {
             return;
         }
