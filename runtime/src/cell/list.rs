@@ -128,6 +128,27 @@ impl OwnedTasks {
         self.shards.iter().map(|s| s.lock().len).sum()
     }
 
+    /// Runs `f` on the live task with id `id`, if it is in the list, under
+    /// its shard's lock (as [`for_each`](Self::for_each), whose rules `f`
+    /// follows); walks that one shard only.
+    pub(crate) fn find<R>(&self, id: u64, f: impl FnOnce(&Header) -> R) -> Option<R> {
+        let shard = self.shards[id as usize & self.mask].lock();
+        let mut node = shard.head;
+        while let Some(current) = node {
+            // SAFETY: linked nodes are live (the list holds a reference to
+            // each), and the lock we hold guards the links.
+            let header = unsafe { current.as_ref() };
+            if header.id.0.get() == id {
+                return Some(f(header));
+            }
+            node = header.owned.with(|p| {
+                // SAFETY: as above, under the shard's lock.
+                unsafe { (*p).next }
+            });
+        }
+        None
+    }
+
     /// Tasks ever bound to this list (spawned and not refused at shutdown).
     pub(crate) fn bound_count(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().bound).sum()

@@ -8,8 +8,9 @@
 //! two owner-only stores per poll); the watchdog compares them with its
 //! last sample. A worker whose count has not moved while it polls the same
 //! task has been in that poll since before the sample that first saw it.
-//! Only then does the watchdog look the task up (the owned list, under its
-//! shard locks) for its name, spawn location and type.
+//! Only once the poll is past the threshold does the watchdog look the task
+//! up (in its owned-list shard, under that shard's lock) for its name,
+//! spawn location and type.
 //!
 //! It also watches the I/O driver: a turn marks the reactor's counter on
 //! the way in and out (odd while a thread is inside), so a counter that is
@@ -396,13 +397,7 @@ fn describe(
         }
         return (report, None);
     }
-    let mut view = None;
-    scheduler.owned.for_each(|header| {
-        if view.is_none() && header.id.as_u64() == polling {
-            view = Some(header.view());
-        }
-    });
-    let Some(view) = view else {
+    let Some(view) = scheduler.owned.find(polling, |header| header.view()) else {
         // Finished (or cancelled) between the sample and the look-up.
         report.task_id = std::num::NonZeroU64::new(polling).map(crate::cell::Id);
         return (report, None);
