@@ -156,7 +156,9 @@ impl RuntimeMetrics {
 
     /// Times a task was made to yield because it spent its cooperative
     /// budget (128 units of progress per poll): how often the budget kept a
-    /// busy task from starving the others. Each worker adds its count when
+    /// busy task from starving the others. Each refused operation counts,
+    /// so a poll in which two joined futures are both refused counts 2
+    /// (tokio counts the poll once). Each worker adds its count when
     /// it parks and at its periodic maintenance (every
     /// [`event_interval`](super::Builder::event_interval) ticks), so a
     /// reading may lag by that much.
