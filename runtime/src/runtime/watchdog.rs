@@ -407,11 +407,12 @@ fn describe(
     report.location = Some(view.location);
     report.type_name = Some(view.type_name);
     // The stamp is the coarse clock at the poll's start, which lags the
-    // real one: the start it gives is no later than the real start.
+    // real one; a millisecond more covers the coarse clock's rounding: the
+    // start it gives is no later than the real start.
     let began = view
         .seen
         .last_poll
-        .and_then(|stamp| now.checked_sub(stamp.elapsed()));
+        .and_then(|stamp| now.checked_sub(stamp.elapsed() + Duration::from_millis(1)));
     (report, began)
 }
 
