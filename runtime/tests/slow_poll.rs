@@ -265,3 +265,43 @@ fn the_watchdog_thread_runs_only_while_the_detector_is_on() {
     };
     assert_eq!(named.load(SeqCst), 1);
 }
+
+/// Set in the child process that [`without_a_handler_reports_go_to_stderr`]
+/// runs.
+const CHILD: &str = "WEFT_SLOW_POLL_STDERR_CHILD";
+
+#[test]
+fn without_a_handler_reports_go_to_stderr() {
+    if std::env::var_os(CHILD).is_some() {
+        // The child: a blocking `block_on` future, no handler.
+        let rt = Builder::new_current_thread()
+            .slow_poll_threshold(Some(THRESHOLD))
+            .build()
+            .unwrap();
+        rt.block_on(async { std::thread::sleep(BLOCK) });
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "without_a_handler_reports_go_to_stderr",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("weft: ")).collect();
+    // One line while it blocks, one with the total: no more.
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("weft: worker 0 has been polling the block_on future ("),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("weft: worker 0 was stuck polling the block_on future ("),
+        "{stderr}"
+    );
+}

@@ -29,7 +29,8 @@
 //!   worker on, so a poll blocking there by design is not reported.
 //! - The thread sleeps on the shim's condvar and is woken and joined at
 //!   shutdown (not joined from itself, nor by a shutdown that must not
-//!   wait).
+//!   wait); on its way out it closes the reports of stuck polls that have
+//!   ended since its last look.
 
 use std::collections::HashMap;
 use std::io;
@@ -201,6 +202,33 @@ impl Watch {
             drop(stop);
             self.sample();
             stop = shared.stop.lock();
+        }
+        drop(stop);
+        self.finish();
+    }
+
+    /// At shutdown: the stuck polls reported while running that have
+    /// ended since the last sample get their closing report (a `block_on`
+    /// whose blocking future ended the program, say); nothing new is
+    /// reported.
+    fn finish(&mut self) {
+        let now = coarse::refresh();
+        for index in 0..self.workers.len() {
+            let metrics = &self.scheduler.remotes[index].metrics;
+            let watch = &mut self.workers[index];
+            if metrics.poll_count() == watch.polls && metrics.polling() == watch.polling {
+                continue;
+            }
+            if let Some(Stuck {
+                mut report,
+                began,
+                reported_at: Some(_),
+            }) = watch.stuck.take()
+            {
+                report.running = false;
+                report.duration = now.saturating_duration_since(began);
+                self.emit(report, now);
+            }
         }
     }
 
