@@ -138,3 +138,37 @@ impl Events {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    #[test]
+    fn pending_events_are_seen_without_being_taken() {
+        let poller = Poller::new().unwrap();
+        assert!(!poller.has_pending_events(), "a new poller has none");
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        // SAFETY: `a` is deleted before it closes.
+        unsafe {
+            poller
+                .add(a.as_fd(), 5, Interest::READABLE.add(Interest::WRITABLE))
+                .unwrap()
+        };
+        let mut events = Events::new();
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        (&b).write_all(b"x").unwrap();
+        assert!(poller.has_pending_events());
+        // Looking took nothing: the wait still gets the event.
+        assert!(poller.has_pending_events());
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events
+            .iter()
+            .any(|(key, ready)| key == 5 && ready & READABLE != 0));
+        poller.delete(a.as_fd()).unwrap();
+    }
+}
