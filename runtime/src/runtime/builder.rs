@@ -154,6 +154,8 @@ impl Builder {
     /// [`slow_poll_threshold`](Self::slow_poll_threshold)) instead of
     /// standard error. Runs on the watchdog thread, never on a worker; a
     /// panic in it is reported by the panic hook and otherwise ignored.
+    /// Shutting the runtime down waits for a handler that is running (not
+    /// `shutdown_background`), so it should not block for long.
     ///
     /// ```
     /// use std::time::Duration;
