@@ -79,8 +79,25 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
 /// The budget is spent: the task is asked to run again later.
 #[cold]
 fn out_of_budget(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
+    FORCED_YIELDS.with(|n| n.set(n.get().wrapping_add(1)));
     cx.waker().wake_by_ref();
     Poll::Pending
+}
+
+crate::loom::thread_local! {
+    /// Operations refused for want of budget on this thread since the last
+    /// [`take_forced_yields`]: counted on the refusal's own cold path, so
+    /// the budget's hot path pays nothing for the count.
+    static FORCED_YIELDS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many times a spent budget made an operation on this thread return
+/// `Pending` (and so forced its task to yield) since the last call; resets
+/// the count. A worker adds it to its metrics where it reads the clock
+/// anyway (parking, its periodic maintenance), so the count lags by at
+/// most that much.
+pub fn take_forced_yields() -> u64 {
+    FORCED_YIELDS.try_with(|n| n.replace(0)).unwrap_or(0)
 }
 
 /// One unit spent; given back on drop unless

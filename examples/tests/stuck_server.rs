@@ -222,10 +222,15 @@ fn parse_short(text: &str) -> Option<Duration> {
     }
     if let Some((minutes, rest)) = text.split_once('m') {
         let seconds: u64 = rest.strip_suffix('s')?.parse().ok()?;
-        return Some(Duration::from_secs(minutes.parse::<u64>().ok()? * 60 + seconds));
+        return Some(Duration::from_secs(
+            minutes.parse::<u64>().ok()? * 60 + seconds,
+        ));
     }
     if let Some((hours, _)) = text.split_once('h') {
         return Some(Duration::from_secs(hours.parse::<u64>().ok()? * 3600));
     }
-    text.strip_suffix('s')?.parse().ok().map(Duration::from_secs_f64)
+    text.strip_suffix('s')?
+        .parse()
+        .ok()
+        .map(Duration::from_secs_f64)
 }

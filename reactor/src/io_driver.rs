@@ -36,7 +36,7 @@ use crate::ready::Interest;
 use crate::scheduled_io::ScheduledIo;
 use crate::sys::{Events, IoBackend, Poller};
 use weft_base::context::{self, Service};
-use weft_base::loom::{fence, AtomicBool, AtomicUsize, Mutex, Ordering};
+use weft_base::loom::{fence, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 
 /// Bits of a key that hold the slot index; the rest hold its generation.
 const INDEX_BITS: u32 = usize::BITS / 2;
@@ -85,6 +85,15 @@ pub struct Inner {
     notified: AtomicBool,
     /// A turn is in, or about to enter, a blocking wait in the poller.
     waiting: AtomicBool,
+    /// Marked on the way into and out of every turn (odd while a thread
+    /// is inside one), ready events dispatched by the turns, and sources
+    /// ever registered: metrics, and the watchdog's sign that the driver is
+    /// being turned. The first two are written only by the turn's holder
+    /// (one at a time: `turn` takes the driver by `&mut`), as a plain load
+    /// and store.
+    turn_marks: AtomicU64,
+    ready_count: AtomicU64,
+    registered_total: AtomicU64,
     spawn_blocking: Box<SpawnBlocking>,
 }
 
@@ -133,6 +142,9 @@ impl IoDriver {
                     quiet: Quiet::new(),
                     notified: AtomicBool::new(false),
                     waiting: AtomicBool::new(false),
+                    turn_marks: AtomicU64::new(0),
+                    ready_count: AtomicU64::new(0),
+                    registered_total: AtomicU64::new(0),
                     spawn_blocking: Box::new(spawn_blocking),
                 }),
             },
@@ -155,6 +167,15 @@ impl IoDriver {
     /// wait is a plain condvar park ([`Quiet`]), far cheaper than the
     /// poller's; a registration ends it.
     pub fn turn(&mut self, timeout: Option<Duration>) -> bool {
+        let marks = &self.handle.inner.turn_marks;
+        add(marks, 1);
+        let anything = self.turn_marked(timeout);
+        let marks = &self.handle.inner.turn_marks;
+        add(marks, 1);
+        anything
+    }
+
+    fn turn_marked(&mut self, timeout: Option<Duration>) -> bool {
         let inner = &*self.handle.inner;
         if inner.registered.load(Ordering::Acquire) == 0 {
             return inner
@@ -180,7 +201,9 @@ impl IoDriver {
         let unparked = inner.notified.swap(false, Ordering::AcqRel);
         let tick = self.tick.wrapping_add(1);
         let mut sources = None;
+        let mut ready_events = 0;
         self.events.for_each(|key, ready| {
+            ready_events += 1;
             let sources = sources.get_or_insert_with(|| inner.sources.lock());
             if let Some(io) = sources.get(key) {
                 io.dispatch(tick, ready, &mut self.wakers);
@@ -190,6 +213,7 @@ impl IoDriver {
         drop(sources);
         if any_events {
             self.tick = tick;
+            add(&inner.ready_count, ready_events);
         }
         for waker in self.wakers.drain(..) {
             waker.wake();
@@ -277,6 +301,7 @@ impl IoHandle {
             sources.insert(io.clone(), fd.as_raw_fd())?
         };
         self.inner.registered.fetch_add(1, Ordering::Release);
+        self.inner.registered_total.fetch_add(1, Ordering::Relaxed);
         self.inner.quiet.wake();
         // SAFETY: passed on to our caller.
         let added = match unsafe { self.inner.poller.add(fd, key, interest) } {
@@ -354,12 +379,54 @@ impl IoHandle {
         self.inner.registered.load(Ordering::Relaxed)
     }
 
+    /// Sources registered since the reactor was made.
+    pub fn registered_count(&self) -> u64 {
+        self.inner.registered_total.load(Ordering::Relaxed)
+    }
+
+    /// Sources deregistered since the reactor was made.
+    pub fn deregistered_count(&self) -> u64 {
+        // The total first: a deregistration between the two loads then
+        // cannot make the difference wrap.
+        let total = self.registered_count();
+        total.saturating_sub(self.num_sources() as u64)
+    }
+
+    /// Ready events the reactor has dispatched to sources.
+    pub fn ready_count(&self) -> u64 {
+        self.inner.ready_count.load(Ordering::Relaxed)
+    }
+
+    /// A count marked on the way into and out of every turn (a wait, or a
+    /// look without waiting): odd while a thread is inside a turn. A count
+    /// that is even and stands still while
+    /// [`has_pending_events`](Self::has_pending_events) says events wait
+    /// means no thread is driving I/O.
+    pub fn turn_marks(&self) -> u64 {
+        self.inner.turn_marks.load(Ordering::Relaxed)
+    }
+
+    /// Whether events (or an unpark) wait in the poller for the next turn,
+    /// without taking them: a system call, for the watchdog only. Always
+    /// false while no source is registered (then nothing can be ready).
+    pub fn has_pending_events(&self) -> bool {
+        self.num_sources() > 0 && self.inner.poller.has_pending_events()
+    }
+
     /// Delivers `ready` for `key` at the next turn (loom's fake poller).
     #[cfg(loom)]
     #[doc(hidden)]
     pub fn inject(&self, key: usize, ready: usize) {
         self.inner.poller.inject(key, ready);
     }
+}
+
+/// Adds `by` to a counter only the turn's holder writes.
+fn add(counter: &AtomicU64, by: u64) {
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(by),
+        Ordering::Relaxed,
+    );
 }
 
 /// The error of I/O on a source whose runtime has shut down.

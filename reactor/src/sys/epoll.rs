@@ -21,7 +21,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::Duration;
 
@@ -247,6 +247,12 @@ impl Poller {
         }
     }
 
+    /// Whether events wait in the epoll ready list (see
+    /// [`readable_now`](super::readable_now)).
+    pub(crate) fn has_pending_events(&self) -> bool {
+        super::readable_now(self.epoll.as_fd())
+    }
+
     /// Whether waits use `epoll_pwait2`.
     #[cfg(test)]
     pub(crate) fn uses_pwait2(&self) -> bool {
@@ -393,6 +399,27 @@ mod tests {
             assert_eq!(wait_for(&poller, 7, Duration::ZERO), 0);
             poller.delete(a.as_fd()).unwrap();
         }
+    }
+
+    #[test]
+    fn pending_events_are_seen_without_being_taken() {
+        let poller = poller(true);
+        assert!(!poller.has_pending_events(), "a new poller has none");
+        let (a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `a` is deleted before it closes.
+        unsafe { poller.add(a.as_fd(), 3, SOCKET).unwrap() };
+        wait_for(&poller, 3, Duration::ZERO);
+        assert!(!poller.has_pending_events(), "the writable edge was taken");
+        (&b).write_all(b"x").unwrap();
+        assert!(poller.has_pending_events());
+        // Looking took nothing: the wait still gets the event.
+        assert!(poller.has_pending_events());
+        assert_ne!(wait_for(&poller, 3, Duration::ZERO) & READABLE, 0);
+        assert!(!poller.has_pending_events());
+        // An unpark waits for the next wait too.
+        poller.notify().unwrap();
+        assert!(poller.has_pending_events());
+        poller.delete(a.as_fd()).unwrap();
     }
 
     #[test]

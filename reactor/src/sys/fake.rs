@@ -50,6 +50,12 @@ impl Poller {
         Events(Vec::new())
     }
 
+    /// Whether injected events or an unpark wait for the next wait.
+    pub(crate) fn has_pending_events(&self) -> bool {
+        let state = self.state.lock();
+        state.notified || !state.pending.is_empty()
+    }
+
     /// The fake's events carry no closed bits.
     pub(crate) fn reports_closed(&self) -> bool {
         false

@@ -81,6 +81,25 @@ impl std::error::Error for ParseIoBackendError {}
 #[cfg(any(loom, miri))]
 pub(crate) use fake::{Events, Poller};
 
+/// Whether `fd` is readable now, by a `poll(2)` with a zero timeout: for an
+/// epoll or kqueue descriptor, whether events wait in its ready list. Takes
+/// nothing and never blocks. An error reads as "no" (the watchdog that asks
+/// only loses one look).
+#[cfg(all(unix, not(any(loom, miri))))]
+pub(crate) fn readable_now(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut entry = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `entry` is one valid, initialised `pollfd` that lives across
+    // the call, and the count passed is 1; `fd` is borrowed, so it stays
+    // open for the call; a zero timeout makes the call return at once.
+    let n = unsafe { libc::poll(&mut entry, 1, 0) };
+    n > 0 && entry.revents & libc::POLLIN != 0
+}
+
 #[cfg(not(any(loom, miri)))]
 pub(crate) use real::{Events, Poller};
 
@@ -236,6 +255,12 @@ mod real {
         /// Makes the wait in progress, or the next one, return.
         pub(crate) fn notify(&self) -> io::Result<()> {
             each!(self, p => p.notify())
+        }
+
+        /// Whether events (or an unpark) wait to be taken by the next
+        /// wait, without taking them. For the watchdog, off the hot path.
+        pub(crate) fn has_pending_events(&self) -> bool {
+            each!(self, p => p.has_pending_events())
         }
     }
 

@@ -10,7 +10,7 @@
 
 use std::io;
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
 use polling::{Event, PollMode};
@@ -98,6 +98,12 @@ impl Poller {
         self.poller.wait(&mut events.0, timeout).map(drop)
     }
 
+    /// Whether events wait in the OS poller's ready list (see
+    /// [`readable_now`](super::readable_now)).
+    pub(crate) fn has_pending_events(&self) -> bool {
+        super::readable_now(self.poller.as_fd())
+    }
+
     pub(crate) fn notify(&self) -> io::Result<()> {
         self.poller.notify()
     }
@@ -130,5 +136,39 @@ impl Events {
             }
             (event.key, ready)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+
+    #[test]
+    fn pending_events_are_seen_without_being_taken() {
+        let poller = Poller::new().unwrap();
+        assert!(!poller.has_pending_events(), "a new poller has none");
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        // SAFETY: `a` is deleted before it closes.
+        unsafe {
+            poller
+                .add(a.as_fd(), 5, Interest::READABLE.add(Interest::WRITABLE))
+                .unwrap()
+        };
+        let mut events = Events::new();
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        (&b).write_all(b"x").unwrap();
+        assert!(poller.has_pending_events());
+        // Looking took nothing: the wait still gets the event.
+        assert!(poller.has_pending_events());
+        poller.wait(&mut events, Some(Duration::ZERO)).unwrap();
+        assert!(events
+            .iter()
+            .any(|(key, ready)| key == 5 && ready & READABLE != 0));
+        poller.delete(a.as_fd()).unwrap();
     }
 }

@@ -152,6 +152,17 @@ impl Spawner {
         self.inner.state.lock().num_spawned
     }
 
+    /// Threads waiting for work (not counting those already woken for a
+    /// closure).
+    pub(crate) fn num_idle_threads(&self) -> usize {
+        self.inner.state.lock().num_idle
+    }
+
+    /// Closures queued and not yet taken by a thread.
+    pub(crate) fn queue_depth(&self) -> usize {
+        self.inner.state.lock().queue.len()
+    }
+
     /// Cancels the queued closures no thread was handed yet, and waits
     /// until `deadline` at most for the others to run.
     pub(crate) fn shutdown(&self, deadline: Option<Instant>) {

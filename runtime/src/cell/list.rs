@@ -24,6 +24,9 @@ pub(crate) struct OwnedTasks {
 struct Shard {
     head: Option<NonNull<Header>>,
     len: usize,
+    /// Tasks ever bound to this shard (counted under its lock, which `bind`
+    /// takes anyway, so the count costs no shared write of its own).
+    bound: u64,
     closed: bool,
 }
 
@@ -47,6 +50,7 @@ impl OwnedTasks {
                     Mutex::new(Shard {
                         head: None,
                         len: 0,
+                        bound: 0,
                         closed: false,
                     })
                 })
@@ -72,6 +76,7 @@ impl OwnedTasks {
         }
         let node = task.into_raw().header_ptr();
         shard.push_front(node);
+        shard.bound += 1;
         Some(notified)
     }
 
@@ -121,6 +126,32 @@ impl OwnedTasks {
 
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().len).sum()
+    }
+
+    /// Runs `f` on the live task with id `id`, if it is in the list, under
+    /// its shard's lock (as [`for_each`](Self::for_each), whose rules `f`
+    /// follows); walks that one shard only.
+    pub(crate) fn find<R>(&self, id: u64, f: impl FnOnce(&Header) -> R) -> Option<R> {
+        let shard = self.shards[id as usize & self.mask].lock();
+        let mut node = shard.head;
+        while let Some(current) = node {
+            // SAFETY: linked nodes are live (the list holds a reference to
+            // each), and the lock we hold guards the links.
+            let header = unsafe { current.as_ref() };
+            if header.id.0.get() == id {
+                return Some(f(header));
+            }
+            node = header.owned.with(|p| {
+                // SAFETY: as above, under the shard's lock.
+                unsafe { (*p).next }
+            });
+        }
+        None
+    }
+
+    /// Tasks ever bound to this list (spawned and not refused at shutdown).
+    pub(crate) fn bound_count(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().bound).sum()
     }
 }
 

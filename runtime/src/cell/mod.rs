@@ -28,7 +28,7 @@ pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
 
-pub(crate) use activity::{Seen, TaskView};
+pub(crate) use activity::TaskView;
 pub(crate) use layout::{Header, Meta};
 pub(crate) use list::OwnedTasks;
 pub(crate) use raw::{Notified, Task};

@@ -8,10 +8,13 @@ use std::time::Duration;
 use weft_reactor::IoBackend;
 
 use super::services::Services;
+use super::slow_poll::SlowPoll;
+use super::watchdog::{DetectorConfig, OnSlowPoll, Watchdog};
 use super::RuntimeFlavor;
 use super::{Handle, Runtime};
 use crate::blocking::Spawner;
 use crate::scheduler::config::Config as SchedulerConfig;
+use crate::scheduler::histogram::{HistogramConfiguration, HistogramScale, LegacyLayout};
 use crate::scheduler::worker;
 use crate::threads::ThreadConfig;
 
@@ -52,7 +55,21 @@ pub struct Builder {
     scheduler: SchedulerConfig,
     max_io_events_per_tick: usize,
     max_io_events_per_busy_tick: Option<usize>,
+    slow_poll_threshold: Option<Duration>,
+    on_slow_poll: Option<OnSlowPoll>,
+    poll_time_histogram_enabled: bool,
+    poll_time_histogram: Option<HistogramConfiguration>,
+    legacy_histogram: Option<LegacyLayout>,
 }
+
+/// What `slow_poll_threshold` defaults to: asyncio's debug-mode figure.
+/// Off under loom and miri, whose models and interpreter would otherwise
+/// run the watchdog thread in every test.
+const DEFAULT_SLOW_POLL_THRESHOLD: Option<Duration> = if cfg!(any(loom, miri)) {
+    None
+} else {
+    Some(Duration::from_millis(100))
+};
 
 /// What `max_io_events_per_tick` defaults to (tokio's number).
 const DEFAULT_MAX_IO_EVENTS_PER_TICK: usize = 1024;
@@ -85,7 +102,159 @@ impl Builder {
             scheduler: SchedulerConfig::default(),
             max_io_events_per_tick: DEFAULT_MAX_IO_EVENTS_PER_TICK,
             max_io_events_per_busy_tick: None,
+            slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
+            on_slow_poll: None,
+            poll_time_histogram_enabled: false,
+            poll_time_histogram: None,
+            legacy_histogram: None,
         }
+    }
+
+    /// Reports polls that run longer than `threshold` (default 100 ms;
+    /// `None` turns the detector off): a task that blocks its worker (a
+    /// synchronous lock, file or network call, a long computation) stalls
+    /// every other task queued there, and this says which one, where it was
+    /// spawned, and for how long, while it is still blocking.
+    ///
+    /// A watchdog thread (one per runtime, named like its other threads,
+    /// started only while a threshold is set) wakes every quarter threshold
+    /// and compares what each worker is polling with its last look; the
+    /// workers pay nothing for it beyond the two stores per poll their
+    /// metrics make anyway (no clock read, no system call). A poll that has
+    /// run past the threshold is reported while it runs (again at doubling
+    /// ages, at least a second apart) and once more when it ends, with its
+    /// total; so is a current-thread runtime's `block_on` future, and a
+    /// runtime whose I/O driver nobody has turned for longer than the
+    /// threshold while events wait in it. A task is reported at most once a
+    /// second. Polls are seen by sampling, so one that runs less than about
+    /// a quarter threshold past the threshold may go unreported. Blocking
+    /// pool threads (`spawn_blocking`) and `block_in_place` closures are
+    /// never reported: that is where blocking belongs.
+    ///
+    /// Reports go to [`on_slow_poll`](Self::on_slow_poll)'s handler if one
+    /// is set, else to standard error, one line each ([`SlowPoll`]'s
+    /// `Display`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_runtime::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread()
+    ///     .slow_poll_threshold(Some(Duration::from_millis(50)))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Option<Duration>) -> &mut Self {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Where slow-poll reports go (see
+    /// [`slow_poll_threshold`](Self::slow_poll_threshold)) instead of
+    /// standard error. Runs on the watchdog thread, never on a worker; a
+    /// panic in it is reported by the panic hook and otherwise ignored.
+    /// Shutting the runtime down waits for a handler that is running (not
+    /// `shutdown_background`), so it should not block for long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_runtime::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread()
+    ///     .on_slow_poll(|report| eprintln!("{report}"))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn on_slow_poll(
+        &mut self,
+        handler: impl Fn(&SlowPoll) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.on_slow_poll = Some(Arc::new(handler));
+        self
+    }
+
+    /// Records how long each task poll takes in a per-worker histogram
+    /// ([`RuntimeMetrics::poll_time_histogram_bucket_count`](super::RuntimeMetrics::poll_time_histogram_bucket_count)),
+    /// laid out by
+    /// [`metrics_poll_time_histogram_configuration`](Self::metrics_poll_time_histogram_configuration)
+    /// (by default log-scale buckets from 100 ns to 60 s, each at most a
+    /// quarter wide, [`LogHistogram::default`](super::LogHistogram::default);
+    /// tokio's default is ten linear buckets of 100 µs).
+    ///
+    /// Off by default, as tokio's: it reads the clock before and after
+    /// every poll (two `clock_gettime` calls, tens of nanoseconds each on
+    /// a VM), which nothing else on the poll path does. With it off the
+    /// poll path reads no clock.
+    pub fn enable_metrics_poll_time_histogram(&mut self) -> &mut Self {
+        self.poll_time_histogram_enabled = true;
+        self
+    }
+
+    /// The poll-time histogram's buckets. As tokio's, this does not turn
+    /// the histogram on:
+    /// [`enable_metrics_poll_time_histogram`](Self::enable_metrics_poll_time_histogram)
+    /// does.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weft_runtime::runtime::{Builder, HistogramConfiguration};
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .enable_metrics_poll_time_histogram()
+    ///     .metrics_poll_time_histogram_configuration(HistogramConfiguration::linear(
+    ///         Duration::from_micros(50),
+    ///         20,
+    ///     ))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.metrics().poll_time_histogram_num_buckets(), 20);
+    /// ```
+    pub fn metrics_poll_time_histogram_configuration(
+        &mut self,
+        configuration: HistogramConfiguration,
+    ) -> &mut Self {
+        self.poll_time_histogram = Some(configuration);
+        self.legacy_histogram = None;
+        self
+    }
+
+    /// The scale of the poll-time histogram's buckets, in the older API
+    /// (default linear). Once any of the three older settings is made, they
+    /// lay out the histogram, until
+    /// [`metrics_poll_time_histogram_configuration`](Self::metrics_poll_time_histogram_configuration)
+    /// is called.
+    #[deprecated(note = "use `metrics_poll_time_histogram_configuration`, as tokio says")]
+    pub fn metrics_poll_count_histogram_scale(&mut self, scale: HistogramScale) -> &mut Self {
+        self.legacy_histogram
+            .get_or_insert_with(Default::default)
+            .scale = scale;
+        self
+    }
+
+    /// The width of the first bucket (linear: of every bucket; log: rounded
+    /// up to a power of two of nanoseconds, each next bucket doubling) in
+    /// the older API (default 100 µs).
+    ///
+    /// A zero resolution makes [`build`](Self::build) fail (tokio panics).
+    #[deprecated(note = "use `metrics_poll_time_histogram_configuration`, as tokio says")]
+    pub fn metrics_poll_count_histogram_resolution(&mut self, resolution: Duration) -> &mut Self {
+        self.legacy_histogram
+            .get_or_insert_with(Default::default)
+            .resolution = resolution;
+        self
+    }
+
+    /// How many buckets, in the older API (default 10).
+    ///
+    /// Zero makes [`build`](Self::build) fail (tokio panics).
+    #[deprecated(note = "use `metrics_poll_time_histogram_configuration`, as tokio says")]
+    pub fn metrics_poll_count_histogram_buckets(&mut self, buckets: usize) -> &mut Self {
+        self.legacy_histogram
+            .get_or_insert_with(Default::default)
+            .num_buckets = buckets;
+        self
     }
 
     /// Accepted for tokio compatibility, and changes nothing: a weft
@@ -326,12 +495,21 @@ impl Builder {
         };
         let blocking = Spawner::new(self.max_blocking_threads, self.keep_alive, config.clone());
         let io_backend = self.chosen_io_backend()?;
+        let mut scheduler_config = self.scheduler.clone();
+        if self.poll_time_histogram_enabled {
+            scheduler_config.poll_time_histogram = Some(match self.legacy_histogram {
+                Some(legacy) => legacy.layout().map_err(invalid)?,
+                None => self.poll_time_histogram.unwrap_or_default().layout,
+            });
+        }
+        // Named now, like the other threads, only if it will run.
+        let watchdog_name = self.slow_poll_threshold.map(|_| (config.thread_name)());
         let (services, cores) = Services::new(
             self.flavor,
             num_workers,
             io_backend,
             config,
-            self.scheduler.clone(),
+            scheduler_config,
             blocking,
             self.name.clone(),
         )?;
@@ -343,7 +521,14 @@ impl Builder {
         }
         let scheduler = services.scheduler.clone();
         let handle = Handle::new(services);
-        let runtime = Runtime::from_handle(handle.clone());
+        let mut runtime = Runtime::from_handle(handle.clone());
+        if let (Some(threshold), Some(watchdog_name)) = (self.slow_poll_threshold, watchdog_name) {
+            let config = DetectorConfig {
+                threshold,
+                on_slow_poll: self.on_slow_poll.clone(),
+            };
+            runtime.watchdog = Some(Watchdog::start(scheduler.clone(), config, watchdog_name)?);
+        }
         match self.flavor {
             RuntimeFlavor::CurrentThread => {
                 let core = cores.into_iter().next().expect("one core");
@@ -439,6 +624,13 @@ impl fmt::Debug for Builder {
                 "max_io_events_per_busy_tick",
                 &self.max_io_events_per_busy_tick,
             )
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("on_slow_poll", &self.on_slow_poll.is_some())
+            .field(
+                "poll_time_histogram_enabled",
+                &self.poll_time_histogram_enabled,
+            )
+            .field("poll_time_histogram", &self.poll_time_histogram)
             .finish_non_exhaustive()
     }
 }

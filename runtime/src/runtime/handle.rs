@@ -125,7 +125,11 @@ impl Handle {
         let scheduler = &self.services.scheduler;
         match scheduler.flavor {
             RuntimeFlavor::CurrentThread => {
-                current_thread::block_on(scheduler, future, block_in_place)
+                let origin = current_thread::Origin {
+                    location: std::panic::Location::caller(),
+                    type_name: std::any::type_name::<F>(),
+                };
+                current_thread::block_on(scheduler, future, block_in_place, origin)
             }
             RuntimeFlavor::MultiThread => park_on(future, scheduler),
         }

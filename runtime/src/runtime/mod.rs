@@ -14,7 +14,13 @@ mod local;
 mod metrics;
 pub(crate) mod services;
 mod shutdown_err;
+mod slow_poll;
+mod watchdog;
 
+pub use crate::scheduler::histogram::{
+    HistogramConfiguration, HistogramScale, InvalidHistogramConfiguration, LogHistogram,
+    LogHistogramBuilder,
+};
 pub use crate::scheduler::RuntimeFlavor;
 pub use builder::{Builder, IO_BACKEND_ENV, WORKER_THREADS_ENV};
 #[cfg(all(unix, not(loom)))]
@@ -25,6 +31,7 @@ pub use id::Id;
 pub use local::{LocalOptions, LocalRuntime};
 pub use metrics::RuntimeMetrics;
 pub use shutdown_err::is_rt_shutdown_err;
+pub use slow_poll::{SlowPoll, SlowPollKind};
 pub use weft_reactor::{IoBackend, ParseIoBackendError};
 
 use std::fmt;
@@ -49,6 +56,8 @@ use crate::scheduler::worker::BlockInPlace;
 pub struct Runtime {
     handle: Handle,
     is_shut_down: bool,
+    /// The slow-poll watchdog, while the detector is on.
+    watchdog: Option<watchdog::Watchdog>,
 }
 
 impl Runtime {
@@ -61,6 +70,7 @@ impl Runtime {
         Runtime {
             handle,
             is_shut_down: false,
+            watchdog: None,
         }
     }
 
@@ -136,6 +146,12 @@ impl Runtime {
         // One deadline for the workers and the blocking pool together; a
         // timeout too large to represent means no deadline.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        if let Some(watchdog) = self.watchdog.take() {
+            // It wakes at once; only a report handler running right now
+            // could hold the join up. A shutdown that must not wait leaves
+            // it to exit on its own.
+            watchdog.stop(timeout != Some(Duration::ZERO));
+        }
         let services = &self.handle.services;
         let scheduler = &services.scheduler;
         scheduler.close();

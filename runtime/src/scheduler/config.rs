@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use super::histogram::Layout;
+
 /// A hook the runtime calls on its own threads.
 pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
 
@@ -30,6 +32,9 @@ pub(crate) struct Config {
     pub(crate) before_park: Option<Callback>,
     /// Called on a worker just after it leaves park.
     pub(crate) after_unpark: Option<Callback>,
+    /// The poll-time histogram's layout; `None`: no histogram, and no
+    /// clock read per poll.
+    pub(crate) poll_time_histogram: Option<Layout>,
 }
 
 impl Default for Config {
@@ -40,6 +45,7 @@ impl Default for Config {
             lifo_slot: true,
             before_park: None,
             after_unpark: None,
+            poll_time_histogram: None,
         }
     }
 }

@@ -14,7 +14,6 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::config::run_hook;
 use super::park::{Parker, Unparker};
-use super::stats::POLLING_BLOCK_ON;
 use super::worker::{BlockInPlace, Core, WorkerContext};
 use super::Scheduler;
 use weft_base::context::ServiceSet;
@@ -24,26 +23,49 @@ use weft_base::loom::{AtomicBool, Mutex, Ordering::AcqRel, Ordering::Acquire, Or
 /// The flavour's state in the scheduler: the core, while no `block_on` holds
 /// it, and the `block_on` callers waiting for it.
 pub(crate) struct CurrentThread {
-    core: Mutex<Option<Box<Core>>>,
+    slot: Mutex<Slot>,
     waiters: Mutex<Vec<Waker>>,
+}
+
+/// Behind one lock, which a `block_on` takes anyway to take the core.
+struct Slot {
+    core: Option<Box<Core>>,
+    /// Where the `block_on` that took the core last was called, and its
+    /// future's type: for the slow-poll watchdog's report.
+    origin: Option<Origin>,
+}
+
+/// A `block_on` call: where it was made and the type of its future.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin {
+    pub(crate) location: &'static std::panic::Location<'static>,
+    pub(crate) type_name: &'static str,
 }
 
 impl CurrentThread {
     pub(crate) fn new() -> CurrentThread {
         CurrentThread {
-            core: Mutex::new(None),
+            slot: Mutex::new(Slot {
+                core: None,
+                origin: None,
+            }),
             waiters: Mutex::new(Vec::new()),
         }
     }
 
     /// Parks the runtime's core here for the first `block_on` to take.
     pub(crate) fn put_core(&self, core: Core) {
-        *self.core.lock() = Some(Box::new(core));
+        self.slot.lock().core = Some(Box::new(core));
     }
 
     /// Takes the core for good (shutdown), if no `block_on` holds it.
     pub(crate) fn take_core(&self) -> Option<Box<Core>> {
-        self.core.lock().take()
+        self.slot.lock().core.take()
+    }
+
+    /// The `block_on` that took the core last.
+    pub(crate) fn origin(&self) -> Option<Origin> {
+        self.slot.lock().origin
     }
 }
 
@@ -54,11 +76,19 @@ pub(crate) fn block_on<F: Future>(
     scheduler: &Arc<Scheduler>,
     future: F,
     block_in_place: BlockInPlace,
+    origin: Origin,
 ) -> F::Output {
     let mut future = pin!(future);
     let mut waiting: Option<(Parker, Waker)> = None;
     loop {
-        let core = scheduler.current_thread.core.lock().take();
+        let core = {
+            let mut slot = scheduler.current_thread.slot.lock();
+            let core = slot.core.take();
+            if core.is_some() {
+                slot.origin = Some(origin);
+            }
+            core
+        };
         if let Some(core) = core {
             return run(scheduler, core, future, block_in_place);
         }
@@ -75,7 +105,7 @@ pub(crate) fn block_on<F: Future>(
                 waiters.push(waker.clone());
             }
         }
-        if scheduler.current_thread.core.lock().is_some() {
+        if scheduler.current_thread.slot.lock().core.is_some() {
             continue;
         }
         let mut cx = Context::from_waker(waker);
@@ -117,12 +147,12 @@ impl Drop for CoreGuard<'_> {
         let scheduler = &self.cx.scheduler;
         // Decide under the lock: `Runtime::shutdown` closes first and then
         // takes the core under it, so one of the two always sees the other.
-        let mut slot = scheduler.current_thread.core.lock();
+        let mut slot = scheduler.current_thread.slot.lock();
         if scheduler.is_shutdown() {
             drop(slot);
             scheduler.shutdown_core(*core);
         } else {
-            *slot = Some(core);
+            slot.core = Some(core);
         }
         let waiters = std::mem::take(&mut *scheduler.current_thread.waiters.lock());
         for waiter in waiters {
@@ -141,7 +171,8 @@ fn run<F: Future>(
     let cx = WorkerContext::new(scheduler.clone(), ServiceSet::new());
     let _worker = super::worker::set_current(&cx);
     let mut core = core;
-    core.stats.start_busy();
+    scheduler.remotes[0].metrics.set_thread();
+    core.stats.start_busy(&scheduler.remotes[0].metrics);
     *cx.core.borrow_mut() = Some(core);
     let _guard = CoreGuard { cx: &cx };
 
@@ -164,9 +195,9 @@ fn run<F: Future>(
             // the caller allows it), never a task.
             cx.block_in_place.set(block_in_place);
             let metrics = &scheduler.remotes[0].metrics;
-            metrics.poll_started(POLLING_BLOCK_ON);
+            metrics.block_on_poll_started();
             let poll = coop::budget(|| future.as_mut().poll(&mut task_cx));
-            metrics.poll_ended();
+            metrics.poll_ended(None);
             cx.block_in_place.set(BlockInPlace::Refuse);
             if let Poll::Ready(out) = poll {
                 return out;

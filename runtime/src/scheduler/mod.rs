@@ -14,6 +14,7 @@
 
 pub(crate) mod config;
 pub(crate) mod current_thread;
+pub(crate) mod histogram;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod queue;
@@ -35,7 +36,7 @@ use current_thread::CurrentThread;
 use idle::Idle;
 use park::{DriverSlot, Unparker};
 use queue::{Inject, Steal};
-use weft_base::loom::{fence, AtomicBool, Mutex, Ordering::SeqCst};
+use weft_base::loom::{fence, AtomicBool, AtomicU64, Mutex, Ordering::Relaxed, Ordering::SeqCst};
 use worker::Core;
 
 /// Which scheduler a runtime uses.
@@ -71,6 +72,10 @@ pub(crate) struct Scheduler {
     /// them here, and shutdown wakes them for good.
     pub(crate) drivers: DriverHandles,
     is_shutdown: AtomicBool,
+    /// Tasks pushed to the injector (scheduled from outside the workers):
+    /// `RuntimeMetrics::remote_schedule_count`. A shared counter, but only
+    /// on the injector's path, which writes shared lines anyway.
+    remote_schedule_count: CachePadded<AtomicU64>,
     /// Set by the last core in, just before it drains the injector: from
     /// then on nobody else will, so a late push must drain itself.
     is_drained: AtomicBool,
@@ -101,7 +106,7 @@ impl Scheduler {
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
         for index in 0..num_workers {
-            let (core, remote) = Core::new(index, driver.clone());
+            let (core, remote) = Core::new(index, driver.clone(), config.poll_time_histogram);
             cores.push(core);
             remotes.push(remote);
         }
@@ -114,6 +119,7 @@ impl Scheduler {
             driver,
             drivers,
             is_shutdown: AtomicBool::new(false),
+            remote_schedule_count: CachePadded::new(AtomicU64::new(0)),
             is_drained: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
             current_thread: CurrentThread::new(),
@@ -126,6 +132,11 @@ impl Scheduler {
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
+    }
+
+    /// Tasks scheduled from outside the workers (through the injector).
+    pub(crate) fn remote_schedule_count(&self) -> u64 {
+        self.remote_schedule_count.load(Relaxed)
     }
 
     /// Queues a new task at the back of the queue, so that tasks start in
@@ -166,6 +177,7 @@ impl Scheduler {
     }
 
     pub(crate) fn push_remote(&self, task: Notified) {
+        self.remote_schedule_count.fetch_add(1, Relaxed);
         self.inject.push(task);
         // Orders the push before reading the drained flag and the idle
         // state: pairs with the fence in `shutdown_core` and in `idle.rs`.

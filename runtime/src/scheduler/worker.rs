@@ -33,6 +33,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::config::run_hook;
+use super::histogram::Layout;
 use super::park::{DriverSlot, Parker};
 use super::queue::{self, Local};
 use super::stats::{WorkerMetrics, WorkerStats};
@@ -152,13 +153,17 @@ pub(crate) enum BlockInPlace {
 }
 
 impl Core {
-    pub(crate) fn new(index: usize, driver: Arc<DriverSlot>) -> (Core, Remote) {
+    pub(crate) fn new(
+        index: usize,
+        driver: Arc<DriverSlot>,
+        histogram: Option<Layout>,
+    ) -> (Core, Remote) {
         let (run_queue, steal) = queue::local();
         let park = Parker::new(Some(driver));
         let remote = Remote {
             steal,
             unpark: park.unparker(),
-            metrics: CachePadded::new(WorkerMetrics::new()),
+            metrics: CachePadded::new(WorkerMetrics::new(histogram)),
         };
         let core = Core {
             index,
@@ -179,6 +184,12 @@ impl Core {
 
     /// A task woken on this worker's thread.
     pub(crate) fn schedule_local(&mut self, scheduler: &Scheduler, task: Notified, lifo: bool) {
+        // While parked in the driver (`park` taken) this worker is about to
+        // run the task itself: the driver woke it.
+        let in_driver = self.park.is_none();
+        scheduler.remotes[self.index]
+            .metrics
+            .scheduled_locally(in_driver);
         if !lifo || !self.lifo_enabled || !scheduler.config.lifo_slot {
             self.run_queue.push(task);
         } else {
@@ -188,9 +199,7 @@ impl Core {
                 Some(prev) => self.run_queue.push(prev),
             }
         }
-        // While parked in the driver (`park` taken) this worker is about to
-        // run the task itself.
-        if self.park.is_none() {
+        if in_driver {
             return;
         }
         // Asking is a SeqCst read-modify-write of the idle state (it must
@@ -289,7 +298,13 @@ impl Core {
             if victim == self.index {
                 continue;
             }
+            let before = self.run_queue.len();
             if let Some(task) = scheduler.remotes[victim].steal.steal_into(&self.run_queue) {
+                // The task returned, and the batch that came with it.
+                let batch = self.run_queue.len().saturating_sub(before);
+                scheduler.remotes[self.index]
+                    .metrics
+                    .stole(1 + batch as u64);
                 return Some(task);
             }
         }
@@ -403,20 +418,21 @@ impl WorkerContext {
         let metrics = self.metrics(&core);
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| {
-            metrics.poll_started(task.id().as_u64());
-            task.run();
+            let mut task = task;
             let mut lifo_polls = 0;
             loop {
+                let started = metrics.poll_started(task.id().as_u64());
+                task.run();
                 // A core handed off by `block_in_place` is another thread's
                 // now, and so are its counters.
                 let mut core = self.core.borrow_mut().take()?;
-                metrics.poll_ended();
+                metrics.poll_ended(started);
                 core.settle_asks(&self.scheduler);
-                let Some(task) = core.lifo_slot.take() else {
+                let Some(next) = core.lifo_slot.take() else {
                     return Some(core);
                 };
                 if !coop::has_budget_remaining() {
-                    core.run_queue.push(task);
+                    core.run_queue.push(next);
                     return Some(core);
                 }
                 lifo_polls += 1;
@@ -424,8 +440,7 @@ impl WorkerContext {
                     core.lifo_enabled = false;
                 }
                 *self.core.borrow_mut() = Some(core);
-                metrics.poll_started(task.id().as_u64());
-                task.run();
+                task = next;
             }
         })
     }
@@ -435,7 +450,9 @@ impl WorkerContext {
             core.release_deferred();
         }
         if core.tick % self.scheduler.config.event_interval == 0 {
-            coarse::refresh();
+            let now = coarse::refresh();
+            let metrics = &self.scheduler.remotes[core.index].metrics;
+            core.stats.settle(metrics, now);
             core = self.with_core_parked(core, |_| self.scheduler.driver.poll());
             core.notify_if_backlog(&self.scheduler);
             if self.scheduler.is_shutdown() {
@@ -530,7 +547,9 @@ pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: S
     let cx = WorkerContext::new(scheduler, services);
     let _worker = set_current(&cx);
     let mut core = core;
-    core.stats.start_busy();
+    let metrics = &cx.scheduler.remotes[core.index].metrics;
+    metrics.set_thread();
+    core.stats.start_busy(metrics);
     if let Some(core) = cx.run(core) {
         cx.scheduler.shutdown_core(*core);
     }
@@ -570,6 +589,9 @@ where
         }
         let core = cx.core.borrow_mut().take();
         let Some(core) = core else { return Ok(false) };
+        // The poll goes on here, off the worker: its blocking is allowed,
+        // and the watchdog must not see the worker as stuck in it.
+        cx.metrics(&core).poll_ended(None);
         match hand_off(cx, core) {
             Ok(()) => Ok(true),
             Err(core) => {

@@ -79,6 +79,11 @@ mod imp {
         pub(crate) fn is_empty(&self) -> bool {
             self.0.is_empty()
         }
+
+        /// Tasks in the queue now (racy: the owner and thieves move on).
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
     }
 
     impl Inject {

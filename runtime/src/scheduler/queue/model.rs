@@ -206,13 +206,18 @@ impl Steal {
         }
     }
 
-    /// `Stealer::is_empty`: `front` (acquire), a `SeqCst` fence, `back`
-    /// (acquire).
+    /// `Stealer::is_empty`.
     pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `Stealer::len`: `front` (acquire), a `SeqCst` fence, `back`
+    /// (acquire).
+    pub(crate) fn len(&self) -> usize {
         let front = self.0.front.load(Acquire);
         fence(SeqCst);
         let back = self.0.back.load(Acquire);
-        len(front, back) <= 0
+        len(front, back).max(0) as usize
     }
 }
 
