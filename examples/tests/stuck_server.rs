@@ -105,7 +105,8 @@ fn spawn_location() -> String {
         .enumerate()
         .find(|(_, line)| line.trim_start().starts_with(".spawn(async move"))
         .expect("the example spawns its connection tasks with task::Builder");
-    let column = line.len() - line.trim_start().len() + 1;
+    // The location of a method call is the method's name, after the dot.
+    let column = line.find("spawn").expect("found above") + 1;
     format!("bin/stuck_server.rs:{}:{column}", index + 1)
 }
 
