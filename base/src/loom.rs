@@ -273,9 +273,10 @@ pub fn wait_timeout<T>(
     }
 }
 
-/// A number that one thread writes and diagnostics read (metrics, the task
-/// dump, the slow-poll watchdog): relaxed loads and stores only, so it can
-/// order nothing and no protocol can lean on it.
+/// A number that diagnostics read (metrics, the task dump, the slow-poll
+/// watchdog), written by one thread ([`add`](Self::add), [`store`](Self::store))
+/// or bumped by many ([`add_shared`](Self::add_shared)): relaxed only, so it
+/// can order nothing and no protocol can lean on it.
 ///
 /// It is `std`'s atomic under loom as well. Loom makes every atomic access
 /// a point where it may switch threads; these words are written on every
@@ -309,6 +310,13 @@ impl Stat {
     #[inline]
     pub fn add(&self, by: u64) {
         self.store(self.load().wrapping_add(by))
+    }
+
+    /// Adds `by` with a read-modify-write, for a counter several threads
+    /// bump.
+    #[inline]
+    pub fn add_shared(&self, by: u64) {
+        self.0.fetch_add(by, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -36,7 +36,7 @@ use current_thread::CurrentThread;
 use idle::Idle;
 use park::{DriverSlot, Unparker};
 use queue::{Inject, Steal};
-use weft_base::loom::{fence, AtomicBool, AtomicU64, Mutex, Ordering::Relaxed, Ordering::SeqCst};
+use weft_base::loom::{fence, AtomicBool, Mutex, Ordering::SeqCst, Stat};
 use worker::Core;
 
 /// Which scheduler a runtime uses.
@@ -75,7 +75,7 @@ pub(crate) struct Scheduler {
     /// Tasks pushed to the injector (scheduled from outside the workers):
     /// `RuntimeMetrics::remote_schedule_count`. A shared counter, but only
     /// on the injector's path, which writes shared lines anyway.
-    remote_schedule_count: CachePadded<AtomicU64>,
+    remote_schedule_count: CachePadded<Stat>,
     /// Set by the last core in, just before it drains the injector: from
     /// then on nobody else will, so a late push must drain itself.
     is_drained: AtomicBool,
@@ -119,7 +119,7 @@ impl Scheduler {
             driver,
             drivers,
             is_shutdown: AtomicBool::new(false),
-            remote_schedule_count: CachePadded::new(AtomicU64::new(0)),
+            remote_schedule_count: CachePadded::new(Stat::new(0)),
             is_drained: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
             current_thread: CurrentThread::new(),
@@ -136,7 +136,7 @@ impl Scheduler {
 
     /// Tasks scheduled from outside the workers (through the injector).
     pub(crate) fn remote_schedule_count(&self) -> u64 {
-        self.remote_schedule_count.load(Relaxed)
+        self.remote_schedule_count.load()
     }
 
     /// Queues a new task at the back of the queue, so that tasks start in
@@ -177,7 +177,7 @@ impl Scheduler {
     }
 
     pub(crate) fn push_remote(&self, task: Notified) {
-        self.remote_schedule_count.fetch_add(1, Relaxed);
+        self.remote_schedule_count.add_shared(1);
         self.inject.push(task);
         // Orders the push before reading the drained flag and the idle
         // state: pairs with the fence in `shutdown_core` and in `idle.rs`.
