@@ -120,7 +120,7 @@ pub use weft_runtime::signal;
 pub mod hyper;
 
 #[cfg(feature = "macros")]
-pub use weft_macros::{main, test};
+pub use weft_macros::{check, main, test};
 
 #[cfg(feature = "macros")]
 pub use weft_runtime::{join, select, try_join};

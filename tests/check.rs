@@ -188,20 +188,18 @@ fn a_livelock_hits_the_step_bound() {
 
 /// A race that fails only in some orders: a reader that must see both
 /// writes.
-fn racy() -> impl std::future::Future<Output = ()> + Send {
-    async {
-        let value = Arc::new(weft::sync::Mutex::new(0));
-        let v = value.clone();
-        let writer = weft::spawn(async move {
-            *v.lock().await += 1;
-            weft::task::yield_now().await;
-            *v.lock().await += 1;
-        });
+async fn racy() {
+    let value = Arc::new(weft::sync::Mutex::new(0));
+    let v = value.clone();
+    let writer = weft::spawn(async move {
+        *v.lock().await += 1;
         weft::task::yield_now().await;
-        let seen = *value.lock().await;
-        writer.await.unwrap();
-        assert!(seen != 1, "saw a half-done update");
-    }
+        *v.lock().await += 1;
+    });
+    weft::task::yield_now().await;
+    let seen = *value.lock().await;
+    writer.await.unwrap();
+    assert!(seen != 1, "saw a half-done update");
 }
 
 #[test]
@@ -350,4 +348,28 @@ fn bad_configuration_is_a_clear_error() {
 async fn a_check_inside_a_runtime_is_refused() {
     let err = Builder::new().check(|| async {}).unwrap_err();
     assert!(err.to_string().contains("plain `#[test]`"), "{err}");
+}
+
+/// The attribute form: the body runs under every schedule.
+#[weft::check(schedules = 300, strategy = "pct", depth = 2, seed = 11)]
+async fn withdrawals_never_overdraw() {
+    let account = Arc::new(weft::sync::Mutex::new(100i64));
+    let withdraw = |account: Arc<weft::sync::Mutex<i64>>| async move {
+        let mut balance = account.lock().await;
+        weft::task::yield_now().await;
+        if *balance >= 60 {
+            *balance -= 60;
+        }
+    };
+    let a = weft::spawn(withdraw(account.clone()));
+    let b = weft::spawn(withdraw(account.clone()));
+    let _ = weft::join!(a, b);
+    assert_eq!(*account.lock().await, 40);
+}
+
+/// A failing attribute test panics with the report.
+#[weft::check(strategy = "exhaustive", max_preemptions = 1)]
+#[should_panic(expected = "WEFT_CHECK_REPLAY")]
+async fn an_attribute_check_reports_its_failure() {
+    racy().await;
 }

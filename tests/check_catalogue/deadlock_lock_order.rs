@@ -1,4 +1,4 @@
-//! 2. Two mutexes taken in opposite orders: a transfer from A to B locks
+//! Catalogue entry 2: Two mutexes taken in opposite orders: a transfer from A to B locks
 //! A then B, one from B to A locks B then A; each holds one and waits for
 //! the other. Fixed: every transfer locks the lower account first.
 

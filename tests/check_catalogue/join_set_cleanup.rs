@@ -1,4 +1,4 @@
-//! 7. A `JoinSet` shutdown racing a task's cleanup: workers take a
+//! Catalogue entry 7: A `JoinSet` shutdown racing a task's cleanup: workers take a
 //! connection from a pool, use it, reset it (an await) and put it back.
 //! Shutdown aborts a worker at whichever await it is in, and one aborted
 //! between taking and putting back leaks its connection. Fixed: the

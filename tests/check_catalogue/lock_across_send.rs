@@ -1,4 +1,4 @@
-//! 4. A producer holds the state lock while it sends a batch into a full
+//! Catalogue entry 4: A producer holds the state lock while it sends a batch into a full
 //! bounded channel, and the consumer needs that lock after each message
 //! it takes: when the producer starts its next batch before the consumer
 //! asks for the lock, neither moves. Fixed: the guard is dropped before

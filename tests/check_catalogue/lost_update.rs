@@ -1,4 +1,4 @@
-//! 1. Check-then-act across an await: two withdrawals each read the
+//! Catalogue entry 1: Check-then-act across an await: two withdrawals each read the
 //! balance, await (an audit write), then subtract; both see enough money.
 //! Fixed: the lock is held from the check through the act.
 

@@ -1,4 +1,4 @@
-//! 3. `Notify::notify_waiters` before the waiter registered: it wakes only
+//! Catalogue entry 3: `Notify::notify_waiters` before the waiter registered: it wakes only
 //! the waiters there are, so a worker that has not reached
 //! `notified().await` yet misses "the config is ready" and waits forever.
 //! Fixed: `notify_one`, whose permit is kept for a waiter that comes later.

@@ -1,4 +1,4 @@
-//! 5. A `select!` that drops a half-finished operation whose cancellation
+//! Catalogue entry 5: A `select!` that drops a half-finished operation whose cancellation
 //! is not safe: a frame reader (one length byte, then the body) races a
 //! heartbeat timer in a loop. When the heartbeat wins after the length
 //! byte was read, the reader future is dropped with it; the next read takes

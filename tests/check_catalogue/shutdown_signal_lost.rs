@@ -1,4 +1,4 @@
-//! 8. From a real report: octos-org/octos issue 927,
+//! Catalogue entry 8: From a real report: octos-org/octos issue 927,
 //! <https://github.com/octos-org/octos/issues/927>, "pre-existing Notify
 //! lost-wake races": in its gateway, `shutdown_notify.notify_waiters()`
 //! fired while the loop was handling an inbound message, when no

@@ -1,4 +1,4 @@
-//! 6. A timeout that fires after the operation already had its side
+//! Catalogue entry 6: A timeout that fires after the operation already had its side
 //! effect: the client gives a payment request 100 ms, the server takes
 //! 100 ms and then charges. When the client's timer is served first it
 //! retries, and the server charges the retry too. Fixed: the request

@@ -11,7 +11,7 @@ use std::fmt;
 use std::future::Future;
 
 use super::exec::{run_schedule, Outcome};
-use super::failure::{Failure, FailureKind, Trace};
+use super::failure::{Details, Failure, FailureKind, Trace};
 use super::schedule;
 use super::strategy::{Decider, Plan};
 
@@ -335,7 +335,7 @@ impl Builder {
             (kind, outcome.decider)
         };
         let preemptions = decider.preemptions();
-        Err(Failure {
+        Err(Failure::new(Details {
             kind,
             strategy,
             seed: self.seed,
@@ -346,7 +346,7 @@ impl Builder {
             trace: Trace {
                 events: decider.trace,
             },
-        })
+        }))
     }
 
     /// Tries schedules with fewer preemptions that fail the same way: the
@@ -416,7 +416,7 @@ impl Builder {
     }
 
     fn setup_failure(&self, reason: String) -> Failure {
-        Failure {
+        Failure::new(Details {
             kind: FailureKind::Setup { reason },
             strategy: self.strategy.to_string(),
             seed: self.seed,
@@ -425,7 +425,7 @@ impl Builder {
             preemptions: 0,
             shrunk_from: None,
             trace: Trace::default(),
-        }
+        })
     }
 }
 

@@ -137,7 +137,11 @@ impl Trace {
 
 /// A failing schedule: what failed, and how to get it back.
 #[derive(Clone, Debug)]
-pub struct Failure {
+pub struct Failure(Box<Details>);
+
+/// A failure's contents, boxed so that `Result<_, Failure>` stays small.
+#[derive(Clone, Debug)]
+pub(crate) struct Details {
     pub(crate) kind: FailureKind,
     pub(crate) strategy: String,
     pub(crate) seed: u64,
@@ -151,62 +155,66 @@ pub struct Failure {
 }
 
 impl Failure {
+    pub(crate) fn new(details: Details) -> Failure {
+        Failure(Box::new(details))
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &FailureKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The schedule string to give `Builder::replay` or `WEFT_CHECK_REPLAY`.
     pub fn schedule(&self) -> &str {
-        &self.schedule
+        &self.0.schedule
     }
 
     /// The strategy that found it, as the report prints it.
     pub fn strategy(&self) -> &str {
-        &self.strategy
+        &self.0.strategy
     }
 
     /// The seed of the run that found it.
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.0.seed
     }
 
     /// Which schedule (counting from 1) failed first: the schedules to
     /// first failure.
     pub fn found_at(&self) -> usize {
-        self.found_at
+        self.0.found_at
     }
 
     /// How many choices of the reported schedule leave the default (the
     /// first runnable task in queue order, a `select!`'s first branch).
     pub fn preemptions(&self) -> usize {
-        self.preemptions
+        self.0.preemptions
     }
 
     /// The steps of the reported schedule.
     pub fn trace(&self) -> &Trace {
-        &self.trace
+        &self.0.trace
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "weft::check: {}", self.kind)?;
+        writeln!(f, "weft::check: {}", self.0.kind)?;
         write!(
             f,
             "  strategy {}, seed {}, failed at schedule {}; {} preemption(s)",
-            self.strategy, self.seed, self.found_at, self.preemptions
+            self.0.strategy, self.0.seed, self.0.found_at, self.0.preemptions
         )?;
-        if let Some(from) = self.shrunk_from {
+        if let Some(from) = self.0.shrunk_from {
             write!(f, " (shrunk from {from})")?;
         }
-        writeln!(f, ", {} steps", self.trace.events.len())?;
-        writeln!(f, "  schedule: {}", self.schedule)?;
+        writeln!(f, ", {} steps", self.0.trace.events.len())?;
+        writeln!(f, "  schedule: {}", self.0.schedule)?;
         write!(
             f,
             "  replay:   {}='{}' cargo test <this test>   (or Builder::replay)",
             super::REPLAY_ENV,
-            self.schedule
+            self.0.schedule
         )
     }
 }

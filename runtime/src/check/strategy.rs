@@ -85,9 +85,9 @@ impl Decider {
     }
 
     /// The next prefix choice among `options`, or the default past the end.
-    fn from_prefix(&mut self, options: u32) -> u32 {
+    fn next_in_prefix(&mut self, options: u32) -> u32 {
         let Plan::Prefix { choices, strict } = &self.plan else {
-            unreachable!("from_prefix is called for prefix plans only")
+            unreachable!("next_in_prefix is called for prefix plans only")
         };
         let Some(&choice) = choices.get(self.decisions.len()) else {
             return 0;
@@ -139,7 +139,7 @@ impl Decider {
                     }
                     best as u32
                 }
-                Plan::Prefix { .. } => self.from_prefix(options),
+                Plan::Prefix { .. } => self.next_in_prefix(options),
             }
         };
         if let Plan::Pct {
@@ -170,7 +170,7 @@ impl Decider {
         } else {
             match &self.plan {
                 Plan::Random | Plan::Pct { .. } => self.rng.below(options as usize) as u32,
-                Plan::Prefix { .. } => self.from_prefix(options),
+                Plan::Prefix { .. } => self.next_in_prefix(options),
             }
         };
         self.record(options, chosen);
