@@ -373,3 +373,110 @@ async fn withdrawals_never_overdraw() {
 async fn an_attribute_check_reports_its_failure() {
     racy().await;
 }
+
+/// Opposite lock orders with nothing that waits in between: only a
+/// preemption at a lock acquisition (another worker running meanwhile)
+/// interleaves them.
+async fn opposite_orders() {
+    let x = Arc::new(weft::sync::Mutex::new(0));
+    let y = Arc::new(weft::sync::Mutex::new(0));
+    let (x2, y2) = (x.clone(), y.clone());
+    let a = weft::spawn(async move {
+        let _x = x2.lock().await;
+        let _y = y2.lock().await;
+    });
+    let b = weft::spawn(async move {
+        let _y = y.lock().await;
+        let _x = x.lock().await;
+    });
+    let _ = weft::join!(a, b);
+}
+
+#[test]
+fn preemption_at_a_lock_finds_what_a_parallel_worker_would() {
+    let failure = Builder::new().check(opposite_orders).unwrap_err();
+    assert!(
+        matches!(failure.kind(), FailureKind::Deadlock { .. }),
+        "{failure}"
+    );
+    assert!(
+        failure
+            .trace()
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::Preempt { .. })),
+        "{failure}"
+    );
+    // Polls that run to their next `Pending` never interleave the two: the
+    // exhaustive search proves it.
+    let report = Builder::new()
+        .preempt_at_sync(false)
+        .exhaustive(10)
+        .schedules(100_000)
+        .run(opposite_orders);
+    assert!(report.is_complete());
+}
+
+/// Two sleepers of odd, sub-millisecond lengths race to a slot; earlier
+/// schedules leave the shared runtime's clock anywhere, yet a replay on a
+/// fresh one repeats the failing schedule exactly.
+async fn sleepers() {
+    let winner = Arc::new(StdMutex::new(Vec::new()));
+    let tasks: Vec<_> = [(1, 330u64), (2, 250), (3, 410)]
+        .into_iter()
+        .map(|(n, micros)| {
+            let winner = winner.clone();
+            weft::spawn(async move {
+                weft::time::sleep(Duration::from_micros(micros)).await;
+                weft::time::sleep(Duration::from_micros(micros)).await;
+                winner.lock().unwrap().push(n);
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let order = winner.lock().unwrap().clone();
+    assert_ne!(order, [2, 3, 1], "an order the body forbids");
+}
+
+/// The sleepers, then a race between two timers due at the same instant.
+async fn timer_race() {
+    sleepers().await;
+    let flag = Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let f = flag.clone();
+    let t = weft::spawn(async move {
+        weft::time::sleep(Duration::from_micros(130)).await;
+        f.store(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    weft::time::sleep(Duration::from_micros(130)).await;
+    assert_eq!(
+        flag.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the timer race"
+    );
+    t.await.unwrap();
+}
+
+#[test]
+fn a_timed_failure_replays_on_a_fresh_runtime() {
+    // The clock alone orders the sleepers: every schedule passes, and
+    // moves the shared runtime's clock on.
+    Builder::new().schedules(50).run(sleepers);
+    let failure = Builder::new()
+        .schedules(2_000)
+        .check(timer_race)
+        .unwrap_err();
+    assert!(failure.to_string().contains("the timer race"), "{failure}");
+    assert!(failure
+        .trace()
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Advance(_))));
+    // The schedule string alone, on a fresh runtime, repeats it.
+    let again = Builder::new()
+        .replay(failure.schedule())
+        .check(timer_race)
+        .unwrap_err();
+    assert_eq!(again.trace(), failure.trace());
+}

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::future::Future;
 
-use super::exec::{run_schedule, Outcome};
+use super::exec::{Outcome, Session};
 use super::failure::{Details, Failure, FailureKind, Trace};
 use super::schedule;
 use super::strategy::{Decider, Plan};
@@ -19,6 +19,10 @@ use super::strategy::{Decider, Plan};
 pub const SEED_ENV: &str = "WEFT_CHECK_SEED";
 /// Set to a schedule string, replays that schedule instead of exploring.
 pub const REPLAY_ENV: &str = "WEFT_CHECK_REPLAY";
+
+/// A poll may be preempted at one of its first this many budgeted
+/// operations.
+const SYNC_PREEMPTION_POINTS: u8 = 4;
 
 /// At most this many extra runs go into shrinking one failure.
 const SHRINK_RUNS: usize = 200;
@@ -72,6 +76,7 @@ pub struct Builder {
     max_steps: usize,
     replay: Option<String>,
     shrink: bool,
+    preempt_at_sync: bool,
     /// A malformed environment variable, reported when the check runs.
     env_error: Option<String>,
 }
@@ -121,6 +126,7 @@ impl Builder {
             max_steps: 100_000,
             replay: None,
             shrink: true,
+            preempt_at_sync: true,
             env_error: None,
         };
         if let Ok(text) = std::env::var(SEED_ENV) {
@@ -199,6 +205,24 @@ impl Builder {
         self
     }
 
+    /// Whether a task's poll may also be preempted at a lock acquisition,
+    /// a channel operation or a join that completes without waiting
+    /// (default true): what another worker of a multi-thread runtime could
+    /// do between two such operations. Without it a poll runs uninterrupted
+    /// to its next `Pending`, as on the current-thread runtime, and a
+    /// deadlock between `a.lock().await; b.lock().await` and the reverse
+    /// order is found only if something in between waits.
+    pub fn preempt_at_sync(&mut self, preempt: bool) -> &mut Self {
+        self.preempt_at_sync = preempt;
+        self
+    }
+
+    /// The most budgeted operations a poll completes before a preemption
+    /// the checker places; `None` when it places none.
+    fn preemption(&self) -> Option<u8> {
+        self.preempt_at_sync.then_some(SYNC_PREEMPTION_POINTS - 1)
+    }
+
     /// Runs the check, panicking with the failure report if a schedule
     /// fails: the form for `#[test]`s.
     ///
@@ -227,6 +251,11 @@ impl Builder {
         if let Some(reason) = self.invalid() {
             return Err(self.setup_failure(reason));
         }
+        let session = Session::new().map_err(|kind| match kind {
+            FailureKind::Setup { reason } => self.setup_failure(reason),
+            other => self.setup_failure(other.to_string()),
+        })?;
+        let session = &session;
         if let Some(text) = &self.replay {
             let choices =
                 schedule::decode(text).map_err(|err| self.setup_failure(err.to_string()))?;
@@ -234,8 +263,13 @@ impl Builder {
                 choices,
                 strict: true,
             };
-            let outcome = run_schedule(&body, Box::new(Decider::new(plan, 0)), self.max_steps);
-            return self.conclude(&body, outcome, 1, "replay".to_string(), false);
+            let outcome = session.run_schedule(
+                &body,
+                Box::new(Decider::new(plan, 0)),
+                self.max_steps,
+                self.preemption(),
+            );
+            return self.conclude(session, &body, outcome, 1, "replay".to_string(), false);
         }
         let label = self.strategy.to_string();
         let mut longest = 0;
@@ -247,9 +281,14 @@ impl Builder {
                         Strategy::Pct { depth } => Decider::pct(depth, longest, seed),
                         _ => Decider::new(Plan::Random, seed),
                     };
-                    let outcome = run_schedule(&body, Box::new(decider), self.max_steps);
+                    let outcome = session.run_schedule(
+                        &body,
+                        Box::new(decider),
+                        self.max_steps,
+                        self.preemption(),
+                    );
                     longest = longest.max(outcome.decider.steps);
-                    self.conclude(&body, outcome, i + 1, label.clone(), self.shrink)?;
+                    self.conclude(session, &body, outcome, i + 1, label.clone(), self.shrink)?;
                 }
                 Ok(Report {
                     schedules: self.schedules,
@@ -257,12 +296,20 @@ impl Builder {
                     longest,
                 })
             }
-            Strategy::Exhaustive { max_preemptions } => self.explore(&body, max_preemptions, label),
+            Strategy::Exhaustive { max_preemptions } => {
+                self.explore(session, &body, max_preemptions, label)
+            }
         }
     }
 
     /// The depth-first search of `exhaustive`.
-    fn explore<B, Fut>(&self, body: &B, bound: usize, label: String) -> Result<Report, Failure>
+    fn explore<B, Fut>(
+        &self,
+        session: &Session,
+        body: &B,
+        bound: usize,
+        label: String,
+    ) -> Result<Report, Failure>
     where
         B: Fn() -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
@@ -276,10 +323,15 @@ impl Builder {
                 choices: std::mem::take(&mut prefix),
                 strict: true,
             };
-            let outcome = run_schedule(body, Box::new(Decider::new(plan, 0)), self.max_steps);
+            let outcome = session.run_schedule(
+                body,
+                Box::new(Decider::new(plan, 0)),
+                self.max_steps,
+                self.preemption(),
+            );
             longest = longest.max(outcome.decider.steps);
             let decisions = outcome.decider.decisions.clone();
-            self.conclude(body, outcome, run, label.clone(), self.shrink)?;
+            self.conclude(session, body, outcome, run, label.clone(), self.shrink)?;
             // Backtrack: the deepest choice with an untried option whose
             // choosing keeps within the bound.
             let mut before = Vec::with_capacity(decisions.len());
@@ -311,6 +363,7 @@ impl Builder {
     /// `Ok` for a passing schedule; the failure, shrunk if asked, else.
     fn conclude<B, Fut>(
         &self,
+        session: &Session,
         body: &B,
         outcome: Outcome,
         found_at: usize,
@@ -330,7 +383,7 @@ impl Builder {
         };
         let first = outcome.decider.preemptions();
         let (kind, decider) = if shrink && !matches!(kind, FailureKind::ReplayDiverged { .. }) {
-            self.shrink_failure(body, kind, outcome.decider)
+            self.shrink_failure(session, body, kind, outcome.decider)
         } else {
             (kind, outcome.decider)
         };
@@ -354,6 +407,7 @@ impl Builder {
     /// with single choices put back to the default.
     fn shrink_failure<B, Fut>(
         &self,
+        session: &Session,
         body: &B,
         mut kind: FailureKind,
         mut best: Box<Decider>,
@@ -381,7 +435,12 @@ impl Builder {
                     choices: candidate,
                     strict: false,
                 };
-                let outcome = run_schedule(body, Box::new(Decider::new(plan, 0)), self.max_steps);
+                let outcome = session.run_schedule(
+                    body,
+                    Box::new(Decider::new(plan, 0)),
+                    self.max_steps,
+                    self.preemption(),
+                );
                 match outcome.failure {
                     Some(found)
                         if found.same_kind(&kind)

@@ -117,6 +117,13 @@ pub enum Event {
         /// The first one tried.
         chosen: u32,
     },
+    /// The poll that follows is preempted at its budgeted operation number
+    /// `after + 1` (a lock, a channel operation, a join): it yields there
+    /// as if a parallel worker had run in between.
+    Preempt {
+        /// Budgeted operations the poll completes first.
+        after: u8,
+    },
     /// Nothing could run: the virtual clock jumped to the next timer, now
     /// this far past the schedule's start.
     Advance(Duration),

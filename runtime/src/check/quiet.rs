@@ -29,6 +29,11 @@ weft_base::loom::thread_local! {
     static ESCAPED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+weft_base::loom::thread_local! {
+    /// Whether `ESCAPED` holds a message (checked after every poll).
+    static ANY_ESCAPED: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Keeps this thread's panics quiet until dropped.
 pub(crate) struct QuietGuard {
     was: bool,
@@ -61,6 +66,9 @@ pub(crate) fn quiet() -> QuietGuard {
 
 /// The message of the panic that escaped a task since the last call.
 pub(crate) fn take_escaped() -> Option<String> {
+    if !ANY_ESCAPED.with(|any| any.replace(false)) {
+        return None;
+    }
     ESCAPED.with(|slot| slot.borrow_mut().take())
 }
 
@@ -78,6 +86,7 @@ fn record_escape(payload: &(dyn Any + Send)) {
     ESCAPED.with(|slot| {
         slot.borrow_mut().get_or_insert(message);
     });
+    ANY_ESCAPED.with(|any| any.set(true));
 }
 
 pin_project_lite::pin_project! {

@@ -163,6 +163,31 @@ impl Decider {
         chosen as usize
     }
 
+    /// How many budgeted operations (lock acquisitions, channel sends and
+    /// receives, joins, fired timers) the task about to be polled may
+    /// complete before it is preempted at the next one, up to `max`; `None`
+    /// runs the poll unpreempted, the default. Random plans preempt half
+    /// the polls, at a uniform point.
+    pub(crate) fn choose_preemption(&mut self, max: u8) -> Option<u8> {
+        let options = u32::from(max) + 2;
+        let chosen = match &self.plan {
+            Plan::Random | Plan::Pct { .. } => {
+                if self.rng.below(2) == 0 {
+                    0
+                } else {
+                    1 + self.rng.below(usize::from(max) + 1) as u32
+                }
+            }
+            Plan::Prefix { .. } => self.next_in_prefix(options),
+        };
+        self.record(options, chosen);
+        let units = chosen.checked_sub(1).map(|units| units as u8);
+        if let Some(after) = units {
+            self.trace.push(Event::Preempt { after });
+        }
+        units
+    }
+
     /// Which of `options` branches a `select!` tries first.
     pub(crate) fn choose_branch(&mut self, options: u32) -> u32 {
         let chosen = if options <= 1 {
