@@ -54,6 +54,10 @@ pub use weft_runtime::{pin, run, runtime, spawn, task, task_local};
 ///     .unwrap_err();
 /// assert!(failure.to_string().contains("overdrawn"));
 /// ```
+///
+/// Not built under `--cfg loom`, where thread-level checking with loom
+/// takes its place (`docs/checking.md`).
+#[cfg(not(loom))]
 pub use weft_runtime::check;
 
 /// Time: `sleep`, `timeout` (asyncio's `wait_for`), `interval`, `Instant`,
@@ -108,12 +112,12 @@ pub mod io {
 /// Child processes: `Command` spawns a `Child` whose piped streams and
 /// exit are driven by the runtime's reactor (no thread per child, no
 /// zombies).
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 pub use weft_runtime::process;
 
 /// Signals through the runtime's reactor: `ctrl_c()`, and on Unix any
 /// signal as a stream (`signal::unix::signal`).
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 pub use weft_runtime::signal;
 
 #[cfg(feature = "hyper")]
