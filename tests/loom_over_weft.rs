@@ -32,7 +32,9 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 }
 
 fn runtime() -> weft::runtime::Runtime {
-    weft::runtime::Builder::new_current_thread().build().unwrap()
+    weft::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 /// A value published on another thread, then `notify_one`: the permit is

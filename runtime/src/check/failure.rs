@@ -29,7 +29,8 @@ impl fmt::Display for TaskInfo {
         if let Some(name) = &self.name {
             write!(f, " \"{name}\"")?;
         }
-        write!(f, " (id {}, polled {} times)", self.id, self.polls)
+        let s = if self.polls == 1 { "" } else { "s" };
+        write!(f, " (id {}, {} poll{s})", self.id, self.polls)
     }
 }
 
@@ -215,7 +216,14 @@ impl fmt::Display for Failure {
         if let Some(from) = self.0.shrunk_from {
             write!(f, " (shrunk from {from})")?;
         }
-        writeln!(f, ", {} steps", self.0.trace.events.len())?;
+        let polls = self
+            .0
+            .trace
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Poll(_)))
+            .count();
+        writeln!(f, ", {polls} polls")?;
         writeln!(f, "  schedule: {}", self.0.schedule)?;
         write!(
             f,
