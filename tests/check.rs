@@ -324,6 +324,12 @@ fn real_io_is_refused_with_the_in_memory_alternative() {
         assert!(err.to_string().contains("weft::io::duplex"), "{err}");
         let err = weft::fs::read("Cargo.toml").await.unwrap_err();
         assert!(err.to_string().contains("weft::io::duplex"), "{err}");
+        let Err(err) = weft::net::lookup_host("localhost:80").await else {
+            panic!("a host-name lookup inside a check run");
+        };
+        assert!(err.to_string().contains("weft::io::duplex"), "{err}");
+        let err = weft::process::Command::new("true").spawn().unwrap_err();
+        assert!(err.to_string().contains("weft::io::duplex"), "{err}");
         // In-memory I/O works.
         use weft::io::{AsyncReadExt, AsyncWriteExt};
         let (mut a, mut b) = weft::io::duplex(8);

@@ -247,9 +247,9 @@ impl IoHandle {
         }
     }
 
-    /// Refuses every registration from now on with an `Unsupported` error
-    /// carrying `reason`: sockets, pipes and child processes cannot be
-    /// made on this reactor. `weft::check` runs set it, since real I/O
+    /// Refuses every registration (and host-name lookup) from now on with
+    /// an `Unsupported` error carrying `reason`: sockets, pipes and child
+    /// processes cannot be made on this reactor. `weft::check` runs set it, since real I/O
     /// completes in real time, outside the schedule the checker chooses.
     #[doc(hidden)]
     pub fn refuse_sources(&self, reason: &'static str) {
@@ -362,6 +362,10 @@ impl IoHandle {
 
     /// Runs `f` on the runtime's blocking pool.
     pub(crate) fn spawn_blocking(&self, f: Box<dyn FnOnce() + Send>) -> io::Result<()> {
+        // Host-name lookups are real I/O too.
+        if let Some(reason) = self.inner.sources.lock().refused {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, reason));
+        }
         (self.inner.spawn_blocking)(f)
     }
 

@@ -108,6 +108,7 @@ impl fmt::Display for FailureKind {
 
 /// One step of a schedule, as a replay must repeat it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// Task `t<ordinal>` was polled.
     Poll(usize),
