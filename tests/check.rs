@@ -486,3 +486,43 @@ fn a_timed_failure_replays_on_a_fresh_runtime() {
         .unwrap_err();
     assert_eq!(again.trace(), failure.trace());
 }
+
+/// Run by `the_environment_replays_a_schedule` in a child process, with
+/// `WEFT_CHECK_REPLAY` or `WEFT_CHECK_SEED` set there (the environment is
+/// the whole process's, so a test must not set it in its own).
+#[test]
+#[ignore = "run by the_environment_replays_a_schedule, with the variables set"]
+fn environment_target() {
+    match Builder::new().check(racy) {
+        Ok(report) => println!("PASSED {}", report.schedules()),
+        Err(failure) => println!("FAILED {:?}\n{failure}", failure.trace()),
+    }
+}
+
+#[test]
+fn the_environment_replays_a_schedule() {
+    let failure = Builder::new()
+        .schedules(1_000)
+        .seed(9)
+        .check(racy)
+        .unwrap_err();
+    let child = |var: &str, value: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "environment_target", "--nocapture"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let replayed = child(weft::check::REPLAY_ENV, failure.schedule());
+    assert!(
+        replayed.contains(&format!("FAILED {:?}", failure.trace())),
+        "{replayed}"
+    );
+    assert!(replayed.contains("strategy replay"), "{replayed}");
+    let bad_seed = child(weft::check::SEED_ENV, "twelve");
+    assert!(
+        bad_seed.contains("WEFT_CHECK_SEED=\"twelve\" is not a seed"),
+        "{bad_seed}"
+    );
+}
