@@ -24,6 +24,42 @@
 
 pub use weft_runtime::{pin, run, runtime, spawn, task, task_local};
 
+/// Model checking of your own async code: run a body under many
+/// schedules (random, PCT, or every one within a preemption bound), each
+/// on a deterministic one-thread runtime where the checker makes every
+/// scheduling choice; a failure (a panic in any task, a deadlock, a
+/// livelock) is reported with a schedule string that replays it exactly.
+/// See `docs/checking.md`.
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// let failure = weft::check::Builder::new()
+///     .schedules(1_000)
+///     .check(|| async {
+///         // Check-then-act across an await: a lost update.
+///         let balance = Arc::new(weft::sync::Mutex::new(100));
+///         let withdraw = |balance: Arc<weft::sync::Mutex<i32>>| async move {
+///             let seen = *balance.lock().await;
+///             weft::task::yield_now().await;
+///             if seen >= 60 {
+///                 *balance.lock().await -= 60;
+///             }
+///         };
+///         let a = weft::spawn(withdraw(balance.clone()));
+///         let b = weft::spawn(withdraw(balance.clone()));
+///         let _ = weft::join!(a, b);
+///         assert!(*balance.lock().await >= 0, "overdrawn");
+///     })
+///     .unwrap_err();
+/// assert!(failure.to_string().contains("overdrawn"));
+/// ```
+///
+/// Not built under `--cfg loom`, where thread-level checking with loom
+/// takes its place (`docs/checking.md`).
+#[cfg(not(loom))]
+pub use weft_runtime::check;
+
 /// Time: `sleep`, `timeout` (asyncio's `wait_for`), `interval`, `Instant`,
 /// and a clock that tests can pause and advance.
 pub use weft_timer as time;
@@ -76,19 +112,19 @@ pub mod io {
 /// Child processes: `Command` spawns a `Child` whose piped streams and
 /// exit are driven by the runtime's reactor (no thread per child, no
 /// zombies).
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 pub use weft_runtime::process;
 
 /// Signals through the runtime's reactor: `ctrl_c()`, and on Unix any
 /// signal as a stream (`signal::unix::signal`).
-#[cfg(unix)]
+#[cfg(all(unix, not(loom)))]
 pub use weft_runtime::signal;
 
 #[cfg(feature = "hyper")]
 pub mod hyper;
 
 #[cfg(feature = "macros")]
-pub use weft_macros::{main, test};
+pub use weft_macros::{check, main, test};
 
 #[cfg(feature = "macros")]
 pub use weft_runtime::{join, select, try_join};

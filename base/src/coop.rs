@@ -31,6 +31,14 @@ pub fn budget<R>(f: impl FnOnce() -> R) -> R {
     with_budget(Budget(Some(INITIAL)), f)
 }
 
+/// Runs `f` with a budget of `units` (restoring the previous one
+/// afterwards): `weft::check` runs a task poll so to preempt it at its
+/// `units + 1`-th budgeted operation, as a parallel worker could.
+#[doc(hidden)]
+pub fn budget_of<R>(units: u8, f: impl FnOnce() -> R) -> R {
+    with_budget(Budget(Some(units)), f)
+}
+
 /// Runs `f` with no budget (restoring the previous one afterwards): for
 /// the runtime's own drivers, which run inside whatever poll woke them and
 /// must not be told to yield.

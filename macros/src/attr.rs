@@ -303,7 +303,7 @@ fn parse_worker_threads(value: &Expr) -> syn::Result<LitInt> {
     Ok(LitInt::new(&n.to_string(), lit.span()))
 }
 
-fn parse_crate_path(value: &Expr) -> syn::Result<syn::Path> {
+pub(crate) fn parse_crate_path(value: &Expr) -> syn::Result<syn::Path> {
     let lit = expect_str(value, "`crate`")?;
     lit.parse::<syn::Path>().map_err(|_| {
         syn::Error::new_spanned(
@@ -316,7 +316,7 @@ fn parse_crate_path(value: &Expr) -> syn::Result<syn::Path> {
     })
 }
 
-fn expect_str<'a>(value: &'a Expr, what: &str) -> syn::Result<&'a LitStr> {
+pub(crate) fn expect_str<'a>(value: &'a Expr, what: &str) -> syn::Result<&'a LitStr> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..

@@ -20,6 +20,7 @@
 
 mod attr;
 mod branches;
+mod check;
 mod expand;
 mod join;
 mod select;
@@ -115,6 +116,41 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::entry(attr::Kind::Test, args.into(), item.into()).into()
+}
+
+/// Marks an `async fn` as a `weft::check` test: a `#[test]` whose body is
+/// run under many schedules, each on a deterministic one-thread runtime
+/// where the checker makes every scheduling choice; a failing schedule
+/// panics with a report and a schedule string that replays it.
+///
+/// # Arguments
+///
+/// - `schedules = N`: how many schedules (default 1,000);
+/// - `seed = N`: the seed of the random strategies (default 0, or
+///   `WEFT_CHECK_SEED`);
+/// - `strategy = "random" | "pct" | "exhaustive"` (default `"random"`),
+///   with `depth = D` for `"pct"` (default 3) and `max_preemptions = P` for
+///   `"exhaustive"` (default 2);
+/// - `max_steps = N`: polls per schedule before it fails as a livelock;
+/// - `crate = "path"`: the weft crate's path when renamed.
+///
+/// The function takes no arguments and returns `()`.
+///
+/// # Examples
+///
+/// ```ignore
+/// #[weft::check(schedules = 10_000, strategy = "pct", depth = 2)]
+/// async fn withdrawals_never_overdraw() {
+///     let account = std::sync::Arc::new(weft::sync::Mutex::new(100));
+///     let a = weft::spawn(withdraw(account.clone(), 60));
+///     let b = weft::spawn(withdraw(account.clone(), 60));
+///     let _ = weft::join!(a, b);
+///     assert!(*account.lock().await >= 0);
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn check(args: TokenStream, item: TokenStream) -> TokenStream {
+    check::expand(args.into(), item.into()).into()
 }
 
 /// The code behind `weft::select!`; use that.

@@ -115,6 +115,10 @@ struct Sources {
     slots: Vec<Slot>,
     free: Vec<usize>,
     is_shutdown: bool,
+    /// Set by [`IoHandle::refuse_sources`]: why this reactor takes no
+    /// sources (a `weft::check` run, whose scheduling real I/O would
+    /// escape).
+    refused: Option<&'static str>,
 }
 
 struct Slot {
@@ -267,6 +271,15 @@ impl IoHandle {
         }
     }
 
+    /// Refuses every registration (and host-name lookup) from now on with
+    /// an `Unsupported` error carrying `reason`: sockets, pipes and child
+    /// processes cannot be made on this reactor. `weft::check` runs set it, since real I/O
+    /// completes in real time, outside the schedule the checker chooses.
+    #[doc(hidden)]
+    pub fn refuse_sources(&self, reason: &'static str) {
+        self.inner.sources.lock().refused = Some(reason);
+    }
+
     /// Registers `fd` for both directions (a socket); returns its
     /// readiness record and key.
     ///
@@ -297,6 +310,9 @@ impl IoHandle {
             let mut sources = self.inner.sources.lock();
             if sources.is_shutdown {
                 return Err(gone());
+            }
+            if let Some(reason) = sources.refused {
+                return Err(io::Error::new(io::ErrorKind::Unsupported, reason));
             }
             sources.insert(io.clone(), fd.as_raw_fd())?
         };
@@ -371,6 +387,10 @@ impl IoHandle {
 
     /// Runs `f` on the runtime's blocking pool.
     pub(crate) fn spawn_blocking(&self, f: Box<dyn FnOnce() + Send>) -> io::Result<()> {
+        // Host-name lookups are real I/O too.
+        if let Some(reason) = self.inner.sources.lock().refused {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, reason));
+        }
         (self.inner.spawn_blocking)(f)
     }
 

@@ -16,6 +16,8 @@
 //! - `scheduler/`: the workers, queues, idle/park protocol and
 //!   `block_in_place` (`worker.rs`), and the current-thread flavour
 //!   (`current_thread.rs`); `blocking/`: the blocking pool.
+//! - `check/`: `weft::check`, which runs a body under every scheduling
+//!   choice it explores (its own executor over a paused-clock runtime).
 //! - `cell/`: the unsafe core, one allocation per task with wakers that are
 //!   the task; it reaches its scheduler only through the `Schedule` trait.
 //!   `driver.rs` is what a parked worker waits in (reactor and timers),
@@ -38,6 +40,8 @@
 
 mod blocking;
 mod cell;
+#[cfg(not(loom))]
+pub mod check;
 mod driver;
 pub mod fs;
 #[cfg(feature = "hyper")]

@@ -40,6 +40,12 @@ weft_base::loom::thread_local! {
 /// If `n` is zero.
 pub fn thread_rng_n(n: u32) -> u32 {
     assert!(n > 0, "thread_rng_n: empty range");
+    // Inside a `weft::check` run the checker picks (`select!`'s first
+    // branch is one of its scheduling choices).
+    #[cfg(not(loom))]
+    if let Some(choice) = crate::check::choose(n) {
+        return choice;
+    }
     THREAD_RNG.with(|state| {
         let mut rng = match state.get() {
             0 => {

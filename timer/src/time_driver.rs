@@ -382,6 +382,14 @@ impl TimeHandle {
         Ok(())
     }
 
+    /// Jumps a paused clock to the next timer and fires what is due then
+    /// (the idle step of `weft::check`'s executor, which drives time
+    /// itself); false when no timer is pending or the clock runs.
+    #[doc(hidden)]
+    pub fn fire_next(&self) -> bool {
+        self.inner.clock.is_paused() && self.inner.auto_advance()
+    }
+
     /// Timers registered in the wheel (pending sleeps that have been polled).
     pub fn num_timers(&self) -> usize {
         self.inner.timers.lock().wheel.len()

@@ -201,7 +201,12 @@ impl Command {
     #[track_caller]
     fn spawn_with(&mut self, defaults: Option<[fn() -> Stdio; 3]>) -> io::Result<Child> {
         // Panic (outside a runtime) before the child exists, not after.
-        drop(crate::runtime::Handle::current());
+        let handle = crate::runtime::Handle::current();
+        // Nor is a child started inside a `weft::check` run.
+        if handle.services.check.get().is_some() {
+            return Err(crate::check::real_io_refused());
+        }
+        drop(handle);
         let unset = |i: usize| defaults.filter(|_| !self.stdio_set[i]).map(|d| d[i]);
         let (stdin, stdout, stderr) = (unset(0), unset(1), unset(2));
         if let Some(stdin) = stdin {

@@ -59,6 +59,10 @@ impl Handle {
     /// on one that has shut down: `is_rt_shutdown_err` says so) reports.
     pub(crate) fn current_for_io() -> std::io::Result<Handle> {
         let handle = Handle::try_current().map_err(std::io::Error::other)?;
+        #[cfg(not(loom))]
+        if handle.services.check.get().is_some() {
+            return Err(crate::check::real_io_refused());
+        }
         if handle.services.scheduler.is_shutdown() {
             return Err(weft_base::gone::RuntimeGone::error(
                 "the weft runtime has shut down",
@@ -269,6 +273,13 @@ impl Handle {
         R: Send + 'static,
     {
         let services = &self.services;
+        // In a check run the closure is one more step the checker orders
+        // among the tasks, run inline on the checker's thread.
+        #[cfg(not(loom))]
+        if let Some(check) = services.check.get() {
+            let name = name.or_else(|| Some(Arc::new(String::from("spawn_blocking"))));
+            return check.spawn(BlockingTask::new(f), name);
+        }
         let scheduler = &services.scheduler;
         // A paused clock must not jump ahead while blocking work takes real
         // time, nor before its result is out.

@@ -36,6 +36,10 @@ pub struct Services {
     /// signal or orphans a child process.
     #[cfg(all(unix, not(loom)))]
     pub(crate) signal: crate::signal::Slot,
+    /// Set on a `weft::check` run's runtime: its tasks go to the checker's
+    /// executor, which chooses every scheduling step (`check/exec.rs`).
+    #[cfg(not(loom))]
+    pub(crate) check: OnceLock<Arc<crate::check::Exec>>,
 }
 
 impl Services {
@@ -74,6 +78,8 @@ impl Services {
             local: OnceLock::new(),
             #[cfg(all(unix, not(loom)))]
             signal: Default::default(),
+            #[cfg(not(loom))]
+            check: OnceLock::new(),
         });
         let _ = owner.set(Arc::downgrade(&services));
         Ok((services, cores))
@@ -102,6 +108,10 @@ impl Services {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        #[cfg(not(loom))]
+        if let Some(check) = self.check.get() {
+            return check.spawn(future, name);
+        }
         let scheduler = &self.scheduler;
         let id = Id::next();
         let (future, span_id) = trace::task(future, "task", id, &name, location);
