@@ -25,13 +25,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::failure::{Event, FailureKind, TaskInfo};
 use super::quiet::{self, Watched};
 use super::strategy::{self, Decider};
-use crate::cell::{self, Header, Id, JoinHandle, Notified, OwnedTasks, Schedule};
+use crate::cell::{self, Header, Id, JoinHandle, Meta, Notified, OwnedTasks, Schedule};
 use crate::runtime::{handle::start_driving_tasks, Builder, Runtime};
 use weft_base::coop;
 use weft_base::loom::Mutex;
@@ -97,14 +98,17 @@ impl Exec {
         self: &Arc<Self>,
         future: F,
         name: Option<Arc<String>>,
+        location: &'static Location<'static>,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let id = Id::next();
-        let (task, notified, join) =
-            cell::new(Watched::new(future), self.clone(), id, name.clone());
+        let future = Watched::new(future);
+        let (future, span_id) = crate::trace::task(future, "task", id, &name, location);
+        let meta = Meta::new(name.clone(), location);
+        let (task, notified, join) = cell::new(future, self.clone(), id, meta, span_id);
         let (ordinal, owned) = {
             let mut state = self.state.lock();
             let ordinal = state.tasks.len();
@@ -275,7 +279,11 @@ impl Session {
         let driving = start_driving_tasks();
         strategy::activate(decider);
 
-        let main = exec.spawn(body(), Some(Arc::new(String::from("main"))));
+        let main = exec.spawn(
+            body(),
+            Some(Arc::new(String::from("main"))),
+            Location::caller(),
+        );
         let mut runnable = Vec::new();
         let failure = loop {
             if main.is_finished() {

@@ -278,7 +278,7 @@ impl Handle {
         #[cfg(not(loom))]
         if let Some(check) = services.check.get() {
             let name = name.or_else(|| Some(Arc::new(String::from("spawn_blocking"))));
-            return check.spawn(BlockingTask::new(f), name);
+            return check.spawn(BlockingTask::new(f), name, Location::caller());
         }
         let scheduler = &services.scheduler;
         // A paused clock must not jump ahead while blocking work takes real

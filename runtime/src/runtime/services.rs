@@ -110,7 +110,7 @@ impl Services {
     {
         #[cfg(not(loom))]
         if let Some(check) = self.check.get() {
-            return check.spawn(future, name);
+            return check.spawn(future, name, location);
         }
         let scheduler = &self.scheduler;
         let id = Id::next();
