@@ -4,19 +4,15 @@
 //! the thieves both take the oldest task), its `Stealer`s scheduler by all, and
 //! one `Injector` for tasks that come from outside the workers.
 //!
-//! Under `cfg(loom)`: the same operations on lock-free rings written on the
-//! shim's atomics (`model.rs`), with orderings no stronger than crossbeam's.
-//! crossbeam's atomics are invisible to loom, so modelling through them
-//! would check nothing; this way loom checks *our* protocol (wake, park,
-//! steal hand-off, shutdown) around queues that order no more than the real
-//! ones do.
+//! Under `cfg(loom)`: the same operations on a loom-visible
+//! `Mutex<VecDeque>`. crossbeam's atomics are invisible to loom, so modelling
+//! through them would check nothing; this way loom checks *our* protocol
+//! (wake, park, steal hand-off, shutdown) around the queues.
 //!
-//! Under `cfg(miri)` too: miri is there to check our unsafe task core (and
-//! the model's), and crossbeam-epoch's global collector (process-lifetime
-//! allocations, tagged pointers) would otherwise force leak checking off for
-//! everything.
+//! Under `cfg(miri)` too: miri is there to check our unsafe task core, and
+//! crossbeam-epoch's global collector (process-lifetime allocations, tagged
+//! pointers) would otherwise force leak checking off for everything.
 
-#[cfg(not(any(loom, miri)))]
 use crate::cell::Notified;
 
 pub(crate) use imp::{local, Inject, Local, Steal};
@@ -115,6 +111,78 @@ mod imp {
 }
 
 #[cfg(any(loom, miri))]
-mod model;
-#[cfg(any(loom, miri))]
-use model as imp;
+mod imp {
+    use super::Notified;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+    use weft_base::loom::Mutex;
+
+    pub(crate) struct Local(Arc<Mutex<VecDeque<Notified>>>);
+    pub(crate) struct Steal(Arc<Mutex<VecDeque<Notified>>>);
+    pub(crate) struct Inject(Mutex<VecDeque<Notified>>);
+
+    /// Moves the older half of `src` into `dest` and returns the first.
+    fn steal_half(src: &Mutex<VecDeque<Notified>>, dest: &Local) -> Option<Notified> {
+        let mut batch: VecDeque<Notified> = {
+            let mut src = src.lock();
+            let n = src.len().div_ceil(2);
+            src.drain(..n).collect()
+        };
+        let first = batch.pop_front();
+        dest.0.lock().extend(batch);
+        first
+    }
+
+    pub(crate) fn local() -> (Local, Steal) {
+        let q = Arc::new(Mutex::new(VecDeque::new()));
+        (Local(q.clone()), Steal(q))
+    }
+
+    impl Local {
+        pub(crate) fn push(&self, task: Notified) {
+            self.0.lock().push_back(task);
+        }
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            self.0.lock().pop_front()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+
+    impl Steal {
+        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
+            steal_half(&self.0, dest)
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+
+    impl Inject {
+        pub(crate) fn new() -> Inject {
+            Inject(Mutex::new(VecDeque::new()))
+        }
+        pub(crate) fn push(&self, task: Notified) {
+            self.0.lock().push_back(task);
+        }
+        pub(crate) fn pop(&self) -> Option<Notified> {
+            self.0.lock().pop_front()
+        }
+        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
+            steal_half(&self.0, dest)
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+}
