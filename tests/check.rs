@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use weft::check::{Builder, Event, FailureKind};
+use weft::runtime::dump::{SyncKind, WaitsOn};
 
 /// Two tasks append their names; the order they ran in.
 fn record_order(
@@ -145,6 +146,27 @@ fn a_deadlock_names_every_waiting_task() {
     let names: Vec<_> = waiting.iter().map(|t| t.name.as_deref().unwrap()).collect();
     assert_eq!(names, ["main", "a", "b"]);
     assert!(failure.to_string().contains("t1 \"a\""), "{failure}");
+    // Each named with what it waits on, as the task dump reads it.
+    assert!(
+        matches!(waiting[0].waits_on, Some(WaitsOn::Join { task }) if task.as_u64() == waiting[1].id),
+        "{failure}"
+    );
+    for task in &waiting[1..] {
+        assert!(
+            matches!(
+                task.waits_on,
+                Some(WaitsOn::Sync {
+                    kind: SyncKind::OneshotRecv,
+                    ..
+                })
+            ),
+            "{failure}"
+        );
+    }
+    assert!(
+        failure.to_string().contains("waits on oneshot recv"),
+        "{failure}"
+    );
     assert_eq!(failure.found_at(), 1, "every schedule deadlocks");
 }
 
@@ -524,5 +546,82 @@ fn the_environment_replays_a_schedule() {
     assert!(
         bad_seed.contains("WEFT_CHECK_SEED=\"twelve\" is not a seed"),
         "{bad_seed}"
+    );
+}
+
+/// Every sync primitive, `JoinSet`, abort and an interval work inside a
+/// check run: a body that uses them all passes every schedule, and the
+/// schedules differ (the checker really chooses among their tasks).
+#[test]
+fn every_sync_primitive_abort_and_joinset_work_in_a_check_run() {
+    use weft::sync::{broadcast, mpsc, watch, Barrier, Notify, OnceCell, RwLock, Semaphore};
+    let orders = Arc::new(StdMutex::new(HashSet::new()));
+    let seen = orders.clone();
+    let report = Builder::new().schedules(300).run(move || {
+        let seen = seen.clone();
+        async move {
+            let order = Arc::new(StdMutex::new(Vec::new()));
+            let semaphore = Arc::new(Semaphore::new(1));
+            let lock = Arc::new(RwLock::new(0u32));
+            let barrier = Arc::new(Barrier::new(3));
+            let cell = Arc::new(OnceCell::new());
+            let notify = Arc::new(Notify::new());
+            let (btx, _) = broadcast::channel::<u32>(8);
+            let (wtx, wrx) = watch::channel(0u32);
+            let (mtx, mut mrx) = mpsc::channel::<u32>(1);
+            let mut set = weft::task::JoinSet::new();
+            for n in 0..3u32 {
+                let (order, semaphore, lock, barrier, cell) = (
+                    order.clone(),
+                    semaphore.clone(),
+                    lock.clone(),
+                    barrier.clone(),
+                    cell.clone(),
+                );
+                let (mut brx, mut wrx, mtx) = (btx.subscribe(), wrx.clone(), mtx.clone());
+                set.spawn(async move {
+                    let _permit = semaphore.acquire().await.unwrap();
+                    *lock.write().await += 1;
+                    drop(_permit);
+                    cell.get_or_init(|| async move { n }).await;
+                    barrier.wait().await;
+                    assert_eq!(brx.recv().await.unwrap(), 7);
+                    wrx.wait_for(|v| *v == 1).await.unwrap();
+                    mtx.send(n).await.unwrap();
+                    order.lock().unwrap().push(n);
+                    *lock.read().await
+                });
+            }
+            drop(mtx);
+            let sleeper = weft::spawn(async { std::future::pending::<()>().await });
+            let waiter = {
+                let notify = notify.clone();
+                weft::spawn(async move { notify.notified().await })
+            };
+            // The broadcast and watch values go out once every task holds a
+            // receiver (they subscribed before spawning).
+            btx.send(7).unwrap();
+            wtx.send(1).unwrap();
+            let mut got = Vec::new();
+            while let Some(n) = mrx.recv().await {
+                got.push(n);
+            }
+            got.sort();
+            assert_eq!(got, [0, 1, 2]);
+            while let Some(done) = set.join_next().await {
+                assert_eq!(done.unwrap(), 3);
+            }
+            notify.notify_one();
+            waiter.await.unwrap();
+            sleeper.abort();
+            assert!(sleeper.await.unwrap_err().is_cancelled());
+            assert!(cell.get().is_some());
+            seen.lock().unwrap().insert(order.lock().unwrap().clone());
+        }
+    });
+    assert_eq!(report.schedules(), 300);
+    assert!(
+        orders.lock().unwrap().len() > 1,
+        "the checker explored one order only"
     );
 }

@@ -33,6 +33,7 @@ use super::failure::{Event, FailureKind, TaskInfo};
 use super::quiet::{self, Watched};
 use super::strategy::{self, Decider};
 use crate::cell::{self, Header, Id, JoinHandle, Meta, Notified, OwnedTasks, Schedule};
+use crate::runtime::dump::Dump;
 use crate::runtime::{handle::start_driving_tasks, Builder, Runtime};
 use weft_base::coop;
 use weft_base::loom::Mutex;
@@ -135,6 +136,7 @@ impl Exec {
             id: record.id.as_u64(),
             name: record.name.as_deref().cloned(),
             polls: record.polls,
+            waits_on: None,
         }
     }
 
@@ -301,9 +303,14 @@ impl Session {
                     continue;
                 }
                 let state = exec.state.lock();
+                // What each waits on, as the task dump reads it.
+                let dump = Dump::collect(&mut |f| state.owned.for_each(|h| f(h, false)), &[], None);
                 let waiting = (0..state.tasks.len())
                     .filter(|&i| state.tasks[i].live)
-                    .map(|i| Exec::info(&state, i))
+                    .map(|i| TaskInfo {
+                        waits_on: dump.task(state.tasks[i].id).map(|t| t.waits_on()),
+                        ..Exec::info(&state, i)
+                    })
                     .collect();
                 break Some(FailureKind::Deadlock { waiting });
             }

@@ -9,6 +9,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::runtime::dump::WaitsOn;
+
 /// One task of the failing schedule, as the report names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskInfo {
@@ -21,6 +23,9 @@ pub struct TaskInfo {
     pub name: Option<String>,
     /// How many times the task was polled in the schedule.
     pub polls: u64,
+    /// In a deadlock report, what the task's last poll left it waiting on
+    /// (as the task dump says it); `None` in other reports.
+    pub waits_on: Option<WaitsOn>,
 }
 
 impl fmt::Display for TaskInfo {
@@ -30,7 +35,11 @@ impl fmt::Display for TaskInfo {
             write!(f, " \"{name}\"")?;
         }
         let s = if self.polls == 1 { "" } else { "s" };
-        write!(f, " (id {}, {} poll{s})", self.id, self.polls)
+        write!(f, " (id {}, {} poll{s})", self.id, self.polls)?;
+        match self.waits_on {
+            Some(waits_on) => write!(f, " waits on {waits_on}"),
+            None => Ok(()),
+        }
     }
 }
 
