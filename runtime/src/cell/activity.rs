@@ -1,6 +1,10 @@
 //! What a task has been doing, for the task dump and the slow-poll
-//! detector: how many times it was polled, when it was last polled (by the
-//! coarse clock), and what its last poll was left waiting on.
+//! detector: when it was spawned and when it was last polled (by the coarse
+//! clock), and what its last poll was left waiting on.
+//!
+//! Two words, no more: with a third (a poll count was one) the cell of a
+//! small future outgrows glibc's fast bins (`layout.rs` has the test, and
+//! `docs/benchmarks.md` the 2x it cost a spawn-heavy row).
 //!
 //! Invariants: only the thread holding the task's `RUNNING` bit writes
 //! these words (at the start and end of a poll), so each write is a plain
@@ -20,14 +24,14 @@ use weft_base::coarse::{self, Millis};
 use weft_base::loom::Stat;
 use weft_base::wait::WaitOn;
 
-/// The poll count's half of `Activity::polls`, and one poll in it.
-const COUNT: u64 = !0 << 32;
-const ONE_POLL: u64 = 1 << 32;
+/// The spawn time's half of `Activity::stamps`.
+const SPAWNED: u64 = !0 << 32;
 
 /// A task's activity words; lives in the task header.
 pub(crate) struct Activity {
-    /// Polls so far (high half) and the coarse time the last began (low).
-    polls: Stat,
+    /// The coarse time the task was spawned (high half) and the time its
+    /// last poll began (low half; 0 before the first).
+    stamps: Stat,
     /// What the last poll that returned `Pending` noted (`WaitOn` bits).
     wait: Stat,
 }
@@ -35,27 +39,27 @@ pub(crate) struct Activity {
 /// A reading of [`Activity`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Seen {
-    pub(crate) polls: u32,
+    pub(crate) spawned: Millis,
     /// When the last poll began; `None` before the first.
     pub(crate) last_poll: Option<Millis>,
     pub(crate) wait: WaitOn,
 }
 
 impl Activity {
-    pub(crate) fn new() -> Activity {
+    pub(crate) fn new(spawned: Millis) -> Activity {
         Activity {
-            polls: Stat::new(0),
+            stamps: Stat::new(u64::from(spawned.0) << 32),
             wait: Stat::new(0),
         }
     }
 
-    /// A poll begins (called with `RUNNING` held). The count wraps after
-    /// 2^32 polls, which only a dump of such a task would show.
+    /// A poll begins (called with `RUNNING` held).
     #[inline]
     pub(crate) fn poll_started(&self) {
-        let polls = self.polls.load() & COUNT;
-        let now = u64::from(coarse::now().0);
-        self.polls.store(polls.wrapping_add(ONE_POLL) | now);
+        let spawned = self.stamps.load() & SPAWNED;
+        // 0 means "never polled": the process's first millisecond reads 1.
+        let now = u64::from(coarse::now().0.max(1));
+        self.stamps.store(spawned | now);
     }
 
     /// A poll returned `Pending`, having noted `wait` (with `RUNNING` held).
@@ -65,11 +69,11 @@ impl Activity {
     }
 
     pub(crate) fn read(&self) -> Seen {
-        let polls = self.polls.load();
-        let count = (polls >> 32) as u32;
+        let stamps = self.stamps.load();
+        let last = stamps as u32;
         Seen {
-            polls: count,
-            last_poll: (count > 0).then_some(Millis(polls as u32)),
+            spawned: Millis((stamps >> 32) as u32),
+            last_poll: (last != 0).then_some(Millis(last)),
             wait: WaitOn::from_bits(self.wait.load()),
         }
     }
@@ -83,7 +87,6 @@ pub(crate) struct TaskView {
     pub(crate) location: &'static Location<'static>,
     /// The future's type name.
     pub(crate) type_name: &'static str,
-    pub(crate) spawned: Millis,
     pub(crate) state: Snapshot,
     pub(crate) seen: Seen,
 }
@@ -93,15 +96,14 @@ impl Header {
     /// it, or a lock that keeps it alive (the owned list's).
     pub(crate) fn view(&self) -> TaskView {
         // SAFETY: the header is live (the caller's reference or lock), and
-        // the vtable is the cell's own; the meta is never written after the
-        // cell is made, and lives as long as the cell.
-        let meta = unsafe { (self.vtable.meta)(NonNull::from(self)).as_ref() };
+        // the vtable is the cell's own; the origin is never written after
+        // the cell is made, and lives as long as the cell.
+        let origin = unsafe { (self.vtable.origin)(NonNull::from(self)).as_ref() };
         TaskView {
             id: self.id,
-            name: meta.name.clone(),
-            location: meta.location,
+            name: origin.name().cloned(),
+            location: origin.location(),
             type_name: (self.vtable.type_name)(),
-            spawned: meta.spawned,
             state: self.state.load(),
             seen: self.activity.read(),
         }

@@ -19,9 +19,15 @@ use weft_base::loom::Mutex;
 /// # });
 /// ```
 pub struct JoinError {
+    /// One pointer, so that a finished task's stage (`Result<T, JoinError>`)
+    /// is no larger than a small future: see `cell/layout.rs`.
+    inner: Box<Inner>,
+}
+
+struct Inner {
     id: Id,
     name: Option<Arc<String>>,
-    panic: Option<Box<Panic>>,
+    panic: Option<Panic>,
 }
 
 struct Panic {
@@ -33,9 +39,11 @@ struct Panic {
 impl JoinError {
     pub(crate) fn cancelled(id: Id, name: Option<Arc<String>>) -> JoinError {
         JoinError {
-            id,
-            name,
-            panic: None,
+            inner: Box::new(Inner {
+                id,
+                name,
+                panic: None,
+            }),
         }
     }
 
@@ -49,23 +57,25 @@ impl JoinError {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned());
         JoinError {
-            id,
-            name,
-            panic: Some(Box::new(Panic {
-                message,
-                payload: Mutex::new(Some(payload)),
-            })),
+            inner: Box::new(Inner {
+                id,
+                name,
+                panic: Some(Panic {
+                    message,
+                    payload: Mutex::new(Some(payload)),
+                }),
+            }),
         }
     }
 
     /// True when the task was aborted or its runtime shut down first.
     pub fn is_cancelled(&self) -> bool {
-        self.panic.is_none()
+        self.inner.panic.is_none()
     }
 
     /// True when the task panicked.
     pub fn is_panic(&self) -> bool {
-        self.panic.is_some()
+        self.inner.panic.is_some()
     }
 
     /// The panic payload, to resume the panic with
@@ -81,7 +91,12 @@ impl JoinError {
 
     /// The panic payload, or the error back if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.panic.as_ref().and_then(|p| p.payload.lock().take()) {
+        match self
+            .inner
+            .panic
+            .as_ref()
+            .and_then(|p| p.payload.lock().take())
+        {
             Some(payload) => Ok(payload),
             None => Err(self),
         }
@@ -89,25 +104,25 @@ impl JoinError {
 
     /// The panic message, when the payload was a string.
     pub fn panic_message(&self) -> Option<&str> {
-        self.panic.as_ref()?.message.as_deref()
+        self.inner.panic.as_ref()?.message.as_deref()
     }
 
     /// The id of the task that failed.
     pub fn id(&self) -> Id {
-        self.id
+        self.inner.id
     }
 
     /// The task's name, if it was spawned with one.
     pub fn task_name(&self) -> Option<&str> {
-        self.name.as_deref().map(String::as_str)
+        self.inner.name.as_deref().map(String::as_str)
     }
 
     fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task {}", self.id)?;
-        if let Some(name) = &self.name {
+        write!(f, "task {}", self.inner.id)?;
+        if let Some(name) = &self.inner.name {
             write!(f, " ({name:?})")?;
         }
-        match &self.panic {
+        match &self.inner.panic {
             None => write!(f, " was cancelled"),
             Some(p) => match &p.message {
                 Some(message) => write!(f, " panicked with message {message:?}"),
@@ -127,11 +142,13 @@ impl fmt::Display for JoinError {
 /// `JoinError::Panic(Id(7), "message", ...)`.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.panic {
-            None => write!(f, "JoinError::Cancelled({:?})", self.id),
+        match &self.inner.panic {
+            None => write!(f, "JoinError::Cancelled({:?})", self.inner.id),
             Some(p) => match &p.message {
-                Some(message) => write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.id),
-                None => write!(f, "JoinError::Panic({:?}, ...)", self.id),
+                Some(message) => {
+                    write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.inner.id)
+                }
+                None => write!(f, "JoinError::Panic({:?}, ...)", self.inner.id),
             },
         }
     }

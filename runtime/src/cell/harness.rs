@@ -14,7 +14,8 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use super::error::JoinError;
-use super::layout::{Cell, Header, Meta, Stage, Vtable};
+use super::layout::{Cell, Header, Stage, Vtable};
+use super::origin::Origin;
 use super::raw::{Notified, RawTask};
 use super::state::{Snapshot, ToIdle, ToRunning};
 use super::waker::waker_ref;
@@ -23,7 +24,7 @@ use weft_base::context;
 
 /// The vtable of a `Cell<F, S>`. No `Send` bound: a local task's future
 /// need not be (see `cell::new_local` for what then keeps it on its thread).
-pub(crate) fn vtable<F, S>() -> &'static Vtable
+pub(crate) fn vtable<F, S, const BLOCKING: bool>() -> &'static Vtable
 where
     F: Future + 'static,
     S: Schedule,
@@ -36,20 +37,21 @@ where
         shutdown: shutdown::<F, S>,
         schedule: schedule::<F, S>,
         type_name: std::any::type_name::<F>,
-        meta: meta::<F, S>,
+        origin: origin::<F, S>,
+        blocking: BLOCKING,
     }
 }
 
-/// The task's meta.
+/// The task's origin.
 ///
 /// # Safety
 /// `ptr` is a live `Cell<F, S>`; the pointer is good while the caller's
 /// reference lasts.
-unsafe fn meta<F: Future, S: Schedule>(ptr: NonNull<Header>) -> NonNull<Meta> {
-    // SAFETY: reached through this cell's own vtable; the meta is never
+unsafe fn origin<F: Future, S: Schedule>(ptr: NonNull<Header>) -> NonNull<Origin> {
+    // SAFETY: reached through this cell's own vtable; the origin is never
     // written after the cell is made, so a shared pointer is sound.
     let cell = unsafe { cell::<F, S>(ptr) };
-    NonNull::from(&cell.trailer.meta)
+    NonNull::from(&cell.trailer.origin)
 }
 
 /// Queues `task` with the cell's scheduler.
@@ -177,7 +179,7 @@ fn poll_future<F: Future, S: Schedule>(
         // The future was dropped while the panic unwound.
         Err(payload) => Err(JoinError::panic(
             id,
-            cell.trailer.meta.name.clone(),
+            cell.trailer.origin.name().cloned(),
             payload,
         )),
     };
@@ -189,8 +191,8 @@ fn cancel_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> JoinError {
     let id = cell.header.id;
     let _task = context::enter_task(id.0);
     match drop_stage(cell) {
-        Ok(()) => JoinError::cancelled(id, cell.trailer.meta.name.clone()),
-        Err(payload) => JoinError::panic(id, cell.trailer.meta.name.clone(), payload),
+        Ok(()) => JoinError::cancelled(id, cell.trailer.origin.name().cloned()),
+        Err(payload) => JoinError::panic(id, cell.trailer.origin.name().cloned(), payload),
     }
 }
 

@@ -94,11 +94,8 @@ impl<T> JoinHandle<T> {
     /// handle's task (a blocking job's handle says so).
     pub(crate) fn note_wait(&self) {
         let header = self.raw.header();
-        // SAFETY: the handle holds a reference to the task, and the vtable
-        // is the cell's own.
-        let meta = unsafe { (header.vtable.meta)(self.raw.header_ptr()).as_ref() };
         let id = header.id.as_u64();
-        weft_base::wait::note(if meta.blocking {
+        weft_base::wait::note(if header.vtable.blocking {
             WaitOn::blocking_job(id)
         } else {
             WaitOn::join(id)

@@ -21,6 +21,7 @@ use std::task::Waker;
 use super::activity::Activity;
 use super::error::JoinError;
 use super::id::Id;
+use super::origin::Origin;
 use super::raw::Notified;
 use super::state::State;
 use super::Schedule;
@@ -57,14 +58,17 @@ pub(crate) enum Stage<F: Future> {
 
 pub(crate) struct Trailer {
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
-    pub(crate) meta: Meta,
+    /// Where it was spawned and its name.
+    pub(crate) origin: Origin,
 }
 
-/// What a task is known by: fixed when it is spawned.
+/// What a task is known by when it is spawned; the cell keeps the origin
+/// in its trailer, the spawn time in its activity, and whether it is a
+/// blocking job in its vtable.
 pub(crate) struct Meta {
-    pub(crate) name: Option<Arc<String>>,
-    /// Where it was spawned (`#[track_caller]` through every spawn path).
-    pub(crate) location: &'static Location<'static>,
+    /// Where it was spawned (`#[track_caller]` through every spawn path)
+    /// and its name.
+    pub(crate) origin: Origin,
     /// When it was spawned, by the coarse clock.
     pub(crate) spawned: Millis,
     /// A `spawn_blocking` job rather than a task (it sits in the padding
@@ -76,8 +80,7 @@ impl Meta {
     /// The meta of a task spawned now, at `location`.
     pub(crate) fn new(name: Option<Arc<String>>, location: &'static Location<'static>) -> Meta {
         Meta {
-            name,
-            location,
+            origin: Origin::new(name, location),
             spawned: coarse::now(),
             blocking: false,
         }
@@ -120,8 +123,10 @@ pub(crate) struct Vtable {
     pub(crate) schedule: unsafe fn(NonNull<Header>, Notified),
     /// The future's type name (`std::any::type_name`).
     pub(crate) type_name: fn() -> &'static str,
-    /// The task's meta (the caller holds a reference throughout).
-    pub(crate) meta: unsafe fn(NonNull<Header>) -> NonNull<Meta>,
+    /// The task's origin (the caller holds a reference throughout).
+    pub(crate) origin: unsafe fn(NonNull<Header>) -> NonNull<Origin>,
+    /// A `spawn_blocking` job rather than a task.
+    pub(crate) blocking: bool,
 }
 
 impl<F: Future, S: Schedule> Cell<F, S> {
@@ -141,7 +146,7 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 vtable,
                 owned: UnsafeCell::new(Pointers::default()),
                 id,
-                activity: Activity::new(),
+                activity: Activity::new(meta.spawned),
                 #[cfg(feature = "tracing")]
                 span_id,
             },
@@ -149,8 +154,48 @@ impl<F: Future, S: Schedule> Cell<F, S> {
             stage: UnsafeCell::new(Stage::Running(future)),
             trailer: Trailer {
                 join_waker: UnsafeCell::new(None),
-                meta,
+                origin: meta.origin,
             },
         })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    struct Nowhere;
+
+    impl Schedule for Nowhere {
+        fn schedule(&self, _: Notified) {}
+        fn defer(&self, task: Notified) -> Result<(), Notified> {
+            Err(task)
+        }
+        fn release(&self, _: &Header) -> bool {
+            false
+        }
+    }
+
+    fn cell_size<F: Future>(_: &F) -> usize {
+        std::mem::size_of::<Cell<F, Nowhere>>()
+    }
+
+    /// glibc serves allocations of up to 120 bytes from its fast bins,
+    /// whose frees from another thread take no lock; a task of a small
+    /// future (two pointers held across an await, no output) must fit, or
+    /// a spawn-heavy workload slows down twice over (`docs/benchmarks.md`).
+    #[test]
+    fn the_cell_of_a_small_future_fits_a_fast_bin() {
+        let (a, b) = (Arc::new(0u64), Arc::new(1u64));
+        let small = async move {
+            std::future::ready(()).await;
+            drop((a, b));
+        };
+        assert_eq!(std::mem::size_of_val(&small), 24);
+        let size = cell_size(&small);
+        assert!(size <= 120, "{size} bytes");
+        assert_eq!(std::mem::size_of::<Header>(), 56);
+        assert_eq!(std::mem::size_of::<Trailer>(), 24);
+        assert_eq!(std::mem::size_of::<JoinError>(), 8);
     }
 }

@@ -20,6 +20,7 @@ mod id;
 mod join;
 mod layout;
 mod list;
+mod origin;
 mod raw;
 mod state;
 mod waker;
@@ -100,14 +101,12 @@ where
     F::Output: 'static,
     S: Schedule,
 {
-    let cell = Cell::new(
-        future,
-        scheduler,
-        id,
-        meta,
-        span_id,
-        harness::vtable::<F, S>(),
-    );
+    let vtable = if meta.blocking {
+        harness::vtable::<F, S, true>()
+    } else {
+        harness::vtable::<F, S, false>()
+    };
+    let cell = Cell::new(future, scheduler, id, meta, span_id, vtable);
     // SAFETY: `Box::into_raw` never returns null.
     let ptr = unsafe { NonNull::new_unchecked(Box::into_raw(cell)) }.cast::<Header>();
     // SAFETY: the cell is live and starts with three references (see

@@ -74,7 +74,6 @@ pub struct TaskDump {
     location: &'static Location<'static>,
     type_name: &'static str,
     state: TaskState,
-    polls: u32,
     since_last_poll: Option<Duration>,
     age: Duration,
     waits_on: WaitsOn,
@@ -320,9 +319,8 @@ impl TaskDump {
             location: view.location,
             type_name: view.type_name,
             state,
-            polls: view.seen.polls,
             since_last_poll: view.seen.last_poll.map(|at| at.until(now)),
-            age: view.spawned.until(now),
+            age: view.seen.spawned.until(now),
             waits_on,
             more: waiting && wait.and_more(),
             local,
@@ -352,11 +350,6 @@ impl TaskDump {
     /// Its state.
     pub fn state(&self) -> TaskState {
         self.state
-    }
-
-    /// How many times it has been polled.
-    pub fn polls(&self) -> u32 {
-        self.polls
     }
 
     /// How long since its last poll began (by a clock of millisecond
@@ -640,23 +633,14 @@ impl fmt::Display for WaitsOn {
 impl fmt::Display for Dump {
     /// A table, one task a line, then a summary and the deadlock hints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header = [
-            "ID",
-            "STATE",
-            "POLLS",
-            "LAST POLL",
-            "AGE",
-            "NAME",
-            "SPAWNED AT",
-        ];
-        let rows: Vec<[String; 7]> = self
+        let header = ["ID", "STATE", "LAST POLL", "AGE", "NAME", "SPAWNED AT"];
+        let rows: Vec<[String; 6]> = self
             .tasks
             .iter()
             .map(|t| {
                 [
                     t.id.to_string(),
                     t.state.to_string(),
-                    t.polls.to_string(),
                     t.since_last_poll
                         .map_or_else(|| "never".to_string(), |d| format!("{} ago", Short(d))),
                     Short(t.age).to_string(),
@@ -671,7 +655,7 @@ impl fmt::Display for Dump {
                 *width = (*width).max(cell.chars().count());
             }
         }
-        let line = |f: &mut fmt::Formatter<'_>, cells: [&str; 7], rest: &str| {
+        let line = |f: &mut fmt::Formatter<'_>, cells: [&str; 6], rest: &str| {
             for (i, cell) in cells.iter().enumerate() {
                 write!(f, "{cell:<width$}  ", width = widths[i])?;
             }
@@ -761,7 +745,6 @@ mod tests {
             location: Location::caller(),
             type_name: "F",
             state,
-            polls: 1,
             since_last_poll: Some(Duration::ZERO),
             age: Duration::ZERO,
             waits_on,
