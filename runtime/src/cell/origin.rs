@@ -50,16 +50,21 @@ impl Origin {
         }
     }
 
-    fn named(&self) -> Option<&Named> {
+    /// The box, untagged, with the provenance `Box::leak` gave it.
+    fn boxed(&self) -> Option<NonNull<Named>> {
         if self.0.addr().get() & NAMED == 0 {
             return None;
         }
         let ptr = self.0.map_addr(|addr| {
             std::num::NonZeroUsize::new(addr.get() & !NAMED).expect("a box is never at address 0")
         });
+        Some(ptr.cast::<Named>())
+    }
+
+    fn named(&self) -> Option<&Named> {
         // SAFETY: the bit says this is our `Box<Named>` (module invariant),
         // alive as long as `self`.
-        Some(unsafe { ptr.cast::<Named>().as_ref() })
+        self.boxed().map(|ptr| unsafe { ptr.as_ref() })
     }
 
     /// Where the task was spawned.
@@ -80,10 +85,9 @@ impl Origin {
 
 impl Drop for Origin {
     fn drop(&mut self) {
-        if let Some(named) = self.named() {
-            let ptr = NonNull::from(named);
+        if let Some(ptr) = self.boxed() {
             // SAFETY: the bit says we own this box (made by `Box::leak` in
-            // `new`), and it is dropped once, here.
+            // `new`, whose unique pointer this is), dropped once, here.
             drop(unsafe { Box::from_raw(ptr.as_ptr()) });
         }
     }
