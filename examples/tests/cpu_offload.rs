@@ -6,10 +6,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 /// More rounds than any machine finishes in a test's lifetime: the job
 /// ends when cancelled.
 const FOREVER: u64 = 1 << 60;
@@ -18,53 +14,17 @@ fn cpu_server() -> (common::Killed, String) {
     common::start_server(env!("CARGO_BIN_EXE_cpu_offload"))
 }
 
-struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Client {
-    fn connect(addr: &str) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
-        // A stalled server fails the test instead of hanging it.
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        Client {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        }
-    }
-
-    fn send(&mut self, line: &str) {
-        writeln!(self.writer, "{line}").unwrap();
-    }
-
-    fn recv(&mut self) -> String {
-        let mut line = String::new();
-        self.reader
-            .read_line(&mut line)
-            .expect("no answer: the server is not serving this connection");
-        line.trim_end().to_string()
-    }
-
-    fn ask(&mut self, line: &str) -> String {
-        self.send(line);
-        self.recv()
-    }
-}
-
 /// Starts an endless job with `command` on one connection, then talks to
 /// the server on another while it runs.
 fn ping_while_a_job_runs(command: &str) {
     let (_server, addr) = cpu_server();
-    let mut worker = Client::connect(&addr);
+    let mut worker = common::Client::connect(&addr);
     worker.send(&format!("{command} {FOREVER}"));
     assert_eq!(worker.recv(), "started");
 
     // The job is running and cannot end on its own: this connection is
     // accepted and answered while it does.
-    let mut other = Client::connect(&addr);
+    let mut other = common::Client::connect(&addr);
     for _ in 0..3 {
         assert_eq!(other.ask("ping"), "pong");
     }
@@ -92,7 +52,7 @@ fn ping_is_answered_while_a_job_runs_in_place() {
 #[test]
 fn both_ways_of_offloading_compute_the_same_digest() {
     let (_server, addr) = cpu_server();
-    let mut client = Client::connect(&addr);
+    let mut client = common::Client::connect(&addr);
     let mut digest = |command: &str| {
         assert_eq!(client.ask(command), "started");
         let line = client.recv();
@@ -111,7 +71,7 @@ fn both_ways_of_offloading_compute_the_same_digest() {
 #[test]
 fn bad_commands_get_an_error_and_the_connection_goes_on() {
     let (_server, addr) = cpu_server();
-    let mut client = Client::connect(&addr);
+    let mut client = common::Client::connect(&addr);
     for (command, expected) in [
         ("fib 40", "error: unknown command \"fib\""),
         ("", "error: empty line"),

@@ -6,10 +6,14 @@
 //! running on a worker. With `--fixed` the lookup runs on the blocking pool
 //! and the detector says nothing.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::Duration;
+
+use common::Client;
 
 /// The server as a child process, killed when the test ends.
 struct Server {
@@ -55,44 +59,16 @@ fn start(backend: &TcpListener, fixed: bool) -> Server {
     }
 }
 
-struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Client {
-    fn connect(addr: &str) -> Client {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        Client {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
+/// The lines of a `dump` reply, up to its `end`.
+fn dump(client: &mut Client) -> Vec<String> {
+    client.send("dump");
+    let mut lines = Vec::new();
+    loop {
+        let line = client.recv();
+        if line == "end" {
+            return lines;
         }
-    }
-
-    fn send(&mut self, line: &str) {
-        writeln!(self.writer, "{line}").unwrap();
-    }
-
-    fn recv(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).expect("no answer");
-        line.trim_end().to_string()
-    }
-
-    /// The lines of a `dump` reply, up to its `end`.
-    fn dump(&mut self) -> Vec<String> {
-        self.send("dump");
-        let mut lines = Vec::new();
-        loop {
-            let line = self.recv();
-            if line == "end" {
-                return lines;
-            }
-            lines.push(line);
-        }
+        lines.push(line);
     }
 }
 
@@ -146,7 +122,7 @@ fn the_detector_names_the_stuck_task_while_it_is_stuck_and_the_dump_shows_it_run
     let mut other = Client::connect(&server.addr);
     other.send("ping");
     assert_eq!(other.recv(), "pong");
-    let dump = other.dump();
+    let dump = dump(&mut other);
     let running: Vec<&String> = dump
         .iter()
         .filter(|line| line.contains("running") && line.contains(&location))
@@ -181,7 +157,7 @@ fn on_the_blocking_pool_the_same_lookup_is_not_reported() {
     // the detector's threshold (the dump's clock, not a sleep here).
     let mut other = Client::connect(&server.addr);
     loop {
-        let dump = other.dump();
+        let dump = dump(&mut other);
         let waiting = dump
             .iter()
             .find(|line| line.contains("a blocking job"))

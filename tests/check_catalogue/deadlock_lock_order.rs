@@ -65,16 +65,4 @@ async fn fixed() {
     assert_eq!(*x.balance.lock().await, 110);
 }
 
-pub fn first_failure(builder: &mut weft::check::Builder) -> Option<usize> {
-    builder.check(buggy).err().map(|f| f.found_at())
-}
-
-#[test]
-fn found() {
-    super::finds_and_replays(buggy, super::Expect::Deadlock);
-}
-
-#[test]
-fn fixed_passes() {
-    super::passes(fixed);
-}
+entry!(Expect::Deadlock);

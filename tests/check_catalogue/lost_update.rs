@@ -44,16 +44,4 @@ async fn fixed() {
     assert_eq!(*account.lock().await, 40);
 }
 
-pub fn first_failure(builder: &mut weft::check::Builder) -> Option<usize> {
-    builder.check(buggy).err().map(|f| f.found_at())
-}
-
-#[test]
-fn found() {
-    super::finds_and_replays(buggy, super::Expect::Panic("overdrawn"));
-}
-
-#[test]
-fn fixed_passes() {
-    super::passes(fixed);
-}
+entry!(Expect::Panic("overdrawn"));

@@ -6,6 +6,29 @@
 //! `schedules_to_first_failure` (ignored; run with `--ignored --nocapture`)
 //! prints the table in `docs/checking.md`.
 
+/// What every entry ends with, given the failure its buggy version must
+/// end in: `first_failure` (for the table), `found` (every strategy finds
+/// it and replays it) and `fixed_passes`. An entry defines `buggy` and
+/// `fixed`.
+macro_rules! entry {
+    ($expect:expr) => {
+        pub fn first_failure(builder: &mut weft::check::Builder) -> Option<usize> {
+            builder.check(buggy).err().map(|f| f.found_at())
+        }
+
+        #[test]
+        fn found() {
+            use super::Expect;
+            super::finds_and_replays(buggy, $expect);
+        }
+
+        #[test]
+        fn fixed_passes() {
+            super::passes(fixed);
+        }
+    };
+}
+
 mod deadlock_lock_order;
 mod join_set_cleanup;
 mod lock_across_send;

@@ -40,16 +40,4 @@ async fn fixed() {
     run(true).await;
 }
 
-pub fn first_failure(builder: &mut weft::check::Builder) -> Option<usize> {
-    builder.check(buggy).err().map(|f| f.found_at())
-}
-
-#[test]
-fn found() {
-    super::finds_and_replays(buggy, super::Expect::Deadlock);
-}
-
-#[test]
-fn fixed_passes() {
-    super::passes(fixed);
-}
+entry!(Expect::Deadlock);

@@ -73,16 +73,4 @@ async fn fixed() {
     assert_eq!(frames, [b"abc".to_vec(), b"de".to_vec()], "lost a message");
 }
 
-pub fn first_failure(builder: &mut weft::check::Builder) -> Option<usize> {
-    builder.check(buggy).err().map(|f| f.found_at())
-}
-
-#[test]
-fn found() {
-    super::finds_and_replays(buggy, super::Expect::Panic("lost a message"));
-}
-
-#[test]
-fn fixed_passes() {
-    super::passes(fixed);
-}
+entry!(Expect::Panic("lost a message"));
