@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 use super::failure::{Event, FailureKind, TaskInfo};
 use super::quiet::{self, Watched};
 use super::strategy::{self, Decider};
-use crate::cell::{self, Header, Id, JoinHandle, Meta, Notified, OwnedTasks, Schedule};
+use crate::cell::{Header, Id, JoinHandle, Notified, OwnedTasks, Schedule};
 use crate::runtime::dump::Dump;
+use crate::runtime::services::make_task;
 use crate::runtime::{handle::start_driving_tasks, Builder, Runtime};
 use weft_base::coop;
 use weft_base::loom::Mutex;
@@ -105,11 +106,14 @@ impl Exec {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let id = Id::next();
-        let future = Watched::new(future);
-        let (future, span_id) = crate::trace::task(future, "task", id, &name, location);
-        let meta = Meta::new(name.clone(), location);
-        let (task, notified, join) = cell::new(future, self.clone(), id, meta, span_id);
+        let (task, notified, join) = make_task(
+            Watched::new(future),
+            self.clone(),
+            name.clone(),
+            location,
+            false,
+        );
+        let id = join.id();
         let (ordinal, owned) = {
             let mut state = self.state.lock();
             let ordinal = state.tasks.len();

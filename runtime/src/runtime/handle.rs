@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use super::services::Services;
 use super::{RuntimeFlavor, RuntimeMetrics};
 use crate::blocking::BlockingTask;
-use crate::cell::{self, Id, JoinHandle, Meta};
+use crate::cell::JoinHandle;
 use crate::scheduler::park::ThreadParker;
 use crate::scheduler::worker::BlockInPlace;
 use crate::scheduler::{current_thread, Scheduler};
@@ -285,12 +285,13 @@ impl Handle {
         // time, nor before its result is out.
         let inhibit = (scheduler.flavor == RuntimeFlavor::CurrentThread)
             .then(|| services.time().inhibit_auto_advance());
-        let id = Id::next();
-        let task = BlockingTask::new(f);
-        let location = Location::caller();
-        let (task, span_id) = trace::task(task, "blocking", id, &name, location);
-        let meta = Meta::blocking(name, location);
-        let (task, notified, join) = cell::new(task, scheduler.clone(), id, meta, span_id);
+        let (task, notified, join) = super::services::make_task(
+            BlockingTask::new(f),
+            scheduler.clone(),
+            name,
+            Location::caller(),
+            true,
+        );
         // Not in the owned-tasks list, as tokio's are not: the scheduler's
         // shutdown must not cancel a closure the pool has handed to a
         // thread. The pool cancels the rest itself (`blocking/mod.rs`), and

@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use super::{Handle, RuntimeFlavor};
 use crate::blocking::Spawner as BlockingSpawner;
-use crate::cell::{self, Id, JoinHandle, Meta};
+use crate::cell::{self, Id, JoinHandle, Meta, Notified, Schedule, Task};
 use crate::driver::Driver;
 use crate::scheduler::config::Config as SchedulerConfig;
 use crate::scheduler::worker::Core;
@@ -113,13 +113,36 @@ impl Services {
             return check.spawn(future, name, location);
         }
         let scheduler = &self.scheduler;
-        let id = Id::next();
-        let (future, span_id) = trace::task(future, "task", id, &name, location);
-        let meta = Meta::new(name, location);
-        let (task, notified, join) = cell::new(future, scheduler.clone(), id, meta, span_id);
+        let (task, notified, join) = make_task(future, scheduler.clone(), name, location, false);
         if let Some(notified) = scheduler.owned.bind(task, notified) {
             scheduler.schedule_spawned(notified);
         }
         join
     }
+}
+
+/// Makes the cell of a task (or, with `blocking`, of a `spawn_blocking`
+/// job) spawned at `location`: its id, its `tracing` span, its meta. The
+/// one recipe every `Send` spawn path follows before it queues the task.
+pub(crate) fn make_task<F, S>(
+    future: F,
+    scheduler: Arc<S>,
+    name: Option<Arc<String>>,
+    location: &'static Location<'static>,
+    blocking: bool,
+) -> (Task, Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let id = Id::next();
+    let kind = if blocking { "blocking" } else { "task" };
+    let (future, span_id) = trace::task(future, kind, id, &name, location);
+    let meta = if blocking {
+        Meta::blocking(name, location)
+    } else {
+        Meta::new(name, location)
+    };
+    cell::new(future, scheduler, id, meta, span_id)
 }
