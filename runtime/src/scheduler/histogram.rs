@@ -195,8 +195,10 @@ impl LogHistogramBuilder {
             max_error > 0.0 && max_error < 1.0,
             "max_error must be between 0 and 1 (exclusive), got {max_error}"
         );
+        // 2^-p > max_error, multiplied out: scaling by a power of two is
+        // exact, where `exp2` may round (and does, on purpose, under miri).
         let mut p = 0;
-        while p < MAX_PRECISION && (-(p as f64)).exp2() > max_error {
+        while p < MAX_PRECISION && max_error * ((1u64 << p) as f64) < 1.0 {
             p += 1;
         }
         self.precision = Some(p);
