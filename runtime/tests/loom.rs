@@ -503,3 +503,77 @@ fn blocking_pool_grows_and_retires() {
         assert_eq!(sum, 3);
     });
 }
+
+// ---- the scheduler's own fences, over lock-free queues -------------------
+//
+// The models above run on locked queues, whose lock orders a push before
+// any later look at the queue and so stands in for fences the real
+// (crossbeam) queues need from the scheduler. These run on rings with
+// crossbeam's orderings (`Builder::loom_lock_free_queues`), so removing
+// one of those fences fails them (docs/loom.md, planted bugs).
+
+fn multi_lock_free(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .loom_lock_free_queues()
+        .build()
+        .unwrap()
+}
+
+/// A wake from outside pushes into the injector while the runtime's last
+/// worker drains it for good: either the drain takes the entry or the
+/// pusher sees the drained flag and drops it itself (the fence after a
+/// remote push, paired with the one after the flag is set).
+#[test]
+fn lock_free_remote_wake_racing_the_final_drain() {
+    model(|| {
+        let drops = DropCount::new();
+        let gate = Gate::new();
+        let rt = multi_lock_free(1);
+        let token = drops.token();
+        let wait = gate.wait();
+        let handle = rt.spawn(async move {
+            let _token = token;
+            wait.await;
+        });
+        let waker_thread = {
+            let gate = gate.clone();
+            loom::thread::spawn(move || gate.poke())
+        };
+        drop(rt);
+        waker_thread.join().unwrap();
+        assert_eq!(drops.get(), 1);
+        assert!(handle.is_finished());
+        drop(handle);
+    });
+}
+
+/// A spawn from outside lands in the injector while both workers search
+/// and park: the pusher reads the idle state after its push, the last
+/// searcher checks the queues after it registers, and one of them must
+/// see the other.
+#[test]
+fn lock_free_last_searcher_parks_while_work_is_queued() {
+    model(|| {
+        let rt = multi_lock_free(2);
+        let handle = rt.handle().clone();
+        let spawner = loom::thread::spawn(move || handle.spawn(async { 9 }));
+        let task = spawner.join().unwrap();
+        assert_eq!(rt.block_on(task).unwrap(), 9);
+    });
+}
+
+/// A task spawns a child into its worker's own queue while the other
+/// worker parks: the local push and the idle-state read after it against
+/// the parking worker's registration and queue check.
+#[test]
+fn lock_free_worker_parking_while_another_pushes_work() {
+    model(|| {
+        let rt = multi_lock_free(2);
+        let out = rt.block_on(rt.spawn(async {
+            let child = weft_runtime::spawn(async { 4 });
+            child.await.unwrap()
+        }));
+        assert_eq!(out.unwrap(), 4);
+    });
+}

@@ -137,6 +137,24 @@ impl Notified {
         self.task.id()
     }
 
+    /// Gives up the entry as a bare pointer, its reference with it (loom's
+    /// lock-free model queues keep entries in atomic words).
+    #[cfg(loom)]
+    pub(crate) fn into_ptr(self) -> NonNull<Header> {
+        self.task.into_raw().header_ptr()
+    }
+
+    /// Takes back an entry given up by [`into_ptr`](Self::into_ptr).
+    ///
+    /// # Safety
+    /// `ptr` came from `into_ptr`, and is taken back once.
+    #[cfg(loom)]
+    pub(crate) unsafe fn from_ptr(ptr: NonNull<Header>) -> Notified {
+        // SAFETY: `into_ptr` gave up exactly this reference and the entry's
+        // `NOTIFIED` bit is still its own; the caller takes it back once.
+        unsafe { Notified::from_raw(RawTask::from_raw(ptr)) }
+    }
+
     /// Polls (or cancels) the task, handing it this entry's reference.
     pub(crate) fn run(self) {
         let raw = self.task.into_raw();

@@ -318,6 +318,18 @@ impl Builder {
         self
     }
 
+    /// Loom builds only: this runtime's run queues are lock-free rings with
+    /// crossbeam-deque's orderings rather than locked queues, so a model
+    /// checks the scheduler's own fences around its queues, as the real
+    /// build needs them. Slower to explore: for the models about those
+    /// fences (docs/loom.md).
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn loom_lock_free_queues(&mut self) -> &mut Self {
+        self.scheduler.queues = crate::scheduler::queue::QueueModel::LockFree;
+        self
+    }
+
     /// Turns off the LIFO slot: a task woken by another task on the same
     /// worker then goes to the back of the worker's queue, where idle
     /// workers can steal it, instead of running next.

@@ -35,6 +35,9 @@ pub(crate) struct Config {
     /// The poll-time histogram's layout; `None`: no histogram, and no
     /// clock read per poll.
     pub(crate) poll_time_histogram: Option<Layout>,
+    /// Which run queues loom and miri builds get.
+    #[cfg(any(loom, miri))]
+    pub(crate) queues: super::queue::QueueModel,
 }
 
 impl Default for Config {
@@ -46,6 +49,8 @@ impl Default for Config {
             before_park: None,
             after_unpark: None,
             poll_time_histogram: None,
+            #[cfg(any(loom, miri))]
+            queues: Default::default(),
         }
     }
 }

@@ -106,14 +106,14 @@ impl Scheduler {
         let mut remotes = Vec::with_capacity(num_workers);
         let mut cores = Vec::with_capacity(num_workers);
         for index in 0..num_workers {
-            let (core, remote) = Core::new(index, driver.clone(), config.poll_time_histogram);
+            let (core, remote) = Core::new(index, driver.clone(), &config);
             cores.push(core);
             remotes.push(remote);
         }
         let scheduler = Arc::new(Scheduler {
             flavor,
             remotes: remotes.into_boxed_slice(),
-            inject: Inject::new(),
+            inject: Inject::new(&config),
             idle: Idle::new(num_workers),
             owned: OwnedTasks::new(num_workers),
             driver,

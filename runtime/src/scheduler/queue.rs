@@ -4,22 +4,29 @@
 //! the thieves both take the oldest task), its `Stealer`s scheduler by all, and
 //! one `Injector` for tasks that come from outside the workers.
 //!
-//! Under `cfg(loom)`: the same operations on a loom-visible
-//! `Mutex<VecDeque>`. crossbeam's atomics are invisible to loom, so modelling
-//! through them would check nothing; this way loom checks *our* protocol
-//! (wake, park, steal hand-off, shutdown) around the queues.
-//!
-//! Under `cfg(miri)` too: miri is there to check our unsafe task core, and
-//! crossbeam-epoch's global collector (process-lifetime allocations, tagged
-//! pointers) would otherwise force leak checking off for everything.
-
-use crate::cell::Notified;
+//! Under `cfg(loom)` and miri: the same operations on queues written on the
+//! shim's atomics and locks ([`model`]), since crossbeam's atomics are
+//! invisible to loom and crossbeam-epoch's global collector
+//! (process-lifetime allocations, tagged pointers) would force miri's leak
+//! checking off for everything.
 
 pub(crate) use imp::{local, Inject, Local, Steal};
+#[cfg(any(loom, miri))]
+pub(crate) use model::QueueModel;
+
+#[cfg(any(loom, miri))]
+mod locked;
+#[cfg(any(loom, miri))]
+mod model;
+#[cfg(any(loom, miri))]
+use model as imp;
+#[cfg(loom)]
+mod ring;
 
 #[cfg(not(any(loom, miri)))]
 mod imp {
-    use super::Notified;
+    use crate::cell::Notified;
+    use crate::scheduler::config::Config;
     use crossbeam_deque::{Injector, Steal as Attempt, Stealer, Worker};
 
     /// Repeats a steal that lost a race until it succeeds or finds nothing.
@@ -42,7 +49,8 @@ mod imp {
     /// The queue for tasks scheduled from outside the workers.
     pub(crate) struct Inject(Injector<Notified>);
 
-    pub(crate) fn local() -> (Local, Steal) {
+    /// A worker's queue (the config chooses only under loom and miri).
+    pub(crate) fn local(_: &Config) -> (Local, Steal) {
         let worker = Worker::new_fifo();
         let stealer = worker.stealer();
         (Local(worker), Steal(stealer))
@@ -83,7 +91,7 @@ mod imp {
     }
 
     impl Inject {
-        pub(crate) fn new() -> Inject {
+        pub(crate) fn new(_: &Config) -> Inject {
             Inject(Injector::new())
         }
 
@@ -106,83 +114,6 @@ mod imp {
 
         pub(crate) fn len(&self) -> usize {
             self.0.len()
-        }
-    }
-}
-
-#[cfg(any(loom, miri))]
-mod imp {
-    use super::Notified;
-    use std::collections::VecDeque;
-    use std::sync::Arc;
-    use weft_base::loom::Mutex;
-
-    pub(crate) struct Local(Arc<Mutex<VecDeque<Notified>>>);
-    pub(crate) struct Steal(Arc<Mutex<VecDeque<Notified>>>);
-    pub(crate) struct Inject(Mutex<VecDeque<Notified>>);
-
-    /// Moves the older half of `src` into `dest` and returns the first.
-    fn steal_half(src: &Mutex<VecDeque<Notified>>, dest: &Local) -> Option<Notified> {
-        let mut batch: VecDeque<Notified> = {
-            let mut src = src.lock();
-            let n = src.len().div_ceil(2);
-            src.drain(..n).collect()
-        };
-        let first = batch.pop_front();
-        dest.0.lock().extend(batch);
-        first
-    }
-
-    pub(crate) fn local() -> (Local, Steal) {
-        let q = Arc::new(Mutex::new(VecDeque::new()));
-        (Local(q.clone()), Steal(q))
-    }
-
-    impl Local {
-        pub(crate) fn push(&self, task: Notified) {
-            self.0.lock().push_back(task);
-        }
-        pub(crate) fn pop(&self) -> Option<Notified> {
-            self.0.lock().pop_front()
-        }
-        pub(crate) fn is_empty(&self) -> bool {
-            self.0.lock().is_empty()
-        }
-        pub(crate) fn len(&self) -> usize {
-            self.0.lock().len()
-        }
-    }
-
-    impl Steal {
-        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-            steal_half(&self.0, dest)
-        }
-        pub(crate) fn is_empty(&self) -> bool {
-            self.0.lock().is_empty()
-        }
-        pub(crate) fn len(&self) -> usize {
-            self.0.lock().len()
-        }
-    }
-
-    impl Inject {
-        pub(crate) fn new() -> Inject {
-            Inject(Mutex::new(VecDeque::new()))
-        }
-        pub(crate) fn push(&self, task: Notified) {
-            self.0.lock().push_back(task);
-        }
-        pub(crate) fn pop(&self) -> Option<Notified> {
-            self.0.lock().pop_front()
-        }
-        pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-            steal_half(&self.0, dest)
-        }
-        pub(crate) fn is_empty(&self) -> bool {
-            self.0.lock().is_empty()
-        }
-        pub(crate) fn len(&self) -> usize {
-            self.0.lock().len()
         }
     }
 }

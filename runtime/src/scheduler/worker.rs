@@ -32,8 +32,7 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::config::run_hook;
-use super::histogram::Layout;
+use super::config::{run_hook, Config};
 use super::park::{DriverSlot, Parker};
 use super::queue::{self, Local};
 use super::stats::{WorkerMetrics, WorkerStats};
@@ -153,17 +152,13 @@ pub(crate) enum BlockInPlace {
 }
 
 impl Core {
-    pub(crate) fn new(
-        index: usize,
-        driver: Arc<DriverSlot>,
-        histogram: Option<Layout>,
-    ) -> (Core, Remote) {
-        let (run_queue, steal) = queue::local();
+    pub(crate) fn new(index: usize, driver: Arc<DriverSlot>, config: &Config) -> (Core, Remote) {
+        let (run_queue, steal) = queue::local(config);
         let park = Parker::new(Some(driver));
         let remote = Remote {
             steal,
             unpark: park.unparker(),
-            metrics: CachePadded::new(WorkerMetrics::new(histogram)),
+            metrics: CachePadded::new(WorkerMetrics::new(config.poll_time_histogram)),
         };
         let core = Core {
             index,
