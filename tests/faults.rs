@@ -433,5 +433,7 @@ fn a_blocking_thread_that_cannot_start_fails_its_closure_or_leaves_it_queued() {
         drop(rt);
         done.send(()).unwrap();
     });
-    dropped.recv_timeout(LIMIT).expect("the runtime's drop hung");
+    dropped
+        .recv_timeout(LIMIT)
+        .expect("the runtime's drop hung");
 }

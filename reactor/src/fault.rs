@@ -224,7 +224,11 @@ mod tests {
     fn a_short_write_halves_and_never_empties_the_write() {
         let _faults = exclusive();
         arm(Fault::ShortWrite, 3);
-        assert_eq!(write_len(1), 1, "one byte is left whole, and uses no arming");
+        assert_eq!(
+            write_len(1),
+            1,
+            "one byte is left whole, and uses no arming"
+        );
         assert_eq!(write_len(10), 5);
         assert_eq!(write_len(3), 1);
         assert_eq!(write_len(2), 1);

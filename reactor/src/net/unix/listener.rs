@@ -84,8 +84,7 @@ impl UnixListener {
     /// Polls for a connection. Only the waker of the last call is woken;
     /// [`accept`](Self::accept) has no such limit.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (stream, peer) =
-            std::task::ready!(self.io.poll_io(cx, Direction::Read, accept))?;
+        let (stream, peer) = std::task::ready!(self.io.poll_io(cx, Direction::Read, accept))?;
         Poll::Ready(UnixStream::from_accepted(stream).map(|s| (s, peer)))
     }
 
@@ -99,7 +98,6 @@ impl UnixListener {
         self.io.get_ref().take_error()
     }
 }
-
 
 /// One `accept(2)` on `listener` (non-blocking, as the listener is).
 fn accept(
