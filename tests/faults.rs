@@ -11,6 +11,8 @@
 //! tests of this binary run one at a time however the harness schedules
 //! them, and every fault is disarmed when a test ends, passed or failed.
 
+#![cfg(all(unix, not(loom)))]
+
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;

@@ -88,21 +88,72 @@ impl Fault {
 /// (wrapping), those still armed to fail in the low half. One word, so a
 /// caller that sees a fault disarmed sees every occurrence it failed
 /// counted.
-static STATE: [AtomicU64; Fault::ALL.len()] = [const { AtomicU64::new(0) }; Fault::ALL.len()];
+struct Switches([AtomicU64; Fault::ALL.len()]);
 
 const ARMED_MASK: u64 = u32::MAX as u64;
 const ONE_FIRED: u64 = 1 << 32;
 
-/// Serialises the tests of one process that arm faults.
-static EXCLUSIVE: Mutex<()> = Mutex::new(());
+/// The process's switches, which the hooks read.
+static SWITCHES: Switches = Switches::new();
+
+impl Switches {
+    const fn new() -> Switches {
+        Switches([const { AtomicU64::new(0) }; Fault::ALL.len()])
+    }
+
+    fn arm(&self, fault: Fault, times: usize) {
+        let times = u64::try_from(times).map_or(ARMED_MASK, |times| times.min(ARMED_MASK));
+        let _ = self.0[fault.index()].fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
+            Some(state & !ARMED_MASK | times)
+        });
+    }
+
+    fn armed(&self, fault: Fault) -> usize {
+        (self.0[fault.index()].load(Ordering::SeqCst) & ARMED_MASK) as usize
+    }
+
+    fn fired(&self, fault: Fault) -> u64 {
+        self.0[fault.index()].load(Ordering::SeqCst) >> 32
+    }
+
+    #[inline]
+    fn fire(&self, fault: Fault) -> bool {
+        let state = &self.0[fault.index()];
+        if state.load(Ordering::Relaxed) & ARMED_MASK == 0 {
+            return false;
+        }
+        state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
+                (state & ARMED_MASK != 0).then(|| (state - 1).wrapping_add(ONE_FIRED))
+            })
+            .is_ok()
+    }
+
+    #[inline]
+    fn fail(&self, fault: Fault) -> io::Result<()> {
+        if self.fire(fault) {
+            let code = fault
+                .os_error()
+                .expect("`fail` is called only for faults with an OS error");
+            return Err(io::Error::from_raw_os_error(code));
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn write_len(&self, len: usize) -> usize {
+        if len > 1 && self.fire(Fault::ShortWrite) {
+            len / 2
+        } else {
+            len
+        }
+    }
+}
 
 /// Makes the next `times` occurrences of `fault` fail (replacing what was
 /// armed for it before; 0 disarms it; at most `u32::MAX`).
 pub fn arm(fault: Fault, times: usize) {
-    let times = u64::try_from(times).map_or(ARMED_MASK, |times| times.min(ARMED_MASK));
-    let _ = STATE[fault.index()].fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
-        Some(state & !ARMED_MASK | times)
-    });
+    SWITCHES.arm(fault, times);
 }
 
 /// Disarms `fault`: its hook behaves normally again.
@@ -119,14 +170,17 @@ pub fn disarm_all() {
 
 /// Occurrences of `fault` still armed to fail.
 pub fn armed(fault: Fault) -> usize {
-    (STATE[fault.index()].load(Ordering::SeqCst) & ARMED_MASK) as usize
+    SWITCHES.armed(fault)
 }
 
 /// Occurrences of `fault` that have failed since the process started
 /// (modulo 2^32).
 pub fn fired(fault: Fault) -> u64 {
-    STATE[fault.index()].load(Ordering::SeqCst) >> 32
+    SWITCHES.fired(fault)
 }
+
+/// Serialises the tests of one process that arm faults.
+static EXCLUSIVE: Mutex<()> = Mutex::new(());
 
 /// Exclusive use of the fault switches until the guard drops; then every
 /// fault is disarmed. Tests that arm faults take it first, so that tests
@@ -158,15 +212,7 @@ impl std::fmt::Debug for Exclusive {
 /// Takes one armed occurrence of `fault`: true if this call must fail.
 #[inline]
 pub(crate) fn fire(fault: Fault) -> bool {
-    let state = &STATE[fault.index()];
-    if state.load(Ordering::Relaxed) & ARMED_MASK == 0 {
-        return false;
-    }
-    state
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |state| {
-            (state & ARMED_MASK != 0).then(|| (state - 1).wrapping_add(ONE_FIRED))
-        })
-        .is_ok()
+    SWITCHES.fire(fault)
 }
 
 /// The OS's error for `fault` if one occurrence of it is armed, for a hook
@@ -174,13 +220,7 @@ pub(crate) fn fire(fault: Fault) -> bool {
 #[doc(hidden)]
 #[inline]
 pub fn fail(fault: Fault) -> io::Result<()> {
-    if fire(fault) {
-        let code = fault
-            .os_error()
-            .expect("`fail` is called only for faults with an OS error");
-        return Err(io::Error::from_raw_os_error(code));
-    }
-    Ok(())
+    SWITCHES.fail(fault)
 }
 
 /// The error of a poller registration (`epoll_ctl(ADD)`) under an armed
@@ -195,55 +235,63 @@ pub(crate) fn fail_register() -> io::Result<()> {
 /// [`Fault::ShortWrite`] the first half (at least one byte).
 #[inline]
 pub(crate) fn write_len(len: usize) -> usize {
-    if len > 1 && fire(Fault::ShortWrite) {
-        len / 2
-    } else {
-        len
-    }
+    SWITCHES.write_len(len)
 }
 
+// The tests use switches of their own: the process's would reach the
+// other tests of this crate, which run alongside.
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn an_armed_fault_fires_exactly_its_count_then_calls_succeed() {
-        let _faults = exclusive();
-        let before = fired(Fault::RegisterNoSpace);
-        arm(Fault::RegisterNoSpace, 2);
+        let switches = Switches::new();
+        switches.arm(Fault::RegisterNoSpace, 2);
         for _ in 0..2 {
-            let err = fail(Fault::RegisterNoSpace).unwrap_err();
+            let err = switches.fail(Fault::RegisterNoSpace).unwrap_err();
             assert_eq!(err.raw_os_error(), Some(libc::ENOSPC));
         }
-        assert!(fail(Fault::RegisterNoSpace).is_ok());
-        assert_eq!(fired(Fault::RegisterNoSpace) - before, 2);
-        assert_eq!(armed(Fault::RegisterNoSpace), 0);
+        assert!(switches.fail(Fault::RegisterNoSpace).is_ok());
+        assert_eq!(switches.fired(Fault::RegisterNoSpace), 2);
+        assert_eq!(switches.armed(Fault::RegisterNoSpace), 0);
+        assert_eq!(
+            switches.fired(Fault::RegisterNoMemory),
+            0,
+            "one fault's count"
+        );
+    }
+
+    #[test]
+    fn arming_again_replaces_the_count_and_keeps_what_fired() {
+        let switches = Switches::new();
+        switches.arm(Fault::WaitInterrupted, 5);
+        assert!(switches.fire(Fault::WaitInterrupted));
+        switches.arm(Fault::WaitInterrupted, 1);
+        assert_eq!(switches.armed(Fault::WaitInterrupted), 1);
+        assert!(switches.fire(Fault::WaitInterrupted));
+        assert!(!switches.fire(Fault::WaitInterrupted));
+        assert_eq!(switches.fired(Fault::WaitInterrupted), 2);
+        switches.arm(Fault::WaitInterrupted, usize::MAX);
+        assert_eq!(switches.armed(Fault::WaitInterrupted), u32::MAX as usize);
+        assert_eq!(switches.fired(Fault::WaitInterrupted), 2);
     }
 
     #[test]
     fn a_short_write_halves_and_never_empties_the_write() {
-        let _faults = exclusive();
-        arm(Fault::ShortWrite, 3);
-        assert_eq!(
-            write_len(1),
-            1,
-            "one byte is left whole, and uses no arming"
-        );
-        assert_eq!(write_len(10), 5);
-        assert_eq!(write_len(3), 1);
-        assert_eq!(write_len(2), 1);
-        assert_eq!(write_len(10), 10, "disarmed after three");
+        let switches = Switches::new();
+        switches.arm(Fault::ShortWrite, 3);
+        assert_eq!(switches.write_len(1), 1, "one byte stays whole");
+        assert_eq!(switches.write_len(10), 5);
+        assert_eq!(switches.write_len(3), 1);
+        assert_eq!(switches.write_len(2), 1);
+        assert_eq!(switches.write_len(10), 10, "disarmed after three");
     }
 
     #[test]
-    fn the_exclusive_guard_disarms_everything_when_dropped() {
-        {
-            let _faults = exclusive();
-            for fault in Fault::ALL {
-                arm(fault, 5);
-            }
-        }
-        let _faults = exclusive();
-        assert!(Fault::ALL.iter().all(|&fault| armed(fault) == 0));
+    fn every_fault_but_the_two_successes_has_an_os_error() {
+        let errors: Vec<_> = Fault::ALL.iter().map(|fault| fault.os_error()).collect();
+        assert_eq!(errors.iter().filter(|error| error.is_none()).count(), 2);
+        assert_eq!(Fault::WaitInterrupted.os_error(), Some(libc::EINTR));
     }
 }

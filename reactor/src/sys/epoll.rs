@@ -121,7 +121,7 @@ impl Poller {
         key: usize,
         interest: Interest,
     ) -> io::Result<()> {
-        #[cfg(feature = "fault-injection")]
+        #[cfg(all(feature = "fault-injection", not(loom)))]
         crate::fault::fail_register()?;
         self.ctl(
             libc::EPOLL_CTL_ADD,
@@ -194,7 +194,7 @@ impl Poller {
     /// The wait's system call: how many entries of `events.list` it
     /// filled, or the error `errno` names.
     fn wait_call(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        #[cfg(feature = "fault-injection")]
+        #[cfg(all(feature = "fault-injection", not(loom)))]
         crate::fault::fail(crate::fault::Fault::WaitInterrupted)?;
         let n = if self.pwait2 {
             self.pwait2(events, timeout)

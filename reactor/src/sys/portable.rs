@@ -51,7 +51,7 @@ impl Poller {
         key: usize,
         interest: Interest,
     ) -> io::Result<()> {
-        #[cfg(feature = "fault-injection")]
+        #[cfg(all(feature = "fault-injection", not(loom)))]
         crate::fault::fail_register()?;
         // SAFETY: the caller deletes `fd` before closing it.
         unsafe {
@@ -97,7 +97,7 @@ impl Poller {
 
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.0.clear();
-        #[cfg(feature = "fault-injection")]
+        #[cfg(all(feature = "fault-injection", not(loom)))]
         crate::fault::fail(crate::fault::Fault::WaitInterrupted)?;
         self.poller.wait(&mut events.0, timeout).map(drop)
     }

@@ -124,7 +124,7 @@ impl std::os::fd::AsFd for TcpListener {
 /// allows (`accept4`), saving the `fcntl` that `from_std` would make.
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 fn accept(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
-    #[cfg(feature = "fault-injection")]
+    #[cfg(all(feature = "fault-injection", not(loom)))]
     crate::fault::fail(crate::fault::Fault::AcceptTooManyFiles)?;
     let (socket, peer) =
         socket2::SockRef::from(listener).accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
@@ -136,7 +136,7 @@ fn accept(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, 
 
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
 fn accept(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
-    #[cfg(feature = "fault-injection")]
+    #[cfg(all(feature = "fault-injection", not(loom)))]
     crate::fault::fail(crate::fault::Fault::AcceptTooManyFiles)?;
     let (stream, peer) = listener.accept()?;
     stream.set_nonblocking(true)?;

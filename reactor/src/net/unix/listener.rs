@@ -103,7 +103,7 @@ impl UnixListener {
 fn accept(
     listener: &std::os::unix::net::UnixListener,
 ) -> io::Result<(std::os::unix::net::UnixStream, SocketAddr)> {
-    #[cfg(feature = "fault-injection")]
+    #[cfg(all(feature = "fault-injection", not(loom)))]
     crate::fault::fail(crate::fault::Fault::AcceptTooManyFiles)?;
     listener.accept()
 }
