@@ -1,6 +1,6 @@
 //! The runtime under injected faults (`weft::fault`, feature
-//! `fault-injection`): one test per fault, each on both I/O backends where
-//! the fault concerns the reactor. Each asserts the affected operation's
+//! `fault-injection`): one test per fault, each on both I/O backends and
+//! both runtime flavours where the fault concerns the reactor. Each asserts the affected operation's
 //! error (or, for the faults that are not errors, its correct result), that
 //! the runtime still serves afterwards (a new echo round trip), that
 //! nothing else was lost (tasks and a connection made before the fault all
@@ -33,27 +33,34 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 const BACKENDS: [IoBackend; 2] = [IoBackend::Native, IoBackend::Portable];
 
-fn runtime(backend: IoBackend) -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .io_backend(backend)
-        .build()
-        .unwrap()
+fn runtime(backend: IoBackend, multi_thread: bool) -> Runtime {
+    let mut builder = if multi_thread {
+        let mut builder = Builder::new_multi_thread();
+        builder.worker_threads(2);
+        builder
+    } else {
+        Builder::new_current_thread()
+    };
+    builder.enable_all().io_backend(backend).build().unwrap()
 }
 
-/// Runs `test` on a fresh runtime of each backend, under [`LIMIT`].
+/// Runs `test` on a fresh runtime of each backend and flavour, under
+/// [`LIMIT`].
 fn on_each_backend<F, Fut>(test: F)
 where
     F: Fn(IoBackend) -> Fut,
     Fut: Future<Output = ()>,
 {
     for backend in BACKENDS {
-        runtime(backend).block_on(async {
-            weft::time::timeout(LIMIT, test(backend))
-                .await
-                .unwrap_or_else(|_| panic!("{backend:?}: hung (still running after {LIMIT:?})"));
-        });
+        for multi_thread in [true, false] {
+            runtime(backend, multi_thread).block_on(async {
+                weft::time::timeout(LIMIT, test(backend))
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("{backend:?} (multi-thread: {multi_thread}): hung for {LIMIT:?}")
+                    });
+            });
+        }
     }
 }
 
@@ -222,8 +229,8 @@ fn an_interrupted_wait_is_waited_again_and_timers_still_fire() {
 }
 
 /// A registration that fails with `fault`'s error: `connect`, `from_std`,
-/// a listener's accept and `AsyncFd::register` each return it, leave no
-/// source behind, and close (or hand back) the descriptor.
+/// a UDP bind, a listener's accept and `AsyncFd::register` each return it,
+/// leave no source behind, and close (or hand back) the descriptor.
 fn registration_fails_cleanly(fault: Fault) {
     let _faults = fault::exclusive();
     let errno = fault.os_error().unwrap();
@@ -247,6 +254,10 @@ fn registration_fails_cleanly(fault: Fault) {
         let err = TcpStream::from_std(std_stream).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(errno), "{backend:?}: from_std");
         assert!(is_closed(fd), "{backend:?}: from_std left {fd} open");
+
+        fault::arm(fault, 1);
+        let err = weft::net::UdpSocket::bind("127.0.0.1:0").await.unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(errno), "{backend:?}: UDP bind");
 
         let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
         a.set_nonblocking(true).unwrap();
@@ -272,7 +283,7 @@ fn registration_fails_cleanly(fault: Fault) {
             other => panic!("{backend:?}: the refused connection is still open: {other:?}"),
         }
         drop(client);
-        assert_eq!(fault::fired(fault) - before, 4);
+        assert_eq!(fault::fired(fault) - before, 5);
         assert_eq!(live_sources(), baseline, "{backend:?}: a source leaked");
 
         // The listener serves the next connection.
