@@ -421,13 +421,19 @@ fn a_blocking_thread_that_cannot_start_fails_its_closure_or_leaves_it_queued() {
             fault::arm(Fault::BlockingSpawnFails, 1);
             assert!(weft::net::lookup_host("localhost:1").await.is_err());
 
+            // So does a file operation, with the OS's error (not "the
+            // runtime shut down": it did not).
+            fault::arm(Fault::BlockingSpawnFails, 1);
+            let err = weft::fs::metadata(".").await.unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EAGAIN), "{err}");
+
             // With a thread, busy: the closure waits for it.
             let (release, held) = std::sync::mpsc::channel::<()>();
             let busy = weft::task::spawn_blocking(move || held.recv().unwrap());
             assert_eq!(metrics.num_blocking_threads(), 1);
             fault::arm(Fault::BlockingSpawnFails, 1);
             let queued = weft::task::spawn_blocking(|| 2);
-            assert_eq!(fault::fired(Fault::BlockingSpawnFails) - before, 3);
+            assert_eq!(fault::fired(Fault::BlockingSpawnFails) - before, 4);
             assert_eq!(metrics.num_blocking_threads(), 1);
             release.send(()).unwrap();
             busy.await.unwrap();

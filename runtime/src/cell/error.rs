@@ -82,6 +82,13 @@ impl JoinError {
         self
     }
 
+    /// The OS error that kept a cancelled task from running, taken out,
+    /// or the error back if there was none (an abort, a shutdown, a
+    /// panic).
+    pub(crate) fn into_cause(mut self) -> Result<io::Error, JoinError> {
+        self.inner.cause.take().ok_or(self)
+    }
+
     /// True when the task was aborted or its runtime shut down first (or,
     /// for `spawn_blocking`, no thread could be started to run it: then
     /// the OS's error is the [`source`](std::error::Error::source)).
