@@ -123,6 +123,13 @@ pub use weft_runtime::signal;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 
+/// Fault injection (feature `fault-injection`): arm failures of the
+/// runtime's system calls ([`fault::Fault`]) for the next `n` times they
+/// are made, to test that a program survives them. See the guide's
+/// section on testing.
+#[cfg(all(feature = "fault-injection", not(loom)))]
+pub use weft_reactor::fault;
+
 #[cfg(feature = "macros")]
 pub use weft_macros::{check, main, test};
 

@@ -196,6 +196,10 @@ impl IoDriver {
         } else {
             timeout
         };
+        #[cfg(all(feature = "fault-injection", not(loom)))]
+        if crate::fault::fire(crate::fault::Fault::SpuriousWakeup) {
+            return self.spurious_wakeup(blocks);
+        }
         // An error here (out of memory in the kernel, say) is a spurious
         // wake-up to the caller, which parks again.
         let _ = inner.poller.wait(&mut self.events, timeout);
@@ -223,6 +227,36 @@ impl IoDriver {
             waker.wake();
         }
         any_events || unparked
+    }
+}
+
+#[cfg(all(feature = "fault-injection", not(loom)))]
+impl IoDriver {
+    /// An injected spurious wake-up, in place of the poller's wait: returns
+    /// at once and reports every registered source readable and writable,
+    /// ready or not, so each waiting task tries its operation, meets
+    /// `WouldBlock` and waits again.
+    fn spurious_wakeup(&mut self, blocked: bool) -> bool {
+        use crate::scheduled_io::{READABLE, WRITABLE};
+        let inner = &*self.handle.inner;
+        if blocked {
+            inner.waiting.store(false, Ordering::Relaxed);
+        }
+        inner.notified.swap(false, Ordering::AcqRel);
+        self.tick = self.tick.wrapping_add(1);
+        let mut ready_events = 0;
+        {
+            let sources = inner.sources.lock();
+            for io in sources.slots.iter().filter_map(|slot| slot.io.as_ref()) {
+                io.dispatch(self.tick, READABLE | WRITABLE, &mut self.wakers);
+                ready_events += 1;
+            }
+        }
+        add(&inner.ready_count, ready_events);
+        for waker in self.wakers.drain(..) {
+            waker.wake();
+        }
+        true
     }
 }
 

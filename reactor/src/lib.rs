@@ -19,6 +19,8 @@
 
 #[cfg(unix)]
 pub(crate) mod async_fd;
+#[cfg(all(feature = "fault-injection", not(loom)))]
+pub mod fault;
 pub mod io;
 mod io_driver;
 #[cfg(all(test, loom))]

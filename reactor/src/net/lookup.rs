@@ -39,6 +39,41 @@ pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<impl Iterator<I
 struct Slot<T> {
     result: Option<io::Result<T>>,
     waker: Option<Waker>,
+    /// The pool's end has answered (the result may be taken since).
+    answered: bool,
+}
+
+/// The pool's end of a call: answers with the closure's result or, if the
+/// pool drops the closure without running it (it could start no thread
+/// for it), with an error, so the waiting task never waits forever.
+struct Reply<T> {
+    slot: Arc<Mutex<Slot<T>>>,
+}
+
+impl<T> Reply<T> {
+    fn answer(&self, result: io::Result<T>) {
+        let waker = {
+            let mut slot = self.slot.lock();
+            if slot.answered {
+                return;
+            }
+            slot.answered = true;
+            slot.result = Some(result);
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Drop for Reply<T> {
+    fn drop(&mut self) {
+        self.answer(Err(io::Error::other(
+            "the runtime's blocking pool dropped the call without running it \
+             (it could start no thread, or the runtime shut down)",
+        )));
+    }
 }
 
 pub(crate) async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
@@ -50,26 +85,19 @@ pub(crate) async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAdd
 
 /// Runs `f` on the current runtime's blocking pool and waits for its
 /// result without blocking the worker. Dropping the future leaves `f` to
-/// finish on its own; its result is dropped.
+/// finish on its own; its result is dropped. If the pool drops `f` unrun,
+/// the result is an error.
 pub(crate) async fn on_blocking_pool<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
     let slot = Arc::new(Mutex::new(Slot {
         result: None,
         waker: None,
+        answered: false,
     }));
-    let theirs = slot.clone();
-    weft_base::context::expect_current::<IoHandle>().spawn_blocking(Box::new(move || {
-        let result = f();
-        let waker = {
-            let mut slot = theirs.lock();
-            slot.result = Some(result);
-            slot.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }))?;
+    let reply = Reply { slot: slot.clone() };
+    weft_base::context::expect_current::<IoHandle>()
+        .spawn_blocking(Box::new(move || reply.answer(f())))?;
     poll_fn(|cx| {
         let mut slot = slot.lock();
         match slot.result.take() {

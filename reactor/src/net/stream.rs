@@ -71,6 +71,11 @@ where
     E: AsFd,
     for<'a> &'a E: Write,
 {
+    // An injected short write hands the kernel part of `buf`, which it
+    // takes whole: unlike a short count from the kernel, it says nothing
+    // about the socket being full, so the readiness stays.
+    #[cfg(all(feature = "fault-injection", not(loom)))]
+    let buf = &buf[..crate::fault::write_len(buf.len())];
     io.poll_stream_io(cx, Direction::Write, buf.len(), |s| (&*s).write(buf))
 }
 
@@ -87,6 +92,15 @@ where
     // `write_vectored` hands the kernel at most `IOV_MAX` slices (1024 on
     // Linux, the one platform whose poller makes a short write final).
     let len = bufs.iter().take(1024).map(|buf| buf.len()).sum();
+    // An injected short write: part of the first slice (see `poll_write`).
+    #[cfg(all(feature = "fault-injection", not(loom)))]
+    if let Some(first) = bufs.iter().find(|buf| !buf.is_empty()) {
+        let short = crate::fault::write_len(len);
+        if short < len {
+            let part = &first[..short.min(first.len())];
+            return io.poll_stream_io(cx, Direction::Write, part.len(), |s| (&*s).write(part));
+        }
+    }
     io.poll_stream_io(cx, Direction::Write, len, |s| (&*s).write_vectored(bufs))
 }
 

@@ -121,6 +121,8 @@ impl Poller {
         key: usize,
         interest: Interest,
     ) -> io::Result<()> {
+        #[cfg(all(feature = "fault-injection", not(loom)))]
+        crate::fault::fail_register()?;
         self.ctl(
             libc::EPOLL_CTL_ADD,
             fd.as_raw_fd(),
@@ -179,6 +181,21 @@ impl Poller {
     /// limit).
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.len = 0;
+        match self.wait_call(events, timeout) {
+            Ok(n) => {
+                events.len = n;
+                Ok(())
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The wait's system call: how many entries of `events.list` it
+    /// filled, or the error `errno` names.
+    fn wait_call(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        #[cfg(all(feature = "fault-injection", not(loom)))]
+        crate::fault::fail(crate::fault::Fault::WaitInterrupted)?;
         let n = if self.pwait2 {
             self.pwait2(events, timeout)
         } else {
@@ -193,15 +210,7 @@ impl Poller {
                 )
             }
         };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            return match err.kind() {
-                io::ErrorKind::Interrupted => Ok(()),
-                _ => Err(err),
-            };
-        }
-        events.len = n as usize;
-        Ok(())
+        Ok(cvt(n)? as usize)
     }
 
     /// `epoll_pwait2` into `events.list`; its raw result.

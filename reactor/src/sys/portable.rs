@@ -51,6 +51,8 @@ impl Poller {
         key: usize,
         interest: Interest,
     ) -> io::Result<()> {
+        #[cfg(all(feature = "fault-injection", not(loom)))]
+        crate::fault::fail_register()?;
         // SAFETY: the caller deletes `fd` before closing it.
         unsafe {
             self.poller
@@ -95,6 +97,8 @@ impl Poller {
 
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.0.clear();
+        #[cfg(all(feature = "fault-injection", not(loom)))]
+        crate::fault::fail(crate::fault::Fault::WaitInterrupted)?;
         self.poller.wait(&mut events.0, timeout).map(drop)
     }
 

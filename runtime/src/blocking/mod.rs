@@ -8,12 +8,20 @@
 //! for it) before the shutdown runs, the others queued (waiting for a
 //! thread under the cap) are cancelled, and running ones cannot be stopped;
 //! the shutdown waits for them up to its timeout.
+//!
+//! When a thread cannot be started (the OS's thread limit): if the pool
+//! has threads, all busy, the closure waits in the queue for one of them
+//! (tokio does the same); if it has none, nothing would ever run it, so it
+//! is cancelled at once and its `JoinHandle` resolves to a cancelled
+//! `JoinError` whose source is the OS's error (tokio panics in
+//! `spawn_blocking` there). Either way the runtime keeps serving.
 
 mod task;
 
 pub(crate) use task::BlockingTask;
 
 use std::collections::VecDeque;
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weft_base::context::ServiceSet;
@@ -120,26 +128,22 @@ impl Spawner {
             // Every thread is busy: the closure waits its turn.
             return;
         }
-        let pool = inner.clone();
-        let services = services();
-        match inner
-            .threads
-            .spawn(inner.config.clone(), owner, move || pool.run(services))
-        {
+        match inner.start_thread(owner, services()) {
             Ok(()) => {
                 state.num_threads += 1;
                 state.hand_over_last();
             }
-            Err(_) if state.num_threads == 0 => {
+            Err(err) if state.num_threads == 0 => {
                 // No thread will ever run the queue: cancel it rather than
-                // leave the JoinHandles hanging.
+                // leave the JoinHandles hanging, with the OS's error as
+                // the reason each `JoinError` gives.
                 let queued: Vec<_> = state.queue.drain(..).collect();
                 drop(state);
                 for job in queued {
-                    job.task.shutdown();
+                    job.task.shutdown_because(no_thread(&err));
                 }
             }
-            // Existing threads will get to it.
+            // Existing threads (all busy) will get to it.
             Err(_) => {}
         }
     }
@@ -193,7 +197,27 @@ impl State {
     }
 }
 
+/// The reason a closure was cancelled when the pool, with no thread,
+/// could not start one: `err` again (an `io::Error` cannot be cloned), its
+/// OS code kept.
+fn no_thread(err: &io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(err.kind(), err.to_string()),
+    }
+}
+
 impl Inner {
+    /// Starts a pool thread of the runtime `owner`, running with
+    /// `services` current.
+    fn start_thread(self: &Arc<Self>, owner: *const (), services: ServiceSet) -> io::Result<()> {
+        #[cfg(all(feature = "fault-injection", not(loom)))]
+        weft_reactor::fault::fail(weft_reactor::fault::Fault::BlockingSpawnFails)?;
+        let pool = self.clone();
+        self.threads
+            .spawn(self.config.clone(), owner, move || pool.run(services))
+    }
+
     fn run(self: Arc<Self>, services: ServiceSet) {
         let _current = services.enter();
         self.work_loop();

@@ -28,6 +28,9 @@ struct Inner {
     id: Id,
     name: Option<Arc<String>>,
     panic: Option<Panic>,
+    /// Why a cancelled task never ran, where the runtime knows (the
+    /// blocking pool could start no thread for it).
+    cause: Option<io::Error>,
 }
 
 struct Panic {
@@ -43,6 +46,7 @@ impl JoinError {
                 id,
                 name,
                 panic: None,
+                cause: None,
             }),
         }
     }
@@ -64,11 +68,30 @@ impl JoinError {
                     message,
                     payload: Mutex::new(Some(payload)),
                 }),
+                cause: None,
             }),
         }
     }
 
-    /// True when the task was aborted or its runtime shut down first.
+    /// A cancellation with `cause` (if any) as its reason; a panic stays
+    /// as it is.
+    pub(crate) fn with_cause(mut self, cause: Option<io::Error>) -> JoinError {
+        if self.inner.panic.is_none() {
+            self.inner.cause = cause;
+        }
+        self
+    }
+
+    /// The OS error that kept a cancelled task from running, taken out,
+    /// or the error back if there was none (an abort, a shutdown, a
+    /// panic).
+    pub(crate) fn into_cause(mut self) -> Result<io::Error, JoinError> {
+        self.inner.cause.take().ok_or(self)
+    }
+
+    /// True when the task was aborted or its runtime shut down first (or,
+    /// for `spawn_blocking`, no thread could be started to run it: then
+    /// the OS's error is the [`source`](std::error::Error::source)).
     pub fn is_cancelled(&self) -> bool {
         self.inner.panic.is_none()
     }
@@ -123,7 +146,10 @@ impl JoinError {
             write!(f, " ({name:?})")?;
         }
         match &self.inner.panic {
-            None => write!(f, " was cancelled"),
+            None => match &self.inner.cause {
+                None => write!(f, " was cancelled"),
+                Some(cause) => write!(f, " was cancelled: {cause}"),
+            },
             Some(p) => match &p.message {
                 Some(message) => write!(f, " panicked with message {message:?}"),
                 None => write!(f, " panicked"),
@@ -154,7 +180,14 @@ impl fmt::Debug for JoinError {
     }
 }
 
-impl std::error::Error for JoinError {}
+impl std::error::Error for JoinError {
+    /// The OS error that kept a cancelled task from running, where there
+    /// was one.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let cause = self.inner.cause.as_ref()?;
+        Some(cause)
+    }
+}
 
 impl From<JoinError> for io::Error {
     fn from(err: JoinError) -> io::Error {

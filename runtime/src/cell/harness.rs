@@ -285,11 +285,11 @@ unsafe fn complete<F: Future, S: Schedule>(
     }
 }
 
-unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>, cause: Option<std::io::Error>) {
     // SAFETY: reached through this cell's own vtable.
     let cell = unsafe { cell::<F, S>(ptr) };
     if cell.header.state.transition_to_shutdown() {
-        let err = cancel_future(cell);
+        let err = cancel_future(cell).with_cause(cause);
         // SAFETY: the transition gave us `RUNNING`; we pass on our reference.
         unsafe { complete::<F, S>(ptr, Err(err)) };
     } else {

@@ -13,6 +13,7 @@
 //! - `owned` is touched only under the lock of the owned-list shard.
 
 use std::future::Future;
+use std::io;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -116,8 +117,9 @@ pub(crate) struct Vtable {
     /// Read the output into `*mut Poll<Result<T, JoinError>>` or store the waker.
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
-    /// Cancel a task we own or mark it cancelled (consumes one reference).
-    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// Cancel a task we own or mark it cancelled (consumes one reference);
+    /// the cause, if given, is what its `JoinError` reports.
+    pub(crate) shutdown: unsafe fn(NonNull<Header>, Option<io::Error>),
     /// Queue one of the task's entries with its scheduler (the caller holds
     /// a reference of its own throughout).
     pub(crate) schedule: unsafe fn(NonNull<Header>, Notified),

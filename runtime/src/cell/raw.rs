@@ -6,6 +6,7 @@
 //! - `RawTask`: a plain pointer, no reference; the building block.
 
 use std::fmt;
+use std::io;
 use std::ptr::NonNull;
 
 use super::id::Id;
@@ -110,9 +111,15 @@ impl Task {
     /// Cancels the task if no one owns it, else marks it cancelled; consumes
     /// this reference.
     pub(crate) fn shutdown(self) {
+        self.shutdown_with(None);
+    }
+
+    /// [`shutdown`](Self::shutdown), with the cause its `JoinError`
+    /// reports if this cancels it.
+    pub(crate) fn shutdown_with(self, cause: Option<io::Error>) {
         let raw = self.into_raw();
         // SAFETY: the vtable matches the cell, and we pass on our reference.
-        unsafe { (raw.header().vtable.shutdown)(raw.header_ptr()) }
+        unsafe { (raw.header().vtable.shutdown)(raw.header_ptr(), cause) }
     }
 }
 
@@ -166,6 +173,12 @@ impl Notified {
     /// Cancels the task without polling it (blocking pool shutdown).
     pub(crate) fn shutdown(self) {
         self.task.shutdown();
+    }
+
+    /// Cancels the task without polling it because of `cause`, which its
+    /// `JoinError` reports (the blocking pool could start no thread).
+    pub(crate) fn shutdown_because(self, cause: io::Error) {
+        self.task.shutdown_with(Some(cause));
     }
 }
 

@@ -57,12 +57,17 @@ where
 {
     match Handle::current_for_io()?.spawn_blocking(f).await {
         Ok(res) => res,
-        // Cancelled by a runtime shutting down (`std::fs` does not panic):
-        // the operation may or may not have happened.
-        Err(_cancelled) => Err(weft_base::gone::RuntimeGone::error(
-            "weft::fs: the runtime shut down before the operation finished; it may or may not \
-             have happened",
-        )),
+        Err(cancelled) => Err(match cancelled.into_cause() {
+            // The pool could start no thread for it: the OS's error, and
+            // the operation did not happen.
+            Ok(cause) => cause,
+            // Cancelled by a runtime shutting down (`std::fs` does not
+            // panic): the operation may or may not have happened.
+            Err(_) => weft_base::gone::RuntimeGone::error(
+                "weft::fs: the runtime shut down before the operation finished; it may or may \
+                 not have happened",
+            ),
+        }),
     }
 }
 

@@ -129,12 +129,16 @@ impl ReadDir {
                 }
                 State::Busy(join) => match ready!(Pin::new(join).poll(cx)) {
                     Ok(batch) => self.state = State::Idle(Some(batch)),
-                    Err(_cancelled) => {
+                    Err(cancelled) => {
                         self.state = State::Idle(None);
-                        return Poll::Ready(Err(weft_base::gone::RuntimeGone::error(
-                            "weft::fs::read_dir: the runtime shut down while reading the \
-                             directory",
-                        )));
+                        // The OS's error if the pool could start no thread
+                        // for the batch, else a shutdown.
+                        return Poll::Ready(Err(cancelled.into_cause().unwrap_or_else(|_| {
+                            weft_base::gone::RuntimeGone::error(
+                                "weft::fs::read_dir: the runtime shut down while reading the \
+                                 directory",
+                            )
+                        })));
                     }
                 },
             }

@@ -243,9 +243,13 @@ impl<T: BlockingIo> PoolIo<T> {
         let op = *op;
         let (load, mut res) = match ready!(Pin::new(join).poll(cx)) {
             Ok(done) => done,
-            Err(_) => {
+            Err(cancelled) => {
+                // The handle went with the hop: closed. This operation
+                // reports why (the OS's error if the pool could start no
+                // thread for the hop); later ones that it is lost.
                 self.state = State::Lost;
-                return Poll::Ready(Some((op, Err(lost()))));
+                let err = cancelled.into_cause().unwrap_or_else(|_| lost());
+                return Poll::Ready(Some((op, Err(err))));
             }
         };
         self.state = State::Idle(load);

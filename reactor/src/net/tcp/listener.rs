@@ -124,6 +124,8 @@ impl std::os::fd::AsFd for TcpListener {
 /// allows (`accept4`), saving the `fcntl` that `from_std` would make.
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 fn accept(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    #[cfg(all(feature = "fault-injection", not(loom)))]
+    crate::fault::fail(crate::fault::Fault::AcceptTooManyFiles)?;
     let (socket, peer) =
         socket2::SockRef::from(listener).accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
     let peer = peer
@@ -134,6 +136,8 @@ fn accept(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, 
 
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
 fn accept(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    #[cfg(all(feature = "fault-injection", not(loom)))]
+    crate::fault::fail(crate::fault::Fault::AcceptTooManyFiles)?;
     let (stream, peer) = listener.accept()?;
     stream.set_nonblocking(true)?;
     Ok((stream, peer))

@@ -77,15 +77,14 @@ impl UnixListener {
     /// Waits for a connection. Any number of tasks may wait at once; a
     /// connection wakes them all, and one of them takes it.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, peer) = self.io.io(Direction::Read, |l| l.accept()).await?;
+        let (stream, peer) = self.io.io(Direction::Read, accept).await?;
         Ok((UnixStream::from_accepted(stream)?, peer))
     }
 
     /// Polls for a connection. Only the waker of the last call is woken;
     /// [`accept`](Self::accept) has no such limit.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (stream, peer) =
-            std::task::ready!(self.io.poll_io(cx, Direction::Read, |l| l.accept()))?;
+        let (stream, peer) = std::task::ready!(self.io.poll_io(cx, Direction::Read, accept))?;
         Poll::Ready(UnixStream::from_accepted(stream).map(|s| (s, peer)))
     }
 
@@ -98,6 +97,15 @@ impl UnixListener {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.io.get_ref().take_error()
     }
+}
+
+/// One `accept(2)` on `listener` (non-blocking, as the listener is).
+fn accept(
+    listener: &std::os::unix::net::UnixListener,
+) -> io::Result<(std::os::unix::net::UnixStream, SocketAddr)> {
+    #[cfg(all(feature = "fault-injection", not(loom)))]
+    crate::fault::fail(crate::fault::Fault::AcceptTooManyFiles)?;
+    listener.accept()
 }
 
 impl TryFrom<std::os::unix::net::UnixListener> for UnixListener {
