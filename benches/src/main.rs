@@ -107,6 +107,7 @@
 //!   more) and the 99th-percentile latency (below 1.00: weft answers
 //!   sooner). See `http.rs`.
 
+mod cpu;
 mod host;
 mod http;
 mod lateness;
@@ -116,6 +117,7 @@ mod memory;
 mod report;
 mod rt;
 mod stats;
+mod svg;
 mod tcp_clients;
 mod tcp_idle;
 mod watchdog;
@@ -131,7 +133,7 @@ use watchdog::Watchdog;
 
 const USAGE: &str = "\
 usage: weft-bench [--workers N] [--reps N] [--filter SUBSTR]... [--runtimes weft,tokio,smol]
-                  [--json PATH] [--quick] [--sample-ms MS] [--memory-tasks N]
+                  [--json PATH] [--svg PATH] [--quick] [--sample-ms MS] [--memory-tasks N]
                   [--idle-connections N] [--timeout-s S]
                   [--http [--http-seconds S]]
 Runs tokio's scheduler workloads on weft, tokio and smol and prints one table.
@@ -145,6 +147,7 @@ struct Args {
     filters: Vec<String>,
     kinds: Vec<Kind>,
     json: Option<String>,
+    svg: Option<String>,
     quick: bool,
     sample_ms: Option<u64>,
     memory_tasks: Option<usize>,
@@ -164,6 +167,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         filters: Vec::new(),
         kinds: Kind::ALL.to_vec(),
         json: None,
+        svg: None,
         quick: false,
         sample_ms: None,
         memory_tasks: None,
@@ -211,6 +215,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     .collect();
             }
             "--json" => args.json = Some(value(&flag, it.next())?),
+            "--svg" => args.svg = Some(value(&flag, it.next())?),
             "--quick" => args.quick = true,
             "--sample-ms" => args.sample_ms = Some(number(&flag, it.next())?),
             "--memory-tasks" => args.memory_tasks = Some(number(&flag, it.next())?),
@@ -414,6 +419,16 @@ fn main() -> ExitCode {
             }
         }
     }
+    if let Some(path) = &args.svg {
+        let chart = report::svg(&cfg, &results, &extras);
+        match std::fs::write(path, chart) {
+            Ok(()) => eprintln!("weft-bench: wrote {path}"),
+            Err(e) => {
+                eprintln!("weft-bench: writing {path}: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
     if extras.any_failed() {
         code = ExitCode::FAILURE;
     }
@@ -447,6 +462,10 @@ mod tests {
         assert!(a.quick);
         assert_eq!(a.json.as_deref(), Some("x.json"));
         assert_eq!(
+            parse("--svg docs/x.svg").unwrap().svg.as_deref(),
+            Some("docs/x.svg")
+        );
+        assert_eq!(
             parse("--memory-tasks 1_000").unwrap().memory_tasks,
             Some(1000)
         );
@@ -463,6 +482,7 @@ mod tests {
     #[test]
     fn errors() {
         assert!(parse("--workers").is_err());
+        assert!(parse("--svg").is_err());
         assert!(parse("--workers 0").is_err());
         assert!(parse("--runtimes tokio,async-std").is_err());
         assert!(parse("--frobnicate").is_err());
