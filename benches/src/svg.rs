@@ -114,6 +114,16 @@ pub fn render(chart: &Chart) -> String {
         "<text x=\"{legend_x}\" y=\"65\" fill=\"#444444\">bars start at 1.00; log scale; left of 1.00: weft faster (or smaller)</text>"
     );
 
+    // Every other row on a light stripe, under the grid.
+    for i in (0..chart.rows.len()).step_by(2) {
+        let _ = writeln!(
+            out,
+            "<rect class=\"stripe\" x=\"8\" y=\"{:.1}\" width=\"{}\" height=\"{ROW_HEIGHT}\" fill=\"#f4f4f4\"/>",
+            TOP + ROW_HEIGHT * i as f64,
+            WIDTH - 16.0
+        );
+    }
+
     // Grid: a light line and a label at each stop inside the axis.
     for stop in STOPS.iter().copied().filter(|s| (lo..=hi).contains(s)) {
         let sx = x(stop);
@@ -129,14 +139,6 @@ pub fn render(chart: &Chart) -> String {
     for (i, row) in chart.rows.iter().enumerate() {
         let y = TOP + ROW_HEIGHT * i as f64;
         let _ = write!(out, "<g class=\"row\">");
-        if i % 2 == 0 {
-            let _ = write!(
-                out,
-                "<rect class=\"stripe\" x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{ROW_HEIGHT}\" fill=\"#f4f4f4\"/>",
-                8.0,
-                WIDTH - 16.0
-            );
-        }
         let _ = write!(
             out,
             "<text x=\"{LABEL_RIGHT}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
