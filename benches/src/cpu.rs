@@ -19,6 +19,21 @@ pub fn process_time() -> Option<Duration> {
     imp::process_time()
 }
 
+/// The CPU time the calling thread has used so far; `None` where the
+/// platform does not say.
+pub fn thread_time() -> Option<Duration> {
+    imp::thread_time()
+}
+
+/// The CPU time every thread but the calling one has used so far: what
+/// [`wait_idle`] watches, so its own reading of the clocks (with a thousand
+/// threads in the process, as after `fs_read`, `getrusage` sums a thousand
+/// threads' counters) does not count as the process being busy.
+fn others_time() -> Option<Duration> {
+    let own = thread_time()?;
+    Some(process_time()?.saturating_sub(own))
+}
+
 #[cfg(unix)]
 mod imp {
     use std::time::Duration;
@@ -36,6 +51,21 @@ mod imp {
         Some(timeval(usage.ru_utime)? + timeval(usage.ru_stime)?)
     }
 
+    pub fn thread_time() -> Option<Duration> {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable `timespec` for the call to fill.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        if rc != 0 {
+            return None;
+        }
+        let secs = u64::try_from(ts.tv_sec).ok()?;
+        let nanos = u32::try_from(ts.tv_nsec).ok()?;
+        Some(Duration::new(secs, nanos))
+    }
+
     fn timeval(tv: libc::timeval) -> Option<Duration> {
         let secs = u64::try_from(tv.tv_sec).ok()?;
         let micros = u64::try_from(tv.tv_usec).ok()?;
@@ -46,6 +76,10 @@ mod imp {
 #[cfg(not(unix))]
 mod imp {
     pub fn process_time() -> Option<std::time::Duration> {
+        None
+    }
+
+    pub fn thread_time() -> Option<std::time::Duration> {
         None
     }
 }
@@ -59,7 +93,7 @@ const IDLE_WINDOW: Duration = Duration::from_micros(500);
 /// quarter-second tick and a reactor's timed park are well under it).
 const IDLE_SHARE: f64 = 0.05;
 
-/// Waits until the process's threads have gone quiet: one window of
+/// Waits until the process's other threads have gone quiet: one window of
 /// [`IDLE_WINDOW`] in which they used under [`IDLE_SHARE`] of a core. A
 /// runtime that just finished a sample may still be winding down (workers
 /// spinning before they park, tasks being dropped, smol's reactor thread
@@ -68,7 +102,7 @@ const IDLE_SHARE: f64 = 0.05;
 /// `limit` (that many windows) and says whether the process went idle
 /// (always `true` where there is no CPU clock: nothing to wait for).
 pub fn wait_idle(limit: Duration) -> bool {
-    settle(limit, process_time, std::thread::sleep)
+    settle(limit, others_time, std::thread::sleep)
 }
 
 /// [`wait_idle`] on any clock and any way of passing time.
@@ -100,9 +134,14 @@ mod tests {
     use std::cell::Cell;
     use std::time::Instant;
 
-    /// Work done on another thread shows up in the process's CPU time.
+    /// Work done on another thread shows up in the process's CPU time and
+    /// in the others' time, not in this thread's.
     #[test]
     fn counts_every_thread() {
+        let Some(own_before) = thread_time() else {
+            return;
+        };
+        let others_before = others_time().unwrap();
         let Some(before) = process_time() else {
             return; // no CPU clock on this platform
         };
@@ -121,6 +160,9 @@ mod tests {
         .join()
         .unwrap();
         assert!(process_time().unwrap() >= before + Duration::from_millis(10));
+        assert!(others_time().unwrap() >= others_before + Duration::from_millis(9));
+        // This thread only waited (and read clocks).
+        assert!(thread_time().unwrap() - own_before < Duration::from_millis(9));
     }
 
     /// A fake process that is busy for `busy` windows, then idle; the

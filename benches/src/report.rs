@@ -435,15 +435,20 @@ pub fn svg(cfg: &Config, results: &[WorkloadResult], extras: &Extras) -> String 
     let ratios = |[weft, tokio, smol]: [Option<f64>; 3]| [ratio(weft, tokio), ratio(weft, smol)];
     let mut rows = Vec::new();
     for result in results {
-        let (label, samples): (String, fn(&WorkloadResult, Kind) -> Option<&[f64]>) =
-            match result.wall_is_fixed {
-                Some(_) => (
-                    format!("{}{CPU_SUFFIX}", result.name),
-                    WorkloadResult::cpu_samples_of,
-                ),
-                None => (result.name.to_string(), WorkloadResult::samples_of),
+        let by_cpu = result.wall_is_fixed.is_some();
+        let label = if by_cpu {
+            format!("{}{CPU_SUFFIX}", result.name)
+        } else {
+            result.name.to_string()
+        };
+        let medians = Kind::ALL.map(|k| {
+            let samples = if by_cpu {
+                result.cpu_samples_of(k)
+            } else {
+                result.samples_of(k)
             };
-        let medians = Kind::ALL.map(|k| samples(result, k).and_then(Summary::of).map(|s| s.median));
+            samples.and_then(Summary::of).map(|s| s.median)
+        });
         rows.push(svg::Row {
             label,
             ratios: ratios(medians),

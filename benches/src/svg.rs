@@ -201,8 +201,8 @@ fn axis<'a>(ratios: impl Iterator<Item = &'a f64>) -> (f64, f64) {
     let lo = STOPS
         .iter()
         .copied()
-        .filter(|s| *s <= min)
-        .last()
+        .rev()
+        .find(|s| *s <= min)
         .unwrap_or(STOPS[0]);
     let hi = STOPS
         .iter()

@@ -5,7 +5,9 @@
 //!   sleeps dropped unpolled (a request handler's guard timers, most of
 //!   which never fire).
 //! - `timer_fire`: many concurrent sleeps with deadlines spread over 100 ms,
-//!   all awaited.
+//!   all awaited. Its wall time is that spread (about 1.00 by
+//!   construction), so its CPU time is the row's measure
+//!   ([`Workload::wall_is_fixed`]).
 //! - `timer_reset`: a registered sleep pushed back again and again (a
 //!   keep-alive timer reset on every request, as hyper does).
 //!
