@@ -474,11 +474,12 @@ pub fn svg(cfg: &Config, results: &[WorkloadResult], extras: &Extras) -> String 
     svg::render(&svg::Chart {
         title: "weft-bench: weft/tokio and weft/smol per row (below 1.00: weft faster)".to_string(),
         subtitle: format!(
-            "{}; {}; {} workers, {} samples; wall-time ratios of medians unless the row says otherwise",
+            "{}; {}; {} workers, {} samples of ~{} ms; wall-time ratios of medians unless the row says otherwise",
             crate::host::describe(),
             crate::host::today_utc(),
             cfg.workers,
-            cfg.reps
+            cfg.reps,
+            cfg.sample_target.as_millis()
         ),
         rows,
     })
