@@ -81,8 +81,8 @@
 //! Beside the wall time, each sample reads the process's CPU time (user +
 //! system of every thread, `getrusage(RUSAGE_SELF)`, `cpu.rs`) over the
 //! same iterations. All three runtimes live in the bench process, so
-//! before each sample the bench waits (up to 50 ms) until the process is
-//! idle (under 5% of a core over half a millisecond): the runtime that ran
+//! before each sample the bench waits (up to 50 ms) until every thread but
+//! its own is idle (under 5% of a core over half a millisecond): the runtime that ran
 //! before has parked its workers and dropped its tasks, and costs the
 //! sample nothing. A sample's CPU time is then the runtime under test's:
 //! the bench thread in `block_on` (spinning included), its workers, its
