@@ -39,8 +39,46 @@ pub fn weft_io_backend() -> String {
     }
 }
 
+/// Today's date in UTC, `YYYY-MM-DD`, for the chart's title (from the
+/// system clock; 1970-01-01 if it is set before then).
+pub fn today_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_date(secs / 86_400);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The proleptic Gregorian date `days` days after 1970-01-01: counted in
+/// 400-year eras of 146,097 days, with years starting on 1 March so the
+/// leap day is the last day of a year.
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468; // days since 0000-03-01
+    let era = z / 146_097;
+    let doe = z % 146_097; // day of the era, 0..146_096
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // 0..399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the March year
+    let mp = (5 * doy + 2) / 153; // month from March, 0..11
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil_date(0), (1970, 1, 1));
+        assert_eq!(super::civil_date(59), (1970, 3, 1));
+        // 2000-02-29 (a leap day of a 400-year), and the day after.
+        assert_eq!(super::civil_date(11_016), (2000, 2, 29));
+        assert_eq!(super::civil_date(11_017), (2000, 3, 1));
+        // 2026-12-06.
+        assert_eq!(super::civil_date(20_793), (2026, 12, 6));
+        assert_eq!(super::today_utc().len(), 10);
+    }
+
     #[test]
     fn the_host_line_names_cores_and_the_backend_line_a_backend() {
         assert!(super::describe().ends_with(" cores"));

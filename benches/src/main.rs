@@ -8,9 +8,11 @@
 //! the network workloads (`workloads/net.rs`, and the `tcp_many_clients`
 //! latency rows and `tcp_idle_connections` memory row; see `tcp_clients.rs`
 //! and `tcp_idle.rs`), the file (`fs_read`, `workloads/fs.rs`) and sync
-//! workloads on weft, tokio and smol, each with the same number of worker
-//! threads, each on its own timer, socket and file APIs, and prints one
-//! table.
+//! workloads (tokio's `sync_*` shapes, and request/reply between tasks:
+//! `sync_request_reply_1_server`, `sync_request_reply_4_servers`) on weft,
+//! tokio and smol, each with the same number of worker threads, each on
+//! its own timer, socket and file APIs, and prints one table of wall times
+//! and one of CPU times, and with `--svg` a chart of the ratios.
 //! The workloads are written once, generic over the runtime; every runtime
 //! uses the same channel crate (`futures-channel`), so only the schedulers
 //! differ; and each workload checks its own result (task counts, values), so
@@ -22,6 +24,7 @@
 //! cargo run --release -p weft-bench                  # full run, under a minute
 //! cargo run --release -p weft-bench -- --quick       # smoke run for CI, a few seconds
 //! cargo run --release -p weft-bench -- --workers 8 --filter spawn --json out.json
+//! cargo run --release -p weft-bench -- --svg docs/bench-latest.svg   # and the chart
 //! ```
 //!
 //! Flags:
@@ -34,7 +37,14 @@
 //!   `timer_lateness`; `tcp_many_clients` and `tcp_idle_connections` are
 //!   their rows' names (`--filter tcp` picks them with the other TCP rows).
 //! - `--runtimes LIST`: comma-separated subset of `weft,tokio,smol`.
-//! - `--json PATH`: also write every sample and summary as JSON.
+//! - `--json PATH`: also write every sample and summary as JSON (wall and
+//!   CPU times, their ratios, the host).
+//! - `--svg PATH`: also draw the ratios as an SVG chart (`svg.rs`): a pair
+//!   of bars per row of the wall table (weft/tokio, weft/smol) on a log
+//!   scale from 1.00, lines at 1.00 and at the 0.75 target, the host and
+//!   date in the title. `timer_fire` is drawn with its CPU ratios, and
+//!   `http_hello req/s` turned over (`1/(req/s)`), so that left of 1.00
+//!   is weft's way on every row.
 //! - `--quick`: few reps, short samples, 100,000 tasks for the memory row,
 //!   1,000 idle connections, 100 clients of 10 requests each.
 //! - `--sample-ms MS`: target wall time of one sample (default 30; 5 quick).
@@ -68,6 +78,16 @@
 //! parked. The table's header line says how much CPU other processes took
 //! while the workloads ran: above a few percent, expect noise.
 //!
+//! Beside the wall time, each sample reads the process's CPU time (user +
+//! system of every thread, `getrusage(RUSAGE_SELF)`, `cpu.rs`) over the
+//! same iterations. All three runtimes live in the bench process, so
+//! before each sample the bench waits (up to 50 ms) until every thread but
+//! its own is idle (under 5% of a core over half a millisecond): the runtime that ran
+//! before has parked its workers and dropped its tasks, and costs the
+//! sample nothing. A sample's CPU time is then the runtime under test's:
+//! the bench thread in `block_on` (spinning included), its workers, its
+//! blocking pool and reactor threads.
+//!
 //! # The table
 //!
 //! - `weft`, `tokio`, `smol`: the median time per iteration over the
@@ -76,6 +96,22 @@
 //!   only where their difference is well above it.
 //! - `weft/tokio`, `weft/smol`: ratios of the medians; below 1.00 weft is
 //!   faster, above 1.00 slower.
+//! - The `cpu time` block: a row `NAME cpu` per workload (and for
+//!   `tcp_many_clients`' rounds) with the median CPU time per iteration
+//!   ±IQR and the ratios of the medians, laid out as the wall rows. CPU
+//!   time over wall time is how many cores the runtime kept busy; a
+//!   runtime that spins to answer sooner shows a lower wall ratio and a
+//!   higher CPU ratio. `timer_fire`'s wall time is its own 100 ms spread
+//!   of deadlines (about 1.00 by construction): its `cpu` row is its
+//!   measure. The rows' names differ from the wall rows' (` cpu`), so a
+//!   tool that reads ratios by row name (`../shared/tools/ab-rounds`)
+//!   reads both.
+//! - `sync_request_reply_1_server` / `_4_servers`: 100 client tasks each
+//!   make 50 requests, one at a time, through a bounded mpsc (32) to
+//!   server tasks that answer on the oneshot each request carries (client
+//!   `c`'s request `r` to server `(c + r) % servers`), as actor-style
+//!   servers do; neither side is the `block_on` thread. The time is per
+//!   5,000 request/replies.
 //! - `timer_lateness p50 / p99 / max`: quantiles of how late 1,000
 //!   concurrent 10 ms sleeps wake, over 20 rounds per runtime (3 with
 //!   `--quick`); the ratios are of the quantiles.
@@ -107,6 +143,7 @@
 //!   more) and the 99th-percentile latency (below 1.00: weft answers
 //!   sooner). See `http.rs`.
 
+mod cpu;
 mod host;
 mod http;
 mod lateness;
@@ -116,6 +153,7 @@ mod memory;
 mod report;
 mod rt;
 mod stats;
+mod svg;
 mod tcp_clients;
 mod tcp_idle;
 mod watchdog;
@@ -131,7 +169,7 @@ use watchdog::Watchdog;
 
 const USAGE: &str = "\
 usage: weft-bench [--workers N] [--reps N] [--filter SUBSTR]... [--runtimes weft,tokio,smol]
-                  [--json PATH] [--quick] [--sample-ms MS] [--memory-tasks N]
+                  [--json PATH] [--svg PATH] [--quick] [--sample-ms MS] [--memory-tasks N]
                   [--idle-connections N] [--timeout-s S]
                   [--http [--http-seconds S]]
 Runs tokio's scheduler workloads on weft, tokio and smol and prints one table.
@@ -145,6 +183,7 @@ struct Args {
     filters: Vec<String>,
     kinds: Vec<Kind>,
     json: Option<String>,
+    svg: Option<String>,
     quick: bool,
     sample_ms: Option<u64>,
     memory_tasks: Option<usize>,
@@ -164,6 +203,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         filters: Vec::new(),
         kinds: Kind::ALL.to_vec(),
         json: None,
+        svg: None,
         quick: false,
         sample_ms: None,
         memory_tasks: None,
@@ -211,6 +251,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     .collect();
             }
             "--json" => args.json = Some(value(&flag, it.next())?),
+            "--svg" => args.svg = Some(value(&flag, it.next())?),
             "--quick" => args.quick = true,
             "--sample-ms" => args.sample_ms = Some(number(&flag, it.next())?),
             "--memory-tasks" => args.memory_tasks = Some(number(&flag, it.next())?),
@@ -414,6 +455,16 @@ fn main() -> ExitCode {
             }
         }
     }
+    if let Some(path) = &args.svg {
+        let chart = report::svg(&cfg, &results, &extras);
+        match std::fs::write(path, chart) {
+            Ok(()) => eprintln!("weft-bench: wrote {path}"),
+            Err(e) => {
+                eprintln!("weft-bench: writing {path}: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
     if extras.any_failed() {
         code = ExitCode::FAILURE;
     }
@@ -447,6 +498,10 @@ mod tests {
         assert!(a.quick);
         assert_eq!(a.json.as_deref(), Some("x.json"));
         assert_eq!(
+            parse("--svg docs/x.svg").unwrap().svg.as_deref(),
+            Some("docs/x.svg")
+        );
+        assert_eq!(
             parse("--memory-tasks 1_000").unwrap().memory_tasks,
             Some(1000)
         );
@@ -463,6 +518,7 @@ mod tests {
     #[test]
     fn errors() {
         assert!(parse("--workers").is_err());
+        assert!(parse("--svg").is_err());
         assert!(parse("--workers 0").is_err());
         assert!(parse("--runtimes tokio,async-std").is_err());
         assert!(parse("--frobnicate").is_err());

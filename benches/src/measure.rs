@@ -7,14 +7,18 @@
 //! does the same work). Then `reps` repetitions each take one sample from
 //! every runtime, in an order that changes every repetition (see [`order`]),
 //! so no runtime always runs first, or always right after the same other
-//! runtime.
+//! runtime. Before each sample the bench waits for the process to go idle
+//! ([`crate::cpu::wait_idle`]), so what the previous runtime left running
+//! (workers spinning before they park, tasks being dropped) neither takes
+//! cores from the sample nor lands in its CPU time.
 
 use std::time::{Duration, Instant};
 
+use crate::cpu;
 use crate::rt::{AnyRuntime, Kind, Runtime, WithRuntime};
 use crate::stats;
 use crate::watchdog::Watchdog;
-use crate::workloads::{Visitor, Workload};
+use crate::workloads::{Timing, Visitor, Workload};
 
 /// How workloads are measured.
 pub struct Config {
@@ -40,23 +44,47 @@ impl Config {
 /// Largest number of iterations in one sample.
 const MAX_ITERS: u64 = 1_000_000;
 
+/// How long the bench waits, at most, for the process to go idle before a
+/// sample (see [`cpu::wait_idle`]).
+const SETTLE_LIMIT: Duration = Duration::from_millis(50);
+
 /// The samples of one workload.
 pub struct WorkloadResult {
     pub name: &'static str,
     pub iters_per_sample: u64,
-    /// Per runtime, in `Config::kinds` order: nanoseconds per iteration, one
-    /// value per repetition.
+    /// Per runtime, in `Config::kinds` order: nanoseconds of wall time per
+    /// iteration, one value per repetition.
     pub samples: Vec<(Kind, Vec<f64>)>,
+    /// Per runtime, in the same order: nanoseconds of the process's CPU
+    /// time per iteration, one value per repetition (empty where there is
+    /// no CPU clock).
+    pub cpu_samples: Vec<(Kind, Vec<f64>)>,
+    /// Samples that started before the process had gone idle (the wait
+    /// gave up after [`SETTLE_LIMIT`]): their CPU time may hold someone
+    /// else's.
+    pub unsettled: usize,
+    /// Why the row's wall time means nothing, if it does not
+    /// ([`Workload::wall_is_fixed`]).
+    pub wall_is_fixed: Option<&'static str>,
 }
 
 impl WorkloadResult {
-    /// The samples of `kind`, if it ran.
+    /// The wall-time samples of `kind`, if it ran.
     pub fn samples_of(&self, kind: Kind) -> Option<&[f64]> {
-        self.samples
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, s)| s.as_slice())
+        find(&self.samples, kind)
     }
+
+    /// The CPU-time samples of `kind`, if it ran and there is a CPU clock.
+    pub fn cpu_samples_of(&self, kind: Kind) -> Option<&[f64]> {
+        find(&self.cpu_samples, kind).filter(|s| !s.is_empty())
+    }
+}
+
+fn find(per_runtime: &[(Kind, Vec<f64>)], kind: Kind) -> Option<&[f64]> {
+    per_runtime
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, s)| s.as_slice())
 }
 
 /// Runs every selected workload and collects the results.
@@ -92,9 +120,9 @@ struct Sample<'w, W> {
 }
 
 impl<W: Workload> WithRuntime for Sample<'_, W> {
-    type Output = Duration;
+    type Output = Timing;
 
-    fn call<R: Runtime>(self, rt: &R) -> Duration {
+    fn call<R: Runtime>(self, rt: &R) -> Timing {
         self.workload.sample(rt, self.iters)
     }
 }
@@ -145,7 +173,7 @@ fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) ->
     let name = workload.name();
     let runtimes = build_runtimes(cfg);
 
-    let sample = |rt: &AnyRuntime, iters: u64| -> Duration {
+    let sample = |rt: &AnyRuntime, iters: u64| -> Timing {
         watchdog.arm(format!(
             "{name} on {} ({iters} iterations)",
             rt.kind().name()
@@ -163,7 +191,7 @@ fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) ->
             let start = Instant::now();
             let mut iters = 1;
             loop {
-                let per_iter = sample(rt, iters).as_nanos() as f64 / iters as f64;
+                let per_iter = sample(rt, iters).wall.as_nanos() as f64 / iters as f64;
                 if start.elapsed() >= cfg.warmup || iters >= MAX_ITERS {
                     break per_iter;
                 }
@@ -177,20 +205,37 @@ fn run_workload<W: Workload>(cfg: &Config, watchdog: &Watchdog, workload: &W) ->
     eprintln!("  {name}: {iters} iterations per sample");
 
     let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.reps); runtimes.len()];
+    let mut cpu_samples: Vec<Vec<f64>> = vec![Vec::with_capacity(cfg.reps); runtimes.len()];
+    let mut unsettled = 0;
     for rep in 0..cfg.reps {
         for i in order(rep, runtimes.len()) {
-            let elapsed = sample(&runtimes[i], iters);
-            samples[i].push(elapsed.as_nanos() as f64 / iters as f64);
+            if !cpu::wait_idle(SETTLE_LIMIT) {
+                unsettled += 1;
+            }
+            let timing = sample(&runtimes[i], iters);
+            samples[i].push(timing.wall.as_nanos() as f64 / iters as f64);
+            if let Some(cpu) = timing.cpu {
+                cpu_samples[i].push(cpu.as_nanos() as f64 / iters as f64);
+            }
         }
     }
     watchdog.arm(format!("shutting the runtimes down after {name}"));
     drop(runtimes);
     watchdog.disarm();
 
+    if unsettled > 0 {
+        eprintln!(
+            "  {name}: {unsettled} samples started before the process was idle \
+             (something kept running between samples); their CPU times may be high"
+        );
+    }
     WorkloadResult {
         name,
         iters_per_sample: iters,
         samples: cfg.kinds.iter().copied().zip(samples).collect(),
+        cpu_samples: cfg.kinds.iter().copied().zip(cpu_samples).collect(),
+        unsettled,
+        wall_is_fixed: workload.wall_is_fixed(),
     }
 }
 

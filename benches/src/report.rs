@@ -6,6 +6,7 @@ use crate::http::{self, HttpResult};
 use crate::measure::{Config, WorkloadResult};
 use crate::rt::Kind;
 use crate::stats::{ratio, Summary};
+use crate::svg;
 use crate::tcp_clients::{self, ClientsResult};
 use crate::tcp_idle::{self, IdleResult};
 
@@ -104,11 +105,29 @@ const LATENESS_ROWS: [(&str, f64); 3] = [
 /// Above this share of CPU time used by other processes, the table warns.
 const NOISY_LOAD: f64 = 0.05;
 
+/// The narrowest the name column gets; it widens to the longest name.
 const NAME_WIDTH: usize = 24;
-const CELL_WIDTH: usize = 17;
-const RATIO_WIDTH: usize = 11;
+const CELL_WIDTH: usize = 15;
+const RATIO_WIDTH: usize = 10;
 
-/// The table, as printed.
+/// What the CPU block's rows add to a workload's name.
+const CPU_SUFFIX: &str = " cpu";
+
+/// One line of a table before layout.
+enum Line {
+    /// A row: its name, one cell per runtime (in [`Kind::ALL`] order), and
+    /// the values its ratios are taken of.
+    Row {
+        name: String,
+        cells: [String; 3],
+        values: [Option<f64>; 3],
+    },
+    /// A line under a row (why a runtime has no number), printed as is.
+    Note(String),
+}
+
+/// The table, as printed: the wall-time rows (and the rows measured
+/// apart), then the CPU-time rows, then the notes on the rows.
 ///
 /// `others_load` is the share of CPU time other processes used while the
 /// workloads ran (see [`crate::load`]).
@@ -118,6 +137,17 @@ pub fn table(
     extras: &Extras,
     others_load: Option<f64>,
 ) -> String {
+    let main = main_lines(results, extras);
+    let cpu = cpu_lines(results, extras);
+    let name_width = main
+        .iter()
+        .chain(&cpu)
+        .filter_map(|line| match line {
+            Line::Row { name, .. } => Some(name.chars().count() + 1),
+            Line::Note(_) => None,
+        })
+        .fold(NAME_WIDTH, usize::max);
+
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -147,7 +177,43 @@ pub fn table(
         );
     }
     let _ = writeln!(out);
-    let mut header = format!("{:<NAME_WIDTH$}", "workload");
+    let header = header_line("workload", name_width);
+    let _ = writeln!(out, "{header}");
+    let _ = writeln!(out, "{}", "-".repeat(header.chars().count()));
+    render(&mut out, &main, name_width);
+
+    if !cpu.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "(cpu time: user + system of the whole process, every thread, over the same iterations as the wall time; \
+             median per iteration ±IQR; ratios: of medians)"
+        );
+        let header = header_line("cpu time", name_width);
+        let _ = writeln!(out, "{header}");
+        let _ = writeln!(out, "{}", "-".repeat(header.chars().count()));
+        render(&mut out, &cpu, name_width);
+    }
+
+    for result in results {
+        if let Some(why) = result.wall_is_fixed {
+            let _ = writeln!(out, "({}: {why}; its cpu row is the measure)", result.name);
+        }
+        if result.unsettled > 0 {
+            let _ = writeln!(
+                out,
+                "({}: {} samples started before the process had gone idle; their cpu times may hold another's)",
+                result.name, result.unsettled
+            );
+        }
+    }
+    notes(&mut out, extras);
+    out
+}
+
+/// The header line of a block whose name column is headed `first`.
+fn header_line(first: &str, name_width: usize) -> String {
+    let mut header = format!("{first:<name_width$}");
     for kind in Kind::ALL {
         let _ = write!(header, " {:>CELL_WIDTH$}", kind.name());
     }
@@ -156,56 +222,95 @@ pub fn table(
         " {:>RATIO_WIDTH$} {:>RATIO_WIDTH$}",
         "weft/tokio", "weft/smol"
     );
-    let _ = writeln!(out, "{header}");
-    let _ = writeln!(out, "{}", "-".repeat(header.len()));
+    header
+}
 
+/// The main block: each workload's wall time, then the rows measured
+/// apart.
+fn main_lines(results: &[WorkloadResult], extras: &Extras) -> Vec<Line> {
+    let mut lines = Vec::new();
     for result in results {
         let summaries = Kind::ALL.map(|k| result.samples_of(k).and_then(Summary::of));
-        time_row(&mut out, result.name, summaries);
+        lines.push(time_row(result.name, summaries));
     }
 
     if let Some(lateness) = &extras.lateness {
         for (name, q) in LATENESS_ROWS {
-            let values = Kind::ALL.map(|k| lateness.quantile(k, q));
-            quantile_row(&mut out, name, values);
+            lines.push(quantile_row(
+                name,
+                Kind::ALL.map(|k| lateness.quantile(k, q)),
+            ));
         }
     }
 
     if let Some(clients) = &extras.clients {
-        time_row(
-            &mut out,
+        lines.push(time_row(
             tcp_clients::NAME,
             Kind::ALL.map(|k| clients.time(k)),
-        );
+        ));
         for (name, q) in tcp_clients::QUANTILE_ROWS {
-            let values = Kind::ALL.map(|k| clients.quantile(k, q));
-            quantile_row(&mut out, name, values);
+            lines.push(quantile_row(
+                name,
+                Kind::ALL.map(|k| clients.quantile(k, q)),
+            ));
         }
     }
 
     if let Some(memory) = &extras.memory {
-        bytes_row(&mut out, "memory / pending task", &memory.per_runtime);
-        bytes_row(&mut out, "memory / pending timer", &memory.per_timer);
+        bytes_rows(&mut lines, "memory / pending task", &memory.per_runtime);
+        bytes_rows(&mut lines, "memory / pending timer", &memory.per_timer);
     }
 
     if let Some(idle) = &extras.idle {
-        bytes_row(&mut out, tcp_idle::NAME, &idle.per_runtime);
+        bytes_rows(&mut lines, tcp_idle::NAME, &idle.per_runtime);
     }
 
     if let Some(http) = &extras.http {
         let rps = Kind::ALL.map(|k| http.stats_of(k).map(|s| s.requests_per_sec));
-        let cells = rps.map(|v| v.map_or("-".to_string(), human_rate));
-        row(&mut out, "http_hello req/s", &cells, rps);
+        lines.push(Line::Row {
+            name: "http_hello req/s".to_string(),
+            cells: rps.map(|v| v.map_or("-".to_string(), human_rate)),
+            values: rps,
+        });
         let p99 = Kind::ALL.map(|k| http.stats_of(k).map(|s| s.p99_ns));
-        let cells = p99.map(|v| v.map_or("-".to_string(), human_time));
-        row(&mut out, "http_hello p99", &cells, p99);
+        lines.push(quantile_row("http_hello p99", p99));
         for (kind, r) in &http.per_runtime {
             if let Err(e) = r {
-                let _ = writeln!(out, "  {}, {}: {e}", http::NAME, kind.name());
+                lines.push(Line::Note(format!(
+                    "  {}, {}: {e}",
+                    http::NAME,
+                    kind.name()
+                )));
             }
         }
     }
+    lines
+}
 
+/// The CPU block: each workload's CPU time per iteration (and the many
+/// clients' per round), where there is a CPU clock.
+fn cpu_lines(results: &[WorkloadResult], extras: &Extras) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for result in results {
+        let summaries = Kind::ALL.map(|k| result.cpu_samples_of(k).and_then(Summary::of));
+        if summaries.iter().any(Option::is_some) {
+            lines.push(time_row(&format!("{}{CPU_SUFFIX}", result.name), summaries));
+        }
+    }
+    if let Some(clients) = &extras.clients {
+        let summaries = Kind::ALL.map(|k| clients.cpu_time(k));
+        if summaries.iter().any(Option::is_some) {
+            lines.push(time_row(
+                &format!("{}{CPU_SUFFIX}", tcp_clients::NAME),
+                summaries,
+            ));
+        }
+    }
+    lines
+}
+
+/// The notes on the rows measured apart: what each measured.
+fn notes(out: &mut String, extras: &Extras) {
     if let Some(lateness) = &extras.lateness {
         let _ = writeln!(
             out,
@@ -254,52 +359,130 @@ pub fn table(
             http.duration.as_secs()
         );
     }
-    out
 }
 
 /// A row of times: each cell the median ±IQR, the ratios of the medians.
-fn time_row(out: &mut String, name: &str, summaries: [Option<Summary>; 3]) {
-    let cells = summaries.map(|s| match s {
-        Some(s) => format!("{} ±{:.0}%", human_time(s.median), s.iqr_pct()),
-        None => "-".to_string(),
-    });
-    let medians = summaries.map(|s| s.map(|s| s.median));
-    row(out, name, &cells, medians);
+fn time_row(name: &str, summaries: [Option<Summary>; 3]) -> Line {
+    Line::Row {
+        name: name.to_string(),
+        cells: summaries.map(|s| match s {
+            Some(s) => format!("{} ±{:.0}%", human_time(s.median), s.iqr_pct()),
+            None => "-".to_string(),
+        }),
+        values: summaries.map(|s| s.map(|s| s.median)),
+    }
 }
 
 /// A row of quantiles, in ns.
-fn quantile_row(out: &mut String, name: &str, values: [Option<f64>; 3]) {
-    let cells = values.map(|v| v.map_or("-".to_string(), human_time));
-    row(out, name, &cells, values);
+fn quantile_row(name: &str, values: [Option<f64>; 3]) -> Line {
+    Line::Row {
+        name: name.to_string(),
+        cells: values.map(|v| v.map_or("-".to_string(), human_time)),
+        values,
+    }
 }
 
 /// A row of bytes, and under it why any runtime has none.
-fn bytes_row(out: &mut String, name: &str, per_runtime: &[(Kind, Result<f64, String>)]) {
-    let bytes = Kind::ALL.map(|k| bytes_of(per_runtime, k));
+fn bytes_rows(lines: &mut Vec<Line>, name: &str, per_runtime: &[(Kind, Result<f64, String>)]) {
     let cells = Kind::ALL.map(|k| match per_runtime.iter().find(|(kk, _)| *kk == k) {
         Some((_, Ok(b))) => format!("{b:.0} B"),
         Some((_, Err(_))) => "failed".to_string(),
         None => "-".to_string(),
     });
-    row(out, name, &cells, bytes);
+    lines.push(Line::Row {
+        name: name.to_string(),
+        cells,
+        values: Kind::ALL.map(|k| bytes_of(per_runtime, k)),
+    });
     for (kind, r) in per_runtime {
         if let Err(e) = r {
-            let _ = writeln!(out, "  {name}, {}: {e}", kind.name());
+            lines.push(Line::Note(format!("  {name}, {}: {e}", kind.name())));
         }
     }
 }
 
-fn row(out: &mut String, name: &str, cells: &[String; 3], values: [Option<f64>; 3]) {
-    let [weft, tokio, smol] = values;
-    let mut line = format!("{name:<NAME_WIDTH$}");
-    for cell in cells {
-        let _ = write!(line, " {cell:>CELL_WIDTH$}");
+/// Lays `lines` out under a header `name_width` wide in its first column.
+fn render(out: &mut String, lines: &[Line], name_width: usize) {
+    for line in lines {
+        match line {
+            Line::Row {
+                name,
+                cells,
+                values: [weft, tokio, smol],
+            } => {
+                let mut text = format!("{name:<name_width$}");
+                for cell in cells {
+                    let _ = write!(text, " {cell:>CELL_WIDTH$}");
+                }
+                for r in [ratio(*weft, *tokio), ratio(*weft, *smol)] {
+                    let r = r.map_or("-".to_string(), |r| format!("{r:.2}"));
+                    let _ = write!(text, " {r:>RATIO_WIDTH$}");
+                }
+                let _ = writeln!(out, "{text}");
+            }
+            Line::Note(note) => {
+                let _ = writeln!(out, "{note}");
+            }
+        }
     }
-    for r in [ratio(weft, tokio), ratio(weft, smol)] {
-        let r = r.map_or("-".to_string(), |r| format!("{r:.2}"));
-        let _ = write!(line, " {r:>RATIO_WIDTH$}");
+}
+
+/// The ratio chart (`--svg`): a bar pair per row of the main block, the
+/// wall-time ratios except where a row's wall time is fixed (its CPU
+/// ratios, the label says so), `http_hello req/s` turned over so that
+/// below 1.00 is weft's way on every row.
+pub fn svg(cfg: &Config, results: &[WorkloadResult], extras: &Extras) -> String {
+    let ratios = |[weft, tokio, smol]: [Option<f64>; 3]| [ratio(weft, tokio), ratio(weft, smol)];
+    let mut rows = Vec::new();
+    for result in results {
+        let by_cpu = result.wall_is_fixed.is_some();
+        let label = if by_cpu {
+            format!("{}{CPU_SUFFIX}", result.name)
+        } else {
+            result.name.to_string()
+        };
+        let medians = Kind::ALL.map(|k| {
+            let samples = if by_cpu {
+                result.cpu_samples_of(k)
+            } else {
+                result.samples_of(k)
+            };
+            samples.and_then(Summary::of).map(|s| s.median)
+        });
+        rows.push(svg::Row {
+            label,
+            ratios: ratios(medians),
+        });
     }
-    let _ = writeln!(out, "{line}");
+    for line in main_lines(&[], extras) {
+        if let Line::Row { name, values, .. } = line {
+            let (label, values) = if name == "http_hello req/s" {
+                // Time per request: below 1 is weft's way, as everywhere.
+                (
+                    "http_hello 1/(req/s)".to_string(),
+                    values.map(|v| v.map(|v| 1.0 / v)),
+                )
+            } else {
+                (name, values)
+            };
+            rows.push(svg::Row {
+                label,
+                ratios: ratios(values),
+            });
+        }
+    }
+    svg::render(&svg::Chart {
+        title: "weft-bench: weft/tokio and weft/smol per row (below 1.00: weft faster)".to_string(),
+        subtitle: format!(
+            "{}; {}; {} workers, {} samples of ~{} ms; wall-time ratios of medians unless the row says otherwise",
+            crate::host::describe(),
+            crate::host::today_utc(),
+            cfg.workers,
+            cfg.reps,
+            cfg.sample_target.as_millis()
+        ),
+        rows,
+    })
 }
 
 /// Requests per second, three significant digits.
@@ -346,10 +529,11 @@ pub fn json(
     let mut out = String::new();
     let _ = write!(
         out,
-        "{{\"schema\":1,\"workers\":{},\"reps\":{},\"sample_target_ms\":{},\"unit\":\"ns per iteration\",\"others_cpu_share\":{},\"runtimes\":[{}],\"workloads\":[",
+        "{{\"schema\":1,\"workers\":{},\"reps\":{},\"sample_target_ms\":{},\"unit\":\"ns per iteration\",\"cpu_unit\":\"ns of process CPU time (user + system) per iteration\",\"host\":{},\"others_cpu_share\":{},\"runtimes\":[{}],\"workloads\":[",
         cfg.workers,
         cfg.reps,
         cfg.sample_target.as_millis(),
+        json_str(&crate::host::describe()),
         others_load.map_or("null".into(), json_num),
         cfg.kinds
             .iter()
@@ -373,7 +557,28 @@ pub fn json(
         );
         let medians =
             Kind::ALL.map(|k| result.samples_of(k).and_then(Summary::of).map(|s| s.median));
-        let _ = write!(out, "}},\"ratios\":{}}}", json_ratios(medians));
+        let _ = write!(out, "}},\"ratios\":{},\"cpu\":{{", json_ratios(medians));
+        json_samples(
+            &mut out,
+            result
+                .cpu_samples
+                .iter()
+                .filter(|(_, s)| !s.is_empty())
+                .map(|(k, s)| (*k, s.as_slice())),
+        );
+        let cpu_medians = Kind::ALL.map(|k| {
+            result
+                .cpu_samples_of(k)
+                .and_then(Summary::of)
+                .map(|s| s.median)
+        });
+        let _ = write!(
+            out,
+            "}},\"cpu_ratios\":{},\"unsettled_samples\":{},\"wall_is_fixed\":{}}}",
+            json_ratios(cpu_medians),
+            result.unsettled,
+            result.wall_is_fixed.map_or("null".into(), json_str)
+        );
     }
     out.push(']');
     if let Some(lateness) = &extras.lateness {
@@ -408,8 +613,22 @@ pub fn json(
         let medians = Kind::ALL.map(|k| clients.time(k).map(|s| s.median));
         let _ = write!(
             out,
-            "}},\"ratios\":{},\"latency_quantiles\":{{",
+            "}},\"ratios\":{},\"round_cpu\":{{",
             json_ratios(medians)
+        );
+        json_samples(
+            &mut out,
+            clients
+                .per_runtime
+                .iter()
+                .filter(|(_, s)| !s.rounds_cpu_ns.is_empty())
+                .map(|(k, s)| (*k, s.rounds_cpu_ns.as_slice())),
+        );
+        let cpu_medians = Kind::ALL.map(|k| clients.cpu_time(k).map(|s| s.median));
+        let _ = write!(
+            out,
+            "}},\"cpu_ratios\":{},\"latency_quantiles\":{{",
+            json_ratios(cpu_medians)
         );
         json_quantiles(&mut out, &tcp_clients::QUANTILE_ROWS, |k, q| {
             clients.quantile(k, q)
@@ -620,6 +839,7 @@ mod tests {
                 .map(|&k| {
                     let samples = Samples {
                         rounds_ns: vec![2e6],
+                        rounds_cpu_ns: vec![3e6],
                         latencies_ns: vec![1e3, 2e3, 3e3],
                     };
                     (k, samples)
@@ -649,6 +869,7 @@ mod tests {
                 .unwrap_or_else(|| panic!("no {name} row in\n{table}"))
         };
         assert!(line("tcp_many_clients").contains("2.00 ms ±0%"));
+        assert!(line("tcp_many_clients cpu").contains("3.00 ms ±0%"));
         assert!(line("tcp_many_clients p50").contains("2.00 µs"));
         assert!(line("tcp_many_clients p99").contains("2.98 µs"));
         let idle_row = line("tcp_idle_connections");
@@ -661,6 +882,144 @@ mod tests {
         assert!(json.contains("\"tcp_idle_connections\":{\"connections\":10,"));
         assert!(json.contains("\"smol\":{\"error\":\"no descriptors\"}"));
         assert!(json.contains("\"tcp_many_clients p99\":{\"weft\":2980,"));
+        assert!(json.contains("\"round_cpu\":{\"weft\":{\"median\":3000000,"));
+    }
+
+    fn config() -> Config {
+        Config {
+            workers: 2,
+            reps: 3,
+            sample_target: std::time::Duration::from_millis(5),
+            warmup: std::time::Duration::from_millis(5),
+            filters: Vec::new(),
+            kinds: Kind::ALL.to_vec(),
+        }
+    }
+
+    /// A workload's result with these wall and CPU medians (ns) per
+    /// runtime, three samples each.
+    fn result(
+        name: &'static str,
+        wall: [f64; 3],
+        cpu: [f64; 3],
+        wall_is_fixed: Option<&'static str>,
+    ) -> WorkloadResult {
+        let samples = |medians: [f64; 3]| {
+            Kind::ALL
+                .iter()
+                .zip(medians)
+                .map(|(&k, m)| (k, vec![m * 0.9, m, m * 1.1]))
+                .collect()
+        };
+        WorkloadResult {
+            name,
+            iters_per_sample: 10,
+            samples: samples(wall),
+            cpu_samples: samples(cpu),
+            unsettled: 0,
+            wall_is_fixed,
+        }
+    }
+
+    /// The CPU block has a row per workload with the CPU medians and
+    /// ratios; the wall rows stay where the ratio parser of
+    /// `../shared/tools/ab-rounds` looks for them (the last two columns,
+    /// under `weft/tokio` and `weft/smol`), and a fixed-wall row points
+    /// at its CPU row.
+    #[test]
+    fn cpu_rows_beside_the_wall_rows() {
+        let results = [
+            result("spawn_many_local", [1e6, 2e6, 4e6], [2e6, 3e6, 8e6], None),
+            result(
+                "timer_fire",
+                [1e8, 1e8, 1e8],
+                [5e6, 1e7, 2e7],
+                Some("fixed by its deadlines"),
+            ),
+        ];
+        let table = table(&config(), &results, &Extras::default(), None);
+        let cells = |name: &str| -> Vec<String> {
+            let line = table
+                .lines()
+                .find(|l| l.split("  ").next() == Some(name))
+                .unwrap_or_else(|| panic!("no {name} row in\n{table}"));
+            line.split_whitespace().map(String::from).collect()
+        };
+        let wall = cells("spawn_many_local");
+        assert_eq!(wall[wall.len() - 2..], ["0.50", "0.25"]);
+        let cpu = cells("spawn_many_local cpu");
+        assert_eq!(cpu[cpu.len() - 2..], ["0.67", "0.25"]);
+        assert!(cpu.contains(&"2.00".to_string()) && cpu.contains(&"ms".to_string()));
+        let fire = cells("timer_fire cpu");
+        assert_eq!(fire[fire.len() - 2..], ["0.50", "0.25"]);
+        assert!(table.contains("(timer_fire: fixed by its deadlines; its cpu row is the measure)"));
+        // One header with the ratio columns last, and every row aligned
+        // under it.
+        let header = table.lines().find(|l| l.starts_with("workload")).unwrap();
+        assert!(header.ends_with("weft/tokio  weft/smol"));
+        for name in ["spawn_many_local", "spawn_many_local cpu", "timer_fire cpu"] {
+            let line = table
+                .lines()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .unwrap();
+            assert_eq!(line.chars().count(), header.chars().count(), "{line}");
+        }
+
+        let json = json(&config(), &results, &Extras::default(), None);
+        assert_eq!(json.matches('{').count(), json.matches('}').count());
+        assert!(json.contains("\"cpu_ratios\":{\"weft/tokio\":0.6666"));
+        assert!(json.contains("\"wall_is_fixed\":\"fixed by its deadlines\""));
+        assert!(json.contains("\"wall_is_fixed\":null"));
+    }
+
+    /// The chart has a bar pair per row: wall ratios, CPU ratios for the
+    /// fixed-wall row, requests per second turned over.
+    #[test]
+    fn the_chart_has_every_row() {
+        use crate::http::{HttpResult, WrkStats};
+
+        let results = [
+            result("spawn_many_local", [1e6, 2e6, 4e6], [2e6, 3e6, 8e6], None),
+            result(
+                "timer_fire",
+                [1e8, 1e8, 1e8],
+                [5e6, 1e7, 2e7],
+                Some("fixed"),
+            ),
+        ];
+        let stats = |rps: f64| WrkStats {
+            requests_per_sec: rps,
+            p99_ns: 1e6,
+            requests: 1000,
+        };
+        let extras = Extras {
+            http: Some(HttpResult {
+                duration: std::time::Duration::from_secs(2),
+                per_runtime: vec![
+                    (Kind::Weft, Ok(stats(200.0))),
+                    (Kind::Tokio, Ok(stats(100.0))),
+                    (Kind::Smol, Err("wrk failed".to_string())),
+                ],
+            }),
+            ..Extras::default()
+        };
+        let chart = svg(&config(), &results, &extras);
+        let elements = svg::tests::check_xml(&chart).unwrap_or_else(|e| panic!("{e}\n{chart}"));
+        let rows = elements
+            .iter()
+            .filter(|e| e.attr("class") == Some("row"))
+            .count();
+        assert_eq!(rows, 4, "two workloads, http req/s and p99");
+        let bars = |class: &str| {
+            elements
+                .iter()
+                .filter(|e| e.attr("class") == Some(class))
+                .count()
+        };
+        assert_eq!(bars("bar weft-tokio"), 4);
+        assert_eq!(bars("bar weft-smol"), 2, "smol's http run failed");
+        assert!(chart.contains("<title>timer_fire cpu weft/tokio 0.50</title>"));
+        assert!(chart.contains("<title>http_hello 1/(req/s) weft/tokio 0.50</title>"));
     }
 
     #[test]

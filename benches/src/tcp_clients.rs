@@ -18,11 +18,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::cpu;
 use crate::measure::{alternate_rounds, build_runtimes, Config};
 use crate::rt::{Kind, Runtime, Spawner, WithRuntime};
 use crate::stats::{quantile, Summary};
 use crate::watchdog::Watchdog;
 use crate::workloads::net::{echo_server, read_exact};
+use crate::workloads::Timing;
 
 /// The name `--filter` matches, and the time row's.
 pub const NAME: &str = "tcp_many_clients";
@@ -69,6 +71,9 @@ impl Shape {
 pub struct Samples {
     /// Each round's time, start to last reply, in ns.
     pub rounds_ns: Vec<f64>,
+    /// Each round's CPU time (the process's user + system) over the same
+    /// span, in ns; empty where there is no CPU clock.
+    pub rounds_cpu_ns: Vec<f64>,
     /// The latency of every request of every round, in ns, sorted.
     pub latencies_ns: Vec<f64>,
 }
@@ -93,6 +98,11 @@ impl ClientsResult {
         Summary::of(&self.samples_of(kind)?.rounds_ns)
     }
 
+    /// The summary of `kind`'s rounds' CPU times, in ns.
+    pub fn cpu_time(&self, kind: Kind) -> Option<Summary> {
+        Summary::of(&self.samples_of(kind)?.rounds_cpu_ns)
+    }
+
     /// The `q` quantile of `kind`'s request latencies, in ns.
     pub fn quantile(&self, kind: Kind, q: f64) -> Option<f64> {
         let sorted = &self.samples_of(kind)?.latencies_ns;
@@ -107,6 +117,7 @@ pub fn measure(cfg: &Config, watchdog: &Watchdog, shape: Shape, rounds: usize) -
         .iter()
         .map(|_| Samples {
             rounds_ns: Vec::with_capacity(rounds),
+            rounds_cpu_ns: Vec::with_capacity(rounds),
             latencies_ns: Vec::with_capacity(rounds * shape.connections * shape.requests),
         })
         .collect();
@@ -116,8 +127,11 @@ pub fn measure(cfg: &Config, watchdog: &Watchdog, shape: Shape, rounds: usize) -
         runtimes,
         rounds,
         |rt| rt.with(Round { shape }),
-        |i, (elapsed, latencies)| {
-            samples[i].rounds_ns.push(elapsed.as_nanos() as f64);
+        |i, (timing, latencies)| {
+            samples[i].rounds_ns.push(timing.wall.as_nanos() as f64);
+            if let Some(cpu) = timing.cpu {
+                samples[i].rounds_cpu_ns.push(cpu.as_nanos() as f64);
+            }
             samples[i].latencies_ns.extend(latencies);
         },
     );
@@ -131,15 +145,20 @@ pub fn measure(cfg: &Config, watchdog: &Watchdog, shape: Shape, rounds: usize) -
     }
 }
 
-/// One round on one runtime: its time, and each request's latency in ns.
+/// One round on one runtime: its wall and CPU time, and each request's
+/// latency in ns.
 struct Round {
     shape: Shape,
 }
 
-impl WithRuntime for Round {
-    type Output = (Duration, Vec<f64>);
+/// How long a round waits, at most, for the process to go idle after its
+/// connections are open and before its clock starts.
+const SETTLE_LIMIT: Duration = Duration::from_millis(50);
 
-    fn call<R: Runtime>(self, rt: &R) -> (Duration, Vec<f64>) {
+impl WithRuntime for Round {
+    type Output = (Timing, Vec<f64>);
+
+    fn call<R: Runtime>(self, rt: &R) -> (Timing, Vec<f64>) {
         let Shape {
             connections,
             requests,
@@ -148,20 +167,21 @@ impl WithRuntime for Round {
         let streams = rt.block_on(rt.spawn(connect_all::<R>(addr, connections)));
 
         let sp = rt.spawner();
-        let start = Instant::now();
-        let per_client = rt.block_on(rt.spawn(async move {
-            let clients: Vec<_> = streams
-                .into_iter()
-                .enumerate()
-                .map(|(id, stream)| sp.spawn(client::<R>(id as u64, stream, requests)))
-                .collect();
-            let mut per_client = Vec::with_capacity(clients.len());
-            for client in clients {
-                per_client.push(client.await);
-            }
-            per_client
-        }));
-        let elapsed = start.elapsed();
+        cpu::wait_idle(SETTLE_LIMIT);
+        let (timing, per_client) = Timing::of(|| {
+            rt.block_on(rt.spawn(async move {
+                let clients: Vec<_> = streams
+                    .into_iter()
+                    .enumerate()
+                    .map(|(id, stream)| sp.spawn(client::<R>(id as u64, stream, requests)))
+                    .collect();
+                let mut per_client = Vec::with_capacity(clients.len());
+                for client in clients {
+                    per_client.push(client.await);
+                }
+                per_client
+            }))
+        });
 
         let latencies: Vec<f64> = per_client.into_iter().flatten().collect();
         assert_eq!(
@@ -169,7 +189,7 @@ impl WithRuntime for Round {
             connections * requests,
             "{NAME}: requests missing"
         );
-        (elapsed, latencies)
+        (timing, latencies)
     }
 }
 
@@ -276,11 +296,14 @@ mod tests {
         };
         for kind in Kind::ALL {
             let rt = kind.build(2).unwrap();
-            let (elapsed, latencies) = rt.with(Round { shape });
+            let (timing, latencies) = rt.with(Round { shape });
             assert_eq!(latencies.len(), 40, "{}", kind.name());
             assert!(latencies
                 .iter()
-                .all(|&l| l > 0.0 && l <= elapsed.as_nanos() as f64));
+                .all(|&l| l > 0.0 && l <= timing.wall.as_nanos() as f64));
+            if cpu::process_time().is_some() {
+                assert!(timing.cpu.is_some_and(|c| c > Duration::ZERO));
+            }
         }
     }
 }

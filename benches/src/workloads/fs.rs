@@ -9,9 +9,8 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-use super::{time_iters, Countdown, Visitor, Workload};
+use super::{time_iters, Countdown, Timing, Visitor, Workload};
 use crate::rt::Runtime;
 
 const FILES: usize = 1_000;
@@ -62,7 +61,7 @@ impl Workload for FsRead {
         "fs_read"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         let paths = self.files.get_or_init(Files::create).paths.clone();
         time_iters(iters, || {
             let (countdown, done) = Countdown::new(FILES);

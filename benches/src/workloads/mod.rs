@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
 
+use crate::cpu;
 use crate::rt::Runtime;
 
 pub mod fs;
@@ -27,11 +28,18 @@ pub trait Workload {
     /// The row name in the report; `--filter` matches against it.
     fn name(&self) -> &'static str;
 
-    /// Runs `iters` iterations of the workload on `rt` and returns the time
-    /// the iterations took. Setup a sample needs (background load, say) and
-    /// its teardown happen here too, outside the returned time; most
-    /// workloads just call [`time_iters`].
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration;
+    /// Runs `iters` iterations of the workload on `rt` and returns what
+    /// the iterations cost. Setup a sample needs (background load, say) and
+    /// its teardown happen here too, outside the returned time; every
+    /// workload times its iterations with [`time_iters`].
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing;
+
+    /// Why the row's wall time says nothing about the runtime, if it does
+    /// not (a row whose time is its own deadlines): the report then points
+    /// at its CPU time, and the chart shows its CPU ratios.
+    fn wall_is_fixed(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Receives workloads, each with its own type.
@@ -48,13 +56,40 @@ pub fn visit_all(v: &mut impl Visitor) {
     sync::register(v);
 }
 
-/// Times `iters` calls of `f`.
-pub fn time_iters(iters: u64, mut f: impl FnMut()) -> Duration {
-    let start = Instant::now();
-    for _ in 0..iters {
-        f();
+/// What a batch of iterations cost.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Wall time, start to end.
+    pub wall: Duration,
+    /// The process's CPU time (user + system, all threads) over the same
+    /// span, where the platform has a CPU clock (see [`crate::cpu`]).
+    pub cpu: Option<Duration>,
+}
+
+impl Timing {
+    /// Runs `f` and returns what it cost (the CPU clock is read just
+    /// outside the wall clock) and its output.
+    pub fn of<T>(f: impl FnOnce() -> T) -> (Timing, T) {
+        let cpu_before = cpu::process_time();
+        let start = Instant::now();
+        let output = f();
+        let wall = start.elapsed();
+        let cpu_after = cpu::process_time();
+        let cpu = cpu_before
+            .zip(cpu_after)
+            .map(|(before, after)| after.saturating_sub(before));
+        (Timing { wall, cpu }, output)
     }
-    start.elapsed()
+}
+
+/// Times `iters` calls of `f` (see [`Timing::of`]).
+pub fn time_iters(iters: u64, mut f: impl FnMut()) -> Timing {
+    Timing::of(|| {
+        for _ in 0..iters {
+            f();
+        }
+    })
+    .0
 }
 
 /// Counts tasks down; the task that brings it to zero sends the signal.

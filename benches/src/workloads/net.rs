@@ -21,9 +21,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::{time_iters, Countdown, Visitor, Workload};
+use super::{time_iters, Countdown, Timing, Visitor, Workload};
 use crate::rt::{Runtime, Spawner};
 
 const CONNECTIONS: usize = 64;
@@ -99,7 +98,7 @@ impl Workload for TcpEcho {
         self.name
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         let size = self.size;
         time_iters(iters, || {
             let addr = echo_server(rt, CONNECTIONS);
@@ -131,7 +130,7 @@ impl Workload for TcpConnect {
         "tcp_connect"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         time_iters(iters, || {
             let sp = rt.spawner();
             let accepted = rt.block_on(rt.spawn(async move {
@@ -163,7 +162,7 @@ impl Workload for UdpPingPong {
         "udp_pingpong"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         time_iters(iters, || {
             let sp = rt.spawner();
             let trips = rt.block_on(rt.spawn(async move {

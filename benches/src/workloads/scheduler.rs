@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_channel::oneshot;
 
-use super::{time_iters, Countdown, Visitor, Workload};
+use super::{time_iters, Countdown, Timing, Visitor, Workload};
 use crate::rt::{Runtime, Spawner};
 
 /// Tasks spawned by the spawn_many workloads.
@@ -43,7 +43,7 @@ impl Workload for SpawnManyLocal {
         "spawn_many_local"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         time_iters(iters, || {
             let (countdown, done) = Countdown::new(NUM_SPAWN);
             let countdown = Arc::new(countdown);
@@ -71,7 +71,7 @@ impl Workload for SpawnManyRemoteIdle {
         "spawn_many_remote_idle"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         time_iters(iters, || spawn_many_remote(rt))
     }
 }
@@ -100,7 +100,7 @@ impl Workload for SpawnManyRemoteBusy {
         "spawn_many_remote_busy"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         let stop = Arc::new(AtomicBool::new(false));
         let started = Arc::new(AtomicUsize::new(0));
         let busy: Vec<_> = (0..BUSY_TASKS)
@@ -139,7 +139,7 @@ impl Workload for YieldMany {
         "yield_many"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         time_iters(iters, || {
             let handles: Vec<_> = (0..YIELD_TASKS)
                 .map(|_| {
@@ -175,7 +175,7 @@ impl Workload for PingPong {
         "ping_pong"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         time_iters(iters, || {
             let (countdown, done) = Countdown::new(NUM_PINGS);
             let countdown = Arc::new(countdown);
@@ -214,7 +214,7 @@ impl Workload for ChainedSpawn {
         "chained_spawn"
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         time_iters(iters, || {
             let (tx, rx) = oneshot::channel();
             let sp = rt.spawner();

@@ -1,6 +1,7 @@
 //! Sync workloads: tokio's own `sync_*` benchmark shapes and parameters
 //! (mpsc contention and uncontended, oneshot request/reply, notify,
-//! semaphore, rwlock, watch, broadcast) plus a mutex contention row, each
+//! semaphore, rwlock, watch, broadcast) plus a mutex contention row and
+//! actor-style request/reply between tasks (one server, and four), each
 //! column running its own ecosystem's primitives ([`libs`]): weft with
 //! `weft::sync`, tokio with `tokio::sync`, smol with `async-lock` /
 //! `async-channel` (tokio's notify/watch/broadcast where those crates have
@@ -10,12 +11,11 @@ mod libs;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use libs::{Lib, SmolLib, TokioLib, WeftLib};
 
-use super::{time_iters, Countdown, Visitor, Workload};
-use crate::rt::Runtime;
+use super::{time_iters, Countdown, Timing, Visitor, Workload};
+use crate::rt::{Runtime, Spawner};
 
 pub fn register(v: &mut impl Visitor) {
     v.visit(Row(MpscContention {
@@ -39,6 +39,14 @@ pub fn register(v: &mut impl Visitor) {
         bounded: false,
     }));
     v.visit(Row(OneshotRequestReply));
+    v.visit(Row(TaskRequestReply {
+        name: "sync_request_reply_1_server",
+        servers: 1,
+    }));
+    v.visit(Row(TaskRequestReply {
+        name: "sync_request_reply_4_servers",
+        servers: 4,
+    }));
     for (name, waiters) in [
         ("sync_notify_one_10", 10),
         ("sync_notify_one_100", 100),
@@ -108,7 +116,7 @@ pub fn register(v: &mut impl Visitor) {
 /// A workload written once over the sync library.
 trait SyncWorkload {
     fn name(&self) -> &'static str;
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration;
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing;
 }
 
 /// Picks the column's library, outside the timed region, and runs.
@@ -119,7 +127,7 @@ impl<W: SyncWorkload> Workload for Row<W> {
         self.0.name()
     }
 
-    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Duration {
+    fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         match R::NAME {
             "weft" => self.0.run::<R, WeftLib>(rt, iters),
             "tokio" => self.0.run::<R, TokioLib>(rt, iters),
@@ -145,7 +153,7 @@ impl SyncWorkload for MpscContention {
         self.name
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         let expected = PRODUCERS * (0..PER_PRODUCER).sum::<usize>();
         time_iters(iters, || {
             let sum = match self.capacity {
@@ -204,7 +212,7 @@ impl SyncWorkload for MpscUncontended {
         self.name
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         const N: usize = PRODUCERS * PER_PRODUCER;
         let bounded = self.bounded;
         time_iters(iters, || {
@@ -243,7 +251,7 @@ impl SyncWorkload for OneshotRequestReply {
         "sync_oneshot_request_reply"
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         let (tx, mut rx) = L::bounded::<(u64, L::OTx<u64>)>(10);
         let server = rt.spawn(async move {
             while let Some((v, reply)) = L::recv(&mut rx).await {
@@ -266,6 +274,99 @@ impl SyncWorkload for OneshotRequestReply {
     }
 }
 
+/// Client tasks, and requests per client, in the task request/reply rows.
+const RR_CLIENTS: usize = 100;
+const RR_REQUESTS: usize = 50;
+/// Each server's mailbox (a bounded mpsc) holds this many requests.
+const RR_MAILBOX: usize = 32;
+
+/// Request/reply between tasks, as actor-style servers do it: `servers`
+/// server tasks each own a bounded mpsc mailbox and answer every request
+/// on the oneshot it carries; 100 client tasks each make 50 requests, one
+/// at a time (send, then await the reply), client `c`'s request `r` going
+/// to server `(c + r) % servers`. Neither side is the bench thread: a
+/// driver task spawns the clients and awaits them, and the bench thread
+/// only waits for the driver. Every reply is checked against its request,
+/// and the servers' count of requests against the clients'.
+struct TaskRequestReply {
+    name: &'static str,
+    servers: usize,
+}
+
+impl SyncWorkload for TaskRequestReply {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
+        let name = self.name;
+        let handled = Arc::new(AtomicU64::new(0));
+        let mut mailboxes = Vec::with_capacity(self.servers);
+        let mut servers = Vec::with_capacity(self.servers);
+        for _ in 0..self.servers {
+            let (tx, mut rx) = L::bounded::<(u64, L::OTx<u64>)>(RR_MAILBOX);
+            let handled = handled.clone();
+            servers.push(rt.spawn(async move {
+                let mut count = 0;
+                while let Some((v, reply)) = L::recv(&mut rx).await {
+                    L::osend(reply, v * 2 + 1);
+                    count += 1;
+                }
+                handled.fetch_add(count, Ordering::Relaxed);
+            }));
+            mailboxes.push(tx);
+        }
+        let mailboxes = Arc::new(mailboxes);
+        let sp = rt.spawner();
+        let elapsed = time_iters(iters, || {
+            let (mailboxes, sp) = (mailboxes.clone(), sp.clone());
+            let answered = rt.block_on(rt.spawn(async move {
+                let clients: Vec<_> = (0..RR_CLIENTS)
+                    .map(|c| {
+                        let mailboxes = mailboxes.clone();
+                        sp.spawn(async move {
+                            let mut answered = 0;
+                            for r in 0..RR_REQUESTS {
+                                let v = (c * RR_REQUESTS + r) as u64;
+                                let (o_tx, o_rx) = L::oneshot();
+                                let mailbox = &mailboxes[(c + r) % mailboxes.len()];
+                                L::send(mailbox, (v, o_tx)).await;
+                                assert_eq!(L::orecv(o_rx).await, v * 2 + 1, "{name}: wrong reply");
+                                answered += 1;
+                            }
+                            answered
+                        })
+                    })
+                    .collect();
+                let mut answered = 0;
+                for client in clients {
+                    answered += client.await;
+                }
+                answered
+            }));
+            assert_eq!(
+                answered,
+                RR_CLIENTS * RR_REQUESTS,
+                "{name}: replies missing"
+            );
+        });
+        // The last sender goes with the last clone: the servers see their
+        // mailboxes close and end.
+        drop(mailboxes);
+        rt.block_on(async move {
+            for server in servers {
+                server.await;
+            }
+        });
+        assert_eq!(
+            handled.load(Ordering::Relaxed),
+            iters * (RR_CLIENTS * RR_REQUESTS) as u64,
+            "{name}: the servers' count is off"
+        );
+        elapsed
+    }
+}
+
 /// N waiter tasks loop on `notified()`; a notifier task notifies (one, or
 /// all waiters), yielding in between, until 500 wakeups were counted
 /// (tokio's sync_notify, with the notifier moved onto the runtime).
@@ -280,7 +381,7 @@ impl SyncWorkload for NotifyWaiters {
         self.name
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         const WAKEUPS: usize = 500;
         let notify = Arc::new(L::notify());
         let counter = Arc::new(AtomicUsize::new(0));
@@ -355,7 +456,7 @@ impl SyncWorkload for SemaphoreRow {
         self.name
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         let sem = Arc::new(L::semaphore(self.permits));
         let done = Arc::new(AtomicU64::new(0));
         let spawned = self.spawned;
@@ -414,7 +515,7 @@ impl SyncWorkload for RwLockRow {
         self.name
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         let lock = Arc::new(L::rwlock(1u64));
         let mode = self.mode;
         time_iters(iters, || {
@@ -496,7 +597,7 @@ impl SyncWorkload for WatchFanout {
         self.name
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         let n = self.receivers;
         let (tx, rx0) = L::watch(0);
         let seen = Arc::new(AtomicUsize::new(0));
@@ -563,7 +664,7 @@ impl SyncWorkload for BroadcastFanout {
         self.name
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         let n = self.receivers;
         let (tx, rx0) = L::broadcast(128);
         let finished = Arc::new(AtomicUsize::new(0));
@@ -630,7 +731,7 @@ impl SyncWorkload for MutexContention {
         "sync_mutex_contention"
     }
 
-    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Duration {
+    fn run<R: Runtime, L: Lib>(&self, rt: &R, iters: u64) -> Timing {
         const TASKS: usize = 8;
         const LOCKS: u64 = 10_000;
         let m = Arc::new(L::mutex(0u64));
