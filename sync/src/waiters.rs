@@ -549,4 +549,62 @@ mod tests {
         drop(list);
         assert_eq!(count.0.load(Ordering::SeqCst), 33);
     }
+
+    #[test]
+    fn a_popped_waiter_reads_as_served_and_a_relinked_one_not() {
+        let a = pinned(1);
+        let mut list = WaitList::new();
+        // SAFETY: `a` outlives the list's use; it is popped below.
+        unsafe { list.push_back(a.as_ref()) };
+        assert!(!a.as_ref().is_served());
+        assert_eq!(list.pop_front_with(|v| *v), Some(1));
+        assert!(a.as_ref().is_served());
+        // SAFETY: as above.
+        unsafe { list.push_back(a.as_ref()) };
+        assert!(!a.as_ref().is_served(), "linking again resets it");
+        // SAFETY: linked into `list`.
+        assert!(unsafe { list.remove(a.as_ref()) });
+    }
+
+    /// A list dropped with a waiter still in it is a primitive's bug; debug
+    /// builds say so. (The waiter is leaked: dropping it linked aborts.)
+    #[test]
+    #[cfg(all(debug_assertions, not(miri)))]
+    fn a_list_dropped_with_a_waiter_in_it_is_caught_in_debug_builds() {
+        let leaked: Pin<&'static Waiter<u32>> = Box::leak(Box::new(pinned(1))).as_ref();
+        let mut list = WaitList::new();
+        // SAFETY: the waiter lives forever.
+        unsafe { list.push_back(leaked) };
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(list)));
+        assert!(dropped.is_err());
+    }
+
+    /// Freeing a waiter that is still linked would leave the list pointing
+    /// at freed memory: the process stops instead. Checked in a child
+    /// process, this test's own binary run again.
+    #[test]
+    #[cfg(all(unix, not(miri)))]
+    fn a_linked_waiter_dropped_stops_the_process() {
+        use std::os::unix::process::ExitStatusExt;
+        const CHILD: &str = "WEFT_SYNC_DROP_LINKED_WAITER";
+        if std::env::var_os(CHILD).is_some() {
+            let waiter = pinned(1);
+            let mut list = WaitList::new();
+            // SAFETY: deliberately broken below: the waiter is dropped linked.
+            unsafe { list.push_back(waiter.as_ref()) };
+            drop(waiter);
+            unreachable!("dropping a linked waiter returned");
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "waiters::tests::a_linked_waiter_dropped_stops_the_process",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.signal(), Some(6), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("a linked waiter was dropped"));
+    }
 }
