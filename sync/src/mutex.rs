@@ -543,3 +543,22 @@ fmt_via_deref!(
     OwnedMutexGuard<T> => [T: ?Sized],
     OwnedMappedMutexGuard<T, U> => [T: ?Sized, U: ?Sized],
 );
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use weft_base::holders::{self, Holder};
+
+    /// The task dump names a lock's holder from the record a lock leaves
+    /// (outside a task: "not a task"); unlocking clears it.
+    #[test]
+    fn a_taken_lock_is_recorded_until_it_is_unlocked() {
+        let m = Mutex::new(0);
+        let addr = std::ptr::addr_of!(m.sem) as u64;
+        assert_eq!(holders::holder(addr), Holder::Unknown);
+        let guard = m.try_lock().unwrap();
+        assert_eq!(holders::holder(addr), Holder::NotATask);
+        drop(guard);
+        assert_eq!(holders::holder(addr), Holder::Unknown);
+    }
+}

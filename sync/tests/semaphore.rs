@@ -217,3 +217,65 @@ fn threads_never_exceed_the_permit_count() {
     }
     assert_eq!(sem.available_permits(), PERMITS);
 }
+
+#[test]
+fn owned_permits_merge_split_and_count() {
+    let sem = Arc::new(Semaphore::new(5));
+    let mut a = sem.clone().try_acquire_many_owned(2).unwrap();
+    let b = sem.clone().try_acquire_many_owned(3).unwrap();
+    assert_eq!((a.num_permits(), b.num_permits()), (2, 3));
+    a.merge(b);
+    assert_eq!(a.num_permits(), 5);
+    let c = a.split(4).unwrap();
+    assert_eq!((a.num_permits(), c.num_permits()), (1, 4));
+    drop(c);
+    assert_eq!(sem.available_permits(), 4);
+    drop(a);
+    assert_eq!(sem.available_permits(), 5);
+}
+
+/// One release serves more waiters than wake up in one batch (the wakers
+/// are gathered under the lock 32 at a time).
+#[test]
+fn one_release_serves_more_waiters_than_one_wake_batch() {
+    let sem = Semaphore::new(0);
+    let mut waiting: Vec<_> = (0..80).map(|_| Task::new(sem.acquire())).collect();
+    for w in &mut waiting {
+        w.pending();
+    }
+    sem.add_permits(80);
+    for w in &mut waiting {
+        assert!(w.woken());
+        w.ready().unwrap().forget();
+    }
+    assert_eq!(sem.available_permits(), 0);
+}
+
+/// A queued acquire polled again with another waker is woken through the
+/// new one, not the old.
+#[test]
+fn a_repoll_with_a_new_waker_is_woken_there() {
+    let sem = Semaphore::new(0);
+    let mut first = Task::new(sem.acquire());
+    first.pending();
+    let first_wakes = first.flag_handle();
+    let mut moved = first.with_new_waker();
+    moved.pending();
+    sem.add_permits(1);
+    assert!(moved.woken());
+    assert_eq!(first_wakes.wakes(), 0, "the old waker was replaced");
+    drop(moved.ready().unwrap());
+}
+
+#[test]
+fn debug_output_shows_the_permits() {
+    let sem = Arc::new(Semaphore::new(3));
+    assert_eq!(
+        format!("{sem:?}"),
+        "Semaphore { permits: 3, closed: false }"
+    );
+    let p = sem.try_acquire_many(2).unwrap();
+    assert_eq!(format!("{p:?}"), "SemaphorePermit { permits: 2 }");
+    let owned = sem.clone().try_acquire_owned().unwrap();
+    assert_eq!(format!("{owned:?}"), "OwnedSemaphorePermit { permits: 1 }");
+}

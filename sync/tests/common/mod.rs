@@ -50,6 +50,19 @@ impl<F: Future> Task<F> {
         }
     }
 
+    /// The same future, from now on polled with a new waker of its own.
+    pub fn with_new_waker(self) -> Task<F> {
+        Task {
+            fut: self.fut,
+            flag: Arc::new(Flag::default()),
+        }
+    }
+
+    /// A handle on this task's wake count that outlives the task.
+    pub fn flag_handle(&self) -> Wakes {
+        Wakes(self.flag.clone())
+    }
+
     /// How often the waker was woken.
     pub fn wakes(&self) -> usize {
         self.flag.0.load(Ordering::SeqCst)
@@ -57,5 +70,14 @@ impl<F: Future> Task<F> {
 
     pub fn woken(&self) -> bool {
         self.wakes() > 0
+    }
+}
+
+/// How often a [`Task`]'s waker was woken, kept apart from the task.
+pub struct Wakes(Arc<Flag>);
+
+impl Wakes {
+    pub fn wakes(&self) -> usize {
+        self.0 .0.load(Ordering::SeqCst)
     }
 }
