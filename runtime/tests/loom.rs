@@ -4,7 +4,8 @@
 //! (one model: add its name; see docs/loom.md for bounds and failures).
 //!
 //! Each model builds a real runtime. Under `cfg(loom)` its run queues are a
-//! loom-visible `Mutex<VecDeque>`, its driver a loom condvar event, and every
+//! loom-visible `Mutex<VecDeque>` (lock-free rings with crossbeam's
+//! orderings in the `lock_free_*` models), its driver a loom condvar event, and every
 //! atomic, lock, thread and thread-local is loom's, so these explore the
 //! interleavings of our own protocol: task state, wake, park and search,
 //! steal hand-off, shutdown. Loom's condvar has no timeouts, so a park that
@@ -560,20 +561,5 @@ fn lock_free_last_searcher_parks_while_work_is_queued() {
         let spawner = loom::thread::spawn(move || handle.spawn(async { 9 }));
         let task = spawner.join().unwrap();
         assert_eq!(rt.block_on(task).unwrap(), 9);
-    });
-}
-
-/// A task spawns a child into its worker's own queue while the other
-/// worker parks: the local push and the idle-state read after it against
-/// the parking worker's registration and queue check.
-#[test]
-fn lock_free_worker_parking_while_another_pushes_work() {
-    model(|| {
-        let rt = multi_lock_free(2);
-        let out = rt.block_on(rt.spawn(async {
-            let child = weft_runtime::spawn(async { 4 });
-            child.await.unwrap()
-        }));
-        assert_eq!(out.unwrap(), 4);
     });
 }
