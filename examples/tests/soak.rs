@@ -1,0 +1,644 @@
+//! The soak test: the chat server (`weft_examples::chat`) under up to 1,000
+//! clients that connect, talk and hang up at random, with timer and
+//! `spawn_blocking` churn on the server's runtime, sampled every second.
+//!
+//! ```text
+//! cargo test --release -p weft-examples --test soak -- --ignored --nocapture
+//! WEFT_SOAK_SECS=600 cargo test --release -p weft-examples --test soak -- --ignored --nocapture
+//! ```
+//!
+//! `WEFT_SOAK_SECS` is how long the load runs (default 60), `WEFT_SOAK_SEED`
+//! seeds every random choice (default fixed; printed, so a run can be
+//! repeated), `WEFT_SOAK_CLIENTS` caps the clients connected at once
+//! (default 1,000).
+//!
+//! The server runs on its own two-worker runtime and the clients on
+//! another, in this process, so that the server runtime's counters count
+//! only the server. A sampler thread (outside both runtimes) reads, every
+//! second: resident memory (`VmRSS`), open file descriptors (entries of
+//! `/proc/self/fd`), the server runtime's alive tasks, registered I/O
+//! sources (registered less deregistered) and timer entries, the clients
+//! in the room, and the blocking pool's threads. It prints each sample as a
+//! row, so a CI log shows the curves, then one summary line per quantity
+//! (start, peak, end).
+//!
+//! Passing means: once the load stops and every client has hung up, file
+//! descriptors, alive tasks, registered sources and timer entries come back
+//! to exactly what they were before the first client (within a bounded
+//! settle wait); and resident memory, after warm-up, grows by less than 1%
+//! per minute (the least-squares slope through the load phase's samples
+//! after its first fifth: the first seconds fill the allocator's arenas and
+//! the clients' buffers as the room fills up, which is growth that stops).
+//! Nothing is asserted about throughput: the machine may be busy.
+
+use std::future::pending;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc as std_mpsc, Arc};
+use std::time::Duration;
+
+use weft::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use weft::net::{TcpListener, TcpStream};
+use weft::runtime::{Builder, Runtime, RuntimeMetrics};
+use weft::sync::{watch, Semaphore};
+use weft::time::{sleep, timeout, Instant};
+use weft_examples::chat::{self, Room};
+
+/// The seed when `WEFT_SOAK_SEED` is not set.
+const DEFAULT_SEED: u64 = 0x5eed_c4a7_2026;
+
+/// The longest a client stays, in milliseconds (each draws its stay
+/// uniformly below this).
+const MAX_STAY_MS: u64 = 20_000;
+
+/// The mean gap between a client's lines, in milliseconds. Chat sends every
+/// line to every other client, so the room's deliveries per second are
+/// about clients² / gap: 1,000 clients at one line per 10 s is some 100,000
+/// lines a second written by the server and read by the clients, which a
+/// busy two-core machine keeps up with.
+const MEAN_LINE_GAP_MS: u64 = 10_000;
+
+/// How long the quantities get to come back to their baseline once the last
+/// client has hung up. A reader task held up by a full outbox waits up to
+/// `chat::GRACE`; the rest is slack for a busy machine.
+const SETTLE: Duration = Duration::from_secs(15);
+
+/// Where the least-squares fit of resident memory starts: this fraction of
+/// the load phase in.
+const WARM_UP_FRACTION: f64 = 0.2;
+
+/// The most resident memory may grow after warm-up, in percent per minute.
+const MAX_RSS_GROWTH_PERCENT_PER_MIN: f64 = 1.0;
+
+/// xorshift64*: small, seeded, and enough to vary the load.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // xorshift's state must not be zero.
+        Rng(seed ^ 0x9e37_79b9_7f4a_7c15 | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// True with probability `percent` / 100.
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|err| panic!("{name}={value:?}: not a whole number: {err}")),
+        Err(_) => default,
+    }
+}
+
+/// One second's readings.
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    /// Seconds since the sampler started.
+    secs: f64,
+    rss_kib: u64,
+    fds: u64,
+    tasks: u64,
+    sources: u64,
+    timers: u64,
+    in_room: u64,
+    blocking_threads: u64,
+}
+
+impl Sample {
+    /// The quantities that must come back to their baseline.
+    fn leak_counts(&self) -> [u64; 4] {
+        [self.fds, self.tasks, self.sources, self.timers]
+    }
+
+    fn print_header() {
+        println!(
+            "{:>6} {:>9} {:>6} {:>6} {:>8} {:>7} {:>7} {:>9}",
+            "secs", "rss_kib", "fds", "tasks", "sources", "timers", "in_room", "blocking"
+        );
+    }
+
+    fn print(&self) {
+        println!(
+            "{:>6.1} {:>9} {:>6} {:>6} {:>8} {:>7} {:>7} {:>9}",
+            self.secs,
+            self.rss_kib,
+            self.fds,
+            self.tasks,
+            self.sources,
+            self.timers,
+            self.in_room,
+            self.blocking_threads
+        );
+    }
+}
+
+/// Reads the process's resident memory and open descriptors and the server
+/// runtime's counters. Only the sampler thread calls it: counting
+/// `/proc/self/fd` opens a descriptor of its own, the same one in every
+/// sample.
+fn sample(secs: f64, metrics: &RuntimeMetrics, room: &Room) -> Sample {
+    let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
+    let rss_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status");
+    let fds = std::fs::read_dir("/proc/self/fd")
+        .expect("listing /proc/self/fd")
+        .count() as u64;
+    Sample {
+        secs,
+        rss_kib,
+        fds,
+        tasks: metrics.num_alive_tasks() as u64,
+        sources: metrics.io_driver_fd_registered_count()
+            - metrics.io_driver_fd_deregistered_count(),
+        timers: metrics.num_timers() as u64,
+        in_room: room.len() as u64,
+        blocking_threads: metrics.num_blocking_threads() as u64,
+    }
+}
+
+/// Samples every second until `stop` is dropped, printing each sample and
+/// sending it to the test's thread.
+fn sampler(
+    metrics: RuntimeMetrics,
+    room: Arc<Room>,
+    samples: std_mpsc::Sender<Sample>,
+    stop: std_mpsc::Receiver<()>,
+) {
+    let start = std::time::Instant::now();
+    Sample::print_header();
+    for tick in 0u32.. {
+        let s = sample(start.elapsed().as_secs_f64(), &metrics, &room);
+        s.print();
+        if samples.send(s).is_err() {
+            return;
+        }
+        let next = start + Duration::from_secs(u64::from(tick) + 1);
+        let wait = next.saturating_duration_since(std::time::Instant::now());
+        if let Err(std_mpsc::RecvTimeoutError::Disconnected) = stop.recv_timeout(wait) {
+            return;
+        }
+    }
+}
+
+/// What the clients did, counted as it happens.
+#[derive(Default)]
+struct ClientStats {
+    connects: AtomicU64,
+    connect_errors: AtomicU64,
+    hung_up_at_once: AtomicU64,
+    lines_sent: AtomicU64,
+    lines_heard: AtomicU64,
+    /// Clients the server hung up on (disconnected for not reading fast
+    /// enough, which a busy machine may cause): end of stream or a reset.
+    cut_off: AtomicU64,
+    /// Lines that broke chat's protocol: a first line that was not the
+    /// welcome, or a later one not of the form `N: text`.
+    malformed: AtomicU64,
+    connected: AtomicUsize,
+}
+
+/// One client's script, drawn from the seeded generator.
+struct Plan {
+    /// Hang up right after connecting, maybe before the server has even
+    /// accepted.
+    at_once: bool,
+    stay: Duration,
+    /// Gaps before each line (the lines may outlast the stay; those past it
+    /// are not sent).
+    gaps: Vec<Duration>,
+    /// Send half a line (no newline) just before hanging up.
+    partial_last: bool,
+    /// Padding after each line's number, to vary line lengths.
+    pad: usize,
+}
+
+impl Plan {
+    fn draw(rng: &mut Rng) -> Plan {
+        let at_once = rng.chance(10);
+        let stay = Duration::from_millis(rng.below(MAX_STAY_MS) + 1);
+        let mut gaps = Vec::new();
+        let mut total = Duration::ZERO;
+        while total < stay {
+            let gap = Duration::from_millis(rng.below(2 * MEAN_LINE_GAP_MS) + 1);
+            total += gap;
+            gaps.push(gap);
+        }
+        Plan {
+            at_once,
+            stay,
+            gaps,
+            partial_last: rng.chance(10),
+            pad: rng.below(64) as usize,
+        }
+    }
+}
+
+fn well_formed(line: &str) -> bool {
+    line.split_once(": ")
+        .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// One client: connects, says its lines, reads everything the room says,
+/// and hangs up when its stay is over, when `stop` changes, or when the
+/// server hangs up first.
+async fn client(
+    addr: std::net::SocketAddr,
+    number: u64,
+    plan: Plan,
+    mut stop: watch::Receiver<bool>,
+    stats: Arc<ClientStats>,
+) {
+    let stream = match TcpStream::connect(addr).await {
+        Ok(stream) => stream,
+        Err(_) => {
+            stats.connect_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+    };
+    stats.connects.fetch_add(1, Ordering::Relaxed);
+    if plan.at_once {
+        stats.hung_up_at_once.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    stats.connected.fetch_add(1, Ordering::Relaxed);
+    let (reader, mut writer) = stream.into_split();
+    let mut lines = BufReader::new(reader).lines();
+    let pad = "x".repeat(plan.pad);
+    let mut gaps = plan.gaps.iter();
+    let leave = sleep(plan.stay);
+    weft::pin!(leave);
+    let first_gap = gaps.next().copied().unwrap_or(plan.stay);
+    let next_line = sleep(first_gap);
+    weft::pin!(next_line);
+    let mut said = 0u64;
+    let mut heard = 0u64;
+    loop {
+        weft::select! {
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => {
+                    let ok = if heard == 0 {
+                        line.starts_with("welcome ")
+                    } else {
+                        well_formed(&line)
+                    };
+                    if !ok {
+                        stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    heard += 1;
+                    stats.lines_heard.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(None) | Err(_) => {
+                    stats.cut_off.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+            },
+            _ = &mut next_line => {
+                let line = format!("client {number} line {said} {pad}\n");
+                if writer.write_all(line.as_bytes()).await.is_err() {
+                    stats.cut_off.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                said += 1;
+                stats.lines_sent.fetch_add(1, Ordering::Relaxed);
+                // Past the last gap, the stay ends first.
+                let gap = gaps.next().copied().unwrap_or(plan.stay);
+                next_line.as_mut().reset(Instant::now() + gap);
+            }
+            _ = &mut leave => {
+                if plan.partial_last {
+                    let _ = writer.write_all(b"half a line").await;
+                }
+                break;
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    stats.connected.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Starts clients, each with its own plan, keeping up to `max` connected,
+/// until `stop` changes; then waits for every client to have hung up.
+async fn drive_clients(
+    addr: std::net::SocketAddr,
+    max: u32,
+    seed: u64,
+    mut stop: watch::Receiver<bool>,
+    stats: Arc<ClientStats>,
+) {
+    let mut rng = Rng::new(seed);
+    let slots = Arc::new(Semaphore::new(max as usize));
+    for number in 0u64.. {
+        let slot = weft::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = stop.changed() => break,
+        };
+        let plan = Plan::draw(&mut rng);
+        let (stop, stats) = (stop.clone(), stats.clone());
+        weft::spawn(async move {
+            client(addr, number, plan, stop, stats).await;
+            drop(slot);
+        });
+        // Connect in a trickle rather than all at once (the first thousand
+        // over about a second).
+        sleep(Duration::from_micros(rng.below(2_000))).await;
+    }
+    // Every slot back: every client has hung up.
+    let _all = slots.acquire_many(max).await.expect("never closed");
+}
+
+/// What the server-side churn did.
+#[derive(Default)]
+struct ChurnStats {
+    sleeps: AtomicU64,
+    intervals: AtomicU64,
+    timeouts_fired: AtomicU64,
+    timeouts_cancelled: AtomicU64,
+    aborted: AtomicU64,
+    blocking: AtomicU64,
+}
+
+/// Timer and blocking-pool churn on the server's runtime, a new short task
+/// every few milliseconds until `stop` changes: sleeps, intervals,
+/// timeouts that fire and timeouts whose future wins (the timer is
+/// cancelled), long sleeps in aborted tasks, and `spawn_blocking` closures,
+/// some awaited under a timeout that gives up on them.
+async fn churn(seed: u64, mut stop: watch::Receiver<bool>, stats: Arc<ChurnStats>) {
+    let mut rng = Rng::new(seed ^ 0xc4u64.rotate_left(56));
+    let mut tick = weft::time::interval(Duration::from_millis(5));
+    loop {
+        weft::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let ms = Duration::from_millis(rng.below(100) + 1);
+        let stats = stats.clone();
+        match rng.below(6) {
+            0 => {
+                weft::spawn(async move {
+                    sleep(ms).await;
+                    stats.sleeps.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            1 => {
+                let ticks = rng.below(10) + 1;
+                weft::spawn(async move {
+                    let mut every = weft::time::interval(ms / 10 + Duration::from_millis(1));
+                    for _ in 0..ticks {
+                        every.tick().await;
+                    }
+                    stats.intervals.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            2 => {
+                weft::spawn(async move {
+                    if timeout(ms, pending::<()>()).await.is_err() {
+                        stats.timeouts_fired.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            3 => {
+                weft::spawn(async move {
+                    if timeout(Duration::from_secs(60), sleep(ms)).await.is_ok() {
+                        stats.timeouts_cancelled.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            4 => {
+                let long = weft::spawn(sleep(Duration::from_secs(3600)));
+                weft::spawn(async move {
+                    sleep(ms).await;
+                    long.abort();
+                    if long.await.is_err_and(|err| err.is_cancelled()) {
+                        stats.aborted.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            _ => {
+                let work = Duration::from_micros(rng.below(5_000));
+                let patience = Duration::from_micros(rng.below(10_000));
+                weft::spawn(async move {
+                    let job = weft::task::spawn_blocking(move || {
+                        // Blocking work: a wait the pool absorbs.
+                        std::thread::sleep(work);
+                    });
+                    let _ = timeout(patience, job).await;
+                    stats.blocking.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+        }
+    }
+}
+
+/// The least-squares slope of `(x, y)` points.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points
+        .iter()
+        .map(|p| (p.0 - mean_x) * (p.1 - mean_y))
+        .sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    sxy / sxx
+}
+
+fn runtime(name: &str) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("building a runtime")
+}
+
+/// Raises the soft limit on open files to the hard one: a thousand clients
+/// hold two descriptors each in this process (theirs and the server's).
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: `limit` is a valid rlimit; raising the soft limit up to
+        // the hard one needs no privilege.
+        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    }
+}
+
+#[test]
+#[ignore = "a soak: a minute or more of load (WEFT_SOAK_SECS), run by .ci/run in release mode"]
+fn chat_under_churning_clients_leaks_nothing() {
+    let secs = env_u64("WEFT_SOAK_SECS", 60);
+    let seed = env_u64("WEFT_SOAK_SEED", DEFAULT_SEED);
+    let max_clients = env_u64("WEFT_SOAK_CLIENTS", 1_000) as u32;
+    println!(
+        "soak: {secs} s of load, up to {max_clients} clients, seed {seed} \
+         (WEFT_SOAK_SECS, WEFT_SOAK_CLIENTS, WEFT_SOAK_SEED)"
+    );
+    raise_fd_limit();
+
+    let server_rt = runtime("soak-server");
+    let client_rt = runtime("soak-clients");
+    let room = Arc::new(Room::quiet());
+    let listener = server_rt
+        .block_on(TcpListener::bind("127.0.0.1:0"))
+        .expect("binding the chat server");
+    let addr = listener.local_addr().unwrap();
+    let server = server_rt.spawn(chat::serve(listener, room.clone()));
+    let metrics = server_rt.metrics();
+
+    let (samples_tx, samples) = std_mpsc::channel();
+    let (stop_sampler, sampler_stop) = std_mpsc::channel();
+    let sampler = {
+        let (metrics, room) = (metrics.clone(), room.clone());
+        std::thread::spawn(move || sampler(metrics, room, samples_tx, sampler_stop))
+    };
+    let mut all: Vec<Sample> = Vec::new();
+    let baseline = samples.recv().expect("the sampler's first sample");
+    all.push(baseline);
+
+    // The load.
+    let load_start = baseline.secs;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let client_stats = Arc::new(ClientStats::default());
+    let churn_stats = Arc::new(ChurnStats::default());
+    let churner = server_rt.spawn(churn(seed, stop_rx.clone(), churn_stats.clone()));
+    let clients = client_rt.spawn(drive_clients(
+        addr,
+        max_clients,
+        seed,
+        stop_rx,
+        client_stats.clone(),
+    ));
+    client_rt.block_on(async { sleep(Duration::from_secs(secs)).await });
+    stop_tx.send(true).expect("the load's tasks are listening");
+    client_rt
+        .block_on(clients)
+        .expect("the client driver finished");
+    server_rt.block_on(churner).expect("the churn finished");
+    all.extend(samples.try_iter());
+    let load_end = all.last().map_or(load_start, |s| s.secs);
+    println!("soak: load stopped; every client has hung up");
+
+    // Settle: samples until the counts are back, within a bound.
+    let settle_start = std::time::Instant::now();
+    let end = loop {
+        let left = SETTLE.saturating_sub(settle_start.elapsed());
+        match samples.recv_timeout(left) {
+            Ok(s) => {
+                all.push(s);
+                if s.leak_counts() == baseline.leak_counts() {
+                    break s;
+                }
+            }
+            Err(_) => break *all.last().unwrap(),
+        }
+    };
+    drop(stop_sampler);
+    sampler.join().expect("the sampler thread");
+
+    // The summary.
+    let peak = |f: fn(&Sample) -> u64| all.iter().map(f).max().unwrap();
+    let quantities: [(&str, fn(&Sample) -> u64); 7] = [
+        ("rss_kib", |s| s.rss_kib),
+        ("fds", |s| s.fds),
+        ("tasks", |s| s.tasks),
+        ("sources", |s| s.sources),
+        ("timers", |s| s.timers),
+        ("in_room", |s| s.in_room),
+        ("blocking", |s| s.blocking_threads),
+    ];
+    println!("soak curves (start = before the first client, end = after the load and settling):");
+    for (name, f) in quantities {
+        println!(
+            "  {name:<9} start {:>9}  peak {:>9}  end {:>9}",
+            f(&baseline),
+            peak(f),
+            f(&end)
+        );
+    }
+    let warm = load_start + (load_end - load_start) * WARM_UP_FRACTION;
+    let fit: Vec<(f64, f64)> = all
+        .iter()
+        .filter(|s| s.secs >= warm && s.secs <= load_end)
+        .map(|s| (s.secs, s.rss_kib as f64))
+        .collect();
+    let mean_rss = fit.iter().map(|p| p.1).sum::<f64>() / fit.len() as f64;
+    let growth = slope(&fit) * 60.0 / mean_rss * 100.0;
+    println!(
+        "  rss after warm-up (from {warm:.0} s to {load_end:.0} s, {} samples): mean {mean_rss:.0} KiB, \
+         slope {growth:+.3}% per minute",
+        fit.len()
+    );
+    let c = &*client_stats;
+    let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    println!(
+        "  clients: {} connects ({} hung up at once, {} connect errors), {} joined the room, \
+         {} cut off by the server ({} kicked for not reading), {} lines sent, {} lines heard, \
+         {} malformed",
+        n(&c.connects),
+        n(&c.hung_up_at_once),
+        n(&c.connect_errors),
+        room.joined(),
+        n(&c.cut_off),
+        room.kicked(),
+        n(&c.lines_sent),
+        n(&c.lines_heard),
+        n(&c.malformed)
+    );
+    let t = &*churn_stats;
+    println!(
+        "  server churn: {} sleeps, {} intervals, {} timeouts fired, {} timeouts cancelled, \
+         {} aborted sleepers, {} spawn_blocking calls",
+        n(&t.sleeps),
+        n(&t.intervals),
+        n(&t.timeouts_fired),
+        n(&t.timeouts_cancelled),
+        n(&t.aborted),
+        n(&t.blocking)
+    );
+
+    server.abort();
+    drop(client_rt);
+    drop(server_rt);
+
+    assert_eq!(n(&c.malformed), 0, "lines that broke chat's protocol");
+    assert!(n(&c.connects) > 0, "no client connected");
+    for (name, f) in &quantities[1..5] {
+        assert_eq!(
+            f(&end),
+            f(&baseline),
+            "{name} did not come back to its baseline within {SETTLE:?} of the load's end"
+        );
+    }
+    assert!(
+        fit.len() >= 10,
+        "too few samples after warm-up to fit resident memory's growth: {}",
+        fit.len()
+    );
+    assert!(
+        growth < MAX_RSS_GROWTH_PERCENT_PER_MIN,
+        "resident memory grows {growth:.3}% per minute after warm-up"
+    );
+}
