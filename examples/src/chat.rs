@@ -76,6 +76,16 @@ impl Room {
         self.len() == 0
     }
 
+    /// Lines waiting in the clients' outboxes now: what the room holds
+    /// because its clients read slower than it talks.
+    pub fn queued(&self) -> usize {
+        let clients = self.clients.lock().unwrap();
+        clients
+            .values()
+            .map(|client| client.outbox.max_capacity() - client.outbox.capacity())
+            .sum()
+    }
+
     /// Clients that have joined since the room was made.
     pub fn joined(&self) -> u64 {
         self.joined.load(Ordering::Relaxed)

@@ -31,8 +31,9 @@
 //! the clients' buffers as the room fills up, which is growth that stops).
 //! Nothing is asserted about throughput: the machine may be busy.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::pending;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::Duration;
 
@@ -55,12 +56,16 @@ const MAX_STAY_MS: u64 = 20_000;
 /// about clients² / gap: 1,000 clients at one line per 10 s is some 100,000
 /// lines a second written by the server and read by the clients, which a
 /// busy two-core machine keeps up with.
-const MEAN_LINE_GAP_MS: u64 = 10_000;
+const MEAN_LINE_GAP_MS: u64 = 20_000;
 
 /// How long the quantities get to come back to their baseline once the last
 /// client has hung up. A reader task held up by a full outbox waits up to
 /// `chat::GRACE`; the rest is slack for a busy machine.
 const SETTLE: Duration = Duration::from_secs(15);
+
+/// How long the runtimes' idle blocking threads wait for work before they
+/// retire.
+const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(1);
 
 /// Where the least-squares fit of resident memory starts: this fraction of
 /// the load phase in.
@@ -68,6 +73,46 @@ const WARM_UP_FRACTION: f64 = 0.2;
 
 /// The most resident memory may grow after warm-up, in percent per minute.
 const MAX_RSS_GROWTH_PERCENT_PER_MIN: f64 = 1.0;
+
+/// Bytes allocated and not yet freed, process-wide: the heap the program
+/// holds, as against the resident memory the allocator keeps for it. When
+/// resident memory climbs and this does not, the allocator is keeping
+/// freed memory (fragmentation, arenas), not the program leaking it.
+static LIVE_HEAP: AtomicIsize = AtomicIsize::new(0);
+
+/// The system allocator, counting into [`LIVE_HEAP`].
+struct Counting;
+
+// SAFETY: every call is handed to `System` unchanged; the counting touches
+// only an atomic.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_HEAP.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: the caller keeps `GlobalAlloc::alloc`'s contract, which is
+        // `System`'s.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_HEAP.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `System` with `layout` (every allocation
+        // here does).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_HEAP.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: as for `dealloc`, and the caller keeps `realloc`'s
+        // contract for `new_size`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 /// xorshift64*: small, seeded, and enough to vary the load.
 struct Rng(u64);
@@ -111,38 +156,59 @@ struct Sample {
     /// Seconds since the sampler started.
     secs: f64,
     rss_kib: u64,
+    heap_kib: u64,
     fds: u64,
     tasks: u64,
     sources: u64,
     timers: u64,
     in_room: u64,
+    /// Lines waiting in the room's outboxes.
+    queued: u64,
     blocking_threads: u64,
 }
 
 impl Sample {
     /// The quantities that must come back to their baseline.
-    fn leak_counts(&self) -> [u64; 4] {
-        [self.fds, self.tasks, self.sources, self.timers]
+    fn leak_counts(&self) -> [u64; 6] {
+        [
+            self.fds,
+            self.tasks,
+            self.sources,
+            self.timers,
+            self.blocking_threads,
+            self.in_room,
+        ]
     }
 
     fn print_header() {
         println!(
-            "{:>6} {:>9} {:>6} {:>6} {:>8} {:>7} {:>7} {:>9}",
-            "secs", "rss_kib", "fds", "tasks", "sources", "timers", "in_room", "blocking"
+            "{:>6} {:>9} {:>9} {:>6} {:>6} {:>8} {:>7} {:>9} {:>7} {:>7}",
+            "secs",
+            "rss_kib",
+            "heap_kib",
+            "fds",
+            "tasks",
+            "sources",
+            "timers",
+            "blocking",
+            "in_room",
+            "queued"
         );
     }
 
     fn print(&self) {
         println!(
-            "{:>6.1} {:>9} {:>6} {:>6} {:>8} {:>7} {:>7} {:>9}",
+            "{:>6.1} {:>9} {:>9} {:>6} {:>6} {:>8} {:>7} {:>9} {:>7} {:>7}",
             self.secs,
             self.rss_kib,
+            self.heap_kib,
             self.fds,
             self.tasks,
             self.sources,
             self.timers,
+            self.blocking_threads,
             self.in_room,
-            self.blocking_threads
+            self.queued
         );
     }
 }
@@ -152,24 +218,38 @@ impl Sample {
 /// `/proc/self/fd` opens a descriptor of its own, the same one in every
 /// sample.
 fn sample(secs: f64, metrics: &RuntimeMetrics, room: &Room) -> Sample {
+    // glibc's malloc keeps what is freed in its arenas and hands it back
+    // to the system only now and then, so untrimmed resident memory is a
+    // ratchet of the allocator's high-water marks, climbing in steps for
+    // minutes while the live heap stays flat. Trimmed first, it counts
+    // the pages the process holds data in.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: `malloc_trim` may be called at any time from any thread;
+    // it takes each arena's lock.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let status = std::fs::read_to_string("/proc/self/status").expect("reading /proc/self/status");
     let rss_kib = status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmRSS in /proc/self/status");
+
     let fds = std::fs::read_dir("/proc/self/fd")
         .expect("listing /proc/self/fd")
         .count() as u64;
     Sample {
         secs,
         rss_kib,
+        heap_kib: LIVE_HEAP.load(Ordering::Relaxed).max(0) as u64 / 1024,
         fds,
         tasks: metrics.num_alive_tasks() as u64,
         sources: metrics.io_driver_fd_registered_count()
             - metrics.io_driver_fd_deregistered_count(),
         timers: metrics.num_timers() as u64,
         in_room: room.len() as u64,
+        queued: room.queued() as u64,
         blocking_threads: metrics.num_blocking_threads() as u64,
     }
 }
@@ -447,23 +527,86 @@ async fn churn(seed: u64, mut stop: watch::Receiver<bool>, stats: Arc<ChurnStats
     }
 }
 
-/// The least-squares slope of `(x, y)` points.
-fn slope(points: &[(f64, f64)]) -> f64 {
-    let n = points.len() as f64;
-    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxy: f64 = points
+/// How fast quantity `f` grows over the samples from `from` to `to`
+/// seconds, at constant load: the time coefficient of a least-squares fit
+/// of `f` on time and the load (clients in the room, alive tasks, lines
+/// queued in the outboxes), in percent of `f`'s mean
+/// per minute. A stall of the busy machine changes the load for a few
+/// seconds (clients leave faster than new ones get in, lines and tasks
+/// pile up, the blocking pool starts threads), and memory with it; fitting
+/// the load as well keeps that from reading as growth or shrinkage, while
+/// a leak grows with time whatever the load. Returns how many samples,
+/// their mean and the growth.
+fn growth(all: &[Sample], from: f64, to: f64, f: fn(&Sample) -> u64) -> (usize, f64, f64) {
+    let window: Vec<&Sample> = all
         .iter()
-        .map(|p| (p.0 - mean_x) * (p.1 - mean_y))
-        .sum();
-    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
-    sxy / sxx
+        .filter(|s| s.secs >= from && s.secs <= to)
+        .collect();
+    let y: Vec<f64> = window.iter().map(|s| f(s) as f64).collect();
+    let columns: [Vec<f64>; 4] = [
+        window.iter().map(|s| s.secs).collect(),
+        window.iter().map(|s| s.in_room as f64).collect(),
+        window.iter().map(|s| s.tasks as f64).collect(),
+        window.iter().map(|s| s.queued as f64).collect(),
+    ];
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    let per_second = time_coefficient(&y, &columns);
+    (window.len(), mean, per_second * 60.0 / mean * 100.0)
+}
+
+/// The coefficient of `columns[0]` in the least-squares fit of `y` on all
+/// of `columns` (and a constant). A column other than the first that does
+/// not vary in the window is left out: it explains nothing, and would make
+/// the normal equations singular.
+fn time_coefficient(y: &[f64], columns: &[Vec<f64>]) -> f64 {
+    let centred = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| x - mean).collect::<Vec<f64>>()
+    };
+    let y = centred(y);
+    let xs: Vec<Vec<f64>> = columns
+        .iter()
+        .map(|c| centred(c))
+        .enumerate()
+        .filter(|(j, c)| *j == 0 || c.iter().any(|x| *x != 0.0))
+        .map(|(_, c)| c)
+        .collect();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+    let k = xs.len();
+    // The normal equations, [X'X | X'y], solved by Gaussian elimination
+    // with partial pivoting.
+    let mut m: Vec<Vec<f64>> = (0..k)
+        .map(|i| {
+            let mut row: Vec<f64> = (0..k).map(|j| dot(&xs[i], &xs[j])).collect();
+            row.push(dot(&xs[i], &y));
+            row
+        })
+        .collect();
+    for col in 0..k {
+        let pivot = (col..k)
+            .max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))
+            .unwrap();
+        m.swap(col, pivot);
+        for row in 0..k {
+            if row != col {
+                let factor = m[row][col] / m[col][col];
+                for j in col..=k {
+                    m[row][j] -= factor * m[col][j];
+                }
+            }
+        }
+    }
+    m[0][k] / m[0][0]
 }
 
 fn runtime(name: &str) -> Runtime {
     Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(name)
+        // Idle blocking threads retire after a second, so the pool's
+        // threads come and go under the churn and are all gone within the
+        // settle wait.
+        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
         .enable_all()
         .build()
         .expect("building a runtime")
@@ -477,7 +620,10 @@ fn raise_fd_limit() {
         rlim_max: 0,
     };
     // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
     if limit.rlim_cur < limit.rlim_max {
         limit.rlim_cur = limit.rlim_max;
         // SAFETY: `limit` is a valid rlimit; raising the soft limit up to
@@ -560,14 +706,16 @@ fn chat_under_churning_clients_leaks_nothing() {
 
     // The summary.
     let peak = |f: fn(&Sample) -> u64| all.iter().map(f).max().unwrap();
-    let quantities: [(&str, fn(&Sample) -> u64); 7] = [
+    let quantities: [(&str, fn(&Sample) -> u64); 9] = [
         ("rss_kib", |s| s.rss_kib),
+        ("heap_kib", |s| s.heap_kib),
         ("fds", |s| s.fds),
         ("tasks", |s| s.tasks),
         ("sources", |s| s.sources),
         ("timers", |s| s.timers),
-        ("in_room", |s| s.in_room),
         ("blocking", |s| s.blocking_threads),
+        ("in_room", |s| s.in_room),
+        ("queued", |s| s.queued),
     ];
     println!("soak curves (start = before the first client, end = after the load and settling):");
     for (name, f) in quantities {
@@ -579,17 +727,16 @@ fn chat_under_churning_clients_leaks_nothing() {
         );
     }
     let warm = load_start + (load_end - load_start) * WARM_UP_FRACTION;
-    let fit: Vec<(f64, f64)> = all
-        .iter()
-        .filter(|s| s.secs >= warm && s.secs <= load_end)
-        .map(|s| (s.secs, s.rss_kib as f64))
-        .collect();
-    let mean_rss = fit.iter().map(|p| p.1).sum::<f64>() / fit.len() as f64;
-    let growth = slope(&fit) * 60.0 / mean_rss * 100.0;
+    let (rss_points, rss_mean, rss_growth) = growth(&all, warm, load_end, |s| s.rss_kib);
+    let (_, heap_mean, heap_growth) = growth(&all, warm, load_end, |s| s.heap_kib);
+    let half = (load_start + load_end) / 2.0;
+    let (_, _, rss_growth_2nd) = growth(&all, half, load_end, |s| s.rss_kib);
+    let (_, _, heap_growth_2nd) = growth(&all, half, load_end, |s| s.heap_kib);
+    println!("  second half: rss {rss_growth_2nd:+.3}%/min, heap {heap_growth_2nd:+.3}%/min");
     println!(
-        "  rss after warm-up (from {warm:.0} s to {load_end:.0} s, {} samples): mean {mean_rss:.0} KiB, \
-         slope {growth:+.3}% per minute",
-        fit.len()
+        "  after warm-up (from {warm:.0} s to {load_end:.0} s, {rss_points} samples): \
+         rss mean {rss_mean:.0} KiB, slope {rss_growth:+.3}% per minute; \
+         heap mean {heap_mean:.0} KiB, slope {heap_growth:+.3}% per minute"
     );
     let c = &*client_stats;
     let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -625,7 +772,7 @@ fn chat_under_churning_clients_leaks_nothing() {
 
     assert_eq!(n(&c.malformed), 0, "lines that broke chat's protocol");
     assert!(n(&c.connects) > 0, "no client connected");
-    for (name, f) in &quantities[1..5] {
+    for (name, f) in &quantities[2..8] {
         assert_eq!(
             f(&end),
             f(&baseline),
@@ -633,12 +780,11 @@ fn chat_under_churning_clients_leaks_nothing() {
         );
     }
     assert!(
-        fit.len() >= 10,
-        "too few samples after warm-up to fit resident memory's growth: {}",
-        fit.len()
+        rss_points >= 10,
+        "too few samples after warm-up to fit resident memory's growth: {rss_points}"
     );
     assert!(
-        growth < MAX_RSS_GROWTH_PERCENT_PER_MIN,
-        "resident memory grows {growth:.3}% per minute after warm-up"
+        rss_growth < MAX_RSS_GROWTH_PERCENT_PER_MIN,
+        "resident memory grows {rss_growth:.3}% per minute after warm-up"
     );
 }
