@@ -234,6 +234,9 @@ impl Sample {
     }
 }
 
+/// A sampled quantity: its name and how to read it from a sample.
+type Quantity = (&'static str, fn(&Sample) -> u64);
+
 /// Reads the process's resident memory and open descriptors and the server
 /// runtime's counters. Only the sampler thread calls it: counting
 /// `/proc/self/fd` opens a descriptor of its own, the same one in every
@@ -633,12 +636,11 @@ fn time_coefficient(y: &[f64], columns: &[Vec<f64>]) -> (f64, f64) {
             .max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))
             .unwrap();
         m.swap(col, pivot);
-        for row in 0..k {
-            if row != col {
-                let factor = m[row][col] / m[col][col];
-                for j in col..k + 2 {
-                    m[row][j] -= factor * m[col][j];
-                }
+        let pivot_row = m[col].clone();
+        for (_, row) in m.iter_mut().enumerate().filter(|(i, _)| *i != col) {
+            let factor = row[col] / pivot_row[col];
+            for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *x -= factor * p;
             }
         }
     }
@@ -688,15 +690,14 @@ fn raise_fd_limit() {
         rlim_max: 0,
     };
     // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
-    assert_eq!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
-        0
-    );
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    assert_eq!(got, 0, "getrlimit: {}", std::io::Error::last_os_error());
     if limit.rlim_cur < limit.rlim_max {
         limit.rlim_cur = limit.rlim_max;
         // SAFETY: `limit` is a valid rlimit; raising the soft limit up to
         // the hard one needs no privilege.
-        assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+        let set = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+        assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
     }
 }
 
@@ -774,7 +775,7 @@ fn chat_under_churning_clients_leaks_nothing() {
 
     // The summary.
     let peak = |f: fn(&Sample) -> u64| all.iter().map(f).max().unwrap();
-    let quantities: [(&str, fn(&Sample) -> u64); 9] = [
+    let quantities: [Quantity; 9] = [
         ("rss_kib", |s| s.rss_kib),
         ("heap_kib", |s| s.heap_kib),
         ("fds", |s| s.fds),
