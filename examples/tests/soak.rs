@@ -279,14 +279,14 @@ fn sample(secs: f64, metrics: &RuntimeMetrics, room: &Room) -> Sample {
 }
 
 /// Samples every second until `stop` is dropped, printing each sample and
-/// sending it to the test's thread.
+/// sending it to the test's thread; sample times count from `start`.
 fn sampler(
+    start: std::time::Instant,
     metrics: RuntimeMetrics,
     room: Arc<Room>,
     samples: std_mpsc::Sender<Sample>,
     stop: std_mpsc::Receiver<()>,
 ) {
-    let start = std::time::Instant::now();
     Sample::print_header();
     for tick in 0u32.. {
         let s = sample(start.elapsed().as_secs_f64(), &metrics, &room);
@@ -649,15 +649,18 @@ fn time_coefficient(y: &[f64], columns: &[Vec<f64>]) -> (f64, f64) {
         .map(|n| y[n] - (0..k).map(|i| coefficients[i] * xs[i][n]).sum::<f64>())
         .collect();
     // Less one degree of freedom for each coefficient and the constant.
-    let variance = residuals.iter().map(|r| r * r).sum::<f64>() / (y.len() - k - 1) as f64;
+    let scatter = residuals.iter().map(|r| r * r).sum::<f64>();
+    let variance = scatter / (y.len() - k - 1) as f64;
     let inverse_00 = m[0][k + 1] / m[0][0];
     // The scatter is not independent from one second to the next (a stall
     // and what follows it last seconds), which the formula above assumes:
     // with lag-one autocorrelation rho, the slope's variance is about
     // (1 + rho) / (1 - rho) times larger.
-    let rho = (residuals.windows(2).map(|w| w[0] * w[1]).sum::<f64>()
-        / residuals.iter().map(|r| r * r).sum::<f64>())
-    .clamp(0.0, 0.95);
+    let rho = if scatter > 0.0 {
+        (residuals.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / scatter).clamp(0.0, 0.95)
+    } else {
+        0.0
+    };
     let inflation = (1.0 + rho) / (1.0 - rho);
     (coefficients[0], (variance * inverse_00 * inflation).sqrt())
 }
@@ -723,11 +726,12 @@ fn chat_under_churning_clients_leaks_nothing() {
     let server = server_rt.spawn(chat::serve(listener, room.clone()));
     let metrics = server_rt.metrics();
 
+    let start = std::time::Instant::now();
     let (samples_tx, samples) = std_mpsc::channel();
     let (stop_sampler, sampler_stop) = std_mpsc::channel();
     let sampler = {
         let (metrics, room) = (metrics.clone(), room.clone());
-        std::thread::spawn(move || sampler(metrics, room, samples_tx, sampler_stop))
+        std::thread::spawn(move || sampler(start, metrics, room, samples_tx, sampler_stop))
     };
     let mut all: Vec<Sample> = Vec::new();
     let baseline = samples.recv().expect("the sampler's first sample");
@@ -747,13 +751,13 @@ fn chat_under_churning_clients_leaks_nothing() {
         client_stats.clone(),
     ));
     client_rt.block_on(async { sleep(Duration::from_secs(secs)).await });
+    let load_end = start.elapsed().as_secs_f64();
     stop_tx.send(true).expect("the load's tasks are listening");
     client_rt
         .block_on(clients)
         .expect("the client driver finished");
     server_rt.block_on(churner).expect("the churn finished");
     all.extend(samples.try_iter());
-    let load_end = all.last().map_or(load_start, |s| s.secs);
     println!("soak: load stopped; every client has hung up");
 
     // Settle: samples until the counts are back, within a bound.
@@ -863,4 +867,26 @@ fn chat_under_churning_clients_leaks_nothing() {
         rss.percent_per_minute,
         rss.standard_error
     );
+}
+
+/// The fit the memory criterion rests on: it recovers the time coefficient
+/// exactly from data that are a line in time plus a load term, leaves out
+/// a load that does not vary, and has no error on exact data.
+#[test]
+fn the_growth_fit_separates_time_from_load() {
+    let t: Vec<f64> = (0..40).map(f64::from).collect();
+    // A load that swings up and down, and one that stays put.
+    let load: Vec<f64> = t.iter().map(|t| ((t * 0.7).sin() * 50.0).round()).collect();
+    let flat = vec![7.0; t.len()];
+    let y: Vec<f64> = t
+        .iter()
+        .zip(&load)
+        .map(|(t, l)| 1_000.0 + 2.5 * t + 3.0 * l)
+        .collect();
+    let (slope, error) = time_coefficient(&y, &[t.clone(), load.clone(), flat]);
+    assert!((slope - 2.5).abs() < 1e-9, "slope {slope}");
+    assert!(error < 1e-6, "error {error}");
+    // Fitted on time alone, the load's swings move the slope.
+    let (alone, _) = time_coefficient(&y, &[t]);
+    assert!((alone - 2.5).abs() > 0.01, "slope on time alone {alone}");
 }
