@@ -91,9 +91,9 @@ const MAX_RSS_GROWTH_PERCENT_PER_MIN: f64 = 1.0;
 /// [`MAX_RSS_GROWTH_PERCENT_PER_MIN`] by before the test fails: over a
 /// short load on a busy machine the stalls (a backlog of lines, then the
 /// allocator slowly handing pages back) move the slope by more than the
-/// limit itself, and the failure must mean growth, not a stall. On a long
-/// or quiet run the error is a tenth of the limit or less and this changes
-/// next to nothing.
+/// limit itself, and the failure must mean growth, not a stall. Over ten
+/// minutes the error is about a tenth of the limit, on a quiet minute a
+/// few tenths.
 const GROWTH_ERRORS_ALLOWED: f64 = 3.0;
 
 /// Bytes allocated and not yet freed, process-wide: the heap the program
