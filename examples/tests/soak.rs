@@ -60,9 +60,10 @@ const MAX_STAY_MS: u64 = 20_000;
 
 /// The mean gap between a client's lines, in milliseconds. Chat sends every
 /// line to every other client, so the room's deliveries per second are
-/// about clients² / gap: 1,000 clients at one line per 10 s is some 100,000
+/// about clients² / gap: 1,000 clients at one line per 20 s is some 50,000
 /// lines a second written by the server and read by the clients, which a
-/// busy two-core machine keeps up with.
+/// busy two-core machine keeps up with (one line a second each would be a
+/// million, and the stalls it caused would be most of what the soak saw).
 const MEAN_LINE_GAP_MS: u64 = 20_000;
 
 /// How long the quantities get to come back to their baseline once the last
