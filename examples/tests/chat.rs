@@ -107,3 +107,63 @@ fn a_client_that_stops_reading_does_not_stall_the_room() {
         "the slow client got everything"
     );
 }
+
+/// Waits up to `limit` for `done`, checking every millisecond; true if it
+/// came.
+fn eventually(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while !done() {
+        if start.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    true
+}
+
+/// A client that hangs up as soon as it has connected can have its reader
+/// task run, read end of stream and leave the room on the other worker
+/// before the accepting task has put it in: it must still be removed, and
+/// its two tasks and its socket must go. (Before the fix the room took the
+/// client in after spawning its tasks, and such a client stayed in the room
+/// for good, its writer task and socket with it.)
+#[test]
+fn clients_that_hang_up_at_once_leave_nothing_behind() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use weft_examples::chat::{self, Room};
+
+    const CLIENTS: u64 = 3_000;
+    let rt = weft::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let room = Arc::new(Room::quiet());
+    let listener = rt
+        .block_on(weft::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(chat::serve(listener, room.clone()));
+    let metrics = rt.metrics();
+    let sources =
+        || metrics.io_driver_fd_registered_count() - metrics.io_driver_fd_deregistered_count();
+    let sources_before = sources();
+    for _ in 0..CLIENTS {
+        drop(TcpStream::connect(addr).unwrap());
+    }
+    assert!(
+        eventually(Duration::from_secs(30), || room.joined() == CLIENTS),
+        "only {} of {CLIENTS} clients joined",
+        room.joined()
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || room.is_empty()
+            && metrics.num_alive_tasks() == 1
+            && sources() == sources_before),
+        "left behind: {} clients in the room, {} tasks besides the server's, {} sockets",
+        room.len(),
+        metrics.num_alive_tasks() - 1,
+        sources() - sources_before
+    );
+}
