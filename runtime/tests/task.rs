@@ -433,3 +433,68 @@ fn handles_are_send_and_sync() {
     assert_send_sync::<weft_runtime::runtime::Handle>();
     assert_send_sync::<weft_runtime::runtime::Runtime>();
 }
+
+/// Records whether it was dropped while a panic unwound, and may panic in
+/// its own destructor.
+struct Witness {
+    dropped_unwinding: Arc<Mutex<Vec<bool>>>,
+    panic_on_drop: bool,
+}
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        self.dropped_unwinding
+            .lock()
+            .unwrap()
+            .push(std::thread::panicking());
+        if self.panic_on_drop {
+            panic!("witness dropped");
+        }
+    }
+}
+
+/// A future whose poll panics is dropped while the panic unwinds (its
+/// destructor sees `panicking()`), once, as tokio's is.
+#[test]
+fn a_panicking_future_is_dropped_while_its_panic_unwinds() {
+    for (flavor, rt) in both() {
+        let drops = Arc::new(Mutex::new(Vec::new()));
+        let witness = Witness {
+            dropped_unwinding: drops.clone(),
+            panic_on_drop: false,
+        };
+        let err = rt
+            .block_on(rt.spawn(async move {
+                let _witness = &witness;
+                panic!("in poll");
+            }))
+            .unwrap_err();
+        assert!(err.is_panic(), "{flavor}");
+        assert_eq!(*drops.lock().unwrap(), [true], "{flavor}");
+    }
+}
+
+/// A future whose destructor panics when it is aborted: the handle reports
+/// that panic, not a plain cancellation.
+#[test]
+fn a_panic_while_an_aborted_future_drops_is_the_join_error() {
+    for (flavor, rt) in both() {
+        let drops = Arc::new(Mutex::new(Vec::new()));
+        let witness = Witness {
+            dropped_unwinding: drops.clone(),
+            panic_on_drop: true,
+        };
+        let err = rt.block_on(async move {
+            let handle = weft_runtime::spawn(async move {
+                let _witness = witness;
+                std::future::pending::<()>().await;
+            });
+            task::yield_now().await;
+            handle.abort();
+            handle.await.unwrap_err()
+        });
+        assert!(err.is_panic(), "{flavor}: {err}");
+        assert_eq!(err.panic_message(), Some("witness dropped"), "{flavor}");
+        assert_eq!(*drops.lock().unwrap(), [false], "{flavor}");
+    }
+}
