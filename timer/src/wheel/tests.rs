@@ -473,8 +473,17 @@ mod prop {
         }
     }
 
+    /// 2000 cases unless `PROPTEST_CASES` says otherwise (mutation testing
+    /// runs fewer, per mutant).
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(2000)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
         #[test]
         #[cfg_attr(miri, ignore)]
