@@ -492,3 +492,17 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn is_empty_and_into_values_see_every_registered_timer() {
+    let mut w = Wheel::new();
+    assert!(w.is_empty());
+    for (i, deadline) in boundaries().into_iter().enumerate() {
+        w.insert(deadline, i as u64);
+    }
+    assert!(!w.is_empty());
+    let n = boundaries().len() as u64;
+    let mut values: Vec<u64> = w.into_values().collect();
+    values.sort_unstable();
+    assert_eq!(values, (0..n).collect::<Vec<_>>());
+}
