@@ -212,6 +212,7 @@ fn stale_keys_never_touch_the_new_occupant() {
     assert_eq!(w.cancel(a), None);
     assert!(!w.reset(a, 1));
     assert_eq!(w.get(a), None);
+    assert_eq!(w.get_mut(a), None);
     assert_eq!(w.deadline(a), None);
     assert_eq!(w.get(b), Some(&2));
     *w.get_mut(b).unwrap() = 3;
