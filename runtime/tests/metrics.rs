@@ -195,3 +195,29 @@ fn debug_prints_every_metric() {
         assert!(text.contains(name), "{name} missing from {text}");
     }
 }
+
+/// Workers with nothing left to do end up parked, none of them searching.
+/// (Polls the metrics until they say so; a count stuck above zero fails
+/// at the deadline.)
+#[test]
+fn idle_workers_end_up_parked_with_none_searching() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async { weft_runtime::spawn(async {}).await.unwrap() });
+    let metrics = rt.metrics();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let parked = (0..2).all(|w| metrics.worker_park_count(w) > 0);
+        if parked && metrics.num_searching_workers() == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} searching",
+            metrics.num_searching_workers()
+        );
+        std::thread::yield_now();
+    }
+}
