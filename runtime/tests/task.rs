@@ -463,12 +463,16 @@ fn a_panicking_future_is_dropped_while_its_panic_unwinds() {
             dropped_unwinding: drops.clone(),
             panic_on_drop: false,
         };
-        let err = rt
-            .block_on(rt.spawn(async move {
-                let _witness = &witness;
+        // Not an async block: a panicking async block drops its own
+        // captures as the panic leaves it, whoever holds it.
+        struct PanicsInPoll(#[allow(dead_code)] Witness);
+        impl std::future::Future for PanicsInPoll {
+            type Output = ();
+            fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> Poll<()> {
                 panic!("in poll");
-            }))
-            .unwrap_err();
+            }
+        }
+        let err = rt.block_on(rt.spawn(PanicsInPoll(witness))).unwrap_err();
         assert!(err.is_panic(), "{flavor}");
         assert_eq!(*drops.lock().unwrap(), [true], "{flavor}");
     }
