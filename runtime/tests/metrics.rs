@@ -221,3 +221,45 @@ fn idle_workers_end_up_parked_with_none_searching() {
         std::thread::yield_now();
     }
 }
+
+/// Workers woken by their driver (a timer fires while they sleep in it)
+/// take themselves off the sleeper list; a notifier may have done it
+/// first. Either way the idle counts stay right: once all is quiet again,
+/// nobody is counted searching.
+#[test]
+fn workers_woken_by_timers_leave_the_idle_counts_right() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for round in 0..50u64 {
+            let sleepers: Vec<_> = (0..4)
+                .map(|i| {
+                    weft_runtime::spawn(async move {
+                        weft_timer::sleep(Duration::from_micros(100 * (round % 3 + i))).await;
+                    })
+                })
+                .collect();
+            for sleeper in sleepers {
+                sleeper.await.unwrap();
+            }
+        }
+    });
+    let metrics = rt.metrics();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while metrics.num_searching_workers() != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {} searching",
+            metrics.num_searching_workers()
+        );
+        std::thread::yield_now();
+    }
+    assert!(
+        (0..2)
+            .map(|w| metrics.worker_driver_wake_count(w))
+            .sum::<u64>()
+            > 0
+    );
+}
