@@ -426,28 +426,29 @@ fn abort_racing_a_wake() {
 
 /// Dropping the runtime while another thread wakes a pending task: the
 /// future is dropped exactly once and the handle resolves.
+fn dropped_while_woken_from_another_thread(rt: Runtime) {
+    let drops = DropCount::new();
+    let gate = Gate::new();
+    let token = drops.token();
+    let wait = gate.wait();
+    let handle = rt.spawn(async move {
+        let _token = token;
+        wait.await;
+    });
+    let waker_thread = {
+        let gate = gate.clone();
+        loom::thread::spawn(move || gate.poke())
+    };
+    drop(rt);
+    waker_thread.join().unwrap();
+    assert_eq!(drops.get(), 1);
+    assert!(handle.is_finished());
+    drop(handle);
+}
+
 #[test]
 fn runtime_drop_while_a_task_is_woken_from_another_thread() {
-    model(|| {
-        let drops = DropCount::new();
-        let gate = Gate::new();
-        let rt = multi(1);
-        let token = drops.token();
-        let wait = gate.wait();
-        let handle = rt.spawn(async move {
-            let _token = token;
-            wait.await;
-        });
-        let waker_thread = {
-            let gate = gate.clone();
-            loom::thread::spawn(move || gate.poke())
-        };
-        drop(rt);
-        waker_thread.join().unwrap();
-        assert_eq!(drops.get(), 1);
-        assert!(handle.is_finished());
-        drop(handle);
-    });
+    model(|| dropped_while_woken_from_another_thread(multi(1)));
 }
 
 /// A blocking closure spawned just before shutdown either runs or is
@@ -528,26 +529,7 @@ fn multi_lock_free(workers: usize) -> Runtime {
 /// remote push, paired with the one after the flag is set).
 #[test]
 fn lock_free_remote_wake_racing_the_final_drain() {
-    model(|| {
-        let drops = DropCount::new();
-        let gate = Gate::new();
-        let rt = multi_lock_free(1);
-        let token = drops.token();
-        let wait = gate.wait();
-        let handle = rt.spawn(async move {
-            let _token = token;
-            wait.await;
-        });
-        let waker_thread = {
-            let gate = gate.clone();
-            loom::thread::spawn(move || gate.poke())
-        };
-        drop(rt);
-        waker_thread.join().unwrap();
-        assert_eq!(drops.get(), 1);
-        assert!(handle.is_finished());
-        drop(handle);
-    });
+    model(|| dropped_while_woken_from_another_thread(multi_lock_free(1)));
 }
 
 /// A spawn from outside lands in the injector while both workers search
