@@ -104,8 +104,8 @@
 //!   higher CPU ratio. `timer_fire`'s wall time is its own 100 ms spread
 //!   of deadlines (about 1.00 by construction): its `cpu` row is its
 //!   measure. The rows' names differ from the wall rows' (` cpu`), so a
-//!   tool that reads ratios by row name (`../shared/tools/ab-rounds`)
-//!   reads both.
+//!   tool that reads ratios by row name (an alternated-rounds
+//!   comparison of two builds, say) reads both.
 //! - `sync_request_reply_1_server` / `_4_servers`: 100 client tasks each
 //!   make 50 requests, one at a time, through a bounded mpsc (32) to
 //!   server tasks that answer on the oneshot each request carries (client

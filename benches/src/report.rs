@@ -923,7 +923,7 @@ mod tests {
 
     /// The CPU block has a row per workload with the CPU medians and
     /// ratios; the wall rows stay where the ratio parser of
-    /// `../shared/tools/ab-rounds` looks for them (the last two columns,
+    /// a row-name ratio reader looks for them (the last two columns,
     /// under `weft/tokio` and `weft/smol`), and a fixed-wall row points
     /// at its CPU row.
     #[test]
