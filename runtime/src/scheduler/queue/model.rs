@@ -21,13 +21,23 @@ pub(crate) enum QueueModel {
     LockFree,
 }
 
-/// Calls `$op` on whichever kind of queue `$queue` is.
+/// Calls `$op` on whichever kind of queue `$queue` is; with a `$dest`
+/// (a worker queue to steal into), on the pair, which are of one kind.
 macro_rules! either {
     ($queue:expr, $q:ident => $op:expr) => {
         match $queue {
             Self::Locked($q) => $op,
             #[cfg(loom)]
             Self::Ring($q) => $op,
+        }
+    };
+    ($queue:expr, $dest:expr, $q:ident, $d:ident => $op:expr) => {
+        match ($queue, $dest) {
+            (Self::Locked($q), Local::Locked($d)) => $op,
+            #[cfg(loom)]
+            (Self::Ring($q), Local::Ring($d)) => $op,
+            #[cfg(loom)]
+            _ => mixed(),
         }
     };
 }
@@ -96,13 +106,7 @@ impl Local {
 impl Steal {
     /// Moves about half of the victim's tasks into `dest` and returns one.
     pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-        match (self, dest) {
-            (Steal::Locked(q), Local::Locked(dest)) => q.steal_into(dest),
-            #[cfg(loom)]
-            (Steal::Ring(q), Local::Ring(dest)) => q.steal_into(dest),
-            #[cfg(loom)]
-            _ => mixed(),
-        }
+        either!(self, dest, q, d => q.steal_into(d))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -133,13 +137,7 @@ impl Inject {
 
     /// Moves a batch into `dest` and returns one task.
     pub(crate) fn steal_into(&self, dest: &Local) -> Option<Notified> {
-        match (self, dest) {
-            (Inject::Locked(q), Local::Locked(dest)) => q.steal_into(dest),
-            #[cfg(loom)]
-            (Inject::Ring(q), Local::Ring(dest)) => q.steal_into(dest),
-            #[cfg(loom)]
-            _ => mixed(),
-        }
+        either!(self, dest, q, d => q.steal_into(d))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
