@@ -406,6 +406,50 @@ mod tests {
     }
 
     #[test]
+    fn abort_of_a_queued_task_adds_no_queue_entry() {
+        let s = State::new();
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::DoNothing);
+        let word = s.load();
+        assert!(word.is_cancelled() && word.is_notified());
+        assert_eq!(word.ref_count(), 3, "the queued entry will see it");
+        assert_eq!(s.transition_to_running(), ToRunning::Cancelled);
+    }
+
+    #[test]
+    fn abort_of_an_idle_task_queues_it_once() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Success);
+        assert_eq!(s.transition_to_idle(), ToIdle::Ok);
+        assert_eq!(s.load().ref_count(), 2);
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::Submit);
+        assert_eq!(s.load().ref_count(), 3, "the new entry's reference");
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::DoNothing);
+        assert_eq!(s.load().ref_count(), 3);
+    }
+
+    #[test]
+    fn the_fast_join_handle_drop_works_only_on_an_untouched_task() {
+        let s = State::new();
+        assert!(s.drop_join_handle_fast());
+        let word = s.load();
+        assert!(!word.is_join_interested());
+        assert!(word.is_notified() && word.is_idle());
+        assert_eq!(
+            word.ref_count(),
+            2,
+            "the owned list's and the queue entry's"
+        );
+
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Success);
+        assert!(
+            !s.drop_join_handle_fast(),
+            "it has run: the slow path decides"
+        );
+        assert!(s.load().is_join_interested());
+    }
+
+    #[test]
     fn join_handle_drop_after_complete_drops_output() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);

@@ -120,3 +120,134 @@ impl Idle {
         self.state.load(SeqCst) & SEARCH_MASK
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! The rules above, one transition at a time. The loom models check that
+    //! the transitions race safely with the queues; these check that each
+    //! one counts and answers as documented.
+
+    use super::Idle;
+
+    #[test]
+    fn a_new_pool_counts_every_worker_unparked_and_none_searching() {
+        let idle = Idle::new(4);
+        assert_eq!(idle.num_searching(), 0);
+        assert!(!idle.has_idle_worker(), "every worker runs");
+        assert_eq!(idle.worker_to_notify(), None, "nobody sleeps");
+    }
+
+    #[test]
+    fn new_work_wakes_a_sleeper_only_while_nobody_searches() {
+        let idle = Idle::new(4);
+        assert!(!idle.transition_worker_to_parked(3, false));
+        assert!(!idle.transition_worker_to_parked(2, false));
+        assert!(idle.is_parked(3) && idle.is_parked(2));
+
+        let woken = idle.worker_to_notify().expect("a sleeper and no searcher");
+        assert!(!idle.is_parked(woken));
+        assert_eq!(
+            idle.num_searching(),
+            1,
+            "a woken worker starts out searching"
+        );
+        assert_eq!(
+            idle.worker_to_notify(),
+            None,
+            "the searcher will find the work"
+        );
+
+        assert!(
+            idle.transition_worker_from_searching(),
+            "it was the last searcher"
+        );
+        assert_eq!(idle.num_searching(), 0);
+        let second = idle.worker_to_notify().expect("the other sleeper");
+        assert_ne!(second, woken);
+        assert_eq!(
+            idle.worker_to_notify(),
+            None,
+            "a searcher again, and nobody left asleep"
+        );
+    }
+
+    #[test]
+    fn at_most_half_the_workers_search_and_only_the_last_one_out_says_so() {
+        let idle = Idle::new(4);
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.transition_worker_to_searching());
+        assert_eq!(idle.num_searching(), 2);
+        assert!(
+            !idle.transition_worker_to_searching(),
+            "two of four already search"
+        );
+        assert_eq!(idle.num_searching(), 2);
+
+        assert!(
+            !idle.transition_worker_from_searching(),
+            "one still searches"
+        );
+        assert_eq!(idle.num_searching(), 1);
+        assert!(idle.transition_worker_from_searching());
+        assert_eq!(idle.num_searching(), 0);
+    }
+
+    #[test]
+    fn only_the_last_searcher_to_park_must_check_the_queues_again() {
+        let idle = Idle::new(4);
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.transition_worker_to_searching());
+        assert!(
+            !idle.transition_worker_to_parked(0, false),
+            "it was not searching"
+        );
+        assert!(
+            !idle.transition_worker_to_parked(1, true),
+            "another still searches"
+        );
+        assert_eq!(idle.num_searching(), 1);
+        assert!(
+            idle.transition_worker_to_parked(2, true),
+            "the last searcher"
+        );
+        assert_eq!(idle.num_searching(), 0);
+        assert!(idle.is_parked(0) && idle.is_parked(1) && idle.is_parked(2));
+        assert!(!idle.is_parked(3));
+    }
+
+    #[test]
+    fn a_worker_woken_by_its_driver_leaves_the_sleepers_once() {
+        let idle = Idle::new(2);
+        assert!(!idle.transition_worker_to_parked(1, false));
+        assert!(idle.unpark_worker_by_id(1));
+        assert!(!idle.is_parked(1));
+        assert!(!idle.has_idle_worker(), "both count as running again");
+        assert_eq!(idle.worker_to_notify(), None);
+        assert!(!idle.unpark_worker_by_id(1), "already off the list");
+
+        // A notifier took it off first: the worker learns it was counted as
+        // searching, and nobody else is taken off the list by mistake.
+        assert!(!idle.transition_worker_to_parked(0, false));
+        assert!(!idle.transition_worker_to_parked(1, false));
+        let woken = idle.worker_to_notify().expect("two sleepers");
+        assert!(!idle.unpark_worker_by_id(woken));
+        let other = 1 - woken;
+        assert!(idle.is_parked(other), "the other sleeper stays asleep");
+        assert!(idle.unpark_worker_by_id(other));
+        assert_eq!(idle.num_searching(), 1);
+    }
+
+    #[test]
+    fn a_worker_is_idle_while_it_sleeps_or_searches() {
+        let idle = Idle::new(2);
+        assert!(!idle.has_idle_worker());
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.has_idle_worker(), "a searcher runs no task");
+        assert!(idle.transition_worker_from_searching());
+        assert!(!idle.has_idle_worker());
+        assert!(!idle.transition_worker_to_parked(0, false));
+        assert!(idle.has_idle_worker(), "a sleeper runs no task");
+        assert!(idle.unpark_worker_by_id(0));
+        assert!(!idle.has_idle_worker());
+    }
+}
