@@ -251,18 +251,23 @@ impl Semaphore {
     }
 
     /// Waits for one permit. Fails only if the semaphore is closed.
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.acquire_many(1).await
+    pub fn acquire(
+        &self,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
+        self.acquire_many(1)
     }
 
     /// Waits for `n` permits at once, in FIFO order with other waiters.
-    pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.acquire_raw(n as usize, WaitOn::sync(SyncKind::Semaphore, self))
-            .await?;
-        Ok(SemaphorePermit {
-            sem: self,
-            permits: n as usize,
-        })
+    pub fn acquire_many(
+        &self,
+        n: u32,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
+        // A named future rather than an `async fn`: an uncontended acquire
+        // is one poll, and a state machine around `Acquire` only added
+        // moves and a drop check to it.
+        AcquirePermit {
+            acquire: self.acquire_raw(n as usize, WaitOn::sync(SyncKind::Semaphore, self)),
+        }
     }
 
     /// [`acquire`](Semaphore::acquire) from synchronous code: blocks this
@@ -540,6 +545,26 @@ pin_project! {
                 this.sem.return_to_word(0);
             }
         }
+    }
+}
+
+pin_project! {
+    /// [`Semaphore::acquire_many`]'s future: an [`Acquire`] whose permits
+    /// come out in a guard.
+    struct AcquirePermit<'a> {
+        #[pin]
+        acquire: Acquire<'a>,
+    }
+}
+
+impl<'a> Future for AcquirePermit<'a> {
+    type Output = Result<SemaphorePermit<'a>, AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let acquire = self.project().acquire;
+        let (sem, permits) = (acquire.sem, acquire.num);
+        ready!(acquire.poll(cx))?;
+        Ok(SemaphorePermit { sem, permits }).into()
     }
 }
 
