@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Barrier, Mutex};
 use std::task::Poll;
@@ -501,4 +501,47 @@ fn a_panic_while_an_aborted_future_drops_is_the_join_error() {
         assert_eq!(err.panic_message(), Some("witness dropped"), "{flavor}");
         assert_eq!(*drops.lock().unwrap(), [false], "{flavor}");
     }
+}
+
+/// A waker that reports each wake on a channel, tagged.
+struct Reporting(&'static str, Mutex<mpsc::Sender<&'static str>>);
+
+impl std::task::Wake for Reporting {
+    fn wake(self: Arc<Self>) {
+        let _ = self.1.lock().unwrap().send(self.0);
+    }
+}
+
+#[test]
+fn a_join_handle_polled_with_a_new_waker_is_woken_through_it() {
+    let rt = multi_thread(2);
+    let (woken_tx, woken) = mpsc::channel();
+    let waker =
+        |tag| std::task::Waker::from(Arc::new(Reporting(tag, Mutex::new(woken_tx.clone()))));
+    let (first, second) = (waker("first"), waker("second"));
+    let (open_tx, open_rx) = mpsc::channel::<()>();
+    let open_rx = Mutex::new(open_rx);
+    let mut handle = rt.spawn(async move {
+        // Waits on the blocking pool for the gate, so nothing but the test
+        // completes it.
+        task::spawn_blocking(move || open_rx.lock().unwrap().recv().unwrap())
+            .await
+            .unwrap();
+        7
+    });
+    let mut poll_with = |waker: &std::task::Waker| {
+        std::pin::Pin::new(&mut handle).poll(&mut std::task::Context::from_waker(waker))
+    };
+    assert!(poll_with(&first).is_pending());
+    assert!(poll_with(&second).is_pending(), "the gate is shut");
+    open_tx.send(()).unwrap();
+    let tag = woken
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the join handle was never woken");
+    assert_eq!(tag, "second", "woken through the waker of the last poll");
+    assert!(matches!(poll_with(&second), Poll::Ready(Ok(7))));
+    assert!(
+        woken.try_recv().is_err(),
+        "the first waker was dropped unwoken"
+    );
 }

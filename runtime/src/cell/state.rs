@@ -450,6 +450,30 @@ mod tests {
     }
 
     #[test]
+    fn the_join_waker_slot_changes_hands_until_completion() {
+        let s = State::new();
+        let set = s.set_join_waker().expect("not complete");
+        assert!(set.is_join_waker_set() && set.is_join_interested());
+        let unset = s.unset_join_waker().expect("not complete");
+        assert!(!unset.is_join_waker_set(), "the handle owns the slot again");
+        assert!(unset.is_join_interested() && unset.is_notified());
+        assert_eq!(unset.ref_count(), 3);
+        assert_eq!(s.load(), unset);
+
+        s.set_join_waker().expect("not complete");
+        assert_eq!(s.transition_to_running(), ToRunning::Success);
+        let before = s.transition_to_complete();
+        assert!(before.is_join_waker_set());
+        let err = s
+            .unset_join_waker()
+            .expect_err("complete: the runtime owns the slot");
+        assert!(err.is_complete() && err.is_join_waker_set());
+        let prev = s.unset_waker_after_complete();
+        assert!(prev.is_join_waker_set());
+        assert!(!s.load().is_join_waker_set());
+    }
+
+    #[test]
     fn join_handle_drop_after_complete_drops_output() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
