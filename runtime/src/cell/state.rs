@@ -474,6 +474,17 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_prints_its_bits_and_count() {
+        let s = State::new();
+        let printed = format!("{:?}", s.load());
+        assert_eq!(
+            printed,
+            "Snapshot { running: false, complete: false, notified: true, cancelled: false, \
+             join_interest: true, join_waker: false, refs: 3 }"
+        );
+    }
+
+    #[test]
     fn join_handle_drop_after_complete_drops_output() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
