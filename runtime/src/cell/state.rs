@@ -416,6 +416,16 @@ mod tests {
     }
 
     #[test]
+    fn abort_of_a_finished_task_does_nothing() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Success);
+        s.transition_to_complete();
+        let before = s.load();
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::DoNothing);
+        assert_eq!(s.load(), before, "no queue entry, no reference, no mark");
+    }
+
+    #[test]
     fn abort_of_an_idle_task_queues_it_once() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
@@ -432,8 +442,8 @@ mod tests {
         let s = State::new();
         assert!(s.drop_join_handle_fast());
         let word = s.load();
-        assert!(!word.is_join_interested());
-        assert!(word.is_notified() && word.is_idle());
+        assert!(!word.is_join_interested() && !word.is_join_waker_set());
+        assert!(word.is_notified() && word.is_idle() && !word.is_cancelled());
         assert_eq!(
             word.ref_count(),
             2,
