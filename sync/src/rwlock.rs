@@ -28,11 +28,12 @@ pub use guards::{RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard};
 pub use owned::{OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 
 use std::fmt;
+use std::future::Future;
 
 use std::sync::Arc;
 
 use crate::mutex::TryLockError;
-use crate::semaphore::Semaphore;
+use crate::semaphore::{Acquire, AcquireError, Semaphore};
 use weft_base::loom::UnsafeCell;
 use weft_base::wait::{SyncKind, WaitOn};
 
@@ -151,15 +152,20 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Waits for shared access. Queues behind any earlier writer.
-    pub async fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.acquire(1, SyncKind::RwLockRead).await;
-        RwLockReadGuard::new(&self.sem, self.data_ptr())
+    pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> + '_ {
+        self.acquire(1, SyncKind::RwLockRead).then(move |outcome| {
+            expect_open(outcome);
+            RwLockReadGuard::new(&self.sem, self.data_ptr())
+        })
     }
 
     /// Waits for exclusive access.
-    pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        self.acquire(self.max_readers, SyncKind::RwLockWrite).await;
-        RwLockWriteGuard::new(self)
+    pub fn write(&self) -> impl Future<Output = RwLockWriteGuard<'_, T>> + '_ {
+        self.acquire(self.max_readers, SyncKind::RwLockWrite)
+            .then(move |outcome| {
+                expect_open(outcome);
+                RwLockWriteGuard::new(self)
+            })
     }
 
     /// Shared access if it can be had now without queueing.
@@ -178,13 +184,13 @@ impl<T: ?Sized> RwLock<T> {
 
     /// [`read`](RwLock::read) for an `Arc`'d lock.
     pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
-        self.acquire(1, SyncKind::RwLockRead).await;
+        expect_open(self.acquire(1, SyncKind::RwLockRead).await);
         OwnedRwLockReadGuard::new(self)
     }
 
     /// [`write`](RwLock::write) for an `Arc`'d lock.
     pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
-        self.acquire(self.max_readers, SyncKind::RwLockWrite).await;
+        expect_open(self.acquire(self.max_readers, SyncKind::RwLockWrite).await);
         OwnedRwLockWriteGuard::new(self)
     }
 
@@ -207,11 +213,10 @@ impl<T: ?Sized> RwLock<T> {
         self.data.get_mut()
     }
 
-    async fn acquire(&self, n: usize, kind: SyncKind) {
-        let wait = WaitOn::sync(kind, &self.sem);
-        if self.sem.acquire_raw(n, wait).await.is_err() {
-            panic!("weft-sync: an rwlock semaphore was closed");
-        }
+    /// The acquire of `n` of the lock's permits, noting `kind` while it
+    /// waits.
+    fn acquire(&self, n: usize, kind: SyncKind) -> Acquire<'_> {
+        self.sem.acquire_raw(n, WaitOn::sync(kind, &self.sem))
     }
 
     fn data_ptr(&self) -> *mut T {
@@ -239,5 +244,12 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 impl<T> From<T> for RwLock<T> {
     fn from(value: T) -> Self {
         RwLock::new(value)
+    }
+}
+
+/// A lock's semaphore is never closed: an acquire of it always succeeds.
+fn expect_open(outcome: Result<(), AcquireError>) {
+    if outcome.is_err() {
+        panic!("weft-sync: an rwlock semaphore was closed");
     }
 }

@@ -262,12 +262,9 @@ impl Semaphore {
         &self,
         n: u32,
     ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
-        // A named future rather than an `async fn`: an uncontended acquire
-        // is one poll, and a state machine around `Acquire` only added
-        // moves and a drop check to it.
-        AcquirePermit {
-            acquire: self.acquire_raw(n as usize, WaitOn::sync(SyncKind::Semaphore, self)),
-        }
+        let permits = n as usize;
+        self.acquire_raw(permits, WaitOn::sync(SyncKind::Semaphore, self))
+            .then(move |outcome| outcome.map(|()| SemaphorePermit { sem: self, permits }))
     }
 
     /// [`acquire`](Semaphore::acquire) from synchronous code: blocks this
@@ -549,22 +546,45 @@ pin_project! {
 }
 
 pin_project! {
-    /// [`Semaphore::acquire_many`]'s future: an [`Acquire`] whose permits
-    /// come out in a guard.
-    struct AcquirePermit<'a> {
+    /// An [`Acquire`] whose outcome `then` turns into what the caller
+    /// returns (a guard): the named future behind `Semaphore::acquire` and
+    /// the locks' `lock`, `read` and `write`. An uncontended acquire is one
+    /// poll, and an `async fn` around `Acquire` only added moves and a drop
+    /// check to it.
+    pub(crate) struct Acquired<'a, F> {
         #[pin]
         acquire: Acquire<'a>,
+        then: Option<F>,
     }
 }
 
-impl<'a> Future for AcquirePermit<'a> {
-    type Output = Result<SemaphorePermit<'a>, AcquireError>;
+impl<'a> Acquire<'a> {
+    /// This acquire, its outcome passed to `then` when it completes.
+    pub(crate) fn then<O, F>(self, then: F) -> Acquired<'a, F>
+    where
+        F: FnOnce(Result<(), AcquireError>) -> O,
+    {
+        Acquired {
+            acquire: self,
+            then: Some(then),
+        }
+    }
+}
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let acquire = self.project().acquire;
-        let (sem, permits) = (acquire.sem, acquire.num);
-        ready!(acquire.poll(cx))?;
-        Ok(SemaphorePermit { sem, permits }).into()
+impl<O, F> Future for Acquired<'_, F>
+where
+    F: FnOnce(Result<(), AcquireError>) -> O,
+{
+    type Output = O;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
+        let this = self.project();
+        let outcome = ready!(this.acquire.poll(cx));
+        let then = this
+            .then
+            .take()
+            .expect("acquire future polled after completion");
+        Poll::Ready(then(outcome))
     }
 }
 
