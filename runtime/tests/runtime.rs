@@ -400,3 +400,80 @@ fn tasks_spawned_by_a_poll_that_keeps_its_thread_run_elsewhere() {
     });
     assert_eq!(ran, CHILDREN);
 }
+
+#[test]
+fn a_block_on_thread_is_no_worker_once_block_on_returns() {
+    let rt = current_thread();
+    assert_eq!(
+        rt.block_on(async { weft_runtime::runtime::worker_index() }),
+        Some(0)
+    );
+    assert_eq!(
+        weft_runtime::runtime::worker_index(),
+        None,
+        "the thread drove the runtime only inside block_on"
+    );
+    drop(rt);
+    let rt = multi_thread(2);
+    assert_eq!(
+        rt.block_on(async { weft_runtime::runtime::worker_index() }),
+        None
+    );
+}
+
+#[test]
+fn a_task_that_spawns_and_then_computes_gets_help_at_once() {
+    let rt = multi_thread(2);
+    let helped = rt.block_on(rt.spawn(async {
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let _helper = weft_runtime::spawn(async move { s.store(1, SeqCst) });
+        // This poll does not end until the spawned task has run, so only a
+        // sleeping worker woken by the spawn can run it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while started.load(SeqCst) == 0 && std::time::Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        started.load(SeqCst) == 1
+    }));
+    assert!(
+        helped.unwrap(),
+        "the spawned task waited for the spawner's poll to end"
+    );
+}
+
+/// tokio's `yield_defers_until_park` on a worker of the multi-thread
+/// flavour: a task that yields resumes only after the worker has looked at
+/// its driver, so a read that became ready meanwhile has woken its task,
+/// which runs first.
+#[test]
+fn a_yielding_task_resumes_after_the_worker_looks_at_its_driver() {
+    use tokio::io::AsyncReadExt;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let seen_after_one_yield = rt.block_on(rt.spawn(async {
+        let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        theirs.set_nonblocking(true).unwrap();
+        let mut theirs = weft_reactor::net::UnixStream::from_std(theirs).unwrap();
+        let received = Arc::new(AtomicUsize::new(0));
+        let flag = received.clone();
+        let reader = weft_runtime::spawn(async move {
+            let mut buf = [0u8; 4];
+            theirs.read_exact(&mut buf).await.unwrap();
+            flag.store(1, SeqCst);
+        });
+        let checker = weft_runtime::spawn(async move {
+            // The reader has polled once and waits for readiness; the bytes
+            // are in the socket when `write_all` returns.
+            std::io::Write::write_all(&mut ours, b"ping").unwrap();
+            weft_runtime::task::yield_now().await;
+            received.load(SeqCst) == 1
+        });
+        let seen = checker.await.unwrap();
+        reader.await.unwrap();
+        seen
+    }));
+    assert!(seen_after_one_yield.unwrap());
+}

@@ -545,3 +545,92 @@ fn a_join_handle_polled_with_a_new_waker_is_woken_through_it() {
         "the first waker was dropped unwoken"
     );
 }
+
+/// The order in which the tasks of `run_order_on_one_worker` first ran
+/// (spawned) or resumed (woken).
+type Order = Arc<Mutex<Vec<&'static str>>>;
+
+/// On one worker: a task spawns three tasks, then wakes three parked ones
+/// in one poll. Returns the order the spawned ones started in and the order
+/// the woken ones resumed in.
+fn run_order_on_one_worker(lifo_slot: bool) -> (Vec<&'static str>, Vec<&'static str>) {
+    let mut builder = weft_runtime::runtime::Builder::new_multi_thread();
+    builder.worker_threads(1);
+    if !lifo_slot {
+        builder.disable_lifo_slot();
+    }
+    let rt = builder.build().unwrap();
+    let spawned: Order = Arc::default();
+    let woken: Order = Arc::default();
+    let (s, w) = (spawned.clone(), woken.clone());
+    rt.block_on(rt.spawn(async move {
+        let started: Vec<_> = ["a", "b", "c"]
+            .into_iter()
+            .map(|name| {
+                let s = s.clone();
+                weft_runtime::spawn(async move { s.lock().unwrap().push(name) })
+            })
+            .collect();
+        for handle in started {
+            handle.await.unwrap();
+        }
+        let gates: Vec<Arc<Mutex<(bool, Option<std::task::Waker>)>>> =
+            (0..3).map(|_| Arc::default()).collect();
+        let parked: Vec<_> = ["1", "2", "3"]
+            .into_iter()
+            .zip(&gates)
+            .map(|(name, gate)| {
+                let (gate, w) = (gate.clone(), w.clone());
+                weft_runtime::spawn(async move {
+                    poll_fn(|cx| {
+                        let mut gate = gate.lock().unwrap();
+                        if gate.0 {
+                            return Poll::Ready(());
+                        }
+                        gate.1 = Some(cx.waker().clone());
+                        Poll::Pending
+                    })
+                    .await;
+                    w.lock().unwrap().push(name);
+                })
+            })
+            .collect();
+        // Until all three are parked on their gates.
+        while gates.iter().any(|gate| gate.lock().unwrap().1.is_none()) {
+            task::yield_now().await;
+        }
+        for gate in &gates {
+            let waker = {
+                let mut gate = gate.lock().unwrap();
+                gate.0 = true;
+                gate.1.take().unwrap()
+            };
+            waker.wake();
+        }
+        for handle in parked {
+            handle.await.unwrap();
+        }
+    }))
+    .unwrap();
+    let spawned = spawned.lock().unwrap().clone();
+    let woken = woken.lock().unwrap().clone();
+    (spawned, woken)
+}
+
+#[test]
+fn spawned_tasks_start_in_order_and_the_last_woken_runs_first() {
+    let (spawned, woken) = run_order_on_one_worker(true);
+    assert_eq!(spawned, ["a", "b", "c"], "spawns queue at the back");
+    assert_eq!(
+        woken,
+        ["3", "1", "2"],
+        "the task woken last takes the LIFO slot, the others queue"
+    );
+}
+
+#[test]
+fn without_the_lifo_slot_woken_tasks_run_in_wake_order() {
+    let (spawned, woken) = run_order_on_one_worker(false);
+    assert_eq!(spawned, ["a", "b", "c"]);
+    assert_eq!(woken, ["1", "2", "3"]);
+}
