@@ -477,3 +477,32 @@ fn a_yielding_task_resumes_after_the_worker_looks_at_its_driver() {
     }));
     assert!(seen_after_one_yield.unwrap());
 }
+
+#[test]
+fn tasks_a_timer_wakes_together_get_a_second_worker() {
+    let rt = multi_thread(2);
+    let met = rt.block_on(rt.spawn(async {
+        let arrived = Arc::new(AtomicUsize::new(0));
+        // (The paused clock is the current-thread flavour's only.)
+        let deadline = weft_timer::Instant::now() + Duration::from_millis(20);
+        let meet = |arrived: Arc<AtomicUsize>| async move {
+            weft_timer::sleep_until(deadline).await;
+            arrived.fetch_add(1, SeqCst);
+            // Neither poll ends before the other task has run: both wake in
+            // one worker's driver, so only a second worker woken for the
+            // backlog lets them meet.
+            let give_up = std::time::Instant::now() + Duration::from_secs(10);
+            while arrived.load(SeqCst) < 2 && std::time::Instant::now() < give_up {
+                std::hint::spin_loop();
+            }
+            arrived.load(SeqCst) == 2
+        };
+        let a = weft_runtime::spawn(meet(arrived.clone()));
+        let b = weft_runtime::spawn(meet(arrived));
+        a.await.unwrap() && b.await.unwrap()
+    }));
+    assert!(
+        met.unwrap(),
+        "the tasks the driver woke waited for each other's poll"
+    );
+}
