@@ -263,3 +263,35 @@ fn workers_woken_by_timers_leave_the_idle_counts_right() {
             > 0
     );
 }
+
+#[test]
+fn a_steal_counts_the_tasks_it_took_and_itself() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let metrics = rt.metrics();
+    let helped = rt.block_on(rt.spawn(async {
+        let started = Arc::new(AtomicU64::new(0));
+        let s = started.clone();
+        // One task in the spawner's queue, which only a steal can take
+        // while the spawner's poll goes on.
+        let _helper = weft_runtime::spawn(async move { s.store(1, SeqCst) });
+        let give_up = std::time::Instant::now() + Duration::from_secs(10);
+        while started.load(SeqCst) == 0 && std::time::Instant::now() < give_up {
+            std::hint::spin_loop();
+        }
+        started.load(SeqCst) == 1
+    }));
+    assert!(helped.unwrap());
+    let (count, operations): (u64, u64) = (0..2)
+        .map(|w| {
+            (
+                metrics.worker_steal_count(w),
+                metrics.worker_steal_operations(w),
+            )
+        })
+        .fold((0, 0), |(c, o), (wc, wo)| (c + wc, o + wo));
+    assert!(operations >= 1, "the helper was stolen");
+    assert!(count >= operations, "{count} tasks in {operations} steals");
+}
