@@ -634,3 +634,81 @@ fn without_the_lifo_slot_woken_tasks_run_in_wake_order() {
     assert_eq!(spawned, ["a", "b", "c"]);
     assert_eq!(woken, ["1", "2", "3"]);
 }
+
+/// Two tasks that wake each other, each wake landing in the LIFO slot.
+struct Rally {
+    /// Exchanges so far; the rally stops at `RALLY_LEN`.
+    count: usize,
+    /// Whose turn it is (0 or 1; nobody's before the serve), and each
+    /// player's waker.
+    turn: Option<usize>,
+    wakers: [Option<std::task::Waker>; 2],
+}
+
+const RALLY_LEN: usize = 200;
+
+async fn rally_player(me: usize, rally: Arc<Mutex<Rally>>) {
+    poll_fn(|cx| {
+        let mut r = rally.lock().unwrap();
+        if r.count >= RALLY_LEN {
+            let other = r.wakers[1 - me].take();
+            drop(r);
+            if let Some(waker) = other {
+                waker.wake();
+            }
+            return Poll::Ready(());
+        }
+        if r.turn == Some(me) {
+            r.count += 1;
+            r.turn = Some(1 - me);
+            if let Some(waker) = r.wakers[1 - me].take() {
+                waker.wake();
+            }
+        }
+        r.wakers[me] = Some(cx.waker().clone());
+        Poll::Pending
+    })
+    .await
+}
+
+#[test]
+fn two_tasks_waking_each_other_cannot_starve_the_queue() {
+    let rt = weft_runtime::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let seen_at = rt
+        .block_on(rt.spawn(async {
+            let rally = Arc::new(Mutex::new(Rally {
+                count: 0,
+                turn: None,
+                wakers: [None, None],
+            }));
+            let players: Vec<_> = (0..2)
+                .map(|me| weft_runtime::spawn(rally_player(me, rally.clone())))
+                .collect();
+            // Until both have polled once and wait for their turn.
+            while rally.lock().unwrap().wakers.iter().any(Option::is_none) {
+                task::yield_now().await;
+            }
+            let r = rally.clone();
+            let queued = weft_runtime::spawn(async move { r.lock().unwrap().count });
+            // Serve: player 0's turn, woken from here into the LIFO slot.
+            let serve = {
+                let mut r = rally.lock().unwrap();
+                r.turn = Some(0);
+                r.wakers[0].take().unwrap()
+            };
+            serve.wake();
+            let seen_at = queued.await.unwrap();
+            for player in players {
+                player.await.unwrap();
+            }
+            seen_at
+        }))
+        .unwrap();
+    assert!(
+        seen_at < 10,
+        "the queued task ran only after {seen_at} exchanges of the LIFO pair"
+    );
+}
