@@ -506,3 +506,28 @@ fn tasks_a_timer_wakes_together_get_a_second_worker() {
         "the tasks the driver woke waited for each other's poll"
     );
 }
+
+#[test]
+fn a_task_spawned_by_the_park_hook_runs_before_the_worker_sleeps() {
+    within(20, || {
+        let spawned = Arc::new(AtomicUsize::new(0));
+        let (s, (done_tx, done_rx)) = (spawned.clone(), mpsc::channel());
+        let done_tx = std::sync::Mutex::new(done_tx);
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .on_thread_park(move || {
+                // Once: the task lands in the parking worker's own queue.
+                if s.fetch_add(1, SeqCst) == 0 {
+                    let done = done_tx.lock().unwrap().clone();
+                    weft_runtime::spawn(async move { done.send(()).unwrap() });
+                }
+            })
+            .build()
+            .unwrap();
+        // The only worker parks at once (nothing to run) and runs the hook;
+        // nothing else will ever wake it.
+        done_rx.recv().unwrap();
+        assert!(spawned.load(SeqCst) >= 1);
+        drop(rt);
+    });
+}
