@@ -425,12 +425,23 @@ fn a_block_on_thread_is_no_worker_once_block_on_returns() {
 fn a_task_that_spawns_and_then_computes_gets_help_at_once() {
     let rt = multi_thread(2);
     let helped = rt.block_on(rt.spawn(async {
+        // First the other worker goes to sleep: then nothing but this
+        // spawn's request can wake it (a searching worker would find the
+        // task by itself).
+        let metrics = Handle::current().metrics();
+        let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
+        while !(parked() && metrics.num_searching_workers() == 0)
+            && std::time::Instant::now() < deadline
+        {
+            std::hint::spin_loop();
+        }
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
         let _helper = weft_runtime::spawn(async move { s.store(1, SeqCst) });
         // This poll does not end until the spawned task has run, so only a
         // sleeping worker woken by the spawn can run it.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while started.load(SeqCst) == 0 && std::time::Instant::now() < deadline {
             std::hint::spin_loop();
         }
