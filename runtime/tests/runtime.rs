@@ -542,3 +542,50 @@ fn a_task_spawned_by_the_park_hook_runs_before_the_worker_sleeps() {
         drop(rt);
     });
 }
+
+#[test]
+fn a_worker_runs_its_own_queue_before_the_injector_between_looks() {
+    // A fresh runtime: far from the 200th tick, at which the injector would
+    // be looked at first.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .global_queue_interval(200)
+        .build()
+        .unwrap();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let o = order.clone();
+    let handle = rt.handle().clone();
+    rt.block_on(rt.spawn(async move {
+        let local = {
+            let o = o.clone();
+            weft_runtime::spawn(async move { o.lock().unwrap().push("local") })
+        };
+        // From another thread, so it goes through the injector.
+        let remote = std::thread::spawn(move || {
+            handle.spawn(async move { o.lock().unwrap().push("remote") })
+        })
+        .join()
+        .unwrap();
+        local.await.unwrap();
+        remote.await.unwrap();
+    }))
+    .unwrap();
+    assert_eq!(*order.lock().unwrap(), ["local", "remote"]);
+}
+
+#[test]
+fn one_task_a_timer_wakes_does_not_wake_a_second_worker() {
+    let rt = multi_thread(2);
+    let metrics = rt.metrics();
+    let changed = rt.block_on(async move {
+        let sleeper = weft_runtime::spawn(weft_timer::sleep(Duration::from_millis(30)));
+        // Both workers asleep, one of them in the driver.
+        let parked = |w| metrics.worker_park_unpark_count(w) % 2 == 1;
+        until(|| parked(0) && parked(1) && metrics.num_searching_workers() == 0).await;
+        let before = [0, 1].map(|w| metrics.worker_park_unpark_count(w));
+        sleeper.await.unwrap();
+        let after = [0, 1].map(|w| metrics.worker_park_unpark_count(w));
+        (0..2).filter(|&w| before[w] != after[w]).count()
+    });
+    assert_eq!(changed, 1, "only the worker in the driver woke");
+}
