@@ -550,6 +550,9 @@ fn a_join_handle_polled_with_a_new_waker_is_woken_through_it() {
 /// (spawned) or resumed (woken).
 type Order = Arc<Mutex<Vec<&'static str>>>;
 
+/// A parked task's gate: open yet, and its waker while it waits.
+type Gate = Arc<Mutex<(bool, Option<std::task::Waker>)>>;
+
 /// On one worker: a task spawns three tasks, then wakes three parked ones
 /// in one poll. Returns the order the spawned ones started in and the order
 /// the woken ones resumed in.
@@ -574,8 +577,7 @@ fn run_order_on_one_worker(lifo_slot: bool) -> (Vec<&'static str>, Vec<&'static 
         for handle in started {
             handle.await.unwrap();
         }
-        let gates: Vec<Arc<Mutex<(bool, Option<std::task::Waker>)>>> =
-            (0..3).map(|_| Arc::default()).collect();
+        let gates: Vec<Gate> = (0..3).map(|_| Arc::default()).collect();
         let parked: Vec<_> = ["1", "2", "3"]
             .into_iter()
             .zip(&gates)
