@@ -2,6 +2,8 @@
 //! spawns + wakes, per worker and in total), and the histogram, the forced
 //! yields and the I/O counts say what happened.
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
@@ -277,11 +279,7 @@ fn a_steal_counts_the_tasks_it_took_and_itself() {
         // One task in the spawner's queue, which only a steal can take
         // while the spawner's poll goes on.
         let _helper = weft_runtime::spawn(async move { s.store(1, SeqCst) });
-        let give_up = std::time::Instant::now() + Duration::from_secs(10);
-        while started.load(SeqCst) == 0 && std::time::Instant::now() < give_up {
-            std::hint::spin_loop();
-        }
-        started.load(SeqCst) == 1
+        support::spin_until(|| started.load(SeqCst) == 1)
     }));
     assert!(helped.unwrap());
     let (count, operations): (u64, u64) = (0..2)

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use support::{current_thread, multi_thread, panic_message, until, within};
+use support::{current_thread, multi_thread, panic_message, spin_until, until, within};
 use weft_runtime::runtime::{Builder, Handle, RuntimeFlavor};
 
 #[test]
@@ -430,22 +430,14 @@ fn a_task_that_spawns_and_then_computes_gets_help_at_once() {
         // task by itself).
         let metrics = Handle::current().metrics();
         let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
-        while !(parked() && metrics.num_searching_workers() == 0)
-            && std::time::Instant::now() < deadline
-        {
-            std::hint::spin_loop();
-        }
+        spin_until(|| parked() && metrics.num_searching_workers() == 0);
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
         let _helper = weft_runtime::spawn(async move { s.store(1, SeqCst) });
         // This poll does not end until the spawned task has run, so only a
         // sleeping worker woken by the spawn can run it.
-        while started.load(SeqCst) == 0 && std::time::Instant::now() < deadline {
-            std::hint::spin_loop();
-        }
-        started.load(SeqCst) == 1
+        spin_until(|| started.load(SeqCst) == 1)
     }));
     assert!(
         helped.unwrap(),
@@ -502,11 +494,7 @@ fn tasks_a_timer_wakes_together_get_a_second_worker() {
             // Neither poll ends before the other task has run: both wake in
             // one worker's driver, so only a second worker woken for the
             // backlog lets them meet.
-            let give_up = std::time::Instant::now() + Duration::from_secs(10);
-            while arrived.load(SeqCst) < 2 && std::time::Instant::now() < give_up {
-                std::hint::spin_loop();
-            }
-            arrived.load(SeqCst) == 2
+            spin_until(|| arrived.load(SeqCst) == 2)
         };
         let a = weft_runtime::spawn(meet(arrived.clone()));
         let b = weft_runtime::spawn(meet(arrived));

@@ -159,6 +159,18 @@ pub async fn until(mut done: impl FnMut() -> bool) {
     .await
 }
 
+/// Spins on this thread, without yielding to the runtime (a task's poll
+/// that must not end yet), until `done` says yes or 10 s have passed;
+/// returns `done()`. For tests whose point is that another worker acts
+/// while this one is busy.
+pub fn spin_until(mut done: impl FnMut() -> bool) -> bool {
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() && std::time::Instant::now() < give_up {
+        std::hint::spin_loop();
+    }
+    done()
+}
+
 /// Polls a future once with a no-op waker.
 pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
