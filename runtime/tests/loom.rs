@@ -98,6 +98,15 @@ impl Gate {
         }
     }
 
+    /// [`wait`](Gate::wait), holding `token` until the future is dropped.
+    fn wait_holding(&self, token: Token) -> impl Future<Output = ()> + Send + 'static {
+        let wait = self.wait();
+        async move {
+            let _token = token;
+            wait.await;
+        }
+    }
+
     fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
         let gate = self.clone();
         poll_fn(move |cx: &mut Context<'_>| {
@@ -404,12 +413,7 @@ fn abort_racing_a_wake() {
         let drops = DropCount::new();
         let rt = multi(1);
         let gate = Gate::new();
-        let token = drops.token();
-        let wait = gate.wait();
-        let handle = rt.spawn(async move {
-            let _token = token;
-            wait.await;
-        });
+        let handle = rt.spawn(gate.wait_holding(drops.token()));
         let opener = {
             let gate = gate.clone();
             loom::thread::spawn(move || gate.open())
@@ -429,12 +433,7 @@ fn abort_racing_a_wake() {
 fn dropped_while_woken_from_another_thread(rt: Runtime) {
     let drops = DropCount::new();
     let gate = Gate::new();
-    let token = drops.token();
-    let wait = gate.wait();
-    let handle = rt.spawn(async move {
-        let _token = token;
-        wait.await;
-    });
+    let handle = rt.spawn(gate.wait_holding(drops.token()));
     let waker_thread = {
         let gate = gate.clone();
         loom::thread::spawn(move || gate.poke())

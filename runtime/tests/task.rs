@@ -441,6 +441,18 @@ struct Witness {
     panic_on_drop: bool,
 }
 
+impl Witness {
+    /// A witness, and the list its drop reports to.
+    fn new(panic_on_drop: bool) -> (Witness, Arc<Mutex<Vec<bool>>>) {
+        let drops = Arc::new(Mutex::new(Vec::new()));
+        let witness = Witness {
+            dropped_unwinding: drops.clone(),
+            panic_on_drop,
+        };
+        (witness, drops)
+    }
+}
+
 impl Drop for Witness {
     fn drop(&mut self) {
         self.dropped_unwinding
@@ -458,11 +470,7 @@ impl Drop for Witness {
 #[test]
 fn a_panicking_future_is_dropped_while_its_panic_unwinds() {
     for (flavor, rt) in both() {
-        let drops = Arc::new(Mutex::new(Vec::new()));
-        let witness = Witness {
-            dropped_unwinding: drops.clone(),
-            panic_on_drop: false,
-        };
+        let (witness, drops) = Witness::new(false);
         // Not an async block: a panicking async block drops its own
         // captures as the panic leaves it, whoever holds it.
         struct PanicsInPoll(#[allow(dead_code)] Witness);
@@ -483,11 +491,7 @@ fn a_panicking_future_is_dropped_while_its_panic_unwinds() {
 #[test]
 fn a_panic_while_an_aborted_future_drops_is_the_join_error() {
     for (flavor, rt) in both() {
-        let drops = Arc::new(Mutex::new(Vec::new()));
-        let witness = Witness {
-            dropped_unwinding: drops.clone(),
-            panic_on_drop: true,
-        };
+        let (witness, drops) = Witness::new(true);
         let err = rt.block_on(async move {
             let handle = weft_runtime::spawn(async move {
                 let _witness = witness;
