@@ -718,3 +718,58 @@ fn two_tasks_waking_each_other_cannot_starve_the_queue() {
         "the queued task ran only after {seen_at} exchanges of the LIFO pair"
     );
 }
+
+#[test]
+fn a_read_output_is_dropped_once_and_a_second_poll_panics() {
+    for (flavor, rt) in both() {
+        let drops = DropCounter::default();
+        let tracked = drops.track();
+        let mut handle = rt.spawn(async move { tracked });
+        let output = rt.block_on(&mut handle).unwrap();
+        assert_eq!(drops.dropped(), 0, "{flavor}: the output is the reader's");
+        drop(output);
+        assert_eq!(drops.dropped(), 1, "{flavor}");
+        let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            let _ = std::pin::Pin::new(&mut handle).poll(&mut cx);
+        }))
+        .expect_err("a second poll must panic");
+        let message = again.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert_eq!(message, "JoinHandle polled after completion", "{flavor}");
+        assert!(handle.is_finished(), "{flavor}");
+        drop(handle);
+        assert_eq!(drops.dropped(), 1, "{flavor}: never dropped twice");
+    }
+}
+
+/// A task's waker is kept in the awaited task's cell as the bare header,
+/// owning a reference: handing the handle to another task must release the
+/// first task (miri's leak check sees a reference kept) and wake the second.
+#[test]
+fn a_join_handle_handed_between_tasks_wakes_the_one_awaiting_it() {
+    for (flavor, rt) in both() {
+        let (open_tx, open_rx) = mpsc::channel::<()>();
+        let open_rx = Mutex::new(open_rx);
+        let out = rt.block_on(async move {
+            let mut target = weft_runtime::spawn(async move {
+                task::spawn_blocking(move || open_rx.lock().unwrap().recv().unwrap())
+                    .await
+                    .unwrap();
+                11
+            });
+            let first = weft_runtime::spawn(async move {
+                let pending = poll_fn(|cx| {
+                    Poll::Ready(std::pin::Pin::new(&mut target).poll(cx).is_pending())
+                })
+                .await;
+                (pending, target)
+            });
+            let (pending, target) = first.await.unwrap();
+            assert!(pending, "the gate is shut");
+            let second = weft_runtime::spawn(target);
+            open_tx.send(()).unwrap();
+            second.await.unwrap()
+        });
+        assert_eq!(out.unwrap(), 11, "{flavor}");
+    }
+}

@@ -7,14 +7,14 @@
 //! after `COMPLETE`; the join waker slot only per `JOIN_WAKER`.
 
 use std::future::Future;
-use std::mem;
+use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll, Waker};
 
 use super::error::JoinError;
-use super::layout::{Cell, Header, Stage, Vtable};
+use super::layout::{Cell, Header, Vtable};
 use super::origin::Origin;
 use super::raw::{Notified, RawTask};
 use super::state::{Snapshot, ToIdle, ToRunning};
@@ -137,13 +137,13 @@ fn poll_future<F: Future, S: Schedule>(
     cell: &Cell<F, S>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<F::Output, JoinError>> {
-    /// Drops the stage if the poll unwinds; forgotten when it returns.
+    /// Drops the future if the poll unwinds; forgotten when it returns.
     struct DropOnUnwind<'a, F: Future, S: Schedule>(&'a Cell<F, S>);
     impl<F: Future, S: Schedule> Drop for DropOnUnwind<'_, F, S> {
         fn drop(&mut self) {
             // A panic in the destructor is caught there and lost: the poll's
             // own panic is the one the JoinHandle reports.
-            let _ = drop_stage(self.0);
+            let _ = drop_future(self.0);
         }
     }
 
@@ -153,14 +153,11 @@ fn poll_future<F: Future, S: Schedule>(
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         let unwinding = DropOnUnwind(cell);
         let poll = cell.stage.with_mut(|stage| {
-            // SAFETY: `RUNNING` gives us exclusive access to the stage, and
-            // the future is never moved while `Running`: the cell is boxed
-            // and the stage is only replaced once the future is done.
-            match unsafe { &mut *stage } {
-                // SAFETY: as above, the boxed cell never moves the future.
-                Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
-                _ => unreachable!("a finished task was polled"),
-            }
+            // SAFETY: `RUNNING` gives us exclusive access to the stage, which
+            // holds the future until we drop it (`layout.rs`), and the future
+            // never moves: the cell is boxed, and the future is dropped in
+            // place.
+            unsafe { Pin::new_unchecked(&mut *(*stage).future) }.poll(cx)
         });
         mem::forget(unwinding);
         poll
@@ -173,7 +170,7 @@ fn poll_future<F: Future, S: Schedule>(
         Ok(Poll::Ready(output)) => {
             // A future that panics in its destructor after finishing keeps
             // its output.
-            let _ = drop_stage(cell);
+            let _ = drop_future(cell);
             Ok(output)
         }
         // The future was dropped while the panic unwound.
@@ -190,39 +187,39 @@ fn poll_future<F: Future, S: Schedule>(
 fn cancel_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> JoinError {
     let id = cell.header.id;
     let _task = context::enter_task(id.0);
-    match drop_stage(cell) {
+    match drop_future(cell) {
         Ok(()) => JoinError::cancelled(id, cell.trailer.origin.name().cloned()),
         Err(payload) => JoinError::panic(id, cell.trailer.origin.name().cloned(), payload),
     }
 }
 
-/// Drops the stage in place and leaves `Consumed`, catching a panic in its
-/// destructor. In place, because a future polled once is pinned: `Pin`
-/// promises it is dropped where it lies, and self-referential futures
-/// (futures-util's `ReadLine` restores its string through a pointer into
-/// the task's own future) rely on that. The caller has exclusive access to
-/// the stage.
-fn drop_stage<F: Future, S: Schedule>(cell: &Cell<F, S>) -> std::thread::Result<()> {
-    /// Writes `Consumed` over the dropped stage, also when its destructor
-    /// panics (drop glue still drops the remaining fields while unwinding,
-    /// so the old value is gone either way and must not be dropped again).
-    struct Consume<F: Future>(*mut Stage<F>);
-    impl<F: Future> Drop for Consume<F> {
-        fn drop(&mut self) {
-            // SAFETY: the stage was dropped in place and is ours; `write`
-            // does not drop the dead value.
-            unsafe { std::ptr::write(self.0, Stage::Consumed) };
-        }
-    }
+/// Drops the future in place, catching a panic in its destructor. In
+/// place, because a future polled once is pinned: `Pin` promises it is
+/// dropped where it lies, and self-referential futures (futures-util's
+/// `ReadLine` restores its string through a pointer into the task's own
+/// future) rely on that. The caller holds `RUNNING` and the stage still
+/// holds the future; afterwards it holds nothing, also if the destructor
+/// panicked (drop glue drops the remaining fields while unwinding).
+fn drop_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> std::thread::Result<()> {
     panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
-            let _consume = Consume(stage);
-            // SAFETY: the caller owns the stage (`RUNNING`, or `COMPLETE`
-            // with the join interest) and it holds a live value; `_consume`
-            // refills it before anything can read it.
-            unsafe { std::ptr::drop_in_place(stage) };
+            // SAFETY: per the caller, the future is live and ours, and
+            // nothing reads it after this.
+            unsafe { ManuallyDrop::drop(&mut (*stage).future) };
         });
     }))
+}
+
+/// Drops the stored output, catching a panic in its destructor. The caller
+/// owns the output (`layout.rs`: completion without join interest, or the
+/// handle dropped with it), and nothing reads it after this.
+fn drop_output<F: Future, S: Schedule>(cell: &Cell<F, S>) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: per the caller.
+            unsafe { ManuallyDrop::drop(&mut (*stage).output) };
+        });
+    }));
 }
 
 /// Stores the output, releases the join handle's waiter and the task's
@@ -238,9 +235,11 @@ unsafe fn complete<F: Future, S: Schedule>(
     // SAFETY: per the caller; this borrow ends before the cell is freed.
     let cell = unsafe { cell::<F, S>(ptr) };
     let header = &cell.header;
-    // SAFETY: `RUNNING` gives exclusive access; the stage is `Consumed`.
-    cell.stage
-        .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
+    // SAFETY: `RUNNING` gives exclusive access, and the stage holds nothing
+    // (the future was dropped): writing over it leaks nothing.
+    cell.stage.with_mut(|stage| unsafe {
+        std::ptr::write(&mut (*stage).output, ManuallyDrop::new(output))
+    });
     let snapshot = header.state.transition_to_complete();
 
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -248,15 +247,12 @@ unsafe fn complete<F: Future, S: Schedule>(
             // Nobody will read the output: drop it here, on the runtime,
             // as the task (its destructor sees the task's id).
             let _task = context::enter_task(header.id.0);
-            let _ = drop_stage(cell);
+            drop_output(cell);
         } else if snapshot.is_join_waker_set() {
             // SAFETY: `JOIN_WAKER` is set, so the handle does not touch the slot.
             cell.trailer
                 .join_waker
-                .with(|waker| match unsafe { &*waker } {
-                    Some(waker) => waker.wake_by_ref(),
-                    None => unreachable!("JOIN_WAKER set without a waker"),
-                });
+                .with(|waker| unsafe { &*waker }.wake_by_ref());
         }
     }));
     if snapshot.is_join_interested() && snapshot.is_join_waker_set() {
@@ -265,11 +261,10 @@ unsafe fn complete<F: Future, S: Schedule>(
             // The handle was dropped while we woke it: the waker is ours.
             // Its destructor is user code: contain a panic.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-                let waker = cell.trailer.join_waker.with_mut(|slot| {
+                cell.trailer.join_waker.with_mut(|slot| {
                     // SAFETY: `JOIN_WAKER` was ours and the handle is gone.
-                    unsafe { (*slot).take() }
+                    unsafe { (*slot).clear() }
                 });
-                drop(waker);
             }));
         }
     }
@@ -306,15 +301,24 @@ unsafe fn try_read_output<F: Future, S: Schedule>(
     // SAFETY: reached through this cell's own vtable; `dst` is the handle's
     // `Poll<Result<F::Output, JoinError>>`.
     let cell = unsafe { cell::<F, S>(ptr) };
+    assert!(
+        cell.header.state.load().is_join_interested(),
+        "JoinHandle polled after completion"
+    );
     if can_read_output(cell, waker) {
-        let stage = cell.stage.with_mut(|stage| {
+        let output = cell.stage.with_mut(|stage| {
             // SAFETY: `COMPLETE` is set and we hold the join interest, so
-            // the stage is ours.
-            unsafe { mem::replace(&mut *stage, Stage::Consumed) }
+            // the output is stored and ours; giving up the interest next
+            // means nothing reads or drops it again.
+            ManuallyDrop::into_inner(unsafe { std::ptr::read(&(*stage).output) })
         });
-        let Stage::Finished(output) = stage else {
-            panic!("JoinHandle polled after completion");
-        };
+        let transition = cell.header.state.transition_to_join_handle_dropped();
+        if transition.drop_waker {
+            // SAFETY: `JOIN_WAKER` is clear, so the slot is ours.
+            cell.trailer
+                .join_waker
+                .with_mut(|slot| unsafe { (*slot).clear() });
+        }
         let dst = dst.cast::<Poll<Result<F::Output, JoinError>>>();
         // SAFETY: the handle passes a valid, initialised slot.
         unsafe { *dst = Poll::Ready(output) };
@@ -332,18 +336,16 @@ fn can_read_output<F: Future, S: Schedule>(cell: &Cell<F, S>, waker: &Waker) -> 
         let same = cell.trailer.join_waker.with(|slot| {
             // SAFETY: the slot holds a waker while the bit is set, and only
             // the handle (us) may replace it; reading it is fine.
-            unsafe { &*slot }
-                .as_ref()
-                .is_some_and(|stored| stored.will_wake(waker))
+            unsafe { &*slot }.will_wake(waker)
         });
         if same {
             return false;
         }
         state
             .unset_join_waker()
-            .and_then(|snapshot| set_join_waker(cell, waker.clone(), snapshot))
+            .and_then(|snapshot| set_join_waker(cell, waker, snapshot))
     } else {
-        set_join_waker(cell, waker.clone(), snapshot)
+        set_join_waker(cell, waker, snapshot)
     };
     match stored {
         Ok(_) => false,
@@ -356,21 +358,21 @@ fn can_read_output<F: Future, S: Schedule>(cell: &Cell<F, S>, waker: &Waker) -> 
 
 fn set_join_waker<F: Future, S: Schedule>(
     cell: &Cell<F, S>,
-    waker: Waker,
+    waker: &Waker,
     snapshot: Snapshot,
 ) -> Result<Snapshot, Snapshot> {
     debug_assert!(!snapshot.is_join_waker_set());
     // SAFETY: `JOIN_WAKER` is clear, so the runtime does not read the slot.
     cell.trailer
         .join_waker
-        .with_mut(|slot| unsafe { *slot = Some(waker) });
+        .with_mut(|slot| unsafe { (*slot).set(waker) });
     let res = cell.header.state.set_join_waker();
     if res.is_err() {
         // Completed meanwhile: the runtime never saw the waker; take it back.
         // SAFETY: the bit is still clear.
         cell.trailer
             .join_waker
-            .with_mut(|slot| unsafe { *slot = None });
+            .with_mut(|slot| unsafe { (*slot).clear() });
     }
     res
 }
@@ -383,13 +385,13 @@ unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // The output is ours: `COMPLETE` was set when we gave up interest.
         // Its destructor sees the task's id, wherever the handle drops.
         let _task = context::enter_task(cell.header.id.0);
-        let _ = drop_stage(cell);
+        drop_output(cell);
     }
     if transition.drop_waker {
         // SAFETY: `JOIN_WAKER` is clear, so the slot is ours.
         cell.trailer
             .join_waker
-            .with_mut(|slot| unsafe { *slot = None });
+            .with_mut(|slot| unsafe { (*slot).clear() });
     }
     // SAFETY: the handle's reference.
     unsafe { RawTask::from_raw(ptr) }.drop_reference();
@@ -398,5 +400,13 @@ unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the last reference is gone, so nobody else can reach the cell,
     // and it was allocated as a `Box<Cell<F, S>>` in `task::new`.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    if !cell.header.state.load().is_complete() {
+        // Never completed, so the stage still holds the future (`layout.rs`);
+        // a completed task's output went with its join interest.
+        // SAFETY: the cell is ours alone, and dropped right after.
+        cell.stage
+            .with_mut(|stage| unsafe { ManuallyDrop::drop(&mut (*stage).future) });
+    }
+    drop(cell);
 }

@@ -135,7 +135,14 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.raw.header().state.drop_join_handle_fast() {
+        let state = &self.raw.header().state;
+        if state.drop_join_handle_fast() {
+            return;
+        }
+        if !state.load().is_join_interested() {
+            // The output was read, and the interest given up with it: only
+            // the reference is left. (Only the handle clears the interest.)
+            self.raw.drop_reference();
             return;
         }
         // SAFETY: the vtable matches, and we hand over the handle's reference.

@@ -8,12 +8,21 @@
 //! Access rules (the proofs in `raw.rs` and `harness.rs` lean on these):
 //! - `stage` is touched only by the thread that holds `RUNNING`, or by the
 //!   `JoinHandle` once `COMPLETE` is set and it still has `JOIN_INTEREST`.
+//! - `stage` holds the future from the cell's birth until the owner drops
+//!   it (completed, panicked or cancelled), nothing until `complete` stores
+//!   the output, and the output from `COMPLETE` until exactly one of: the
+//!   runtime drops it (no join interest at completion), the `JoinHandle`
+//!   takes it (giving up `JOIN_INTEREST` in the same step), or the handle
+//!   drops it (dropped with the interest after completion). So a cell freed
+//!   without `COMPLETE` holds its future, and one freed with it holds
+//!   nothing.
 //! - `join_waker` is written by the `JoinHandle` only while `JOIN_WAKER` is
 //!   clear, and read by the runtime only while it is set.
 //! - `owned` is touched only under the lock of the owned-list shard.
 
 use std::future::Future;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -22,6 +31,7 @@ use std::task::Waker;
 use super::activity::Activity;
 use super::error::JoinError;
 use super::id::Id;
+use super::join_waker::JoinWaker;
 use super::origin::Origin;
 use super::raw::Notified;
 use super::state::State;
@@ -50,15 +60,17 @@ pub(crate) struct Header {
     pub(crate) span_id: crate::trace::SpanId,
 }
 
-/// The future, then its output, then nothing.
-pub(crate) enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, JoinError>),
-    Consumed,
+/// The future, then its output, then nothing (the module doc says when
+/// each is live). Untagged: the state word and the owner's step tell which
+/// field is live, and a tag would cost the cell of a small future a word,
+/// and with it a glibc size class (the test below).
+pub(crate) union Stage<F: Future> {
+    pub(crate) future: ManuallyDrop<F>,
+    pub(crate) output: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
 pub(crate) struct Trailer {
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    pub(crate) join_waker: UnsafeCell<JoinWaker>,
     /// Where it was spawned and its name.
     pub(crate) origin: Origin,
 }
@@ -153,9 +165,11 @@ impl<F: Future, S: Schedule> Cell<F, S> {
                 span_id,
             },
             scheduler,
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
             trailer: Trailer {
-                join_waker: UnsafeCell::new(None),
+                join_waker: UnsafeCell::new(JoinWaker::empty()),
                 origin: meta.origin,
             },
         })
@@ -198,7 +212,20 @@ mod tests {
         let size = cell_size(&small);
         assert!(size <= 120, "{size} bytes");
         assert_eq!(std::mem::size_of::<Header>(), 56);
-        assert_eq!(std::mem::size_of::<Trailer>(), 24);
+        assert_eq!(std::mem::size_of::<Trailer>(), 16);
         assert_eq!(std::mem::size_of::<JoinError>(), 8);
+    }
+
+    /// A task parked on a future that holds nothing across its await (a
+    /// signal, a loop on a channel it was handed by reference) is 88 bytes,
+    /// which glibc serves as a 96-byte chunk: one word more, and it is 112,
+    /// more than a smol task (`docs/benchmarks.md`, memory per pending task).
+    #[test]
+    fn the_cell_of_a_minimal_future_fits_96_byte_chunks() {
+        let minimal = async {
+            std::future::pending::<()>().await;
+        };
+        assert_eq!(std::mem::size_of_val(&minimal), 1);
+        assert_eq!(cell_size(&minimal), 88);
     }
 }

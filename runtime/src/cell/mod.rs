@@ -6,7 +6,8 @@
 //! `layout.rs` is the allocation, `state.rs` the state word, `harness.rs`
 //! polls and completes a task, `raw.rs` holds the reference-counted pointers
 //! the queues carry, `waker.rs` makes the task its own waker, `list.rs`
-//! tracks live tasks, `join.rs` is the outside's handle on one.
+//! tracks live tasks, `join.rs` is the outside's handle on one and
+//! `join_waker.rs` the one-word slot where it leaves its waker.
 //!
 //! This layer knows nothing of workers or runtimes: a cell reaches whoever
 //! runs it only through the [`Schedule`] implementation it was made with
@@ -18,6 +19,7 @@ mod error;
 mod harness;
 mod id;
 mod join;
+mod join_waker;
 mod layout;
 mod list;
 mod origin;

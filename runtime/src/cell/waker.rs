@@ -37,6 +37,17 @@ pub(crate) unsafe fn waker_ref(header: NonNull<Header>) -> WakerRef {
     }
 }
 
+/// The task `waker` wakes, if it is a task's own waker (made by this
+/// module): then its data pointer is the header, and the waker holds a
+/// reference to it.
+pub(crate) fn as_task(waker: &Waker) -> Option<NonNull<Header>> {
+    if std::ptr::eq(waker.vtable(), &VTABLE) {
+        NonNull::new(waker.data() as *mut Header)
+    } else {
+        None
+    }
+}
+
 /// # Safety
 /// `ptr` came from a waker of this vtable, which holds a reference.
 unsafe fn raw(ptr: *const ()) -> RawTask {
