@@ -1,8 +1,8 @@
 //! The thread's runtime context: what every weft crate reads to learn which
 //! runtime this thread is in. It is the only per-thread runtime state in
-//! weft, kept in two thread-locals for speed: the service slots, which hold
-//! references and so need a destructor, and the plain marks, which need
-//! none, so that the budget's look on every poll is a bare load.
+//! weft, kept in one thread-local with no destructor, so that every look
+//! (the budget's on every poll, the timers' on every `sleep`) is a bare
+//! load.
 //!
 //! It holds one slot per runtime service, the current scheduler, reactor and
 //! timer handles, each set by the runtime on every thread it runs code on
@@ -11,25 +11,43 @@
 //! whether the thread is driving tasks; and the cooperative budget
 //! ([`coop`](crate::coop)).
 //!
-//! Invariants: every setter returns a guard that restores what was there
-//! before, so guards nest; nothing here is reachable from another thread.
-//! While the thread is exiting and its locals are gone, every getter answers
-//! as if no runtime were current.
+//! Ownership: a slot holds the address of a service's shared state and owns
+//! nothing. Whoever makes services current keeps them alive for as long as
+//! they can be found here: a [`ServiceGuard`] owns the references of the
+//! set it entered, and [`ServiceSet::scope`] borrows its set for the length
+//! of a call, which is what lets `block_on` enter a runtime without a
+//! reference count changing. Each entering is a frame with a number no
+//! other frame on the thread has; it remembers the slots it replaced.
+//!
+//! Invariants: every address in the slots, or in a live frame's
+//! remembered slots, points to state whose owner has not released it.
+//! - A scope puts back what it replaced when its call returns, whatever
+//!   happened inside, so none of its borrowed addresses outlives it.
+//! - A guard puts back what it replaced, and releases its references, only
+//!   if its frame is still the current one (guards nest) and no
+//!   [`with_current`] call is lending out a service meanwhile; otherwise
+//!   its references are leaked, so its addresses stay good wherever later
+//!   frames remembered them. A guard dropped out of order thus leaves its
+//!   services current instead of restoring a stale frame.
+//!
+//! Nothing here is reachable from another thread.
 
 use std::any::{Any, TypeId};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::num::NonZeroU64;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use crate::coop::Budget;
 use crate::wait::WaitOn;
 
 /// A runtime service a thread can have a current one of: a handle to some
-/// shared state. The type names its slot, and the slot holds an `Arc` of
-/// that state, so entering a service costs a reference count, not an
-/// allocation.
+/// shared state. The type names its slot, and a [`ServiceSet`] holds an
+/// `Arc` of that state, so entering a service costs at most a reference
+/// count, not an allocation.
 pub trait Service: Sized + 'static {
     /// What the handle shares.
     type Shared: Send + Sync + 'static;
@@ -61,10 +79,8 @@ pub enum Slot {
 
 const SLOTS: usize = 3;
 
-/// A service as a slot holds it: its shared state, type-erased, with the
-/// id of its type. Lookups compare that id with the one they want, instead
-/// of asking the `dyn Any` through its vtable: `sleep` and `Instant::now`
-/// look here every time.
+/// A service as a set owns it: its shared state, type-erased, with the id
+/// of its type.
 #[derive(Clone)]
 struct Stored {
     type_id: TypeId,
@@ -80,33 +96,48 @@ impl Stored {
         }
     }
 
+    /// The slot's view of it: the address of the state inside the `Arc`,
+    /// from `Arc::as_ptr`, whose provenance spans the reference counts
+    /// (`current` raises one through it).
     #[inline]
-    fn downcast_ref<T: Any>(&self) -> Option<&T> {
-        if self.type_id != TypeId::of::<T>() {
-            return None;
+    fn entry(&self) -> Entry {
+        let ptr = Arc::as_ptr(&self.shared).cast::<()>().cast_mut();
+        Entry {
+            type_id: self.type_id,
+            ptr: NonNull::new(ptr).expect("an `Arc` is never null"),
         }
-        // SAFETY: `type_id` is the id of the type `shared` was made from
-        // (`new` is the only constructor), so the data pointer of the
-        // `dyn Any` points to a live `T`, borrowed for as long as `self`.
-        Some(unsafe { &*Arc::as_ptr(&self.shared).cast::<T>() })
-    }
-
-    #[inline]
-    fn downcast<T: Any>(self) -> Option<Arc<T>> {
-        if self.type_id != TypeId::of::<T>() {
-            return None;
-        }
-        let raw = Arc::into_raw(self.shared).cast::<T>();
-        // SAFETY: as in `downcast_ref`, the pointee is a `T`; the `Arc<dyn
-        // Any>` was made from an `Arc<T>` by unsized coercion, which is what
-        // `Arc::from_raw` allows, and the count moves over unchanged.
-        Some(unsafe { Arc::from_raw(raw) })
     }
 }
 
-/// The context's plain data: no destructor, so a look is one thread-local
-/// access with no liveness check (the budget is looked at on every poll).
-struct Marks {
+/// A service as a slot holds it: the address of its shared state (the data
+/// pointer of an `Arc<T>`) and the id of `T`. Lookups compare that id with
+/// the one they want instead of asking a `dyn Any` through its vtable:
+/// `sleep` and `Instant::now` look here every time.
+#[derive(Clone, Copy)]
+struct Entry {
+    type_id: TypeId,
+    ptr: NonNull<()>,
+}
+
+impl Entry {
+    #[inline]
+    fn downcast<T: Any>(self) -> Option<NonNull<T>> {
+        (self.type_id == TypeId::of::<T>()).then(|| self.ptr.cast())
+    }
+}
+
+/// The thread's context: plain data, so a look is one thread-local access
+/// with no liveness check.
+struct Context {
+    /// The current services (see the module doc for who keeps them alive).
+    slots: [Cell<Option<Entry>>; SLOTS],
+    /// The number of the frame that set the slots; 0 before any.
+    frame: Cell<u64>,
+    /// The last frame number given out on this thread.
+    frames: Cell<u64>,
+    /// [`with_current`] calls lending out a service: a guard dropped
+    /// meanwhile must not release what it owns.
+    lent: Cell<usize>,
     task: Cell<Option<NonZeroU64>>,
     /// What the task being polled has noted it waits on, this poll.
     wait: Cell<WaitOn>,
@@ -115,21 +146,88 @@ struct Marks {
 }
 
 crate::loom::thread_local! {
-    /// The service slots: they hold references, so they need a destructor.
-    static SERVICES: [RefCell<Option<Stored>>; SLOTS] = const {
-        [const { RefCell::new(None) }; SLOTS]
-    };
-}
-
-crate::loom::thread_local! {
-    static MARKS: Marks = const {
-        Marks {
+    static CONTEXT: Context = const {
+        Context {
+            slots: [const { Cell::new(None) }; SLOTS],
+            frame: Cell::new(0),
+            frames: Cell::new(0),
+            lent: Cell::new(0),
             task: Cell::new(None),
             wait: Cell::new(WaitOn::NOTHING),
             driving_tasks: Cell::new(false),
             budget: Cell::new(Budget::UNLIMITED),
         }
     };
+}
+
+crate::loom::thread_local! {
+    /// Only its destructor matters: once it has run, the thread is exiting
+    /// ([`is_thread_exiting`]). Touched by every frame, so that a thread
+    /// that ever entered a runtime has it.
+    static ALIVE: Alive = const { Alive };
+}
+
+struct Alive;
+
+impl Drop for Alive {
+    fn drop(&mut self) {}
+}
+
+/// One entering of services: its number, and what it replaced.
+struct Frame {
+    id: u64,
+    replaced: [Option<Entry>; SLOTS],
+    replaced_frame: u64,
+}
+
+impl Frame {
+    /// Makes the services of `set` current; the slots it leaves empty keep
+    /// what they hold.
+    #[inline]
+    fn push(set: &ServiceSet) -> Frame {
+        let _ = ALIVE.try_with(|_| ());
+        CONTEXT
+            .try_with(|cx| {
+                let id = cx.frames.get() + 1;
+                cx.frames.set(id);
+                let replaced = std::array::from_fn(|i| cx.slots[i].get());
+                for (slot, stored) in cx.slots.iter().zip(&set.slots) {
+                    if let Some(stored) = stored {
+                        slot.set(Some(stored.entry()));
+                    }
+                }
+                Frame {
+                    id,
+                    replaced,
+                    replaced_frame: cx.frame.replace(id),
+                }
+            })
+            // Only where the thread-local is gone (loom's, as its thread
+            // ends): nothing was entered, and `pop` finds nothing either.
+            .unwrap_or(Frame {
+                id: 0,
+                replaced: [None; SLOTS],
+                replaced_frame: 0,
+            })
+    }
+
+    /// Puts back what the frame replaced, if it is the current frame or
+    /// `always`. True if it was the current one and nothing is lent out.
+    #[inline]
+    fn pop(&self, always: bool) -> bool {
+        CONTEXT
+            .try_with(|cx| {
+                let current = cx.frame.get() == self.id;
+                if current || always {
+                    for (slot, entry) in cx.slots.iter().zip(self.replaced) {
+                        slot.set(entry);
+                    }
+                    cx.frame.set(self.replaced_frame);
+                }
+                current && cx.lent.get() == 0
+            })
+            .unwrap_or(false)
+    }
 }
 
 /// Makes `service` the thread's current one of its kind until the guard
@@ -160,27 +258,32 @@ impl ServiceSet {
     }
 
     /// Makes every service in the set current until the guard drops; the
-    /// slots the set leaves empty keep what they hold. The set's references
-    /// move into the slots (a set kept for another thread is cloned first).
+    /// slots the set leaves empty keep what they hold. The guard owns the
+    /// set's references (a set kept for another thread is cloned first).
     #[inline]
     pub fn enter(self) -> ServiceGuard {
-        // The set's array becomes the guard's: each entered slot's previous
-        // occupant takes the place of the service that went in.
-        let mut slots = self.slots;
-        let mut entered = 0;
-        SERVICES.with(|services| {
-            for (i, slot) in slots.iter_mut().enumerate() {
-                if let Some(service) = slot.take() {
-                    *slot = services[i].replace(Some(service));
-                    entered |= 1 << i;
-                }
-            }
-        });
         ServiceGuard {
-            prev: slots,
-            entered,
+            frame: Frame::push(&self),
+            set: ManuallyDrop::new(self),
             _not_send: PhantomData,
         }
+    }
+
+    /// Runs `f` with every service in the set current, borrowing the set:
+    /// no reference count changes. Whatever `f` entered and did not leave
+    /// is left when it returns (or unwinds).
+    #[inline]
+    pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        /// Leaves the scope's frame, also when `f` unwinds.
+        struct Leave(Frame);
+        impl Drop for Leave {
+            #[inline]
+            fn drop(&mut self) {
+                self.0.pop(true);
+            }
+        }
+        let _leave = Leave(Frame::push(self));
+        f()
     }
 }
 
@@ -196,31 +299,46 @@ impl fmt::Debug for ServiceSet {
 
 /// Runs `f` with what the thread's current `S` shares, if there is one,
 /// without touching its reference count.
+#[inline]
 pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S::Shared>) -> R) -> R {
-    let mut f = Some(f);
-    let out = SERVICES.try_with(|services| {
-        let slot = services[S::SLOT as usize].borrow();
-        let current = slot
-            .as_ref()
-            .and_then(|stored| stored.downcast_ref::<S::Shared>());
-        (f.take().expect("called once"))(current)
-    });
-    match out {
-        Ok(out) => out,
-        // The thread is exiting and its locals are gone.
-        Err(_) => (f.take().expect("not called yet"))(None),
+    /// Counts a loan out of the context while it lasts.
+    struct Loan;
+    impl Drop for Loan {
+        #[inline]
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| cx.lent.set(cx.lent.get() - 1));
+        }
     }
+    let lent = CONTEXT.try_with(|cx| {
+        let entry = cx.slots[S::SLOT as usize].get()?.downcast::<S::Shared>()?;
+        cx.lent.set(cx.lent.get() + 1);
+        Some(entry)
+    });
+    let Some(shared) = lent.ok().flatten() else {
+        return f(None);
+    };
+    let _loan = Loan;
+    // SAFETY: the entry is current, so its owner has not released it (module
+    // invariant); while the loan lasts no guard releases anything, and a
+    // scope that began before this call ends after it. It is an `S::Shared`:
+    // the type ids matched.
+    f(Some(unsafe { shared.as_ref() }))
 }
 
 /// The thread's current `S`, if there is one.
 pub fn current<S: Service>() -> Option<S> {
-    let shared = SERVICES
-        .try_with(|services| {
-            let slot = services[S::SLOT as usize].borrow();
-            slot.as_ref()?.clone().downcast::<S::Shared>()
-        })
-        .ok()
-        .flatten()?;
+    let shared = CONTEXT
+        .try_with(|cx| cx.slots[S::SLOT as usize].get())
+        .ok()??
+        .downcast::<S::Shared>()?;
+    // SAFETY: the entry is current, so its owner holds a reference on the
+    // `Arc<S::Shared>` whose data this is (module invariant; `Stored::new`
+    // took an `Arc<T>` with `T` this type, as the ids say). The count goes
+    // up before `from_raw` takes one of its own.
+    let shared = unsafe {
+        Arc::increment_strong_count(shared.as_ptr());
+        Arc::from_raw(shared.as_ptr())
+    };
     Some(S::from_shared(shared))
 }
 
@@ -236,36 +354,30 @@ pub fn expect_current<S: Service>() -> S {
     }
 }
 
-/// True while the thread is exiting and its locals are gone: then every
-/// getter answers as if no runtime were current, whatever was entered.
+/// True while the thread is exiting, once weft's thread-locals have been
+/// destroyed (on a thread that ever entered services).
 pub fn is_thread_exiting() -> bool {
-    SERVICES.try_with(|_| ()).is_err()
+    ALIVE.try_with(|_| ()).is_err()
 }
 
-/// Restores what the slots it set held before, on drop. See [`enter`] and
-/// [`ServiceSet::enter`].
+/// Leaves the frame its [`ServiceSet::enter`] (or [`enter`]) made and
+/// releases the set's references, on drop; see the module doc for a guard
+/// dropped out of order.
 #[must_use = "the services are current only while the guard lives"]
 pub struct ServiceGuard {
-    /// What the slots the guard entered held before.
-    prev: [Option<Stored>; SLOTS],
-    /// Bit `i` set: the guard entered slot `i`.
-    entered: u8,
+    frame: Frame,
+    set: ManuallyDrop<ServiceSet>,
     _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for ServiceGuard {
     #[inline]
     fn drop(&mut self) {
-        let entered = self.entered;
-        let prev = &mut self.prev;
-        let _ = SERVICES.try_with(|services| {
-            for (i, prev) in prev.iter_mut().enumerate() {
-                if entered & (1 << i) != 0 {
-                    // Ours comes out and drops once the slot is released.
-                    drop(services[i].replace(prev.take()));
-                }
-            }
-        });
+        if self.frame.pop(false) {
+            // SAFETY: dropped once, here; no slot or live frame holds the
+            // set's addresses any more (module invariant).
+            unsafe { ManuallyDrop::drop(&mut self.set) };
+        }
     }
 }
 
@@ -279,7 +391,7 @@ impl fmt::Debug for ServiceGuard {
 /// drops, with nothing noted yet of what it waits on.
 #[inline]
 pub fn enter_task(id: NonZeroU64) -> TaskGuard {
-    let prev = MARKS
+    let prev = CONTEXT
         .try_with(|cx| {
             cx.wait.set(WaitOn::NOTHING);
             cx.task.replace(Some(id))
@@ -293,13 +405,13 @@ pub fn enter_task(id: NonZeroU64) -> TaskGuard {
 
 /// The id of the task being polled on this thread, if any.
 pub fn current_task() -> Option<NonZeroU64> {
-    MARKS.try_with(|cx| cx.task.get()).unwrap_or(None)
+    CONTEXT.try_with(|cx| cx.task.get()).unwrap_or(None)
 }
 
 /// Notes what the task being polled waits on (see [`crate::wait`]).
 #[inline]
 pub(crate) fn note_wait(what: WaitOn) {
-    let _ = MARKS.try_with(|cx| {
+    let _ = CONTEXT.try_with(|cx| {
         if cx.task.get().is_some() {
             cx.wait.set(cx.wait.get().then(what));
         }
@@ -310,7 +422,7 @@ pub(crate) fn note_wait(what: WaitOn) {
 /// ([`enter_task`] clears the note).
 #[inline]
 pub fn noted_wait() -> WaitOn {
-    MARKS
+    CONTEXT
         .try_with(|cx| cx.wait.get())
         .unwrap_or(WaitOn::NOTHING)
 }
@@ -327,7 +439,7 @@ impl Drop for TaskGuard {
     #[inline]
     fn drop(&mut self) {
         let prev = self.prev;
-        let _ = MARKS.try_with(|cx| cx.task.set(prev));
+        let _ = CONTEXT.try_with(|cx| cx.task.set(prev));
     }
 }
 
@@ -335,7 +447,7 @@ impl Drop for TaskGuard {
 /// the guard drops; returns the guard and what it was before. Blocking such
 /// a thread on a future stalls every task it drives.
 pub fn set_driving_tasks(driving: bool) -> (DrivingGuard, bool) {
-    let was = MARKS
+    let was = CONTEXT
         .try_with(|cx| cx.driving_tasks.replace(driving))
         .unwrap_or(false);
     let guard = DrivingGuard {
@@ -347,7 +459,9 @@ pub fn set_driving_tasks(driving: bool) -> (DrivingGuard, bool) {
 
 /// True on a thread that is driving tasks.
 pub fn is_driving_tasks() -> bool {
-    MARKS.try_with(|cx| cx.driving_tasks.get()).unwrap_or(false)
+    CONTEXT
+        .try_with(|cx| cx.driving_tasks.get())
+        .unwrap_or(false)
 }
 
 /// Restores the previous "driving tasks" mark on drop. See
@@ -362,14 +476,14 @@ pub struct DrivingGuard {
 impl Drop for DrivingGuard {
     fn drop(&mut self) {
         let was = self.was;
-        let _ = MARKS.try_with(|cx| cx.driving_tasks.set(was));
+        let _ = CONTEXT.try_with(|cx| cx.driving_tasks.set(was));
     }
 }
 
 /// This thread's budget (unlimited while the thread is exiting).
 #[inline]
 pub(crate) fn budget() -> Budget {
-    MARKS
+    CONTEXT
         .try_with(|cx| cx.budget.get())
         .unwrap_or(Budget::UNLIMITED)
 }
@@ -377,7 +491,7 @@ pub(crate) fn budget() -> Budget {
 /// Replaces this thread's budget.
 #[inline]
 pub(crate) fn set_budget(budget: Budget) {
-    let _ = MARKS.try_with(|cx| cx.budget.set(budget));
+    let _ = CONTEXT.try_with(|cx| cx.budget.set(budget));
 }
 
 #[cfg(all(test, not(loom)))]
@@ -475,6 +589,76 @@ mod tests {
         let _io = enter(&io(3));
         assert!(current::<OtherIo>().is_none());
         assert_eq!(with_current::<Io, _>(|n| n.copied()), Some(3));
+    }
+
+    #[test]
+    fn a_scope_borrows_its_set_and_leaves_it_when_it_returns_or_unwinds() {
+        let shared = Arc::new(9u32);
+        let set = ServiceSet::new().with(&Io(shared.clone()));
+        let _time = enter(&time(1));
+        let seen = set.scope(|| {
+            assert_eq!(Arc::strong_count(&shared), 2, "entering took no reference");
+            let lent = with_current::<Io, _>(|n| n.copied());
+            (current::<Io>(), lent, current::<Time>())
+        });
+        assert_eq!(seen, (Some(io(9)), Some(9), Some(time(1))));
+        assert_eq!(current::<Io>(), None);
+        assert_eq!(
+            Arc::strong_count(&shared),
+            3,
+            "`current` took one of its own"
+        );
+        drop(seen);
+
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            set.scope(|| {
+                let _inner = enter(&io(3));
+                panic!("inside");
+            })
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(current::<Io>(), None);
+        assert_eq!(current::<Time>(), Some(time(1)));
+    }
+
+    /// Guards dropped out of order, and a guard carried out of the scope it
+    /// was entered in: nothing is freed that a slot or a frame still names
+    /// (miri checks the addresses), at the price of a leak. On a thread of
+    /// its own, which gives the leaked references back as its last act.
+    #[test]
+    fn a_guard_dropped_out_of_order_keeps_what_it_entered_alive() {
+        std::thread::spawn(|| {
+            let (one, two, five) = (Arc::new(1u32), Arc::new(2u32), Arc::new(5u32));
+            let a = enter(&Io(one.clone()));
+            let b = enter(&Io(two.clone()));
+            drop(a);
+            assert_eq!(current::<Io>(), Some(io(2)), "a was not the current frame");
+            assert_eq!(Arc::strong_count(&one), 2, "b's frame still names it");
+            drop(b);
+            assert_eq!(current::<Io>(), Some(io(1)), "b put back what it replaced");
+            assert_eq!(Arc::strong_count(&two), 1, "b released its own");
+
+            let set = ServiceSet::new().with(&Io(two.clone()));
+            let carried = set.scope(|| enter(&Time(five.clone())));
+            assert_eq!(current::<Time>(), None, "the scope left what it held");
+            assert_eq!(current::<Io>(), Some(io(1)));
+            drop(set);
+            // Its frame is gone: it must not put back the scope's entries,
+            // whose state was just freed.
+            drop(carried);
+            assert_eq!(current::<Io>(), Some(io(1)));
+            assert_eq!(current::<Time>(), None);
+            assert_eq!((Arc::strong_count(&one), Arc::strong_count(&five)), (2, 2));
+
+            // SAFETY: each leaked one reference (counted above); the slot
+            // still names `one`, but nothing on this thread looks again.
+            unsafe {
+                Arc::decrement_strong_count(Arc::as_ptr(&one));
+                Arc::decrement_strong_count(Arc::as_ptr(&five));
+            }
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

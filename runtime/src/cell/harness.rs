@@ -301,24 +301,13 @@ unsafe fn try_read_output<F: Future, S: Schedule>(
     // SAFETY: reached through this cell's own vtable; `dst` is the handle's
     // `Poll<Result<F::Output, JoinError>>`.
     let cell = unsafe { cell::<F, S>(ptr) };
-    assert!(
-        cell.header.state.load().is_join_interested(),
-        "JoinHandle polled after completion"
-    );
     if can_read_output(cell, waker) {
         let output = cell.stage.with_mut(|stage| {
             // SAFETY: `COMPLETE` is set and we hold the join interest, so
-            // the output is stored and ours; giving up the interest next
-            // means nothing reads or drops it again.
+            // the output is stored and ours; the handle notes that it took
+            // it, so nothing reads or drops it again.
             ManuallyDrop::into_inner(unsafe { std::ptr::read(&(*stage).output) })
         });
-        let transition = cell.header.state.transition_to_join_handle_dropped();
-        if transition.drop_waker {
-            // SAFETY: `JOIN_WAKER` is clear, so the slot is ours.
-            cell.trailer
-                .join_waker
-                .with_mut(|slot| unsafe { (*slot).clear() });
-        }
         let dst = dst.cast::<Poll<Result<F::Output, JoinError>>>();
         // SAFETY: the handle passes a valid, initialised slot.
         unsafe { *dst = Poll::Ready(output) };
@@ -377,11 +366,12 @@ fn set_join_waker<F: Future, S: Schedule>(
     res
 }
 
-unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+/// Drops the handle's interest and reference; `taken`: it read the output.
+unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>, taken: bool) {
     // SAFETY: reached through this cell's own vtable.
     let cell = unsafe { cell::<F, S>(ptr) };
     let transition = cell.header.state.transition_to_join_handle_dropped();
-    if transition.drop_output {
+    if transition.drop_output && !taken {
         // The output is ours: `COMPLETE` was set when we gave up interest.
         // Its destructor sees the task's id, wherever the handle drops.
         let _task = context::enter_task(cell.header.id.0);
@@ -400,8 +390,8 @@ unsafe fn drop_join_handle_slow<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: the last reference is gone, so nobody else can reach the cell,
     // and it was allocated as a `Box<Cell<F, S>>` in `task::new`.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
-    if !cell.header.state.load().is_complete() {
+    let mut cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    if !cell.header.state.get_mut().is_complete() {
         // Never completed, so the stage still holds the future (`layout.rs`);
         // a completed task's output went with its join interest.
         // SAFETY: the cell is ours alone, and dropped right after.

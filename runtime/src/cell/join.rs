@@ -6,11 +6,14 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{ready, Context, Poll};
 
 use super::error::JoinError;
 use super::id::Id;
+use super::layout::Header;
 use super::raw::{Notified, RawTask};
 use super::state::ToNotified;
 use weft_base::coop;
@@ -28,9 +31,15 @@ use weft_base::wait::WaitOn;
 /// # });
 /// ```
 pub struct JoinHandle<T> {
-    raw: RawTask,
+    /// The task, with [`TAKEN`] set once the output was read: the cell's
+    /// stage holds nothing then. One word, as tokio's handle is.
+    tagged: NonNull<Header>,
     _output: PhantomData<T>,
 }
+
+/// The low bit of a handle's pointer: headers are aligned to at least 2.
+const TAKEN: usize = 1;
+const _: () = assert!(std::mem::align_of::<Header>() > TAKEN);
 
 // SAFETY: the handle only moves `T` out of the task, and `T: Send` is what
 // allows that across threads; the rest of the handle is the task header,
@@ -53,9 +62,23 @@ impl<T> JoinHandle<T> {
     /// the reference counted for the handle.
     pub(crate) unsafe fn new(raw: RawTask) -> JoinHandle<T> {
         JoinHandle {
-            raw,
+            tagged: raw.header_ptr(),
             _output: PhantomData,
         }
+    }
+
+    /// The task, untagged.
+    fn raw(&self) -> RawTask {
+        let ptr = self.tagged.map_addr(|addr| {
+            NonZeroUsize::new(addr.get() & !TAKEN).expect("a header is never at address 0")
+        });
+        // SAFETY: the handle's own reference keeps the header live.
+        unsafe { RawTask::from_raw(ptr) }
+    }
+
+    /// Whether the output was read.
+    fn taken(&self) -> bool {
+        self.tagged.addr().get() & TAKEN != 0
     }
 
     /// Cancels the task. A task that has not finished is dropped at its next
@@ -70,30 +93,32 @@ impl<T> JoinHandle<T> {
     /// # });
     /// ```
     pub fn abort(&self) {
-        remote_abort(self.raw);
+        remote_abort(self.raw());
     }
 
     /// True once the task has finished (with an output, a panic or a
     /// cancellation); awaiting the handle then returns at once.
     pub fn is_finished(&self) -> bool {
-        self.raw.header().state.load().is_complete()
+        self.raw().header().state.load().is_complete()
     }
 
     /// A handle that can abort the task but not await it.
     pub fn abort_handle(&self) -> AbortHandle {
-        self.raw.ref_inc();
-        AbortHandle { raw: self.raw }
+        let raw = self.raw();
+        raw.ref_inc();
+        AbortHandle { raw }
     }
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.raw.id()
+        self.raw().id()
     }
 
     /// Notes, for the task dump, that the polling task waits on this
     /// handle's task (a blocking job's handle says so).
     pub(crate) fn note_wait(&self) {
-        let header = self.raw.header();
+        let raw = self.raw();
+        let header = raw.header();
         let id = header.id.as_u64();
         weft_base::wait::note(if header.vtable.blocking {
             WaitOn::blocking_job(id)
@@ -104,15 +129,20 @@ impl<T> JoinHandle<T> {
 
     /// Polls without spending the cooperative budget (for `JoinSet`).
     pub(crate) fn poll_unbudgeted(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        assert!(!self.taken(), "JoinHandle polled after completion");
+        let raw = self.raw();
         let mut out = Poll::Pending;
         // SAFETY: the vtable belongs to a task whose output is `T`, and `out`
         // is a valid `Poll<Result<T, JoinError>>` slot.
         unsafe {
-            (self.raw.header().vtable.try_read_output)(
-                self.raw.header_ptr(),
+            (raw.header().vtable.try_read_output)(
+                raw.header_ptr(),
                 &mut out as *mut _ as *mut (),
                 cx.waker(),
             );
+        }
+        if out.is_ready() {
+            self.tagged = self.tagged.map_addr(|addr| addr | TAKEN);
         }
         out
     }
@@ -135,18 +165,13 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        let state = &self.raw.header().state;
-        if state.drop_join_handle_fast() {
+        let raw = self.raw();
+        if raw.header().state.drop_join_handle_fast() {
             return;
         }
-        if !state.load().is_join_interested() {
-            // The output was read, and the interest given up with it: only
-            // the reference is left. (Only the handle clears the interest.)
-            self.raw.drop_reference();
-            return;
-        }
-        // SAFETY: the vtable matches, and we hand over the handle's reference.
-        unsafe { (self.raw.header().vtable.drop_join_handle_slow)(self.raw.header_ptr()) }
+        // SAFETY: the vtable matches, we hand over the handle's reference,
+        // and say whether the output is still in the cell.
+        unsafe { (raw.header().vtable.drop_join_handle_slow)(raw.header_ptr(), self.taken()) }
     }
 }
 

@@ -12,8 +12,8 @@
 //!   it (completed, panicked or cancelled), nothing until `complete` stores
 //!   the output, and the output from `COMPLETE` until exactly one of: the
 //!   runtime drops it (no join interest at completion), the `JoinHandle`
-//!   takes it (giving up `JOIN_INTEREST` in the same step), or the handle
-//!   drops it (dropped with the interest after completion). So a cell freed
+//!   takes it (and remembers that it did), or the handle drops it (dropped
+//!   with the interest after completion, unread). So a cell freed
 //!   without `COMPLETE` holds its future, and one freed with it holds
 //!   nothing.
 //! - `join_waker` is written by the `JoinHandle` only while `JOIN_WAKER` is
@@ -128,7 +128,9 @@ pub(crate) struct Vtable {
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
     /// Read the output into `*mut Poll<Result<T, JoinError>>` or store the waker.
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
-    pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>),
+    /// Drop the handle's interest and reference; the flag says whether it
+    /// read the output.
+    pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>, bool),
     /// Cancel a task we own or mark it cancelled (consumes one reference);
     /// the cause, if given, is what its `JoinError` reports.
     pub(crate) shutdown: unsafe fn(NonNull<Header>, Option<io::Error>),
@@ -227,5 +229,10 @@ mod tests {
         };
         assert_eq!(std::mem::size_of_val(&minimal), 1);
         assert_eq!(cell_size(&minimal), 88);
+        assert_eq!(
+            std::mem::size_of::<super::super::JoinHandle<()>>(),
+            8,
+            "a handle that read its output says so in its pointer's low bit"
+        );
     }
 }

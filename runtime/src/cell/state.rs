@@ -93,6 +93,16 @@ impl State {
         Snapshot(self.val.load(Acquire))
     }
 
+    /// The word, read through exclusive access (the cell is being freed):
+    /// no atomic operation, so no scheduling point for loom either.
+    pub(crate) fn get_mut(&mut self) -> Snapshot {
+        #[cfg(not(loom))]
+        let word = *self.val.get_mut();
+        #[cfg(loom)]
+        let word = self.val.with_mut(|word| *word);
+        Snapshot(word)
+    }
+
     fn fetch_update<T>(&self, mut f: impl FnMut(Snapshot) -> (Option<Snapshot>, T)) -> T {
         let mut curr = self.load();
         loop {

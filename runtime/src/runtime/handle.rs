@@ -112,31 +112,39 @@ impl Handle {
     /// When called from a thread that is driving tasks.
     #[track_caller]
     pub fn block_on<F: IntoFuture>(&self, future: F) -> F::Output {
-        self.block_on_with(future.into_future(), BlockInPlace::InPlace)
+        self.block_on_with(
+            future.into_future(),
+            BlockInPlace::InPlace,
+            &self.service_set(),
+        )
     }
 
     /// `block_on`, with what a `block_in_place` inside it does on the
-    /// current-thread flavour (`Runtime::block_on` refuses it).
+    /// current-thread flavour (`Runtime::block_on` refuses it), and this
+    /// runtime's `services` to make current meanwhile.
     #[track_caller]
     pub(crate) fn block_on_with<F: Future>(
         &self,
         future: F,
         block_in_place: BlockInPlace,
+        services: &ServiceSet,
     ) -> F::Output {
+        let location = Location::caller();
         let _driving = start_driving_tasks();
-        let _current = self.set_current();
-        let future = trace::block_on(future, Location::caller());
-        let scheduler = &self.services.scheduler;
-        match scheduler.flavor {
-            RuntimeFlavor::CurrentThread => {
-                let origin = current_thread::Origin {
-                    location: std::panic::Location::caller(),
-                    type_name: std::any::type_name::<F>(),
-                };
-                current_thread::block_on(scheduler, future, block_in_place, origin)
+        services.scope(|| {
+            let future = trace::block_on(future, location);
+            let scheduler = &self.services.scheduler;
+            match scheduler.flavor {
+                RuntimeFlavor::CurrentThread => {
+                    let origin = current_thread::Origin {
+                        location,
+                        type_name: std::any::type_name::<F>(),
+                    };
+                    current_thread::block_on(scheduler, future, block_in_place, origin)
+                }
+                RuntimeFlavor::MultiThread => park_on(future, scheduler),
             }
-            RuntimeFlavor::MultiThread => park_on(future, scheduler),
-        }
+        })
     }
 
     /// Makes this runtime current on this thread until the guard drops, so

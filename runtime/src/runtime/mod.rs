@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use crate::cell::JoinHandle;
 use crate::scheduler::worker::BlockInPlace;
+use weft_base::context::ServiceSet;
 
 /// A weft runtime: worker threads, a blocking pool, and the tasks on them.
 ///
@@ -55,6 +56,10 @@ use crate::scheduler::worker::BlockInPlace;
 /// ```
 pub struct Runtime {
     handle: Handle,
+    /// The runtime, its timers and its reactor, which `block_on` makes
+    /// current by borrowing them (a `Handle` cannot keep this: the set
+    /// holds the handle's own state).
+    services: ServiceSet,
     is_shut_down: bool,
     /// The slow-poll watchdog, while the detector is on.
     watchdog: Option<watchdog::Watchdog>,
@@ -68,6 +73,7 @@ impl Runtime {
 
     fn from_handle(handle: Handle) -> Runtime {
         Runtime {
+            services: handle.service_set(),
             handle,
             is_shut_down: false,
             watchdog: None,
@@ -84,7 +90,8 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         // As tokio's: on the current-thread flavour the thread is the
         // runtime's only worker, so a `block_in_place` inside is refused.
-        self.handle.block_on_with(future, BlockInPlace::Refuse)
+        self.handle
+            .block_on_with(future, BlockInPlace::Refuse, &self.services)
     }
 
     /// Spawns a task; see [`Handle::spawn`].
