@@ -16,7 +16,7 @@
 //! "push, then check sleepers" vs "register as sleeper, then check queues"
 //! impossible to interleave badly.
 
-use weft_base::loom::{AtomicUsize, Mutex, Ordering::SeqCst};
+use weft_base::loom::{fence, AtomicUsize, Mutex, Ordering::SeqCst};
 
 const UNPARK_SHIFT: usize = 16;
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
@@ -53,11 +53,20 @@ impl Idle {
     }
 
     fn notify_should_wakeup(&self) -> bool {
-        // An RMW, not a load: it reads the latest value in the modification
-        // order, so a worker that just registered as a sleeper is never
-        // missed (a plain load may be ordered before that registration; loom
-        // finds the interleaving: `last_searcher_parks_while_work_is_queued`).
-        let state = self.state.fetch_add(0, SeqCst);
+        // The fence pairs with the parking side's (a sleeper registers with
+        // a SeqCst RMW, then fences and re-checks the queues): either this
+        // load sees the registration, or that re-check sees the work pushed
+        // before the fence. Without it the push (a release store) may still
+        // sit in this core's store buffer while the load runs, and both
+        // sides miss each other: the store-load pattern, as in tokio's
+        // `notify_should_wakeup`. Loom does not catch its removal (its
+        // SeqCst is stronger than the hardware's here: both
+        // `last_searcher_parks_while_work_is_queued` models pass without the
+        // fence), so this rests on the memory model, not on a model run.
+        // A fence and a load, not an RMW: every push asks, and an RMW would
+        // write the line every worker reads.
+        fence(SeqCst);
+        let state = self.state.load(SeqCst);
         state & SEARCH_MASK == 0 && (state >> UNPARK_SHIFT) < self.num_workers
     }
 

@@ -63,25 +63,11 @@ pub(crate) struct Core {
     /// Tasks that woke themselves while running; see the module doc.
     deferred: Vec<Notified>,
     is_searching: bool,
-    /// Whether a push since the last poll ended has asked for a sleeper,
-    /// and whether later ones owe the ask: see `schedule_local`.
-    asked: Ask,
     pub(crate) is_shutdown: bool,
     park: Option<Parker>,
     rand: FastRand,
     /// This worker's side of its counters (`stats.rs`).
     pub(crate) stats: WorkerStats,
-}
-
-/// What the pushes of one poll have asked of the idle workers.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ask {
-    /// No push yet.
-    Nothing,
-    /// The first push asked for a sleeper to be woken.
-    Asked,
-    /// Later pushes skipped the ask: it is made once when the poll ends.
-    Owed,
 }
 
 weft_base::loom::thread_local! {
@@ -165,7 +151,6 @@ impl Core {
             tick: 0,
             lifo_slot: None,
             lifo_enabled: true,
-            asked: Ask::Nothing,
             run_queue,
             deferred: Vec::new(),
             is_searching: false,
@@ -197,26 +182,13 @@ impl Core {
         if in_driver {
             return;
         }
-        // Asking is a SeqCst read-modify-write of the idle state (it must
-        // not miss a worker about to sleep), paid on every push of a task
-        // that wakes hundreds. The first push of a poll asks at once, so a
-        // task that spawns and then computes has help; later ones leave one
-        // ask to the end of the poll, which makes the same promise a little
-        // later.
-        if self.asked == Ask::Nothing {
-            scheduler.notify_parked();
-            self.asked = Ask::Asked;
-        } else {
-            self.asked = Ask::Owed;
-        }
-    }
-
-    /// Between polls: makes the ask the last poll's pushes owe.
-    fn settle_asks(&mut self, scheduler: &Scheduler) {
-        if self.asked == Ask::Owed {
-            scheduler.notify_parked();
-        }
-        self.asked = Ask::Nothing;
+        // Every push asks, however long the poll that made it runs on: a
+        // worker woken by an earlier push may have emptied the queue and
+        // parked since. (Asking once per poll lost the children of a task
+        // that spawned them and then kept its thread: the woken worker took
+        // the first child, found nothing more yet, and slept.) An ask that
+        // finds a searcher or nobody asleep is a fence and a load.
+        scheduler.notify_parked();
     }
 
     /// A task that woke itself while running on this worker.
@@ -386,7 +358,6 @@ impl WorkerContext {
     pub(crate) fn run(&self, mut core: Box<Core>) -> Option<Box<Core>> {
         let scheduler = &*self.scheduler;
         while !core.is_shutdown {
-            core.settle_asks(scheduler);
             core.tick = core.tick.wrapping_add(1);
             core = self.maintenance(core);
             if let Some(task) = core.next_task(scheduler) {
@@ -422,7 +393,6 @@ impl WorkerContext {
                 // now, and so are its counters.
                 let mut core = self.core.borrow_mut().take()?;
                 metrics.poll_ended(started);
-                core.settle_asks(&self.scheduler);
                 let Some(next) = core.lifo_slot.take() else {
                     return Some(core);
                 };
