@@ -24,8 +24,9 @@
 //! - A scope puts back what it replaced when its call returns, whatever
 //!   happened inside, so none of its borrowed addresses outlives it.
 //! - A guard puts back what it replaced, and releases its references, only
-//!   if its frame is still the current one (guards nest) and no
-//!   [`with_current`] call is lending out a service meanwhile; otherwise
+//!   if its frame is still the current one (guards nest) and was not
+//!   already there when a running [`with_current`] call lent out a service
+//!   (a guard made during the loan owns only its own clones); otherwise
 //!   its references are leaked, so its addresses stay good wherever later
 //!   frames remembered them. A guard dropped out of order thus leaves its
 //!   services current instead of restoring a stale frame.
@@ -135,9 +136,11 @@ struct Context {
     frame: Cell<u64>,
     /// The last frame number given out on this thread.
     frames: Cell<u64>,
-    /// [`with_current`] calls lending out a service: a guard dropped
-    /// meanwhile must not release what it owns.
-    lent: Cell<usize>,
+    /// While [`with_current`] lends out a service: the newest frame that
+    /// existed when the loan began (0: none). A guard of that frame or an
+    /// older one may own what is lent, so it must not release its set; a
+    /// guard made during the loan owns only its own clones.
+    lent_up_to: Cell<u64>,
     task: Cell<Option<NonZeroU64>>,
     /// What the task being polled has noted it waits on, this poll.
     wait: Cell<WaitOn>,
@@ -151,7 +154,7 @@ crate::loom::thread_local! {
             slots: [const { Cell::new(None) }; SLOTS],
             frame: Cell::new(0),
             frames: Cell::new(0),
-            lent: Cell::new(0),
+            lent_up_to: Cell::new(0),
             task: Cell::new(None),
             wait: Cell::new(WaitOn::NOTHING),
             driving_tasks: Cell::new(false),
@@ -212,7 +215,8 @@ impl Frame {
     }
 
     /// Puts back what the frame replaced, if it is the current frame or
-    /// `always`. True if it was the current one and nothing is lent out.
+    /// `always`. True if it was the current one and nothing it may own is
+    /// lent out.
     #[inline]
     fn pop(&self, always: bool) -> bool {
         CONTEXT
@@ -224,7 +228,7 @@ impl Frame {
                     }
                     cx.frame.set(self.replaced_frame);
                 }
-                current && cx.lent.get() == 0
+                current && self.id > cx.lent_up_to.get()
             })
             .unwrap_or(false)
     }
@@ -301,27 +305,26 @@ impl fmt::Debug for ServiceSet {
 /// without touching its reference count.
 #[inline]
 pub fn with_current<S: Service, R>(f: impl FnOnce(Option<&S::Shared>) -> R) -> R {
-    /// Counts a loan out of the context while it lasts.
-    struct Loan;
+    /// Ends a loan: puts back the bound the loan raised.
+    struct Loan(u64);
     impl Drop for Loan {
         #[inline]
         fn drop(&mut self) {
-            let _ = CONTEXT.try_with(|cx| cx.lent.set(cx.lent.get() - 1));
+            let _ = CONTEXT.try_with(|cx| cx.lent_up_to.set(self.0));
         }
     }
     let lent = CONTEXT.try_with(|cx| {
         let entry = cx.slots[S::SLOT as usize].get()?.downcast::<S::Shared>()?;
-        cx.lent.set(cx.lent.get() + 1);
-        Some(entry)
+        let before = cx.lent_up_to.get();
+        cx.lent_up_to.set(before.max(cx.frame.get()));
+        Some((entry, Loan(before)))
     });
-    let Some(shared) = lent.ok().flatten() else {
+    let Some((shared, _loan)) = lent.ok().flatten() else {
         return f(None);
     };
-    let _loan = Loan;
-    // SAFETY: the entry is current, so its owner has not released it (module
-    // invariant); while the loan lasts no guard releases anything, and a
-    // scope that began before this call ends after it. It is an `S::Shared`:
-    // the type ids matched.
+    // SAFETY: an `S::Shared` (the ids matched), current, so not released
+    // (module invariant); during the loan no guard that may own it releases
+    // anything, and a scope that began before this call ends after it.
     f(Some(unsafe { shared.as_ref() }))
 }
 
@@ -331,10 +334,10 @@ pub fn current<S: Service>() -> Option<S> {
         .try_with(|cx| cx.slots[S::SLOT as usize].get())
         .ok()??
         .downcast::<S::Shared>()?;
-    // SAFETY: the entry is current, so its owner holds a reference on the
+    // The entry is current, so its owner holds a reference on the
     // `Arc<S::Shared>` whose data this is (module invariant; `Stored::new`
-    // took an `Arc<T>` with `T` this type, as the ids say). The count goes
-    // up before `from_raw` takes one of its own.
+    // took an `Arc<T>` with `T` this type, as the ids say).
+    // SAFETY: as above; the count goes up before `from_raw` takes one.
     let shared = unsafe {
         Arc::increment_strong_count(shared.as_ptr());
         Arc::from_raw(shared.as_ptr())
@@ -619,6 +622,24 @@ mod tests {
         assert!(unwound.is_err());
         assert_eq!(current::<Io>(), None);
         assert_eq!(current::<Time>(), Some(time(1)));
+    }
+
+    /// A guard made and dropped while `with_current` lends a service out
+    /// (an I/O object dropped inside a spawn, say) owns only its own
+    /// clones, and releases them.
+    #[test]
+    fn a_guard_made_during_a_loan_releases_what_it_owns() {
+        let _io = enter(&io(1));
+        let seven = Arc::new(7u32);
+        with_current::<Io, _>(|lent| {
+            assert_eq!(lent.copied(), Some(1));
+            let guard = enter(&Time(seven.clone()));
+            assert_eq!(current::<Time>(), Some(time(7)));
+            drop(guard);
+            assert_eq!(Arc::strong_count(&seven), 1, "released, not leaked");
+            assert_eq!(lent.copied(), Some(1));
+        });
+        assert_eq!(current::<Time>(), None);
     }
 
     /// Guards dropped out of order, and a guard carried out of the scope it

@@ -153,10 +153,9 @@ fn poll_future<F: Future, S: Schedule>(
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         let unwinding = DropOnUnwind(cell);
         let poll = cell.stage.with_mut(|stage| {
-            // SAFETY: `RUNNING` gives us exclusive access to the stage, which
-            // holds the future until we drop it (`layout.rs`), and the future
-            // never moves: the cell is boxed, and the future is dropped in
-            // place.
+            // SAFETY: `RUNNING` gives us the stage, which holds the future
+            // until we drop it (`layout.rs`); it never moves: the cell is
+            // boxed, and the future is dropped in place.
             unsafe { Pin::new_unchecked(&mut *(*stage).future) }.poll(cx)
         });
         mem::forget(unwinding);
