@@ -6,7 +6,6 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{ready, Context, Poll};
@@ -14,6 +13,7 @@ use std::task::{ready, Context, Poll};
 use super::error::JoinError;
 use super::id::Id;
 use super::layout::Header;
+use super::low_bit;
 use super::raw::{Notified, RawTask};
 use super::state::ToNotified;
 use weft_base::coop;
@@ -31,15 +31,14 @@ use weft_base::wait::WaitOn;
 /// # });
 /// ```
 pub struct JoinHandle<T> {
-    /// The task, with [`TAKEN`] set once the output was read: the cell's
+    /// The task, its low bit set once the output was read (`low_bit.rs`): the cell's
     /// stage holds nothing then. One word, as tokio's handle is.
     tagged: NonNull<Header>,
     _output: PhantomData<T>,
 }
 
-/// The low bit of a handle's pointer: headers are aligned to at least 2.
-const TAKEN: usize = 1;
-const _: () = assert!(std::mem::align_of::<Header>() > TAKEN);
+// The low bit of a handle's pointer is free.
+const _: () = assert!(std::mem::align_of::<Header>() > 1);
 
 // SAFETY: the handle only moves `T` out of the task, and `T: Send` is what
 // allows that across threads; the rest of the handle is the task header,
@@ -69,16 +68,14 @@ impl<T> JoinHandle<T> {
 
     /// The task, untagged.
     fn raw(&self) -> RawTask {
-        let ptr = self.tagged.map_addr(|addr| {
-            NonZeroUsize::new(addr.get() & !TAKEN).expect("a header is never at address 0")
-        });
+        let ptr = low_bit::clear(self.tagged);
         // SAFETY: the handle's own reference keeps the header live.
         unsafe { RawTask::from_raw(ptr) }
     }
 
     /// Whether the output was read.
     fn taken(&self) -> bool {
-        self.tagged.addr().get() & TAKEN != 0
+        low_bit::is_set(self.tagged)
     }
 
     /// Cancels the task. A task that has not finished is dropped at its next
@@ -142,7 +139,7 @@ impl<T> JoinHandle<T> {
             );
         }
         if out.is_ready() {
-            self.tagged = self.tagged.map_addr(|addr| addr | TAKEN);
+            self.tagged = low_bit::set(self.tagged);
         }
         out
     }

@@ -12,19 +12,19 @@
 //! header, and the slot owns one reference to that task (the cloned
 //! waker's, forgotten); with the bit set it is a `Box<Waker>` the slot
 //! owns. Headers and boxed wakers are aligned to at least 2, so the bit is
-//! free; provenance is kept with `map_addr`.
+//! free (`low_bit.rs`).
 
-use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::task::Waker;
 
 use super::layout::Header;
+use super::low_bit;
 use super::raw::RawTask;
 use super::waker::{as_task, waker_ref};
 
-const BOXED: usize = 1;
-const _: () = assert!(std::mem::align_of::<Header>() > BOXED);
-const _: () = assert!(std::mem::align_of::<Waker>() > BOXED);
+// The low bit is free (`low_bit.rs`).
+const _: () = assert!(std::mem::align_of::<Header>() > 1);
+const _: () = assert!(std::mem::align_of::<Waker>() > 1);
 
 /// One waker or none, in a word: see the module doc.
 pub(crate) struct JoinWaker(Option<NonNull<()>>);
@@ -51,9 +51,7 @@ impl JoinWaker {
                 std::mem::forget(waker);
                 header.cast()
             }
-            None => NonNull::from(Box::leak(Box::new(waker)))
-                .cast::<()>()
-                .map_addr(|addr| addr | BOXED),
+            None => low_bit::set(NonNull::from(Box::leak(Box::new(waker))).cast()),
         });
     }
 
@@ -104,13 +102,7 @@ impl JoinWaker {
 
 /// The box a tagged pointer points to, or `None` for a task header.
 fn untag(ptr: NonNull<()>) -> Option<NonNull<Waker>> {
-    if ptr.addr().get() & BOXED == 0 {
-        return None;
-    }
-    let boxed = ptr.map_addr(|addr| {
-        NonZeroUsize::new(addr.get() & !BOXED).expect("a box is never at address 0")
-    });
-    Some(boxed.cast())
+    low_bit::is_set(ptr).then(|| low_bit::clear(ptr).cast())
 }
 
 impl Drop for JoinWaker {

@@ -22,6 +22,7 @@ mod join;
 mod join_waker;
 mod layout;
 mod list;
+mod low_bit;
 mod origin;
 mod raw;
 mod state;

@@ -12,11 +12,13 @@
 //! Invariants: the low bit is set exactly when the pointer is a
 //! `Box<Named>` this `Origin` owns (freed on drop); otherwise it is a
 //! `&'static Location`. Both types are aligned to at least 2, so the bit is
-//! free; provenance is kept with `map_addr`.
+//! free (`low_bit.rs`).
 
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
+
+use super::low_bit;
 
 /// A task's spawn location and name: see the module doc.
 pub(crate) struct Origin(NonNull<()>);
@@ -27,10 +29,9 @@ struct Named {
     name: Arc<String>,
 }
 
-const NAMED: usize = 1;
-
-const _: () = assert!(std::mem::align_of::<Location<'static>>() > NAMED);
-const _: () = assert!(std::mem::align_of::<Named>() > NAMED);
+// The low bit is free (`low_bit.rs`).
+const _: () = assert!(std::mem::align_of::<Location<'static>>() > 1);
+const _: () = assert!(std::mem::align_of::<Named>() > 1);
 
 // SAFETY: an `Origin` is a `&'static Location` (Send and Sync) or owns a
 // `Box<Named>` whose fields are Send and Sync, and is never written after
@@ -45,20 +46,14 @@ impl Origin {
             None => Origin(NonNull::from(location).cast()),
             Some(name) => {
                 let named = NonNull::from(Box::leak(Box::new(Named { location, name })));
-                Origin(named.cast::<()>().map_addr(|addr| addr | NAMED))
+                Origin(low_bit::set(named.cast::<()>()))
             }
         }
     }
 
     /// The box, untagged, with the provenance `Box::leak` gave it.
     fn boxed(&self) -> Option<NonNull<Named>> {
-        if self.0.addr().get() & NAMED == 0 {
-            return None;
-        }
-        let ptr = self.0.map_addr(|addr| {
-            std::num::NonZeroUsize::new(addr.get() & !NAMED).expect("a box is never at address 0")
-        });
-        Some(ptr.cast::<Named>())
+        low_bit::is_set(self.0).then(|| low_bit::clear(self.0).cast())
     }
 
     fn named(&self) -> Option<&Named> {
