@@ -1,22 +1,27 @@
 //! A multi-producer, multi-consumer broadcast channel: every receiver sees
 //! every message, from a bounded ring.
 //!
-//! Each slot of the ring has its own mutex and records the position of the
-//! message it holds; the write position `tail` and the counts sit behind
-//! one more mutex. Invariants: a send writes slot `tail % capacity`
-//! (holding the tail lock, then the slot's lock) and then advances `tail`;
-//! so a slot holding position `pos` holds message `pos`, and receivers read
-//! messages under the slot's lock without touching the tail lock at all.
-//! The slot lock is a mutex, not a reader-writer lock, as tokio's is: a
-//! receiver clones the message with the slot to itself, so the channel is
-//! `Send` and `Sync` when `T: Send`, with no `T: Sync` asked. Only when a slot does not hold the
-//! position a receiver wants does it take the tail lock, to tell "not sent
-//! yet" from "overwritten": a receiver more than `capacity` behind has lost
-//! messages, gets `Lagged(n)` once and resumes at the oldest one still
-//! held. Receivers wait on a sharded notify: create the `Notified` (which
-//! records the notify generation), re-check, then sleep; a send (or the last
-//! sender's drop) happens before its `notify_waiters`, so a message is either
-//! seen by the re-check or completes the `Notified`.
+//! Each slot of the ring has its own mutex around the message it holds,
+//! and records the message's position in an atomic beside it; the write
+//! position `tail` and the counts sit behind one more mutex, and `written`
+//! mirrors the write position and whether any sender is left, for readers.
+//! Invariants: a send writes slot `tail % capacity` (holding the tail lock,
+//! then the slot's lock: position, count, message) and then advances
+//! `tail` and stores `written`; so a slot holding position `pos` holds
+//! message `pos`, and a `written` that says a message was sent makes its
+//! slot's position visible (Release, Acquire). A receiver takes no lock to
+//! learn there is nothing for it: it reads its slot's position, then
+//! `written`, to tell "not sent yet" from "overwritten" (a receiver more
+//! than `capacity` behind has lost messages, gets `Lagged(n)` once and
+//! resumes at the oldest one still held). It locks a slot only to copy a
+//! message the position says is there, and checks the position again
+//! under the lock. The slot lock is a mutex, not a reader-writer lock, as
+//! tokio's is: a receiver clones the message with the slot to itself, so
+//! the channel is `Send` and `Sync` when `T: Send`, with no `T: Sync`
+//! asked. Receivers wait on a sharded notify: create the `Notified` (which
+//! records the notify generation), re-check, then sleep; a send (or the
+//! last sender's drop) stores `written` before its `notify_waiters`, so a
+//! message is either seen by the re-check or completes the `Notified`.
 //!
 //! Each slot also counts the receivers that have still to see its message
 //! (`rem`, set to the receiver count by the send, under the tail lock where
@@ -47,12 +52,15 @@ use std::fmt;
 
 use crate::budget::cooperative;
 use crate::notify::{BigNotify, Notify};
-use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering};
+use weft_base::loom::{Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
 use weft_base::wait::{SyncKind, WaitOn};
 
 struct Shared<T> {
-    slots: Box<[Mutex<Slot<T>>]>,
+    slots: Box<[Slot<T>]>,
     tail: Mutex<Tail>,
+    /// `tail.pos << 1`, plus [`CLOSED`] once no sender is left: stored
+    /// under the tail lock whenever either changes, read without it.
+    written: AtomicU64,
     capacity: u64,
     notify: BigNotify,
     /// Fired (notify_waiters) when the last receiver goes: `Sender::closed`.
@@ -61,12 +69,17 @@ struct Shared<T> {
     weak: AtomicUsize,
 }
 
+/// The bit of `Shared::written` that says every sender is gone.
+const CLOSED: u64 = 1;
+
 struct Slot<T> {
-    /// The position of the message held (`u64::MAX`: none yet).
-    pos: u64,
-    /// How many receivers have yet to see it (see the module doc).
+    /// The position of the message held (`u64::MAX`: none yet). Stored
+    /// under `value`'s lock, read with or without it.
+    pos: AtomicU64,
+    /// How many receivers have yet to see it (see the module doc). Stored
+    /// by a send under `value`'s lock.
     rem: AtomicUsize,
-    value: Option<T>,
+    value: Mutex<Option<T>>,
 }
 
 struct Tail {
@@ -100,12 +113,10 @@ fn new_shared<T>(capacity: usize, receivers: usize) -> Arc<Shared<T>> {
     let capacity = capacity.next_power_of_two();
     Arc::new(Shared {
         slots: (0..capacity)
-            .map(|_| {
-                Mutex::new(Slot {
-                    pos: u64::MAX,
-                    rem: AtomicUsize::new(0),
-                    value: None,
-                })
+            .map(|_| Slot {
+                pos: AtomicU64::new(u64::MAX),
+                rem: AtomicUsize::new(0),
+                value: Mutex::new(None),
             })
             .collect(),
         tail: Mutex::new(Tail {
@@ -113,6 +124,7 @@ fn new_shared<T>(capacity: usize, receivers: usize) -> Arc<Shared<T>> {
             senders: 1,
             receivers,
         }),
+        written: AtomicU64::new(0),
         capacity: capacity as u64,
         notify: BigNotify::new(),
         receivers_gone: Notify::new(),
@@ -165,12 +177,15 @@ impl<T> Sender<T> {
         }
         let pos = tail.pos;
         let old = {
-            let mut slot = self.shared.slots[(pos % self.shared.capacity) as usize].lock();
-            slot.pos = pos;
+            let slot = self.shared.slot(pos);
+            let mut held = slot.value.lock();
+            slot.pos.store(pos, Ordering::Relaxed);
             slot.rem.store(tail.receivers, Ordering::Relaxed);
-            slot.value.replace(value)
+            held.replace(value)
         };
         tail.pos += 1;
+        // A sender exists (this one): not closed.
+        self.shared.written.store(tail.pos << 1, Ordering::Release);
         let receivers = tail.receivers;
         drop(tail);
         // The overwritten message drops outside the locks.
@@ -197,7 +212,9 @@ impl<T> Sender<T> {
         let (mut low, mut high) = (tail.pos.saturating_sub(self.shared.capacity), tail.pos);
         while low < high {
             let mid = low + (high - low) / 2;
-            if self.shared.slot(mid).lock().rem.load(Ordering::Acquire) == 0 {
+            let slot = self.shared.slot(mid);
+            let _held = slot.value.lock();
+            if slot.rem.load(Ordering::Acquire) == 0 {
                 low = mid + 1;
             } else {
                 high = mid;
@@ -319,6 +336,12 @@ impl<T> Drop for Sender<T> {
         let mut tail = self.shared.tail.lock();
         tail.senders -= 1;
         let last = tail.senders == 0;
+        if last {
+            // For good: a weak sender upgrades only while one is left.
+            self.shared
+                .written
+                .store(tail.pos << 1 | CLOSED, Ordering::Release);
+        }
         drop(tail);
         if last {
             self.shared.notify.notify_waiters();
@@ -386,45 +409,65 @@ impl<T: Clone> Receiver<T> {
 fn try_recv_at<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Result<T, TryRecvError> {
     let cap = shared.capacity;
     loop {
-        // The common case: the slot holds our message; no tail lock.
-        if let Some(value) = shared.take_copy(next) {
-            return Ok(value);
+        let held = match shared.take_copy(next) {
+            Ok(value) => return Ok(value),
+            Err(held) => held,
+        };
+        // No lock: what a send stores last (module doc).
+        let written = shared.written.load(Ordering::Acquire);
+        let mut tail = written >> 1;
+        if held != u64::MAX && held > *next {
+            // Overwritten: the slot shows a later send, which `written`
+            // may not show yet.
+            tail = tail.max(held + 1);
         }
-        let tail = shared.tail.lock();
-        if *next >= tail.pos {
-            return Err(if tail.senders == 0 {
+        if *next >= tail {
+            return Err(if written & CLOSED != 0 {
                 TryRecvError::Closed
             } else {
                 TryRecvError::Empty
             });
         }
-        let oldest = tail.pos.saturating_sub(cap);
+        let oldest = tail.saturating_sub(cap);
         if *next < oldest {
             let missed = oldest - *next;
             *next = oldest;
             return Err(TryRecvError::Lagged(missed));
         }
-        // Sent between our slot read and the tail lock: read it again.
+        // Sent between our slot read and `written`'s: read it again (its
+        // position is visible now, so the next look ends the loop).
     }
 }
 
 impl<T> Shared<T> {
-    fn slot(&self, pos: u64) -> &Mutex<Slot<T>> {
+    fn slot(&self, pos: u64) -> &Slot<T> {
         &self.slots[(pos % self.capacity) as usize]
     }
 
     /// A copy of message `*next` if its slot holds it; moves `*next` past
-    /// it and counts this receiver as having seen it.
-    fn take_copy(&self, next: &mut u64) -> Option<T>
+    /// it and counts this receiver as having seen it. Else the position
+    /// the slot holds.
+    fn take_copy(&self, next: &mut u64) -> Result<T, u64>
     where
         T: Clone,
     {
         let pos = *next;
+        let slot = self.slot(pos);
+        // Not there (yet, or any more): no lock taken, nothing written.
+        // Relaxed is enough: a hit is checked again under the lock, and a
+        // miss is settled by `written`, whose Acquire makes a later look
+        // see the position it announces.
+        let seen = slot.pos.load(Ordering::Relaxed);
+        if seen != pos {
+            return Err(seen);
+        }
         let mut last = false;
         let value = {
-            let slot = self.slot(pos).lock();
-            if slot.pos != pos {
-                return None;
+            let held = slot.value.lock();
+            // A send may have overwritten it since the look above.
+            let seen = slot.pos.load(Ordering::Relaxed);
+            if seen != pos {
+                return Err(seen);
             }
             *next += 1;
             // Counts down even if `clone` panics (dropped first, before the
@@ -433,12 +476,12 @@ impl<T> Shared<T> {
                 rem: &slot.rem,
                 last: &mut last,
             };
-            slot.value.clone().expect("a written slot holds a value")
+            held.clone().expect("a written slot holds a value")
         };
         if last {
             self.drop_seen(pos);
         }
-        Some(value)
+        Ok(value)
     }
 
     /// A receiver leaves without seeing messages `from..until`: counts them
@@ -447,8 +490,9 @@ impl<T> Shared<T> {
         for pos in from.max(until.saturating_sub(self.capacity))..until {
             let mut last = false;
             {
-                let slot = self.slot(pos).lock();
-                if slot.pos != pos {
+                let slot = self.slot(pos);
+                let _held = slot.value.lock();
+                if slot.pos.load(Ordering::Relaxed) != pos {
                     // Overwritten since: nothing left to count.
                     continue;
                 }
@@ -467,11 +511,12 @@ impl<T> Shared<T> {
     /// overwritten meanwhile.
     fn drop_seen(&self, pos: u64) {
         let value = {
-            let mut slot = self.slot(pos).lock();
-            if slot.pos != pos {
+            let slot = self.slot(pos);
+            let mut held = slot.value.lock();
+            if slot.pos.load(Ordering::Relaxed) != pos {
                 return;
             }
-            slot.value.take()
+            held.take()
         };
         // Outside the lock: a message's drop may run any code.
         drop(value);

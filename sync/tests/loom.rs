@@ -270,6 +270,33 @@ fn broadcast_send_racing_recv() {
     });
 }
 
+/// A receiver looking for a message without any lock (its slot's
+/// position, then the write position) while a send writes it: it finds the
+/// message or nothing, and a write position that says "sent" makes the
+/// slot's message visible to the next look (else the look would spin).
+#[test]
+fn broadcast_lock_free_look_racing_send() {
+    use broadcast::error::TryRecvError;
+    model(|| {
+        let (tx, mut rx) = broadcast::channel(1);
+        let t = thread::spawn(move || {
+            tx.send(String::from("one")).unwrap();
+            tx
+        });
+        let got = rx.try_recv();
+        assert!(
+            matches!(got.as_deref(), Ok("one") | Err(TryRecvError::Empty)),
+            "{got:?}"
+        );
+        let tx = t.join().unwrap();
+        if got.is_err() {
+            assert_eq!(rx.try_recv().as_deref(), Ok("one"));
+        }
+        drop(tx);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
 /// A receiver subscribing (onto a notify shard nobody used before) racing
 /// a send: if it subscribed first, the send wakes it.
 #[test]
