@@ -19,7 +19,7 @@ use std::ops::{Deref, DerefMut};
 
 use std::sync::Arc;
 
-use crate::semaphore::{Semaphore, TryAcquireError};
+use crate::semaphore::{acquire_raw, Semaphore, TryAcquireError};
 use weft_base::loom::UnsafeCell;
 use weft_base::wait::{SyncKind, WaitOn};
 
@@ -107,7 +107,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Waits for the lock. Cancel-safe: dropping the future before it
     /// completes gives up its place in the queue.
     pub async fn lock(&self) -> MutexGuard<'_, T> {
-        if self.sem.acquire_raw(1, self.wait_on()).await.is_err() {
+        if acquire_raw!(&self.sem, 1, self.wait_on()).is_err() {
             unreachable_closed();
         }
         self.sem.took_lock();
@@ -134,7 +134,7 @@ impl<T: ?Sized> Mutex<T> {
     /// [`lock`](Mutex::lock) for an `Arc`'d mutex: the guard keeps the mutex
     /// alive and borrows nothing, so it can move into a spawned task.
     pub async fn lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
-        if self.sem.acquire_raw(1, self.wait_on()).await.is_err() {
+        if acquire_raw!(&self.sem, 1, self.wait_on()).is_err() {
             unreachable_closed();
         }
         self.sem.took_lock();

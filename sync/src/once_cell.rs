@@ -15,7 +15,7 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::semaphore::{Semaphore, TryAcquireError};
+use crate::semaphore::{acquire_raw, Semaphore, TryAcquireError};
 use weft_base::loom::{AtomicBool, Ordering, UnsafeCell};
 use weft_base::wait::{SyncKind, WaitOn};
 
@@ -185,7 +185,7 @@ impl<T> OnceCell<T> {
             return Ok(value);
         }
         let wait = WaitOn::sync(SyncKind::OnceCell, self);
-        if self.semaphore.acquire_raw(1, wait).await.is_err() {
+        if acquire_raw!(&self.semaphore, 1, wait).is_err() {
             // Closed: only `publish` closes it, after the value is set.
             return Ok(self.get().expect("a closed OnceCell holds its value"));
         }

@@ -28,12 +28,11 @@ pub use guards::{RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard};
 pub use owned::{OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard};
 
 use std::fmt;
-use std::future::Future;
 
 use std::sync::Arc;
 
 use crate::mutex::TryLockError;
-use crate::semaphore::{Acquire, AcquireError, Semaphore};
+use crate::semaphore::{acquire_raw, AcquireError, Semaphore};
 use weft_base::loom::UnsafeCell;
 use weft_base::wait::{SyncKind, WaitOn};
 
@@ -152,20 +151,23 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Waits for shared access. Queues behind any earlier writer.
-    pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> + '_ {
-        self.acquire(1, SyncKind::RwLockRead).then(move |outcome| {
-            expect_open(outcome);
-            RwLockReadGuard::new(&self.sem, self.data_ptr())
-        })
+    pub async fn read(&self) -> RwLockReadGuard<'_, T> {
+        expect_open(acquire_raw!(
+            &self.sem,
+            1,
+            self.wait_on(SyncKind::RwLockRead)
+        ));
+        RwLockReadGuard::new(&self.sem, self.data_ptr())
     }
 
     /// Waits for exclusive access.
-    pub fn write(&self) -> impl Future<Output = RwLockWriteGuard<'_, T>> + '_ {
-        self.acquire(self.max_readers, SyncKind::RwLockWrite)
-            .then(move |outcome| {
-                expect_open(outcome);
-                RwLockWriteGuard::new(self)
-            })
+    pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
+        expect_open(acquire_raw!(
+            &self.sem,
+            self.max_readers,
+            self.wait_on(SyncKind::RwLockWrite)
+        ));
+        RwLockWriteGuard::new(self)
     }
 
     /// Shared access if it can be had now without queueing.
@@ -184,13 +186,21 @@ impl<T: ?Sized> RwLock<T> {
 
     /// [`read`](RwLock::read) for an `Arc`'d lock.
     pub async fn read_owned(self: Arc<Self>) -> OwnedRwLockReadGuard<T> {
-        expect_open(self.acquire(1, SyncKind::RwLockRead).await);
+        expect_open(acquire_raw!(
+            &self.sem,
+            1,
+            self.wait_on(SyncKind::RwLockRead)
+        ));
         OwnedRwLockReadGuard::new(self)
     }
 
     /// [`write`](RwLock::write) for an `Arc`'d lock.
     pub async fn write_owned(self: Arc<Self>) -> OwnedRwLockWriteGuard<T> {
-        expect_open(self.acquire(self.max_readers, SyncKind::RwLockWrite).await);
+        expect_open(acquire_raw!(
+            &self.sem,
+            self.max_readers,
+            self.wait_on(SyncKind::RwLockWrite)
+        ));
         OwnedRwLockWriteGuard::new(self)
     }
 
@@ -213,10 +223,9 @@ impl<T: ?Sized> RwLock<T> {
         self.data.get_mut()
     }
 
-    /// The acquire of `n` of the lock's permits, noting `kind` while it
-    /// waits.
-    fn acquire(&self, n: usize, kind: SyncKind) -> Acquire<'_> {
-        self.sem.acquire_raw(n, WaitOn::sync(kind, &self.sem))
+    /// What an acquire of the lock's permits notes while it waits.
+    fn wait_on(&self, kind: SyncKind) -> WaitOn {
+        WaitOn::sync(kind, &self.sem)
     }
 
     fn data_ptr(&self) -> *mut T {

@@ -43,6 +43,25 @@ const CLOSED: usize = 1;
 const WAITING: usize = 2;
 const SHIFT: usize = 2;
 
+/// Takes `$n` permits of the semaphore `$sem` with no guard, evaluating to
+/// `Result<(), AcquireError>` (on `Ok` the caller owns them): the lock-free
+/// `take_now` first, and only when it fails the queued [`Acquire`], which
+/// notes `$wait` while it waits (see the module doc). A macro, so that both
+/// futures live in the calling `async fn`'s own state: an `async fn` around
+/// the two steps is a future moved whole into the caller's, which on an
+/// uncontended semaphore cost half again the instructions of the rest.
+macro_rules! acquire_raw {
+    ($sem:expr, $n:expr, $wait:expr) => {{
+        let (sem, n): (&$crate::semaphore::Semaphore, usize) = ($sem, $n);
+        if sem.take_now(n).await {
+            Ok(())
+        } else {
+            sem.queue_for(n, $wait).await
+        }
+    }};
+}
+pub(crate) use acquire_raw;
+
 /// A counting semaphore: tasks [`acquire`](Semaphore::acquire) permits and
 /// give them back by dropping the returned guard.
 ///
@@ -263,8 +282,10 @@ impl Semaphore {
         n: u32,
     ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
         let permits = n as usize;
-        self.acquire_raw(permits, WaitOn::sync(SyncKind::Semaphore, self))
-            .then(move |outcome| outcome.map(|()| SemaphorePermit { sem: self, permits }))
+        async move {
+            acquire_raw!(self, permits, WaitOn::sync(SyncKind::Semaphore, self))?;
+            Ok(SemaphorePermit { sem: self, permits })
+        }
     }
 
     /// [`acquire`](Semaphore::acquire) from synchronous code: blocks this
@@ -323,17 +344,16 @@ impl Semaphore {
         self: Arc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        let wait = WaitOn::sync(SyncKind::Semaphore, &*self);
-        self.acquire_raw(n as usize, wait).await?;
+        acquire_raw!(&self, n as usize, WaitOn::sync(SyncKind::Semaphore, &*self))?;
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n as usize,
         })
     }
 
-    /// The acquire future with no guard: on `Ok` the caller owns `n` permits.
-    /// While it waits it notes `wait` (see the module doc).
-    pub(crate) fn acquire_raw(&self, n: usize, wait: WaitOn) -> Acquire<'_> {
+    /// The queued acquire of `n` permits, noting `wait` while it waits:
+    /// the slow path of [`acquire_raw!`].
+    pub(crate) fn queue_for(&self, n: usize, wait: WaitOn) -> Acquire<'_> {
         assert!(
             n <= Self::MAX_PERMITS,
             "cannot acquire more than MAX_PERMITS permits"
@@ -349,6 +369,28 @@ impl Semaphore {
                 closed: false,
             }),
         }
+    }
+
+    /// The fast path of [`acquire_raw!`]: the lock-free take of `n`
+    /// permits for one unit of the task's budget; `true` once the caller
+    /// owns them. `false` (no permits free, others queued, closed, or the
+    /// budget spent) leaves the rest, waiting or failing, to an [`Acquire`]:
+    /// an uncontended caller never builds one, nor its waiter node. Out of
+    /// budget the `Acquire` takes the permits or a place in the queue and
+    /// then yields, keeping them, as tokio's does; this path would have to
+    /// do the same, which is what the `Acquire` is for.
+    pub(crate) fn take_now(&self, n: usize) -> impl Future<Output = bool> + Send + '_ {
+        std::future::poll_fn(move |cx| {
+            if !coop::has_budget_remaining() {
+                return Poll::Ready(false);
+            }
+            let unit = ready!(coop::poll_proceed(cx));
+            let taken = self.try_take(n).is_ok();
+            if taken {
+                unit.made_progress();
+            }
+            Poll::Ready(taken)
+        })
     }
 
     /// The lock-free path: takes `n` permits if free and nobody is queued.
@@ -545,49 +587,6 @@ pin_project! {
     }
 }
 
-pin_project! {
-    /// An [`Acquire`] whose outcome `then` turns into what the caller
-    /// returns (a guard): the named future behind `Semaphore::acquire` and
-    /// `RwLock::read`/`write`. An uncontended acquire is one poll, and an
-    /// `async fn` around `Acquire` only added moves and a drop check to it.
-    /// (`Mutex::lock` measured slower through it and stays an `async fn`.)
-    pub(crate) struct Acquired<'a, F> {
-        #[pin]
-        acquire: Acquire<'a>,
-        then: Option<F>,
-    }
-}
-
-impl<'a> Acquire<'a> {
-    /// This acquire, its outcome passed to `then` when it completes.
-    pub(crate) fn then<O, F>(self, then: F) -> Acquired<'a, F>
-    where
-        F: FnOnce(Result<(), AcquireError>) -> O,
-    {
-        Acquired {
-            acquire: self,
-            then: Some(then),
-        }
-    }
-}
-
-impl<O, F> Future for Acquired<'_, F>
-where
-    F: FnOnce(Result<(), AcquireError>) -> O,
-{
-    type Output = O;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
-        let this = self.project();
-        let outcome = ready!(this.acquire.poll(cx));
-        let then = this
-            .then
-            .take()
-            .expect("acquire future polled after completion");
-        Poll::Ready(then(outcome))
-    }
-}
-
 impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
@@ -620,17 +619,10 @@ impl Acquire<'_> {
         let waiter = this.waiter.as_ref();
         match *this.state {
             AcquireState::Idle => {
-                match sem.try_take(n) {
-                    Ok(()) => {
-                        *this.state = AcquireState::Acquired;
-                        return Poll::Ready(Ok(()));
-                    }
-                    Err(TryAcquireError::Closed) => {
-                        *this.state = AcquireState::Done;
-                        return Poll::Ready(Err(AcquireError(())));
-                    }
-                    Err(TryAcquireError::NoPermits) => {}
-                }
+                // Straight to the lock: `take_now` has just tried the
+                // lock-free path (or the budget is spent), and a second
+                // look at a contended word costs a cache miss. Under the
+                // lock, permits that came free meanwhile are still taken.
                 let mut list = sem.waiters.lock();
                 let mut cur = sem.state.load(Ordering::Acquire);
                 loop {

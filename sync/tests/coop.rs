@@ -63,6 +63,22 @@ fn mpsc_bounded_recv_yields() {
     });
 }
 
+/// A send that always finds room takes it on the lock-free path, which
+/// spends the budget as the queued path does.
+#[test]
+fn mpsc_bounded_send_yields() {
+    let (tx, rx) = mpsc::channel(1);
+    let rx = Arc::new(Mutex::new(rx));
+    assert_yields(move || {
+        let (tx, rx) = (tx.clone(), rx.clone());
+        async move {
+            tx.send(()).await.unwrap();
+            // Not budgeted: only the send can make the loop yield.
+            rx.try_lock().unwrap().try_recv().unwrap();
+        }
+    });
+}
+
 #[test]
 fn mpsc_unbounded_recv_yields() {
     let (tx, rx) = mpsc::unbounded_channel();

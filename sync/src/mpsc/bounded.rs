@@ -13,7 +13,7 @@ use super::chan::{Chan, Rx};
 #[cfg(feature = "time")]
 use super::error::SendTimeoutError;
 use super::error::{SendError, TryRecvError, TrySendError};
-use crate::semaphore::{Semaphore, TryAcquireError};
+use crate::semaphore::{acquire_raw, Semaphore, TryAcquireError};
 use weft_base::loom::Arc;
 use weft_base::wait::{SyncKind, WaitOn};
 
@@ -191,7 +191,7 @@ impl<T> Sender<T> {
         let guard = WakeRxUnlessServed(&self.chan);
         let chan: *const Chan<T> = &*self.chan;
         let wait = WaitOn::sync(SyncKind::MpscSend, chan);
-        let acquired = self.sem().acquire_raw(n, wait).await;
+        let acquired = acquire_raw!(self.sem(), n, wait);
         std::mem::forget(guard);
         match acquired {
             // Handed the slots, but the receiver closed before we saw them:
