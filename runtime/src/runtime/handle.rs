@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -131,8 +131,10 @@ impl Handle {
     ) -> F::Output {
         let location = Location::caller();
         let _driving = start_driving_tasks();
+        // Pinned here, once: below it travels as a pointer, not moved
+        // (copied) through each call on its way to the poll.
+        let future = pin!(trace::block_on(future, location));
         services.scope(|| {
-            let future = trace::block_on(future, location);
             let scheduler = &self.services.scheduler;
             match scheduler.flavor {
                 RuntimeFlavor::CurrentThread => {
@@ -315,8 +317,7 @@ impl Handle {
 
 /// Polls `future` on this thread, sleeping between wakeups (after a short
 /// spin while a worker is idle: `Parker::park_spinning`).
-fn park_on<F: Future>(future: F, scheduler: &Scheduler) -> F::Output {
-    let mut future = pin!(future);
+fn park_on<F: Future>(mut future: Pin<&mut F>, scheduler: &Scheduler) -> F::Output {
     let mut park = ThreadParker::take();
     let waker = park.waker();
     let mut cx = Context::from_waker(&waker);

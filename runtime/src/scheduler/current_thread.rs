@@ -8,7 +8,7 @@
 //! without the core, and takes the core over when the first one returns it.
 
 use std::future::Future;
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -74,11 +74,10 @@ impl CurrentThread {
 /// inside does meanwhile.
 pub(crate) fn block_on<F: Future>(
     scheduler: &Arc<Scheduler>,
-    future: F,
+    mut future: Pin<&mut F>,
     block_in_place: BlockInPlace,
     origin: Origin,
 ) -> F::Output {
-    let mut future = pin!(future);
     let mut waiting: Option<(Parker, Waker)> = None;
     loop {
         let core = {
