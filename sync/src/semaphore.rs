@@ -394,6 +394,7 @@ impl Semaphore {
     }
 
     /// The lock-free path: takes `n` permits if free and nobody is queued.
+    #[inline]
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
@@ -433,6 +434,7 @@ impl Semaphore {
     }
 
     /// Gives back `n` permits: to the queue in order, the rest to the word.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
@@ -448,7 +450,14 @@ impl Semaphore {
                 Err(actual) => cur = actual,
             }
         }
-        // Someone is queued: hand the permits over under the lock.
+        self.release_to_queue(n);
+    }
+
+    /// Someone is queued: hands the permits over under the lock. Out of
+    /// line, so that the inlined fast path of [`release`](Self::release)
+    /// stays small.
+    #[cold]
+    fn release_to_queue(&self, n: usize) {
         self.release_locked(n, self.waiters.lock());
     }
 
