@@ -48,8 +48,8 @@ const SHIFT: usize = 2;
 /// `take_now` first, and only when it fails the queued [`Acquire`], which
 /// notes `$wait` while it waits (see the module doc). A macro, so that both
 /// futures live in the calling `async fn`'s own state: an `async fn` around
-/// the two steps is a future moved whole into the caller's, which on an
-/// uncontended semaphore cost half again the instructions of the rest.
+/// the two steps is a future moved whole into the caller's (about 160
+/// instructions more per six uncontended acquires, callgrind).
 macro_rules! acquire_raw {
     ($sem:expr, $n:expr, $wait:expr) => {{
         let (sem, n): (&$crate::semaphore::Semaphore, usize) = ($sem, $n);
