@@ -73,13 +73,25 @@ pub fn has_budget_remaining() -> bool {
 /// one write.
 #[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
+    match try_proceed() {
+        Some(unit) => Poll::Ready(unit),
+        None => out_of_budget(cx),
+    }
+}
+
+/// Spends one unit if one is left; `None`, asking nothing of the task,
+/// when the budget is spent. For a fast path that leaves the spent case to
+/// a slower one which then calls [`poll_proceed`] (a semaphore's lock-free
+/// take, whose queued acquire yields for it).
+#[inline]
+pub fn try_proceed() -> Option<RestoreOnPending> {
     let budget = current();
     match budget.0 {
-        None => Poll::Ready(RestoreOnPending::new(None)),
-        Some(0) => out_of_budget(cx),
+        None => Some(RestoreOnPending::new(None)),
+        Some(0) => None,
         Some(n) => {
             set(Budget(Some(n - 1)));
-            Poll::Ready(RestoreOnPending::new(Some(budget)))
+            Some(RestoreOnPending::new(Some(budget)))
         }
     }
 }

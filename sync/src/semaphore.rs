@@ -46,14 +46,14 @@ const SHIFT: usize = 2;
 /// Takes `$n` permits of the semaphore `$sem` with no guard, evaluating to
 /// `Result<(), AcquireError>` (on `Ok` the caller owns them): the lock-free
 /// `take_now` first, and only when it fails the queued [`Acquire`], which
-/// notes `$wait` while it waits (see the module doc). A macro, so that both
-/// futures live in the calling `async fn`'s own state: an `async fn` around
-/// the two steps is a future moved whole into the caller's (about 160
-/// instructions more per six uncontended acquires, callgrind).
+/// notes `$wait` while it waits (see the module doc). A macro, so that the
+/// `Acquire` lives in the calling `async fn`'s own state: an `async fn`
+/// around the two steps is a future moved whole into the caller's (about
+/// 160 instructions more per six uncontended acquires, callgrind).
 macro_rules! acquire_raw {
     ($sem:expr, $n:expr, $wait:expr) => {{
         let (sem, n): (&$crate::semaphore::Semaphore, usize) = ($sem, $n);
-        if sem.take_now(n).await {
+        if sem.take_now(n) {
             Ok(())
         } else {
             sem.queue_for(n, $wait).await
@@ -379,18 +379,16 @@ impl Semaphore {
     /// budget the `Acquire` takes the permits or a place in the queue and
     /// then yields, keeping them, as tokio's does; this path would have to
     /// do the same, which is what the `Acquire` is for.
-    pub(crate) fn take_now(&self, n: usize) -> impl Future<Output = bool> + Send + '_ {
-        std::future::poll_fn(move |cx| {
-            if !coop::has_budget_remaining() {
-                return Poll::Ready(false);
-            }
-            let unit = ready!(coop::poll_proceed(cx));
-            let taken = self.try_take(n).is_ok();
-            if taken {
-                unit.made_progress();
-            }
-            Poll::Ready(taken)
-        })
+    #[inline]
+    pub(crate) fn take_now(&self, n: usize) -> bool {
+        let Some(unit) = coop::try_proceed() else {
+            return false;
+        };
+        let taken = self.try_take(n).is_ok();
+        if taken {
+            unit.made_progress();
+        }
+        taken
     }
 
     /// The lock-free path: takes `n` permits if free and nobody is queued.
