@@ -546,7 +546,7 @@ impl<T> Receiver<T> {
     /// How many messages this receiver has not seen yet (including ones
     /// already overwritten).
     pub fn len(&self) -> usize {
-        (self.shared.tail.lock().pos - self.next) as usize
+        ((self.shared.written.load(Ordering::Acquire) >> 1) - self.next) as usize
     }
 
     /// Whether this receiver is up to date.
@@ -556,7 +556,7 @@ impl<T> Receiver<T> {
 
     /// Whether every sender is gone.
     pub fn is_closed(&self) -> bool {
-        self.shared.tail.lock().senders == 0
+        self.shared.written.load(Ordering::Acquire) & CLOSED != 0
     }
 
     /// Whether `self` and `other` receive from the same channel.
