@@ -401,13 +401,16 @@ fn broadcast_slow_receiver_lags() {
     for i in 0..10 {
         tx.send(i).unwrap();
     }
+    assert_eq!(rx.len(), 10, "overwritten messages count as unseen");
     assert_eq!(
         block_on(rx.recv()),
         Err(broadcast::error::RecvError::Lagged(6))
     );
+    assert_eq!(rx.len(), 4);
     for i in 6..10 {
         assert_eq!(block_on(rx.recv()), Ok(i));
     }
+    assert!(rx.is_empty());
     assert_eq!(
         broadcast::error::RecvError::Lagged(6).to_string(),
         "receiver lagged by 6 messages"
@@ -421,7 +424,9 @@ fn broadcast_close_and_resubscribe() {
     let mut late = rx.resubscribe();
     let mut waiting = Task::new(async move { late.recv().await });
     waiting.pending();
+    assert!(!rx.is_closed());
     drop(tx);
+    assert!(rx.is_closed());
     assert!(waiting.woken());
     assert_eq!(waiting.ready(), Err(broadcast::error::RecvError::Closed));
     assert_eq!(block_on(rx.recv()), Ok(1));
