@@ -224,6 +224,20 @@ async fn a_one_hour_timeout_takes_no_time_on_a_paused_clock() {
 }
 
 #[weft::test(start_paused = true)]
+async fn a_timeout_counts_from_its_first_poll_and_timeout_at_from_its_deadline() {
+    let start = Instant::now();
+    let built_early = time::timeout(10 * MS, std::future::pending::<()>());
+    let at_early = time::timeout_at(start + 10 * MS, std::future::pending::<()>());
+    time::advance(20 * MS).await;
+    // Polled 20 ms after it was built: its 10 ms run from here.
+    assert!(built_early.await.is_err());
+    assert_eq!(start.elapsed(), 30 * MS);
+    // A fixed deadline is a fixed deadline: already past, so it elapses at
+    // its first poll.
+    assert!(at_early.await.is_err());
+    assert_eq!(start.elapsed(), 30 * MS);
+}
+#[weft::test(start_paused = true)]
 async fn paused_time_fires_timers_in_deadline_order() {
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();

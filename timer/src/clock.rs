@@ -120,6 +120,11 @@ impl Clock {
         self.start + state.reading()
     }
 
+    /// The instant the clock started (read once, when it was made).
+    pub(crate) fn epoch(&self) -> StdInstant {
+        self.start
+    }
+
     /// The current time in whole ticks since the start, rounded down.
     pub(crate) fn now_tick(&self) -> u64 {
         self.ticks_since_start(self.now())

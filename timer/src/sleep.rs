@@ -96,6 +96,13 @@ impl Sleep {
         self.deadline
     }
 
+    /// Sets the deadline of a Sleep never polled (a Timeout's, when its
+    /// clock starts).
+    pub(crate) fn start_at(&mut self, deadline: Instant) {
+        debug_assert!(self.entry.is_none(), "start_at on a registered Sleep");
+        self.deadline = deadline;
+    }
+
     /// The reading of the clock this Sleep runs on.
     pub(crate) fn now(&self) -> Instant {
         Instant::from_std(self.handle.now())
