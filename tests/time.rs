@@ -468,13 +468,19 @@ async fn zero_period_interval_panics_clearly() {
 #[test]
 fn a_timer_awaited_after_its_runtime_is_gone_panics_instead_of_hanging() {
     let rt = Builder::new_current_thread().build().unwrap();
-    let mut sleep = {
+    let (mut polled, mut unpolled) = {
         let _guard = rt.enter();
-        time::sleep(Duration::from_secs(60))
+        let mut polled = time::sleep(Duration::from_secs(60));
+        assert!(poll_once(&mut polled).is_pending());
+        (polled, time::sleep(Duration::from_secs(60)))
     };
     drop(rt);
-    let err = catch_unwind(AssertUnwindSafe(|| poll_once(&mut sleep))).unwrap_err();
+    // The polled one is on the gone runtime's timers.
+    let err = catch_unwind(AssertUnwindSafe(|| poll_once(&mut polled))).unwrap_err();
     assert!(panic_message(err).contains("shut down"));
+    // The unpolled one has no timers yet, and there are none here.
+    let err = catch_unwind(AssertUnwindSafe(|| poll_once(&mut unpolled))).unwrap_err();
+    assert!(panic_message(err).contains("there is no weft runtime here"));
 }
 
 #[weft::test(start_paused = true)]

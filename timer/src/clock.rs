@@ -33,6 +33,12 @@ const TICK_NANOS: u64 = 62_500;
 /// Ticks in a millisecond, the unit of the task dump's timer notes.
 pub(crate) const TICKS_PER_MS: u64 = 16;
 
+/// Ticks in a second: a whole number, so a time's ticks are its seconds'
+/// plus its nanoseconds', in `u64` arithmetic (no 128-bit division on the
+/// poll path).
+const TICKS_PER_SEC: u64 = 1_000_000_000 / TICK_NANOS;
+const _: () = assert!(TICKS_PER_SEC * TICK_NANOS == 1_000_000_000);
+
 /// The end of time: 2^40 ms (about 34.8 years) past the clock's start. No
 /// reading goes past it, and later deadlines (`sleep(Duration::MAX)`) are
 /// moved to it.
@@ -120,18 +126,14 @@ impl Clock {
         self.start + state.reading()
     }
 
-    /// The instant the clock started (read once, when it was made).
-    pub(crate) fn epoch(&self) -> StdInstant {
-        self.start
-    }
-
     /// The current time in whole ticks since the start, rounded down.
     pub(crate) fn now_tick(&self) -> u64 {
         self.ticks_since_start(self.now())
     }
 
     fn ticks_since_start(&self, time: StdInstant) -> u64 {
-        (time.saturating_duration_since(self.start).as_nanos() / u128::from(TICK_NANOS)) as u64
+        let offset = time.saturating_duration_since(self.start);
+        offset.as_secs() * TICKS_PER_SEC + u64::from(offset.subsec_nanos()) / TICK_NANOS
     }
 
     /// The wheel time of `deadline`: the first tick at or after it, or the
@@ -140,7 +142,7 @@ impl Clock {
         let offset = deadline
             .saturating_duration_since(self.start)
             .min(END_OF_TIME);
-        offset.as_nanos().div_ceil(u128::from(TICK_NANOS)) as u64
+        offset.as_secs() * TICKS_PER_SEC + u64::from(offset.subsec_nanos()).div_ceil(TICK_NANOS)
     }
 
     /// The instant a wheel time stands for.

@@ -128,12 +128,15 @@ impl Interval {
 
     /// Starts over: the next tick is now.
     pub fn reset_immediately(&mut self) {
-        self.reset_at(self.delay.now());
+        let now = self.delay.now();
+        self.reset_at(now);
     }
 
     /// Starts over: the next tick is `after` from now.
     pub fn reset_after(&mut self, after: Duration) {
-        self.reset_at(self.delay.after(self.delay.now(), after));
+        let now = self.delay.now();
+        let deadline = self.delay.after(now, after);
+        self.reset_at(deadline);
     }
 
     /// Starts over: the next tick is at `deadline`.

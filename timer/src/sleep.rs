@@ -1,7 +1,12 @@
 //! `Sleep`: a future that completes once the runtime clock reaches its
 //! deadline.
 //!
-//! Creating a Sleep only reads the clock. Its first pending poll puts the
+//! Creating a Sleep only reads the clock: it takes no reference to the
+//! runtime's timers until its first poll (or `now` / `after`), which takes
+//! the current runtime's. So a Sleep made and dropped unpolled (a guard
+//! timer that never ran) costs a clock read and nothing shared, and a Sleep
+//! runs on the timers of the runtime that first polls it: the one it was
+//! made in, in every ordinary use. Its first pending poll puts the
 //! task's waker in the wheel; a later poll by the same task with the entry
 //! still pending touches nothing shared. Moving the deadline later is a plain
 //! store: the entry fires at the old time, the task polls, finds the deadline
@@ -10,11 +15,16 @@
 //! even if the task does not poll again first. A pending poll notes the
 //! deadline (in the timer clock's milliseconds, rounded up) for the task
 //! dump (`weft_base::wait`).
+//!
+//! Invariant: `entry` is `Some` only while `handle` is (the entry is in
+//! that handle's wheel).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
+
+use weft_base::context::Service;
 
 use crate::clock::TICKS_PER_MS;
 use crate::time_driver::{Entry, TimeHandle};
@@ -38,21 +48,42 @@ use crate::Instant;
 ///
 /// # Panics
 /// When called outside a weft runtime (the message says how to get one).
+#[inline]
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let handle = weft_base::context::expect_current::<TimeHandle>();
-    let now = handle.now();
-    let deadline = handle.inner.clock.deadline_after(now, duration);
-    Sleep::new(handle, Instant::from_std(deadline))
+    let deadline = weft_base::context::with_current::<TimeHandle, _>(|timers| {
+        timers.map(|timers| timers.clock.deadline_after(timers.clock.now(), duration))
+    });
+    let Some(deadline) = deadline else {
+        no_timers()
+    };
+    Sleep::new(None, Instant::from_std(deadline))
 }
 
 /// Waits until the runtime clock reaches `deadline`.
 ///
 /// # Panics
 /// When called outside a weft runtime.
+#[inline]
 #[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(weft_base::context::expect_current::<TimeHandle>(), deadline)
+    if !has_timers() {
+        no_timers()
+    }
+    Sleep::new(None, deadline)
+}
+
+/// Whether this thread has a current runtime with timers.
+#[inline]
+pub(crate) fn has_timers() -> bool {
+    weft_base::context::with_current::<TimeHandle, _>(|timers| timers.is_some())
+}
+
+/// Panics as tokio does where a timer is made with no runtime about.
+#[cold]
+#[track_caller]
+pub(crate) fn no_timers() -> ! {
+    panic!("{}", <TimeHandle as Service>::MISSING)
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -62,7 +93,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// that pins a `Sleep` resets it the same way on both.
 #[must_use = "futures do nothing unless polled"]
 pub struct Sleep {
-    handle: TimeHandle,
+    /// The timers it runs on, from its first poll on (module doc).
+    handle: Option<TimeHandle>,
     deadline: Instant,
     entry: Option<Entry>,
     /// Set when a poll finds the deadline reached; cleared by `reset`.
@@ -72,14 +104,26 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    #[inline]
     #[track_caller]
-    pub(crate) fn new(handle: TimeHandle, deadline: Instant) -> Sleep {
+    pub(crate) fn new(handle: Option<TimeHandle>, deadline: Instant) -> Sleep {
+        Sleep::with_trace(handle, deadline, SleepTrace::new())
+    }
+
+    /// A Sleep whose spans were made earlier (a Timeout's, made at its
+    /// first pending poll, reports where the Timeout was made).
+    #[inline]
+    pub(crate) fn with_trace(
+        handle: Option<TimeHandle>,
+        deadline: Instant,
+        trace: SleepTrace,
+    ) -> Sleep {
         Sleep {
             handle,
             deadline,
             entry: None,
             completed: false,
-            trace: SleepTrace::new(),
+            trace,
         }
     }
 
@@ -88,7 +132,7 @@ impl Sleep {
     #[doc(hidden)]
     #[track_caller]
     pub fn new_in(handle: &TimeHandle, deadline: Instant) -> Sleep {
-        Sleep::new(handle.clone(), deadline)
+        Sleep::new(Some(handle.clone()), deadline)
     }
 
     /// The instant this Sleep completes at.
@@ -96,21 +140,25 @@ impl Sleep {
         self.deadline
     }
 
-    /// Sets the deadline of a Sleep never polled (a Timeout's, when its
-    /// clock starts).
-    pub(crate) fn start_at(&mut self, deadline: Instant) {
-        debug_assert!(self.entry.is_none(), "start_at on a registered Sleep");
-        self.deadline = deadline;
+    /// The timers this Sleep runs on: the current runtime's, if it has
+    /// none yet.
+    ///
+    /// # Panics
+    /// Where it has none and there is no runtime.
+    #[track_caller]
+    fn timers(&mut self) -> &TimeHandle {
+        self.handle
+            .get_or_insert_with(weft_base::context::expect_current::<TimeHandle>)
     }
 
     /// The reading of the clock this Sleep runs on.
-    pub(crate) fn now(&self) -> Instant {
-        Instant::from_std(self.handle.now())
+    pub(crate) fn now(&mut self) -> Instant {
+        Instant::from_std(self.timers().now())
     }
 
     /// `from + duration`, or the clock's end of time if that is later.
-    pub(crate) fn after(&self, from: Instant, duration: Duration) -> Instant {
-        let clock = &self.handle.inner.clock;
+    pub(crate) fn after(&mut self, from: Instant, duration: Duration) -> Instant {
+        let clock = &self.timers().inner.clock;
         Instant::from_std(clock.deadline_after(from.into_std(), duration))
     }
 
@@ -118,11 +166,13 @@ impl Sleep {
     /// or the runtime fired its timer (as tokio's: a Sleep that was never
     /// polled has not elapsed, whatever the clock says).
     pub fn is_elapsed(&self) -> bool {
-        self.completed
-            || self.entry.as_ref().is_some_and(|entry| {
-                self.handle.inner.has_fired(entry.at_tick)
-                    && self.handle.now() >= self.deadline.into_std()
-            })
+        if self.completed {
+            return true;
+        }
+        let (Some(entry), Some(handle)) = (&self.entry, &self.handle) else {
+            return false;
+        };
+        handle.inner.has_fired(entry.at_tick) && handle.now() >= self.deadline.into_std()
     }
 
     /// Moves the deadline, earlier or later, whether or not the Sleep has
@@ -145,11 +195,12 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = deadline;
         this.completed = false;
-        let handle = &this.handle;
         this.trace
-            .reset(|| deadline.into_std().saturating_duration_since(handle.now()));
-        let Some(entry) = &this.entry else { return };
-        let inner = &*this.handle.inner;
+            .reset(|| deadline.saturating_duration_since(Instant::now()));
+        let (Some(entry), Some(handle)) = (&this.entry, &this.handle) else {
+            return;
+        };
+        let inner = &*handle.inner;
         let at_tick = inner.clock.deadline_tick(deadline.into_std());
         if at_tick < entry.at_tick {
             inner.move_earlier(&mut this.entry, at_tick);
@@ -177,25 +228,30 @@ impl Sleep {
         // sleeps still yields once its budget is spent.
         let restore = ready!(weft_base::coop::poll_proceed(cx));
         let this = self;
-        let inner = &*this.handle.inner;
+        let inner = &*this
+            .handle
+            .get_or_insert_with(weft_base::context::expect_current::<TimeHandle>)
+            .inner;
         let deadline = this.deadline.into_std();
-        if inner.clock.now() >= deadline {
-            inner.cancel(&mut this.entry);
-            restore.made_progress();
-            this.completed = true;
-            return Poll::Ready(());
-        }
         let at_tick = inner.clock.deadline_tick(deadline);
         if let Some(entry) = &this.entry {
-            // Registered no later than the deadline and not fired yet: the
-            // wake-up will come (the deadline may have moved later since).
+            // Registered no later than the deadline and still in the wheel:
+            // the wake-up will come (the deadline may have moved later
+            // since), and until it does the deadline has not passed as far
+            // as the wheel knows, so this poll reads no clock (as tokio's).
             if entry.at_tick <= at_tick
-                && !inner.has_fired(entry.at_tick)
+                && !inner.may_have_fired(entry.at_tick)
                 && entry.waker.will_wake(cx.waker())
             {
                 note_deadline(at_tick);
                 return Poll::Pending;
             }
+        }
+        if inner.clock.now() >= deadline {
+            inner.cancel(&mut this.entry);
+            restore.made_progress();
+            this.completed = true;
+            return Poll::Ready(());
         }
         if this.entry.is_none() {
             let left = || deadline.saturating_duration_since(inner.clock.now());
@@ -220,8 +276,8 @@ fn note_deadline(at_tick: u64) {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if self.entry.is_some() {
-            self.handle.inner.cancel(&mut self.entry);
+        if let (Some(_), Some(handle)) = (&self.entry, &self.handle) {
+            handle.inner.cancel(&mut self.entry);
         }
     }
 }

@@ -12,6 +12,12 @@
 //!   emptied everything due. An entry put at `at_tick <= processed` has fired
 //!   and left the wheel, which lets a Sleep skip the lock to learn that
 //!   (`has_fired`).
+//! - `firing` is the wheel time the latest firing pass fires up to, stored
+//!   before the pass takes its first entry (`u64::MAX` from shutdown). An
+//!   entry put later than `firing` has not been taken: its waker will be
+//!   woken, which lets a re-poll return `Pending` without reading the clock
+//!   (`may_have_fired`). `processed` alone cannot say that: a pass wakes its
+//!   first batches before it stores `processed`.
 //! - `next_wake` is the wheel time the parked driver will look at the wheel
 //!   again (`u64::MAX`: only when unparked; 0: the driver is not parked). An
 //!   insert earlier than it unparks the driver. It is written under the lock
@@ -71,6 +77,7 @@ pub struct Inner {
     pub(crate) clock: Clock,
     timers: Mutex<Timers>,
     processed: AtomicU64,
+    firing: AtomicU64,
     next_wake: AtomicU64,
     unpark: Box<dyn Fn() + Send + Sync>,
 }
@@ -112,6 +119,7 @@ impl TimeDriver {
                         is_shutdown: false,
                     }),
                     processed: AtomicU64::new(0),
+                    firing: AtomicU64::new(0),
                     next_wake: AtomicU64::new(0),
                     unpark: Box::new(unpark),
                 }),
@@ -196,7 +204,14 @@ impl Inner {
                     // catches up with the clock when one is next inserted.
                     return fired;
                 }
-                let now_tick = *now_tick.get_or_insert_with(|| self.clock.now_tick());
+                let now_tick = *now_tick.get_or_insert_with(|| {
+                    let now_tick = self.clock.now_tick();
+                    // Under the lock, so every writer is serialised.
+                    if now_tick > self.firing.load(Ordering::Relaxed) {
+                        self.firing.store(now_tick, Ordering::Release);
+                    }
+                    now_tick
+                });
                 while n < FIRE_BATCH {
                     let Some((_, waker)) = timers.wheel.poll(now_tick) else {
                         break;
@@ -235,6 +250,12 @@ impl Inner {
     /// Whether the entry put at `at_tick` has fired (and so left the wheel).
     pub(crate) fn has_fired(&self, at_tick: u64) -> bool {
         at_tick <= self.processed.load(Ordering::Acquire)
+    }
+
+    /// Whether the entry put at `at_tick` may have been taken to fire; when
+    /// false, it is in the wheel and its waker will be woken.
+    pub(crate) fn may_have_fired(&self, at_tick: u64) -> bool {
+        at_tick <= self.firing.load(Ordering::Acquire)
     }
 
     /// Registers `waker` to be woken at wheel time `at_tick`, moving the entry
@@ -342,6 +363,7 @@ impl TimeHandle {
         {
             let mut timers = inner.timers.lock();
             timers.is_shutdown = true;
+            inner.firing.store(u64::MAX, Ordering::Release);
             let wheel = std::mem::take(&mut timers.wheel);
             wakers.extend(wheel.into_values());
         }

@@ -2,14 +2,13 @@
 //!
 //! The inner future is polled first, so one that is ready at once wins even
 //! with a deadline already past, and its Sleep never touches the wheel.
-//! [`timeout`] reads the clock only when the future first stays pending:
-//! most guard timeouts wrap futures that are ready at once, and for them
-//! the clock read was the whole cost (smol's idiom, racing the future
-//! against a `Timer` built inside a lazy block, reads nothing either).
+//! The Sleep is made only when the future first stays pending: most guard
+//! timeouts wrap futures that are ready at once, and for them a clock read
+//! and a reference to the runtime's timers were the whole cost (smol's
+//! idiom, racing the future against a `Timer` built inside a lazy block,
+//! pays neither). So [`timeout`]'s time runs from that poll, and the
+//! Sleep is on the timers of the runtime that polls it then.
 //! Dropping a Timeout drops the future and cancels the timer.
-//!
-//! Invariant: `duration` is `Some` exactly while the clock has not been
-//! read, and then `delay`'s deadline is not used.
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -20,8 +19,10 @@ use pin_project_lite::pin_project;
 use weft_base::coop;
 
 use crate::error::Elapsed;
+use crate::sleep::{has_timers, no_timers};
 use crate::time_driver::TimeHandle;
-use crate::{sleep_until, Instant, Sleep};
+use crate::trace::SleepTrace;
+use crate::{Instant, Sleep};
 
 /// Runs `future` for at most `duration`: its output, or [`Elapsed`] if the
 /// time runs out first (the future is then dropped).
@@ -45,28 +46,20 @@ use crate::{sleep_until, Instant, Sleep};
 ///
 /// # Panics
 /// When called outside a weft runtime.
+#[inline]
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    let handle = weft_base::context::expect_current::<TimeHandle>();
-    let not_yet = handle.inner.clock.epoch();
-    Timeout {
-        value: future.into_future(),
-        delay: Sleep::new(handle, Instant::from_std(not_yet)),
-        duration: Some(duration),
-    }
+    Timeout::new(future.into_future(), Due::After(duration))
 }
 
 /// Runs `future` until `deadline` at most; see [`timeout`].
 ///
 /// # Panics
 /// When called outside a weft runtime.
+#[inline]
 #[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    Timeout {
-        value: future.into_future(),
-        delay: sleep_until(deadline),
-        duration: None,
-    }
+    Timeout::new(future.into_future(), Due::At(deadline))
 }
 
 pin_project! {
@@ -75,13 +68,41 @@ pin_project! {
     pub struct Timeout<F> {
         #[pin]
         value: F,
-        delay: Sleep,
-        // `timeout`'s duration until the clock is read (module invariant).
-        duration: Option<Duration>,
+        delay: Delay,
     }
 }
 
+/// A Timeout's timer: until the future first stays pending, when it will
+/// be due (and the spans of the call that made the Timeout); then the
+/// Sleep.
+enum Delay {
+    Unmade(Due, SleepTrace),
+    Made(Sleep),
+}
+
+/// When an unmade Sleep will be due.
+#[derive(Debug)]
+enum Due {
+    /// `duration` after the clock reading when it is made.
+    After(Duration),
+    At(Instant),
+}
+
 impl<F> Timeout<F> {
+    #[inline]
+    #[track_caller]
+    fn new(value: F, due: Due) -> Timeout<F> {
+        // As tokio's: a timeout made where there are no timers fails here,
+        // not at some later poll.
+        if !has_timers() {
+            no_timers()
+        }
+        Timeout {
+            value,
+            delay: Delay::Unmade(due, SleepTrace::new()),
+        }
+    }
+
     /// The inner future.
     pub fn get_ref(&self) -> &F {
         &self.value
@@ -98,6 +119,27 @@ impl<F> Timeout<F> {
     }
 }
 
+impl Delay {
+    /// The Sleep, made on the current runtime's timers if not yet.
+    fn sleep(&mut self) -> &mut Sleep {
+        if let Delay::Unmade(due, trace) = self {
+            let handle = weft_base::context::expect_current::<TimeHandle>();
+            let deadline = match *due {
+                Due::After(duration) => {
+                    let clock = &handle.inner.clock;
+                    Instant::from_std(clock.deadline_after(clock.now(), duration))
+                }
+                Due::At(deadline) => deadline,
+            };
+            *self = Delay::Made(Sleep::with_trace(Some(handle), deadline, trace.take()));
+        }
+        match self {
+            Delay::Made(sleep) => sleep,
+            Delay::Unmade(..) => unreachable!("made above"),
+        }
+    }
+}
+
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
@@ -107,15 +149,8 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(out) = this.value.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        if let Some(duration) = this.duration.take() {
-            let deadline = this.delay.after(this.delay.now(), duration);
-            this.delay.start_at(deadline);
-        }
-        let mut poll_delay = || {
-            Pin::new(&mut *this.delay)
-                .poll(cx)
-                .map(|()| Err(Elapsed::new()))
-        };
+        let sleep = this.delay.sleep();
+        let mut poll_delay = || Pin::new(&mut *sleep).poll(cx).map(|()| Err(Elapsed::new()));
         if had_budget && !coop::has_budget_remaining() {
             // The inner future spent the budget: the deadline must still be
             // seen, or a future that is always ready would never time out.
@@ -128,10 +163,12 @@ impl<F: Future> Future for Timeout<F> {
 
 impl<F: std::fmt::Debug> std::fmt::Debug for Timeout<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let deadline = self.duration.is_none().then(|| self.delay.deadline());
-        f.debug_struct("Timeout")
-            .field("value", &self.value)
-            .field("deadline", &deadline)
-            .finish()
+        let mut out = f.debug_struct("Timeout");
+        out.field("value", &self.value);
+        match &self.delay {
+            Delay::Unmade(due, _) => out.field("due", due),
+            Delay::Made(sleep) => out.field("deadline", &sleep.deadline()),
+        };
+        out.finish()
     }
 }

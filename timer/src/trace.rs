@@ -59,6 +59,18 @@ mod imp {
             }
         }
 
+        /// Moves the spans out, leaving disabled ones.
+        pub(crate) fn take(&mut self) -> SleepTrace {
+            std::mem::replace(
+                self,
+                SleepTrace {
+                    resource: tracing::Span::none(),
+                    async_op: tracing::Span::none(),
+                    async_op_poll: tracing::Span::none(),
+                },
+            )
+        }
+
         /// Enters the spans for one poll.
         pub(crate) fn enter(&self) -> Entered {
             Entered {
@@ -133,6 +145,11 @@ mod imp {
     impl SleepTrace {
         #[inline(always)]
         pub(crate) fn new() -> SleepTrace {
+            SleepTrace
+        }
+
+        #[inline(always)]
+        pub(crate) fn take(&mut self) -> SleepTrace {
             SleepTrace
         }
 

@@ -1,5 +1,6 @@
 //! Loom models of a timer entry: firing racing a cancel, a re-poll, a move
-//! to an earlier deadline, and the parked driver racing a registration.
+//! to an earlier deadline, a poll by the task the fire woke, and the parked
+//! driver racing a registration.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft-timer --test loom --release`
 //!
@@ -132,6 +133,37 @@ fn move_earlier_racing_fire() {
         assert_eq!(waker.wakes(), 1);
         drop(sleep);
         assert_eq!(Arc::strong_count(&waker), 1);
+    });
+}
+
+/// A task woken by a firing pass and polled at once (while the pass still
+/// wakes other batches) completes: the poll must not take "not processed
+/// yet" for "still in the wheel", or it returns `Pending` with its waker
+/// already spent, and the task sleeps forever.
+#[test]
+fn a_sleep_woken_in_a_long_firing_pass_completes_when_polled() {
+    model(|| {
+        let (driver, mut sleep, waker) = registered(1);
+        // Due with it, and more than the 32 wakers one batch takes.
+        let others = CountingWaker::new();
+        let deadline = sleep.deadline();
+        let mut rest: Vec<Sleep> = (0..40)
+            .map(|_| Sleep::new_in(driver.handle(), deadline))
+            .collect();
+        for other in &mut rest {
+            assert!(poll(other, &others).is_pending());
+        }
+        let handle = driver.handle().clone();
+        let firer = loom::thread::spawn(move || handle.advance(MS).unwrap());
+        while waker.wakes() == 0 {
+            loom::thread::yield_now();
+        }
+        assert!(
+            poll(&mut sleep, &waker).is_ready(),
+            "woken by the fire, yet pending: no wake will come again"
+        );
+        firer.join().unwrap();
+        assert_eq!(others.wakes(), 40);
     });
 }
 
