@@ -216,6 +216,14 @@ fn sleep_here(duration: Duration) -> (weft_timer::Sleep, u32) {
     (weft_timer::sleep(duration), Location::caller().line())
 }
 
+#[track_caller]
+fn timeout_here<F: Future>(duration: Duration, future: F) -> (weft_timer::Timeout<F>, u32) {
+    (
+        weft_timer::timeout(duration, future),
+        Location::caller().line(),
+    )
+}
+
 #[test]
 fn a_span_per_task_with_tokio_fields_entered_once_per_poll() {
     let recorder = Recorder::default();
@@ -392,6 +400,40 @@ fn no_subscriber_no_span_and_tasks_still_run() {
         a.await.unwrap() + 1
     });
     assert_eq!(out, 2);
+}
+
+#[test]
+fn a_timeout_s_sleep_is_made_at_its_first_pending_poll_but_says_where_the_timeout_was() {
+    let recorder = Recorder::default();
+    let _default = tracing::subscriber::set_default(recorder.clone());
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
+
+    let line = rt.block_on(async {
+        let (timeout, line) = timeout_here(Duration::from_millis(20), std::future::pending::<()>());
+        assert!(timeout.await.is_err());
+        line
+    });
+
+    let log = recorder.log.lock().unwrap();
+    let resources: Vec<_> = log
+        .spans
+        .values()
+        .filter(|span| span.name == "runtime.resource")
+        .collect();
+    assert_eq!(resources.len(), 1, "{resources:?}");
+    assert_eq!(resources[0].fields["concrete_type"], "Sleep");
+    assert_eq!(resources[0].fields["loc.line"], line.to_string());
+    let updates: Vec<&HashMap<String, String>> = log
+        .events
+        .iter()
+        .filter(|event| event.target == "runtime::resource::state_update")
+        .map(|event| &event.fields)
+        .collect();
+    assert_eq!(updates.len(), 1, "one update, when the Sleep registers");
+    assert_eq!(updates[0]["duration"], "20");
 }
 
 #[test]
