@@ -15,7 +15,7 @@ use std::time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
-use weft_runtime::runtime::Builder;
+use weft_runtime::runtime::{Builder, Runtime};
 use weft_runtime::task::{self, JoinHandle, LocalSet};
 
 /// One span as the subscriber saw it.
@@ -43,6 +43,25 @@ struct EventRecord {
 struct Log {
     spans: HashMap<u64, SpanRecord>,
     events: Vec<EventRecord>,
+}
+
+impl Log {
+    /// The fields of every event with `target`, in order.
+    fn events_of(&self, target: &str) -> Vec<&HashMap<String, String>> {
+        self.events
+            .iter()
+            .filter(|event| event.target == target)
+            .map(|event| &event.fields)
+            .collect()
+    }
+}
+
+/// A current-thread runtime whose clock starts paused.
+fn paused_runtime() -> Runtime {
+    Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap()
 }
 
 /// Records every span and event; shared with the test through an `Arc`.
@@ -406,10 +425,7 @@ fn no_subscriber_no_span_and_tasks_still_run() {
 fn a_timeout_s_sleep_is_made_at_its_first_pending_poll_but_says_where_the_timeout_was() {
     let recorder = Recorder::default();
     let _default = tracing::subscriber::set_default(recorder.clone());
-    let rt = Builder::new_current_thread()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = paused_runtime();
 
     let line = rt.block_on(async {
         let (timeout, line) = timeout_here(Duration::from_millis(20), std::future::pending::<()>());
@@ -426,12 +442,7 @@ fn a_timeout_s_sleep_is_made_at_its_first_pending_poll_but_says_where_the_timeou
     assert_eq!(resources.len(), 1, "{resources:?}");
     assert_eq!(resources[0].fields["concrete_type"], "Sleep");
     assert_eq!(resources[0].fields["loc.line"], line.to_string());
-    let updates: Vec<&HashMap<String, String>> = log
-        .events
-        .iter()
-        .filter(|event| event.target == "runtime::resource::state_update")
-        .map(|event| &event.fields)
-        .collect();
+    let updates = log.events_of("runtime::resource::state_update");
     assert_eq!(updates.len(), 1, "one update, when the Sleep registers");
     assert_eq!(updates[0]["duration"], "20");
 }
@@ -440,10 +451,7 @@ fn a_timeout_s_sleep_is_made_at_its_first_pending_poll_but_says_where_the_timeou
 fn a_sleep_is_a_timer_resource_with_poll_ops_inside_its_task() {
     let recorder = Recorder::default();
     let _default = tracing::subscriber::set_default(recorder.clone());
-    let rt = Builder::new_current_thread()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let rt = paused_runtime();
 
     let line = rt.block_on(async {
         let (sleep, line) = sleep_here(Duration::from_millis(1500));
@@ -479,25 +487,12 @@ fn a_sleep_is_a_timer_resource_with_poll_ops_inside_its_task() {
     assert_eq!(async_op.fields["source"], "Sleep::new_timeout");
     assert_eq!(async_op.enters, 2);
     let poll_ops: Vec<&str> = log
-        .events
+        .events_of("runtime::resource::poll_op")
         .iter()
-        .filter(|event| event.target == "runtime::resource::poll_op")
-        .map(|event| event.fields["is_ready"].as_str())
+        .map(|fields| fields["is_ready"].as_str())
         .collect();
-    eprintln!(
-        "{poll_ops:?} {:?}",
-        log.events
-            .iter()
-            .filter(|e| e.target.contains("state"))
-            .collect::<Vec<_>>()
-    );
     assert_eq!(poll_ops, ["false", "true"]);
-    let updates: Vec<&HashMap<String, String>> = log
-        .events
-        .iter()
-        .filter(|event| event.target == "runtime::resource::state_update")
-        .map(|event| &event.fields)
-        .collect();
+    let updates = log.events_of("runtime::resource::state_update");
     assert_eq!(updates.len(), 1, "one update, when the Sleep registers");
     assert_eq!(updates[0]["duration"], "1500");
     assert_eq!(updates[0]["duration.unit"], "ms");
