@@ -140,25 +140,14 @@ impl Sleep {
         self.deadline
     }
 
-    /// The timers this Sleep runs on: the current runtime's, if it has
-    /// none yet.
-    ///
-    /// # Panics
-    /// Where it has none and there is no runtime.
-    #[track_caller]
-    fn timers(&mut self) -> &TimeHandle {
-        self.handle
-            .get_or_insert_with(weft_base::context::expect_current::<TimeHandle>)
-    }
-
     /// The reading of the clock this Sleep runs on.
     pub(crate) fn now(&mut self) -> Instant {
-        Instant::from_std(self.timers().now())
+        Instant::from_std(timers(&mut self.handle).now())
     }
 
     /// `from + duration`, or the clock's end of time if that is later.
     pub(crate) fn after(&mut self, from: Instant, duration: Duration) -> Instant {
-        let clock = &self.timers().inner.clock;
+        let clock = &timers(&mut self.handle).inner.clock;
         Instant::from_std(clock.deadline_after(from.into_std(), duration))
     }
 
@@ -228,10 +217,7 @@ impl Sleep {
         // sleeps still yields once its budget is spent.
         let restore = ready!(weft_base::coop::poll_proceed(cx));
         let this = self;
-        let inner = &*this
-            .handle
-            .get_or_insert_with(weft_base::context::expect_current::<TimeHandle>)
-            .inner;
+        let inner = &*timers(&mut this.handle).inner;
         let deadline = this.deadline.into_std();
         let at_tick = inner.clock.deadline_tick(deadline);
         if let Some(entry) = &this.entry {
@@ -263,6 +249,16 @@ impl Sleep {
         }
         poll
     }
+}
+
+/// The timers a Sleep runs on (its `handle`): the current runtime's, if it
+/// has none yet.
+///
+/// # Panics
+/// Where it has none and there is no runtime.
+#[inline]
+fn timers(handle: &mut Option<TimeHandle>) -> &TimeHandle {
+    handle.get_or_insert_with(weft_base::context::expect_current::<TimeHandle>)
 }
 
 /// Notes, for the task dump, that the task waits on a timer due at wheel
