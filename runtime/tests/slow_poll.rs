@@ -195,6 +195,71 @@ fn an_unturned_io_driver_with_events_waiting_is_reported() {
     assert!(driver.0.to_string().contains("I/O driver"), "{}", driver.0);
 }
 
+/// Both workers of `rt` parked: one waits in the driver, the other on its
+/// own condvar (whichever lost the claim). Waits on the workers' own
+/// park counters, which are odd while a worker is parked.
+fn until_both_workers_park(rt: &Runtime) {
+    let metrics = rt.metrics();
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while (0..2).any(|worker| metrics.worker_park_unpark_count(worker) % 2 == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workers never parked"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn an_idle_worker_takes_the_driver_over_from_a_worker_stuck_in_a_poll() {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream as StdUnixStream;
+    use tokio::io::AsyncReadExt;
+
+    let finished = Arc::new(AtomicBool::new(false));
+    let mut builder = Builder::new_multi_thread();
+    builder.worker_threads(2);
+    let _reports = reporting(&mut builder, &finished);
+    let rt = builder.build().unwrap();
+    let (mut to_stuck, stuck_end) = StdUnixStream::pair().unwrap();
+    let (mut to_other, other_end) = StdUnixStream::pair().unwrap();
+    let (blocked_tx, blocked) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let (served_tx, served) = mpsc::channel();
+    let (listening_tx, listening) = mpsc::channel();
+    let listening_too = listening_tx.clone();
+    rt.spawn(async move {
+        stuck_end.set_nonblocking(true).unwrap();
+        let mut stream = weft_reactor::net::UnixStream::from_std(stuck_end).unwrap();
+        listening_too.send(()).unwrap();
+        stream.read_exact(&mut [0]).await.unwrap();
+        blocked_tx.send(()).unwrap();
+        // The mistake under test: the worker that the driver woke for this
+        // task blocks in its poll.
+        released.recv().unwrap();
+    });
+    rt.spawn(async move {
+        other_end.set_nonblocking(true).unwrap();
+        let mut stream = weft_reactor::net::UnixStream::from_std(other_end).unwrap();
+        listening_tx.send(()).unwrap();
+        stream.read_exact(&mut [0]).await.unwrap();
+        served_tx.send(()).unwrap();
+    });
+    listening.recv_timeout(PATIENCE).unwrap();
+    listening.recv_timeout(PATIENCE).unwrap();
+    // Both tasks wait on their sockets and both workers sleep: the one in
+    // the driver is woken for the first byte, runs its task (from its LIFO
+    // slot) and blocks there, leaving the other asleep on its condvar.
+    until_both_workers_park(&rt);
+    to_stuck.write_all(b"x").unwrap();
+    blocked.recv_timeout(PATIENCE).unwrap();
+    to_other.write_all(b"x").unwrap();
+    let outcome = served.recv_timeout(PATIENCE);
+    finished.store(true, SeqCst);
+    release.send(()).unwrap();
+    outcome.expect("the idle worker never turned the driver for the other socket");
+}
+
 /// The threads of this process whose name is `name`.
 #[cfg(target_os = "linux")]
 fn threads_named(name: &str) -> usize {

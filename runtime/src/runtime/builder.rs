@@ -131,6 +131,16 @@ impl Builder {
     /// pool threads (`spawn_blocking`) and `block_in_place` closures are
     /// never reported: that is where blocking belongs.
     ///
+    /// The watchdog also keeps I/O and timers served while a task blocks
+    /// a worker: the worker that woke a task from the driver runs it, so
+    /// when that poll blocks, nobody may be left turning the driver while
+    /// other workers sleep. On a sample that finds one worker still in the
+    /// same poll and the driver unturned since, the watchdog wakes a
+    /// sleeping worker, which steals what it can and waits in the driver;
+    /// that takes up to about half a threshold. With the detector off, a
+    /// blocked worker can hold up sockets and timers until its poll ends,
+    /// as on tokio.
+    ///
     /// Reports go to [`on_slow_poll`](Self::on_slow_poll)'s handler if one
     /// is set, else to standard error, one line each ([`SlowPoll`]'s
     /// `Display`).

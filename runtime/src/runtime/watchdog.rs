@@ -19,7 +19,20 @@
 //! thread is serving sockets. (The look at the poller is a system call, made
 //! only then.)
 //!
+//! And it hands the driver over: a worker that leaves the driver to run
+//! the task it woke and then blocks in that poll leaves the driver to
+//! nobody, while a worker that parked meanwhile sleeps on its own condvar
+//! (it found the driver taken). Nothing in the workers' hot paths can see
+//! that (a poll that blocks looks like any other until it ends), and
+//! waking a sleeper every time a worker leaves the driver would double the
+//! wakeups of every idle-to-busy transition. So the watchdog, on a sample
+//! that finds a worker in the same poll as the sample before and the
+//! driver unturned since, wakes one sleeping worker, which looks for work
+//! and then parks in the driver.
+//!
 //! Invariants:
+//! - While a worker of a multi-thread runtime sleeps, a poll that blocks
+//!   another keeps the driver unturned for at most about two samples.
 //! - A stuck poll is reported while it runs at most at doubling ages (the
 //!   threshold, then at least a second apart), and once more when it ends,
 //!   with its total; a task (or the driver) that was reported less than a
@@ -39,7 +52,8 @@ use std::time::{Duration, Instant};
 
 use super::slow_poll::{SlowPoll, SlowPollKind};
 use crate::scheduler::stats::{NOT_POLLING, POLLING_BLOCK_ON};
-use crate::scheduler::Scheduler;
+use crate::scheduler::{RuntimeFlavor, Scheduler};
+
 use weft_base::coarse;
 use weft_base::loom::{thread, wait_timeout, Condvar, Mutex};
 
@@ -158,6 +172,22 @@ struct DriverWatch {
     pending: bool,
     /// Whether a report was made for the current stretch.
     reported: bool,
+    /// Whether a sleeping worker was woken to take the driver over in the
+    /// current stretch.
+    handed_over: bool,
+}
+
+impl DriverWatch {
+    /// A stretch without turns that starts at `since` with `marks`.
+    fn new(marks: u64, since: Instant) -> DriverWatch {
+        DriverWatch {
+            marks,
+            since,
+            pending: false,
+            reported: false,
+            handed_over: false,
+        }
+    }
 }
 
 impl Watch {
@@ -173,12 +203,7 @@ impl Watch {
                 stuck: None,
             })
             .collect();
-        let driver = DriverWatch {
-            marks: scheduler.drivers.io.turn_marks(),
-            since: now,
-            pending: false,
-            reported: false,
-        };
+        let driver = DriverWatch::new(scheduler.drivers.io.turn_marks(), now);
         Watch {
             tick: (config.threshold / 4).max(MIN_TICK),
             scheduler,
@@ -241,16 +266,42 @@ impl Watch {
         for index in 0..self.workers.len() {
             self.sample_worker(index, now);
         }
-        // Only a runtime whose every worker is inside a poll can leave its
-        // driver unturned (an idle worker parks in it); a current-thread
-        // runtime between `block_on` calls has no worker at all, and is
-        // left alone (nothing drives it, by design).
+        // The unturned-driver report is for a runtime whose every worker is
+        // inside a poll (with one asleep, the hand-over below wakes it); a
+        // current-thread runtime between `block_on` calls has no worker at
+        // all, and is left alone (nothing drives it, by design).
+        let mut any_stuck = false;
+        for index in 0..self.workers.len() {
+            any_stuck |= self.sample_worker(index, now);
+        }
         let all_polling = self.workers.iter().all(|w| w.polling != NOT_POLLING);
-        self.sample_driver(now, all_polling);
+        let unturned = self.sample_driver(now, all_polling);
+        if any_stuck && unturned {
+            self.hand_over_driver();
+        }
         self.last_sample = now;
     }
 
-    fn sample_worker(&mut self, index: usize, now: Instant) {
+    /// A worker has been inside one poll, and nobody inside the driver,
+    /// since the last sample: the worker may be the one that left the
+    /// driver to run that poll, while another sleeps on its condvar (it
+    /// found the driver taken when it parked). Nothing else would wake the
+    /// sleeper, so sockets and timers would wait for the poll to end, maybe
+    /// for ever. Waking a sleeping worker makes it look for work (the stuck
+    /// worker's queue included) and then park in the driver. Once per
+    /// unturned stretch: a sleeper the nudge woke has taken the driver, and
+    /// a runtime whose driver cannot be turned (no I/O) is not woken again.
+    fn hand_over_driver(&mut self) {
+        if self.driver.handed_over || self.scheduler.flavor != RuntimeFlavor::MultiThread {
+            return;
+        }
+        self.driver.handed_over = true;
+        self.scheduler.notify_parked();
+    }
+
+    /// Samples worker `index`; true when it is inside the same poll as at
+    /// the last sample.
+    fn sample_worker(&mut self, index: usize, now: Instant) -> bool {
         let metrics = &self.scheduler.remotes[index].metrics;
         let polls = metrics.poll_count();
         let polling = metrics.polling();
@@ -274,17 +325,17 @@ impl Watch {
                 report.duration = now.saturating_duration_since(began);
                 self.emit(report, now);
             }
-            return;
+            return false;
         }
         if polling == NOT_POLLING {
-            return;
+            return false;
         }
         // The same poll as at the last sample: it began after the sample
         // before the one that first saw it.
         let began_by_samples = watch.began_after;
         if watch.stuck.is_none() {
             if now.saturating_duration_since(began_by_samples) < self.config.threshold {
-                return;
+                return true;
             }
             let (report, began_by_stamp) = describe(&self.scheduler, index, polling, now);
             // The later of the two estimates of its start is the closer
@@ -297,11 +348,11 @@ impl Watch {
             });
         }
         let Some(stuck) = watch.stuck.as_mut() else {
-            return;
+            return true;
         };
         let age = now.saturating_duration_since(stuck.began);
         if age < self.config.threshold {
-            return;
+            return true;
         }
         let due = match stuck.reported_at {
             // The first report, unless this task was reported a moment ago.
@@ -310,61 +361,51 @@ impl Watch {
             Some(last) => age >= (last * 2).max(last + MIN_REPORT_GAP),
         };
         if !due {
-            return;
+            return true;
         }
         stuck.reported_at = Some(age);
         let mut report = stuck.report.clone();
         report.running = true;
         report.duration = age;
         self.emit(report, now);
+        true
     }
 
-    fn sample_driver(&mut self, now: Instant, all_polling: bool) {
+    /// Samples the I/O driver; true when nobody has turned it since the
+    /// last sample.
+    fn sample_driver(&mut self, now: Instant, all_polling: bool) -> bool {
         let io = &self.scheduler.drivers.io;
         let marks = io.turn_marks();
         let watch = &mut self.driver;
         if marks != watch.marks || marks % 2 == 1 {
             // Turned since, or a thread is inside a turn now (it will take
             // whatever is ready).
-            if watch.reported {
-                let report = driver_report(now.saturating_duration_since(watch.since), false);
-                *watch = DriverWatch {
-                    marks,
-                    since: now,
-                    pending: false,
-                    reported: false,
-                };
-                self.emit(report, now);
-                return;
+            let ended = watch
+                .reported
+                .then(|| now.saturating_duration_since(watch.since));
+            *watch = DriverWatch::new(marks, now);
+            if let Some(unturned_for) = ended {
+                self.emit(driver_report(unturned_for, false), now);
             }
-            *watch = DriverWatch {
-                marks,
-                since: now,
-                pending: false,
-                reported: false,
-            };
-            return;
+            return false;
         }
         let idle_for = now.saturating_duration_since(watch.since);
         if !all_polling {
             watch.pending = false;
-            return;
+            return true;
         }
         if idle_for < self.config.threshold {
-            return;
+            return true;
         }
         // Events waiting on two samples in a row: nobody is about to take
         // them (a thread entering its wait would have).
         let pending = io.has_pending_events();
         let was_pending = std::mem::replace(&mut watch.pending, pending);
-        if !(pending && was_pending) || watch.reported {
-            return;
+        if pending && was_pending && !watch.reported && !self.reported.contains_key(&DRIVER_KEY) {
+            watch.reported = true;
+            self.emit(driver_report(idle_for, true), now);
         }
-        if self.reported.contains_key(&DRIVER_KEY) {
-            return;
-        }
-        watch.reported = true;
-        self.emit(driver_report(idle_for, true), now);
+        true
     }
 
     /// Sends a report where it goes, and notes it for the rate limit.
