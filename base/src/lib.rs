@@ -16,6 +16,8 @@
 //! - [`wait`]: what a task waits on, noted by the weft future that returns
 //!   `Pending`, for the task dump.
 //! - [`holders`]: which task holds a lock, for the dump's deadlock hints.
+//! - [`wake_list`]: wakers gathered under a lock, woken after it, without
+//!   allocating or touching unfilled slots.
 //! - [`coop`]: that budget: how much progress a task may make per poll
 //!   before every budgeted operation (sockets, joins, channels, locks, timers)
 //!   asks it to yield.
@@ -33,3 +35,4 @@ pub mod gone;
 pub mod holders;
 pub mod loom;
 pub mod wait;
+pub mod wake_list;

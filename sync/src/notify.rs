@@ -38,10 +38,11 @@ use std::task::{ready, Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
-use crate::waiters::{WaitList, Waiter, WakeList};
+use crate::waiters::{WaitList, Waiter};
 use weft_base::coop;
 use weft_base::loom::{fence, AtomicPtr, AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 use weft_base::wait::{SyncKind, WaitOn};
+use weft_base::wake_list::WakeList;
 
 const EMPTY: usize = 0;
 const WAITING: usize = 1;

@@ -35,9 +35,10 @@ use weft_base::wait::{SyncKind, WaitOn};
 
 use std::sync::Arc;
 
-use crate::waiters::{WaitList, Waiter, WakeList};
+use crate::waiters::{WaitList, Waiter};
 use weft_base::coop;
 use weft_base::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use weft_base::wake_list::WakeList;
 
 const CLOSED: usize = 1;
 const WAITING: usize = 2;

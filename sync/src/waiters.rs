@@ -28,10 +28,8 @@
 //! All node access goes through the shim's `UnsafeCell`, so loom checks it.
 
 use std::marker::PhantomPinned;
-use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::task::Waker;
 
 use weft_base::loom::{AtomicBool, Ordering, UnsafeCell};
 
@@ -386,64 +384,6 @@ impl<T> Drop for WaitList<T> {
     }
 }
 
-/// Wakers gathered under a lock, to be woken after it is released (a waker
-/// may run arbitrary code; it must not run under our lock). Fixed capacity,
-/// so gathering never allocates: callers wake a full batch and go again.
-///
-/// The slots below `len` hold wakers, the rest nothing: making a list
-/// writes no slot, and waking or dropping one touches only the filled ones
-/// (an array of `Option<Waker>` was initialised whole and checked whole
-/// when dropped, a few hundred instructions per `notify_waiters` or
-/// release that woke a handful).
-pub(crate) struct WakeList {
-    wakers: [MaybeUninit<Waker>; WakeList::CAPACITY],
-    len: usize,
-}
-
-impl WakeList {
-    const CAPACITY: usize = 32;
-
-    pub(crate) fn new() -> WakeList {
-        WakeList {
-            wakers: [const { MaybeUninit::uninit() }; WakeList::CAPACITY],
-            len: 0,
-        }
-    }
-
-    pub(crate) fn is_full(&self) -> bool {
-        self.len == Self::CAPACITY
-    }
-
-    /// Adds `waker` (none: nothing to wake). The list must not be full.
-    pub(crate) fn push(&mut self, waker: Option<Waker>) {
-        if let Some(waker) = waker {
-            assert!(!self.is_full(), "WakeList overflow");
-            self.wakers[self.len].write(waker);
-            self.len += 1;
-        }
-    }
-
-    /// Wakes and forgets every gathered waker.
-    pub(crate) fn wake_all(&mut self) {
-        // Emptied before the first wake: a waker that panics leaks the ones
-        // after it rather than leaving them to be read again.
-        let len = std::mem::take(&mut self.len);
-        for slot in &mut self.wakers[..len] {
-            // SAFETY: `push` wrote every slot below the old `len`, and each
-            // is read once: `len` is already 0, so no later `wake_all` (or
-            // the drop) reads them again.
-            unsafe { slot.assume_init_read() }.wake();
-        }
-    }
-}
-
-impl Drop for WakeList {
-    fn drop(&mut self) {
-        // Never lose a wakeup, even on an early return.
-        self.wake_all();
-    }
-}
-
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -534,39 +474,6 @@ mod tests {
         }
         // SAFETY: unlinked, we own it.
         assert_eq!(unsafe { a.as_ref().with_value(&mut list, |v| *v) }, 8);
-    }
-
-    #[test]
-    fn wake_list_wakes_each_once() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Arc;
-        use std::task::Wake;
-        struct Count(AtomicUsize);
-        impl Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let mut list = WakeList::new();
-        while !list.is_full() {
-            list.push(Some(Waker::from(count.clone())));
-        }
-        list.wake_all();
-        assert_eq!(count.0.load(Ordering::SeqCst), 32);
-        assert_eq!(Arc::strong_count(&count), 1, "each waker consumed once");
-        list.push(Some(Waker::from(count.clone())));
-        list.push(None);
-        list.push(Some(Waker::from(count.clone())));
-        drop(list);
-        assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            34,
-            "the drop wakes the rest"
-        );
-        assert_eq!(Arc::strong_count(&count), 1);
-        // A list never filled wakes and drops nothing.
-        drop(WakeList::new());
     }
 
     #[test]

@@ -37,9 +37,7 @@ use crate::clock::{Clock, ClockError};
 use crate::wheel::{TimerKey, Wheel};
 use weft_base::context::{Service, Slot};
 use weft_base::loom::{AtomicU64, Mutex, Ordering};
-
-/// Wakers fired per lock hold.
-const FIRE_BATCH: usize = 32;
+use weft_base::wake_list::WakeList;
 
 /// Panic message for a timer used after its runtime shut down.
 const SHUT_DOWN: &str = "the weft runtime this timer belongs to has shut down: \
@@ -195,7 +193,7 @@ impl Inner {
         let mut now_tick = None;
         let mut fired = 0;
         loop {
-            let mut batch: [Option<Waker>; FIRE_BATCH] = Default::default();
+            let mut batch = WakeList::new();
             let mut n = 0;
             {
                 let mut timers = self.timers.lock();
@@ -212,23 +210,22 @@ impl Inner {
                     }
                     now_tick
                 });
-                while n < FIRE_BATCH {
+                while !batch.is_full() {
                     let Some((_, waker)) = timers.wheel.poll(now_tick) else {
                         break;
                     };
-                    batch[n] = Some(waker);
+                    batch.push(Some(waker));
                     n += 1;
                 }
-                if n < FIRE_BATCH {
+                if !batch.is_full() {
                     let elapsed = timers.wheel.elapsed();
                     self.processed.store(elapsed, Ordering::Release);
                 }
             }
             fired += n;
-            for waker in batch.iter_mut().take(n) {
-                waker.take().expect("batch slot filled").wake();
-            }
-            if n < FIRE_BATCH {
+            let more = batch.is_full();
+            batch.wake_all();
+            if !more {
                 return fired;
             }
         }

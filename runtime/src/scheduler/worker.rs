@@ -54,9 +54,37 @@ const DEFER_INTERVAL: u32 = 16;
 /// rest of the tick, so two tasks waking each other cannot starve the queue.
 const MAX_LIFO_POLLS_PER_TICK: usize = 3;
 
+/// Counts ticks down to the next one at which a periodic duty is due: a
+/// decrement and a test per tick, where `tick % interval` with an interval
+/// known only at run time is a division on every tick.
+struct Every {
+    left: u32,
+}
+
+impl Every {
+    fn new(interval: u32) -> Every {
+        Every { left: interval }
+    }
+
+    /// True on every `interval`-th call (`interval` > 0, as `Builder`
+    /// checks).
+    fn due(&mut self, interval: u32) -> bool {
+        self.left -= 1;
+        if self.left > 0 {
+            return false;
+        }
+        self.left = interval;
+        true
+    }
+}
+
 pub(crate) struct Core {
     pub(crate) index: usize,
     pub(crate) tick: u32,
+    /// When the injector is looked at first (`global_queue_interval`).
+    inject_first: Every,
+    /// When the driver is polled and shutdown checked (`event_interval`).
+    events: Every,
     lifo_slot: Option<Notified>,
     lifo_enabled: bool,
     run_queue: Local,
@@ -149,6 +177,8 @@ impl Core {
         let core = Core {
             index,
             tick: 0,
+            inject_first: Every::new(config.global_queue_interval),
+            events: Every::new(config.event_interval),
             lifo_slot: None,
             lifo_enabled: true,
             run_queue,
@@ -216,7 +246,10 @@ impl Core {
     }
 
     pub(crate) fn next_task(&mut self, scheduler: &Scheduler) -> Option<Notified> {
-        if self.tick % scheduler.config.global_queue_interval == 0 {
+        if self
+            .inject_first
+            .due(scheduler.config.global_queue_interval)
+        {
             // A batch, not one task: while local tasks keep coming back (a
             // yield loop), one remote task per interval would starve the
             // injector. The batch queues behind the local tasks.
@@ -414,7 +447,7 @@ impl WorkerContext {
         if core.tick % DEFER_INTERVAL == 0 {
             core.release_deferred();
         }
-        if core.tick % self.scheduler.config.event_interval == 0 {
+        if core.events.due(self.scheduler.config.event_interval) {
             let now = coarse::refresh();
             let metrics = &self.scheduler.remotes[core.index].metrics;
             core.stats.settle(metrics, now);
