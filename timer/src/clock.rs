@@ -150,6 +150,12 @@ impl Clock {
         self.start + duration_of(tick)
     }
 
+    /// `duration` from now, or the end of time if that is later.
+    #[inline]
+    pub(crate) fn deadline_in(&self, duration: Duration) -> StdInstant {
+        self.deadline_after(self.now(), duration)
+    }
+
     /// `now + duration`, or the end of time if that is later.
     pub(crate) fn deadline_after(&self, now: StdInstant, duration: Duration) -> StdInstant {
         match now.checked_add(duration) {
@@ -268,7 +274,7 @@ mod tests {
     fn far_deadlines_meet_at_the_end_of_time_and_never_overflow() {
         let clock = Clock::new(true);
         let last = clock.deadline_tick(clock.start + END_OF_TIME);
-        let far = clock.deadline_after(clock.now(), Duration::MAX);
+        let far = clock.deadline_in(Duration::MAX);
         assert_eq!(far, clock.start + END_OF_TIME);
         assert_eq!(clock.deadline_tick(far), last);
         assert_eq!(clock.deadline_tick(clock.start + END_OF_TIME * 2), last);

@@ -52,7 +52,7 @@ use crate::Instant;
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     let deadline = weft_base::context::with_current::<TimeHandle, _>(|timers| {
-        timers.map(|timers| timers.clock.deadline_after(timers.clock.now(), duration))
+        timers.map(|timers| timers.clock.deadline_in(duration))
     });
     let Some(deadline) = deadline else {
         no_timers()

@@ -125,10 +125,7 @@ impl Delay {
         if let Delay::Unmade(due, trace) = self {
             let handle = weft_base::context::expect_current::<TimeHandle>();
             let deadline = match *due {
-                Due::After(duration) => {
-                    let clock = &handle.inner.clock;
-                    Instant::from_std(clock.deadline_after(clock.now(), duration))
-                }
+                Due::After(duration) => Instant::from_std(handle.inner.clock.deadline_in(duration)),
                 Due::At(deadline) => deadline,
             };
             *self = Delay::Made(Sleep::with_trace(Some(handle), deadline, trace.take()));
