@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use super::{Join, Runtime, Spawner, Unwrapped};
+use super::{Join, Runtime, Spawner, TimedOutAsNone, Unwrapped};
 
 /// A `tokio` multi-thread runtime with N workers.
 ///
@@ -95,11 +95,11 @@ impl Runtime for Tokio {
         sleep.reset(tokio::time::Instant::from_std(deadline));
     }
 
-    async fn timeout<F>(duration: Duration, future: F) -> Option<F::Output>
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
     where
         F: Future + Send,
     {
-        tokio::time::timeout(duration, future).await.ok()
+        TimedOutAsNone::new(tokio::time::timeout(duration, future))
     }
 
     type TcpListener = tokio::net::TcpListener;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use weft::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Join, Runtime, Spawner, Unwrapped};
+use super::{Join, Runtime, Spawner, TimedOutAsNone, Unwrapped};
 
 /// A weft multi-thread runtime with N workers.
 pub struct Weft {
@@ -92,11 +92,11 @@ impl Runtime for Weft {
         sleep.reset(weft::time::Instant::from_std(deadline));
     }
 
-    async fn timeout<F>(duration: Duration, future: F) -> Option<F::Output>
+    fn timeout<F>(duration: Duration, future: F) -> impl Future<Output = Option<F::Output>> + Send
     where
         F: Future + Send,
     {
-        weft::time::timeout(duration, future).await.ok()
+        TimedOutAsNone::new(weft::time::timeout(duration, future))
     }
 
     type TcpListener = weft::net::TcpListener;
