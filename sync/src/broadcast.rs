@@ -61,6 +61,7 @@ struct Shared<T> {
     /// `tail.pos << 1`, plus [`CLOSED`] once no sender is left: stored
     /// under the tail lock whenever either changes, read without it.
     written: AtomicU64,
+    /// A power of two, so a position's slot is a mask, not a division.
     capacity: u64,
     notify: BigNotify,
     /// Fired (notify_waiters) when the last receiver goes: `Sender::closed`.
@@ -384,6 +385,7 @@ impl<T: Clone> Receiver<T> {
 }
 
 /// One receive attempt for `recv`: the outcome, or `None` for "wait".
+#[inline]
 fn recv_step<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Option<Result<T, RecvError>> {
     match try_recv_at(shared, next) {
         Ok(v) => Some(Ok(v)),
@@ -441,7 +443,7 @@ fn try_recv_at<T: Clone>(shared: &Shared<T>, next: &mut u64) -> Result<T, TryRec
 
 impl<T> Shared<T> {
     fn slot(&self, pos: u64) -> &Slot<T> {
-        &self.slots[(pos % self.capacity) as usize]
+        &self.slots[(pos & (self.capacity - 1)) as usize]
     }
 
     /// A copy of message `*next` if its slot holds it; moves `*next` past

@@ -292,9 +292,9 @@ impl Core {
             return None;
         }
         let n = scheduler.remotes.len();
-        let start = self.rand.below(n);
-        for i in 0..n {
-            let victim = (start + i) % n;
+        let mut victim = self.rand.below(n);
+        for _ in 0..n {
+            victim = if victim + 1 == n { 0 } else { victim + 1 };
             if victim == self.index {
                 continue;
             }
