@@ -53,7 +53,6 @@ use std::time::{Duration, Instant};
 use super::slow_poll::{SlowPoll, SlowPollKind};
 use crate::scheduler::stats::{NOT_POLLING, POLLING_BLOCK_ON};
 use crate::scheduler::{RuntimeFlavor, Scheduler};
-
 use weft_base::coarse;
 use weft_base::loom::{thread, wait_timeout, Condvar, Mutex};
 
@@ -263,17 +262,14 @@ impl Watch {
         let now = coarse::refresh();
         self.reported
             .retain(|_, at| now.saturating_duration_since(*at) < MIN_REPORT_GAP);
+        let mut any_stuck = false;
         for index in 0..self.workers.len() {
-            self.sample_worker(index, now);
+            any_stuck |= self.sample_worker(index, now);
         }
         // The unturned-driver report is for a runtime whose every worker is
         // inside a poll (with one asleep, the hand-over below wakes it); a
         // current-thread runtime between `block_on` calls has no worker at
         // all, and is left alone (nothing drives it, by design).
-        let mut any_stuck = false;
-        for index in 0..self.workers.len() {
-            any_stuck |= self.sample_worker(index, now);
-        }
         let all_polling = self.workers.iter().all(|w| w.polling != NOT_POLLING);
         let unturned = self.sample_driver(now, all_polling);
         if any_stuck && unturned {
