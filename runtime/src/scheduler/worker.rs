@@ -200,8 +200,19 @@ impl Core {
         scheduler.remotes[self.index]
             .metrics
             .scheduled_locally(in_driver);
-        if !lifo || !self.lifo_enabled || !scheduler.config.lifo_slot {
+        if !lifo || !scheduler.config.lifo_slot {
             self.run_queue.push(task);
+        } else if !self.lifo_enabled {
+            // The slot's turns are used up for this tick, so the task
+            // queues. Alone there it runs next, as from the slot, and
+            // unlike the slot the queue can be stolen from: no ask, as for
+            // the slot. (A mutex convoy hands the lock on at every unlock;
+            // an ask each time woke the other worker to find nothing.)
+            let alone = self.lifo_slot.is_none() && self.run_queue.is_empty();
+            self.run_queue.push(task);
+            if alone {
+                return;
+            }
         } else {
             match self.lifo_slot.replace(task) {
                 // Only the LIFO slot changed: nothing another worker could steal.
