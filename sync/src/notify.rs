@@ -138,13 +138,17 @@ impl Notify {
     /// [`notify_one`](Notify::notify_one) when first polled or
     /// [`enable`](Notified::enable)d. Dropping it gives up its place, and
     /// passes on a `notify_one` wakeup it was handed but did not report.
+    #[inline]
     pub fn notified(&self) -> Notified<'_> {
         self.notified_noting(WaitOn::sync(SyncKind::Notify, self))
     }
 
     /// [`notified`](Notify::notified) for a primitive built on this
     /// `Notify`: a `Pending` poll notes `wait` (the primitive) for the task
-    /// dump, not the `Notify`.
+    /// dump, not the `Notify`. Inlined (as are the other constructors of a
+    /// `Notified`), so that the future is built in its awaiter's state
+    /// rather than returned and copied in (see `Semaphore::queue_for`).
+    #[inline]
     pub(crate) fn notified_noting(&self, wait: WaitOn) -> Notified<'_> {
         let generation = self.generation.load(SeqCst);
         Notified {
@@ -162,6 +166,7 @@ impl Notify {
 
     /// [`notified`](Notify::notified) for an `Arc`'d `Notify`: the future
     /// keeps the `Notify` alive and borrows nothing.
+    #[inline]
     pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
         let generation = self.generation.load(SeqCst);
         let wait = WaitOn::sync(SyncKind::Notify, &*self);
@@ -685,6 +690,7 @@ impl BigNotify {
     }
 
     /// A wait on `shard`, noting `wait` while it is pending.
+    #[inline]
     pub(crate) fn notified(&self, shard: usize, wait: WaitOn) -> Notified<'_> {
         self.shards[shard].notified_noting(wait)
     }

@@ -353,7 +353,12 @@ impl Semaphore {
     }
 
     /// The queued acquire of `n` permits, noting `wait` while it waits:
-    /// the slow path of [`acquire_raw!`].
+    /// the slow path of [`acquire_raw!`]. Inlined, so that the `Acquire` is
+    /// built in the awaiting future's state: returned from a call, it came
+    /// back through the stack and was copied in, 16 bytes at a time from
+    /// 8-byte stores not yet retired (a store-forwarding stall on every
+    /// contended lock).
+    #[inline]
     pub(crate) fn queue_for(&self, n: usize, wait: WaitOn) -> Acquire<'_> {
         assert!(
             n <= Self::MAX_PERMITS,
