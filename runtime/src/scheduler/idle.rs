@@ -63,8 +63,8 @@ impl Idle {
         // SeqCst is stronger than the hardware's here: both
         // `last_searcher_parks_while_work_is_queued` models pass without the
         // fence), so this rests on the memory model, not on a model run.
-        // A fence and a load, not an RMW: every push asks, and an RMW would
-        // write the line every worker reads.
+        // A fence and a load, not an RMW: nearly every push asks, and an
+        // RMW would write the line every worker reads.
         fence(SeqCst);
         let state = self.state.load(SeqCst);
         state & SEARCH_MASK == 0 && (state >> UNPARK_SHIFT) < self.num_workers
