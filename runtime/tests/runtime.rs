@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use support::{current_thread, multi_thread, panic_message, spin_until, until, within};
+use support::{current_thread, multi_thread, panic_message, spin_until, until, within, Gate};
 use weft_runtime::runtime::{Builder, Handle, RuntimeFlavor};
 
 #[test]
@@ -450,38 +450,6 @@ fn a_task_that_spawns_and_then_computes_gets_help_at_once() {
     );
 }
 
-/// One task's turn in a relay: passed, then its waiting task woken.
-#[derive(Default)]
-struct Baton {
-    passed: std::sync::atomic::AtomicBool,
-    waker: std::sync::Mutex<Option<std::task::Waker>>,
-}
-
-impl Baton {
-    fn pass(&self) {
-        self.passed.store(true, SeqCst);
-        if let Some(waker) = self.waker.lock().unwrap().take() {
-            waker.wake();
-        }
-    }
-
-    fn is_waited_on(&self) -> bool {
-        self.waker.lock().unwrap().is_some()
-    }
-
-    async fn wait(&self) {
-        std::future::poll_fn(|cx| {
-            *self.waker.lock().unwrap() = Some(cx.waker().clone());
-            if self.passed.load(SeqCst) {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
 /// A relay of wakes on one worker outlasts the LIFO slot's turns (3 per
 /// tick): each task woken after them queues alone and runs next on the same
 /// worker, without waking the sleeping one, which would find nothing to do
@@ -496,26 +464,26 @@ fn a_relay_past_the_lifo_turns_wakes_no_sleeping_worker() {
         .build()
         .unwrap();
     let quiet = rt.block_on(rt.spawn(async {
-        let batons: Arc<Vec<Baton>> = Arc::new((0..=STAGES).map(|_| Baton::default()).collect());
+        let gates: Arc<Vec<Gate>> = Arc::new((0..=STAGES).map(|_| Gate::default()).collect());
         for stage in 0..STAGES {
-            let batons = batons.clone();
+            let gates = gates.clone();
             weft_runtime::spawn(async move {
-                batons[stage].wait().await;
-                batons[stage + 1].pass();
+                gates[stage].wait().await;
+                gates[stage + 1].open();
             });
         }
         let metrics = Handle::current().metrics();
         let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
         let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
         assert!(spin_until(|| {
-            batons[..STAGES].iter().all(Baton::is_waited_on)
+            gates[..STAGES].iter().all(Gate::is_waited_on)
                 && parked()
                 && metrics.num_searching_workers() == 0
         }));
         let before = metrics.worker_park_unpark_count(other);
         // Every wake from here on is made on this worker.
-        batons[0].pass();
-        batons[STAGES].wait().await;
+        gates[0].open();
+        gates[STAGES].wait().await;
         // An ask counts the sleeper searching at once, and it counts
         // itself unparked before it stops searching: either shows.
         metrics.worker_park_unpark_count(other) == before && metrics.num_searching_workers() == 0

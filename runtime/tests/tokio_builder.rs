@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{panic_message, within};
+use support::{panic_message, within, Gate};
 use weft_runtime::runtime::{self, Builder};
 use weft_runtime::task;
 
@@ -149,34 +149,6 @@ fn park_hooks_run_around_parks_and_a_spawning_hook_stops_the_park() {
         rt.block_on(rt.spawn(async {})).unwrap();
         assert!(unparked.load(SeqCst) >= 1);
     });
-}
-
-/// Opened once; `wait` completes after that.
-#[derive(Default)]
-struct Gate {
-    open: AtomicBool,
-    waker: std::sync::Mutex<Option<std::task::Waker>>,
-}
-
-impl Gate {
-    fn open(&self) {
-        self.open.store(true, SeqCst);
-        if let Some(waker) = self.waker.lock().unwrap().take() {
-            waker.wake();
-        }
-    }
-
-    async fn wait(&self) {
-        std::future::poll_fn(|cx| {
-            *self.waker.lock().unwrap() = Some(cx.waker().clone());
-            if self.open.load(SeqCst) {
-                std::task::Poll::Ready(())
-            } else {
-                std::task::Poll::Pending
-            }
-        })
-        .await
-    }
 }
 
 #[test]

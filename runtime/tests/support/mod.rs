@@ -175,3 +175,36 @@ pub fn spin_until(mut done: impl FnMut() -> bool) -> bool {
 pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
 }
+
+/// Opened once; `wait` completes after that.
+#[derive(Default)]
+pub struct Gate {
+    open: std::sync::atomic::AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Gate {
+    pub fn open(&self) {
+        self.open.store(true, SeqCst);
+        if let Some(waker) = self.waker.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+
+    /// Whether a task waits on it (has polled `wait` and not completed).
+    pub fn is_waited_on(&self) -> bool {
+        self.waker.lock().unwrap().is_some()
+    }
+
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            if self.open.load(SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
