@@ -207,7 +207,9 @@ impl Core {
             // queues. Alone there it runs next, as from the slot, and
             // unlike the slot the queue can be stolen from: no ask, as for
             // the slot. (A mutex convoy hands the lock on at every unlock;
-            // an ask each time woke the other worker to find nothing.)
+            // an ask each time woke the other worker to find nothing.) With
+            // the slot switched off in the Builder every wake still asks:
+            // tasks reachable by others at once is what that switch is for.
             let alone = self.lifo_slot.is_none() && self.run_queue.is_empty();
             self.run_queue.push(task);
             if alone {

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -179,7 +179,7 @@ pub fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
 /// Opened once; `wait` completes after that.
 #[derive(Default)]
 pub struct Gate {
-    open: std::sync::atomic::AtomicBool,
+    open: AtomicBool,
     waker: Mutex<Option<Waker>>,
 }
 
