@@ -181,6 +181,11 @@ impl Semaphore {
         self.state.load(Ordering::Acquire) & CLOSED != 0
     }
 
+    /// Whether acquires are queued (`WAITING`).
+    pub(crate) fn has_waiters(&self) -> bool {
+        self.state.load(Ordering::Acquire) & WAITING != 0
+    }
+
     /// Adds `n` permits, handing them to queued waiters first.
     ///
     /// # Panics

@@ -114,6 +114,43 @@ fn bounded_backpressure_and_try_send() {
     assert_eq!(tx.capacity(), 2);
 }
 
+/// A slot the receiver frees is free at once for every kind of taker
+/// (the receiver keeps freed slots on its own side until one is wanted),
+/// and a queued reserve still goes first.
+#[test]
+fn a_freed_slot_is_free_at_once_and_queued_senders_go_first() {
+    let (tx, mut rx) = mpsc::channel(3);
+    for i in 0..3 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!((tx.capacity(), rx.capacity()), (1, 1));
+    tx.try_send(3).unwrap();
+    assert_eq!((rx.try_recv(), rx.try_recv()), (Ok(1), Ok(2)));
+    assert_eq!(tx.capacity(), 2);
+    let two = tx.try_reserve_many(2).unwrap();
+    drop(two);
+    // Full again; a reserve of two queues, and a slot freed goes to it, not
+    // to a later `try_send`.
+    tx.try_send(4).unwrap();
+    tx.try_send(5).unwrap();
+    let tx2 = tx.clone();
+    let mut queued = Task::new(async move { tx2.reserve_many(2).await.map(|p| p.len()) });
+    queued.pending();
+    assert_eq!(rx.try_recv(), Ok(3));
+    assert!(matches!(
+        tx.try_send(9),
+        Err(mpsc::error::TrySendError::Full(9))
+    ));
+    assert_eq!(rx.try_recv(), Ok(4));
+    assert!(queued.woken());
+    assert_eq!(queued.ready(), Ok(2));
+    // Its two permits went back unused with the task's future.
+    assert_eq!(tx.capacity(), 2);
+    assert_eq!(rx.try_recv(), Ok(5));
+    assert_eq!(tx.capacity(), 3);
+}
+
 #[test]
 fn bounded_receiver_drop_fails_waiting_and_later_sends_with_the_value() {
     let (tx, rx) = mpsc::channel(1);

@@ -389,6 +389,45 @@ fn mpsc_bounded_slot_handoff() {
     });
 }
 
+/// Two senders queued on a full channel while the receiver frees slots:
+/// the receiver keeps freed slots to itself until a queued sender asks, so
+/// each queued sender must get one, the second too after the receiver has
+/// spent the first one's ask.
+#[test]
+fn mpsc_two_queued_senders_get_freed_slots() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.try_send(0).unwrap();
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || block_on(tx.send(1)).unwrap());
+        let b = thread::spawn(move || block_on(tx2.send(2)).unwrap());
+        let mut got: Vec<i32> = (0..3).map(|_| block_on(rx.recv()).unwrap()).collect();
+        a.join().unwrap();
+        b.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 2]);
+    });
+}
+
+/// A sender taking back the receiver's freed slots while the receiver
+/// closes and waits for every slot to come back: whoever moves the slots
+/// wakes it, so its last `recv` ends.
+#[test]
+fn mpsc_slots_taken_back_racing_close() {
+    model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.try_send(1).unwrap();
+        let tx2 = tx.clone();
+        let t = thread::spawn(move || tx2.try_send(2).is_ok());
+        assert_eq!(block_on(rx.recv()), Some(1));
+        rx.close();
+        let rest: Vec<i32> = std::iter::from_fn(|| block_on(rx.recv())).collect();
+        let sent = t.join().unwrap();
+        assert_eq!(rest, if sent { vec![2] } else { vec![] });
+        drop(tx);
+    });
+}
+
 /// A downgrade racing a queued writer and a reader: the reader gets in
 /// beside the downgraded guard, the writer after both.
 #[test]

@@ -1,9 +1,10 @@
-//! The bounded channel: capacity is a [`Semaphore`] of slots.
+//! The bounded channel: capacity is a [`Semaphore`](crate::Semaphore) of
+//! slots (with the receiver's freed ones beside it: `slots.rs`).
 //!
 //! A send first takes a slot (waiting, FIFO, while the channel is full:
-//! that is the backpressure), then pushes. The receiver gives the slot
-//! back as it hands the message out. Closing the receiver closes the
-//! semaphore, so every waiting send fails and returns its value.
+//! that is the backpressure), then pushes. The receiver frees the slot as
+//! it hands the message out. Closing the receiver closes the semaphore, so
+//! every waiting send fails and returns its value.
 
 use std::fmt;
 use std::pin::Pin;
@@ -13,7 +14,7 @@ use super::chan::{Chan, Rx};
 #[cfg(feature = "time")]
 use super::error::SendTimeoutError;
 use super::error::{SendError, TryRecvError, TrySendError};
-use crate::semaphore::{acquire_raw, Semaphore, TryAcquireError};
+use crate::semaphore::TryAcquireError;
 use weft_base::loom::Arc;
 use weft_base::wait::{SyncKind, WaitOn};
 
@@ -21,7 +22,7 @@ use weft_base::wait::{SyncKind, WaitOn};
 ///
 /// # Panics
 ///
-/// If `capacity` is zero or exceeds [`Semaphore::MAX_PERMITS`].
+/// If `capacity` is zero or exceeds [`Semaphore::MAX_PERMITS`](crate::Semaphore::MAX_PERMITS).
 #[track_caller]
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "mpsc bounded channel requires capacity > 0");
@@ -67,13 +68,6 @@ pub struct OwnedPermit<T> {
 }
 
 impl<T> Sender<T> {
-    fn sem(&self) -> &Semaphore {
-        self.chan
-            .sem
-            .as_ref()
-            .expect("bounded channel has a semaphore")
-    }
-
     /// Sends `value`, waiting while the channel is full. Fails, handing the
     /// value back, if the receiver is gone.
     ///
@@ -139,7 +133,7 @@ impl<T> Sender<T> {
 
     /// Sends `value` if there is room now.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.sem().try_take(1) {
+        match self.chan.try_take_slots(1) {
             Ok(()) => {
                 Permit { chan: &self.chan }.send(value);
                 Ok(())
@@ -191,12 +185,16 @@ impl<T> Sender<T> {
         let guard = WakeRxUnlessServed(&self.chan);
         let chan: *const Chan<T> = &*self.chan;
         let wait = WaitOn::sync(SyncKind::MpscSend, chan);
-        let acquired = acquire_raw!(self.sem(), n, wait);
+        let acquired = if self.chan.take_slots_now(n) {
+            Ok(())
+        } else {
+            self.chan.queue_for_slots(n, wait).await
+        };
         std::mem::forget(guard);
         match acquired {
             // Handed the slots, but the receiver closed before we saw them:
             // nobody wants the message any more; fail as a closed channel.
-            Ok(()) if self.sem().is_closed() => {
+            Ok(()) if self.chan.slots().sem().is_closed() => {
                 self.chan.release(n);
                 Err(SendError(()))
             }
@@ -238,7 +236,7 @@ impl<T> Sender<T> {
         if n > self.chan.bound {
             return Err(TrySendError::Full(()));
         }
-        match self.sem().try_take(n) {
+        match self.chan.try_take_slots(n) {
             Ok(()) => Ok(()),
             Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
             Err(TryAcquireError::Closed) => Err(TrySendError::Closed(())),
@@ -257,7 +255,7 @@ impl<T> Sender<T> {
 
     /// How many slots are free now.
     pub fn capacity(&self) -> usize {
-        self.sem().available_permits()
+        self.chan.capacity()
     }
 
     /// The capacity the channel was created with.
@@ -503,11 +501,7 @@ impl<T> Receiver<T> {
 
     /// How many free slots the channel has now.
     pub fn capacity(&self) -> usize {
-        self.rx
-            .chan
-            .sem
-            .as_ref()
-            .map_or(0, Semaphore::available_permits)
+        self.rx.chan.capacity()
     }
 
     /// How many (strong) senders exist.

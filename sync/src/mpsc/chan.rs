@@ -6,13 +6,15 @@
 //! and producers mostly contend only with each other.
 //!
 //! Invariants: `rx_closed`, `rx_dropped` and `tx_closed` are set once each,
-//! under the lock. The bounded flavour holds one semaphore permit per
+//! under the lock. The bounded flavour's [`Slots`] hold one slot per
 //! message in the channel (shared buffer or the receiver's private one) and
-//! one per reserved slot (a `Permit`); the receiver releases a message's
-//! permit as it hands the message out. Closing the receiver closes the
+//! one per reserved slot (a `Permit`); the receiver frees a message's slot
+//! as it hands the message out. Closing the receiver closes the slots'
 //! semaphore, so no slot can be reserved after it; slots reserved before it
 //! may still be filled, and the receiver reports the channel closed only
-//! once it is drained and every slot is back (the semaphore is idle).
+//! once it is drained and every slot is back (all are free). Whoever moves
+//! slots to the semaphore after a close checks for that last state, so the
+//! receiver waiting for it is woken.
 //!
 //! Sender counts: `senders` counts the strong handles (`Sender`,
 //! `UnboundedSender`, an `OwnedPermit`'s sender). The last one to go sets
@@ -23,9 +25,15 @@
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
 
+use std::future::Future;
+use std::pin::Pin;
+
+use pin_project_lite::pin_project;
+
 use super::error::TryRecvError;
+use super::slots::Slots;
 use crate::notify::Notify;
-use crate::semaphore::Semaphore;
+use crate::semaphore::{Acquire, AcquireError, TryAcquireError};
 use weft_base::coop;
 use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering};
 use weft_base::wait::{SyncKind, WaitOn};
@@ -35,7 +43,7 @@ pub(super) struct Chan<T> {
     senders: AtomicUsize,
     weak: AtomicUsize,
     /// Capacity, for the bounded flavour.
-    pub(super) sem: Option<Semaphore>,
+    slots: Option<Slots>,
     /// The bounded flavour's capacity (zero for the unbounded one).
     pub(super) bound: usize,
     /// Fired (notify_waiters) when the receiver closes: `Sender::closed`.
@@ -94,7 +102,7 @@ impl<T> Chan<T> {
             }),
             senders: AtomicUsize::new(1),
             weak: AtomicUsize::new(0),
-            sem: (bound > 0).then(|| Semaphore::new(bound)),
+            slots: (bound > 0).then(|| Slots::new(bound)),
             bound,
             rx_closed_notify: Notify::new(),
         }
@@ -105,7 +113,7 @@ impl<T> Chan<T> {
     /// fails only once the receiver is dropped.
     pub(super) fn push(&self, value: T) -> Result<(), T> {
         let mut q = self.queue.lock();
-        if q.rx_dropped || (self.sem.is_none() && q.rx_closed) {
+        if q.rx_dropped || (self.slots.is_none() && q.rx_closed) {
             return Err(value);
         }
         q.buf.push_back(value);
@@ -175,20 +183,65 @@ impl<T> Chan<T> {
         }
     }
 
+    /// The bounded flavour's slots.
+    pub(super) fn slots(&self) -> &Slots {
+        self.slots.as_ref().expect("a bounded channel has slots")
+    }
+
+    /// How many slots are free now (zero for the unbounded flavour).
+    pub(super) fn capacity(&self) -> usize {
+        self.slots.as_ref().map_or(0, Slots::available)
+    }
+
     /// Gives back `n` reserved slots unused. After a close, the last slot
     /// back may be what the receiver waits for (see the module doc).
     pub(super) fn release(&self, n: usize) {
-        if let Some(sem) = &self.sem {
-            sem.release(n);
+        if let Some(slots) = &self.slots {
+            slots.sem().release(n);
             self.wake_rx_if_drained_closed();
         }
+    }
+
+    /// Takes `n` slots if they are free now, the receiver's freed ones
+    /// included.
+    pub(super) fn try_take_slots(&self, n: usize) -> Result<(), TryAcquireError> {
+        let sem = self.slots().sem();
+        match sem.try_take(n) {
+            Err(TryAcquireError::NoPermits) if self.reclaim() => sem.try_take(n),
+            taken => taken,
+        }
+    }
+
+    /// [`Semaphore::take_now`] for `n` slots, the receiver's freed ones
+    /// included: the lock-free first step of a waiting reserve.
+    #[inline]
+    pub(super) fn take_slots_now(&self, n: usize) -> bool {
+        let sem = self.slots().sem();
+        sem.take_now(n) || (self.reclaim() && sem.take_now(n))
+    }
+
+    /// The queued second step of a waiting reserve of `n` slots.
+    pub(super) fn queue_for_slots(&self, n: usize, wait: WaitOn) -> QueuedForSlots<'_, T> {
+        QueuedForSlots {
+            chan: self,
+            asked: false,
+            acquire: self.slots().sem().queue_for(n, wait),
+        }
+    }
+
+    /// Moves the slots the receiver freed to the semaphore; whether there
+    /// were any.
+    fn reclaim(&self) -> bool {
+        let n = self.slots().reclaim();
+        self.release(n);
+        n > 0
     }
 
     /// After a close, wakes the receiver once the last reserved slot is
     /// back: it may be waiting for exactly that (see the module doc). Each
     /// giver-back checks after its own release, so the last one sees it.
     pub(super) fn wake_rx_if_drained_closed(&self) {
-        if self.sem.as_ref().is_some_and(Semaphore::is_closed) && self.is_idle() {
+        if self.slots.as_ref().is_some_and(|s| s.sem().is_closed()) && self.is_idle() {
             self.wake_rx();
         }
     }
@@ -203,9 +256,9 @@ impl<T> Chan<T> {
 
     /// No slot is reserved and no message holds one.
     fn is_idle(&self) -> bool {
-        self.sem
+        self.slots
             .as_ref()
-            .is_none_or(|sem| sem.available_permits() == self.bound)
+            .is_none_or(|slots| slots.available() == self.bound)
     }
 
     /// Waits until the receiver closes or is dropped.
@@ -230,10 +283,43 @@ impl<T> Chan<T> {
         }
         q.rx_closed = true;
         drop(q);
-        if let Some(sem) = &self.sem {
-            sem.close();
+        if let Some(slots) = &self.slots {
+            slots.sem().close();
         }
         self.rx_closed_notify.notify_waiters();
+    }
+}
+
+pin_project! {
+    /// A reserve's wait in the slots' queue: the semaphore's [`Acquire`],
+    /// which once queued asks the receiver for the slots it holds and for
+    /// each it frees from then on (see `slots.rs`).
+    pub(super) struct QueuedForSlots<'a, T> {
+        chan: &'a Chan<T>,
+        asked: bool,
+        #[pin]
+        acquire: Acquire<'a>,
+    }
+}
+
+impl<T> Future for QueuedForSlots<'_, T> {
+    type Output = Result<(), AcquireError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let acquired = this.acquire.as_mut().poll(cx);
+            if acquired.is_ready() || *this.asked {
+                return acquired;
+            }
+            *this.asked = true;
+            let handed = this.chan.slots().ask();
+            this.chan.release(handed);
+            if handed == 0 {
+                return Poll::Pending;
+            }
+            // They went to the queue, perhaps to us: look again.
+        }
     }
 }
 
@@ -286,8 +372,8 @@ impl<T> Rx<T> {
             std::mem::swap(self.local.get_mut(), &mut q.buf);
         }
         let value = self.local.get_mut().pop_front().expect("refilled above");
-        if let Some(sem) = &self.chan.sem {
-            sem.release(1);
+        if let Some(slots) = &self.chan.slots {
+            slots.free(1);
         }
         Recv::Value(value)
     }
@@ -308,8 +394,8 @@ impl<T> Rx<T> {
             out.extend(local.drain(..take));
             n += take;
         }
-        if let Some(sem) = &self.chan.sem {
-            sem.release(n);
+        if let Some(slots) = self.chan.slots.as_ref().filter(|_| n > 0) {
+            slots.free(n);
         }
         n
     }

@@ -20,6 +20,7 @@
 mod bounded;
 mod chan;
 pub mod error;
+mod slots;
 mod unbounded;
 
 pub use bounded::{channel, OwnedPermit, Permit, PermitIterator, Receiver, Sender, WeakSender};
