@@ -23,10 +23,9 @@
 //! senders. `weak` counts the weak handles, for `weak_count` only.
 
 use std::collections::VecDeque;
-use std::task::{Context, Poll, Waker};
-
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use pin_project_lite::pin_project;
 
@@ -212,7 +211,7 @@ impl<T> Chan<T> {
         }
     }
 
-    /// [`Semaphore::take_now`] for `n` slots, the receiver's freed ones
+    /// [`Semaphore::take_now`](crate::semaphore::Semaphore::take_now) for `n` slots, the receiver's freed ones
     /// included: the lock-free first step of a waiting reserve.
     #[inline]
     pub(super) fn take_slots_now(&self, n: usize) -> bool {
@@ -232,8 +231,15 @@ impl<T> Chan<T> {
     /// Moves the slots the receiver freed to the semaphore; whether there
     /// were any.
     fn reclaim(&self) -> bool {
-        let n = self.slots().reclaim();
-        self.release(n);
+        self.hand_to_semaphore(self.slots().reclaim())
+    }
+
+    /// Gives `n` slots taken from the receiver's count to the semaphore,
+    /// with the check every giver-back makes; whether there were any.
+    fn hand_to_semaphore(&self, n: usize) -> bool {
+        if n > 0 {
+            self.release(n);
+        }
         n > 0
     }
 
@@ -313,9 +319,7 @@ impl<T> Future for QueuedForSlots<'_, T> {
                 return acquired;
             }
             *this.asked = true;
-            let handed = this.chan.slots().ask();
-            this.chan.release(handed);
-            if handed == 0 {
+            if !this.chan.hand_to_semaphore(this.chan.slots().ask()) {
                 return Poll::Pending;
             }
             // They went to the queue, perhaps to us: look again.
