@@ -37,12 +37,16 @@ use weft_base::coop;
 use weft_base::loom::{Arc, AtomicUsize, Mutex, Ordering};
 use weft_base::wait::{SyncKind, WaitOn};
 
+// In this order: the queue, which receiver and senders write, and the
+// slots' semaphore word, which only senders write, with the receiver's
+// padded word between them, so that each is on a line of its own.
+#[repr(C)]
 pub(super) struct Chan<T> {
     queue: Mutex<Queue<T>>,
-    senders: AtomicUsize,
-    weak: AtomicUsize,
     /// Capacity, for the bounded flavour.
     slots: Option<Slots>,
+    senders: AtomicUsize,
+    weak: AtomicUsize,
     /// The bounded flavour's capacity (zero for the unbounded one).
     pub(super) bound: usize,
     /// Fired (notify_waiters) when the receiver closes: `Sender::closed`.

@@ -5,7 +5,7 @@
 //! give each slot straight back, it would write that word too, once per
 //! message, and the word's cache line would travel between the receiver and
 //! the senders on every message. So the receiver counts the slots it frees
-//! in a word of its own, on its own cache line (`freed`), and they go back
+//! in a word of its own, alone on its cache line (`freed`), and they go back
 //! in bulk: a sender that finds the semaphore short takes them back first
 //! ([`Slots::reclaim`]).
 //!
@@ -26,7 +26,7 @@
 //!   clear set `WANT` itself; one that asked before it queued before it, so
 //!   the receiver's look at the queue, ordered after the clear, sees it.)
 
-use crossbeam_utils::CachePadded;
+use std::ops::Deref;
 
 use crate::semaphore::Semaphore;
 use weft_base::loom::{AtomicUsize, Ordering};
@@ -36,10 +36,32 @@ const WANT: usize = 1;
 /// In `freed`: one freed slot.
 const ONE: usize = 2;
 
+/// A bounded channel's capacity (see the module doc).
+#[repr(C)]
 pub(super) struct Slots {
-    sem: Semaphore,
     /// `count * ONE | WANT`, written by the receiver on every message.
-    freed: CachePadded<AtomicUsize>,
+    freed: Alone,
+    sem: Semaphore,
+}
+
+/// A word with 56 bytes either side, so whatever 64-byte line holds it
+/// holds nothing else, without raising the channel's alignment: an
+/// over-aligned type (`CachePadded`, 128) made every channel an aligned
+/// allocation, which glibc fragments under a churn of channels (the chat
+/// soak's resident memory rose with its heap flat; docs/benchmarks.md).
+#[repr(C)]
+struct Alone {
+    _before: [usize; 7],
+    word: AtomicUsize,
+    _after: [usize; 7],
+}
+
+impl Deref for Alone {
+    type Target = AtomicUsize;
+
+    fn deref(&self) -> &AtomicUsize {
+        &self.word
+    }
 }
 
 impl Slots {
@@ -47,7 +69,11 @@ impl Slots {
     pub(super) fn new(bound: usize) -> Slots {
         Slots {
             sem: Semaphore::new(bound),
-            freed: CachePadded::new(AtomicUsize::new(0)),
+            freed: Alone {
+                _before: [0; 7],
+                word: AtomicUsize::new(0),
+                _after: [0; 7],
+            },
         }
     }
 
