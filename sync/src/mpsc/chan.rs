@@ -215,8 +215,9 @@ impl<T> Chan<T> {
         }
     }
 
-    /// [`Semaphore::take_now`](crate::semaphore::Semaphore::take_now) for `n` slots, the receiver's freed ones
-    /// included: the lock-free first step of a waiting reserve.
+    /// [`Semaphore::take_now`](crate::semaphore::Semaphore::take_now) for
+    /// `n` slots, the receiver's freed ones included: the lock-free first
+    /// step of a waiting reserve.
     #[inline]
     pub(super) fn take_slots_now(&self, n: usize) -> bool {
         let sem = self.slots().sem();
