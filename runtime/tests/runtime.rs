@@ -371,11 +371,13 @@ fn a_long_block_on_wait_sleeps_rather_than_spins() {
 
 /// A task that spawns and then keeps its worker's thread (computing, or
 /// blocking by mistake) does not keep its children waiting: every push
-/// wakes an idle worker, and that worker keeps stealing while the queue has
-/// tasks, so all of them run during the poll. Many rounds: the woken worker
-/// can take the first child, find no second one yet and park, and only an
-/// ask from each later push wakes it again (an ask made once per poll lost
-/// the rest in about one round of 50, with the other tests running).
+/// that queues a child behind another wakes an idle worker, and that worker
+/// keeps stealing while the queue has tasks, so all of them run during the
+/// poll (a child queued alone, the woken worker having taken the rest, is
+/// the watchdog's to share). Many rounds: the woken worker can take the
+/// first children, find no more yet and park, and only an ask from a later
+/// push wakes it again (an ask made once per poll lost the rest in about
+/// one round of 50, with the other tests running).
 #[test]
 #[cfg(not(miri))]
 fn tasks_spawned_by_a_poll_that_keeps_its_thread_run_elsewhere() {
@@ -426,27 +428,77 @@ fn a_block_on_thread_is_no_worker_once_block_on_returns() {
     );
 }
 
+/// A task spawned alone on a worker's queue runs next there, so its spawn
+/// asks no sleeper for help; when the spawner's poll keeps the thread
+/// instead, the watchdog's sample wakes the sleeper, which steals it.
 #[test]
-fn a_task_that_spawns_and_then_computes_gets_help_at_once() {
-    let rt = multi_thread(2);
+fn a_task_spawned_behind_a_poll_that_keeps_its_thread_is_stolen() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .slow_poll_threshold(Some(Duration::from_millis(20)))
+        // The spinning poll below is slow by design: no report.
+        .on_slow_poll(|_| {})
+        .build()
+        .unwrap();
     let helped = rt.block_on(rt.spawn(async {
-        // First the other worker goes to sleep: then nothing but this
-        // spawn's request can wake it (a searching worker would find the
-        // task by itself).
+        // First the other worker goes to sleep: then only a wake can make
+        // it look at this worker's queue.
         let metrics = Handle::current().metrics();
         let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
         let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
-        spin_until(|| parked() && metrics.num_searching_workers() == 0);
+        assert!(spin_until(
+            || parked() && metrics.num_searching_workers() == 0
+        ));
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
         let _helper = weft_runtime::spawn(async move { s.store(1, SeqCst) });
-        // This poll does not end until the spawned task has run, so only a
-        // sleeping worker woken by the spawn can run it.
+        // This poll does not end until the spawned task has run, so only
+        // the sleeping worker, once woken, can run it.
         spin_until(|| started.load(SeqCst) == 1)
     }));
     assert!(
         helped.unwrap(),
         "the spawned task waited for the spawner's poll to end"
+    );
+}
+
+/// Each task of a chain spawns the next and ends (tokio's `chained_spawn`):
+/// each child is alone on the queue and runs next on the same worker, so
+/// no spawn wakes the sleeping worker, which would find nothing to do.
+#[test]
+fn a_chain_of_spawns_wakes_no_sleeping_worker() {
+    const LINKS: usize = 64;
+    fn link(left: usize, done: Arc<Gate>) {
+        if left == 0 {
+            done.open();
+        } else {
+            weft_runtime::spawn(async move { link(left - 1, done) });
+        }
+    }
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        // No watchdog, so nothing but the chain could wake the sleeper.
+        .slow_poll_threshold(None)
+        .build()
+        .unwrap();
+    let quiet = rt.block_on(rt.spawn(async {
+        let metrics = Handle::current().metrics();
+        let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
+        let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
+        assert!(spin_until(
+            || parked() && metrics.num_searching_workers() == 0
+        ));
+        let before = metrics.worker_park_unpark_count(other);
+        let done = Arc::new(Gate::default());
+        link(LINKS, done.clone());
+        done.wait().await;
+        // An ask counts the sleeper searching at once, and it counts
+        // itself unparked before it stops searching: either shows.
+        metrics.worker_park_unpark_count(other) == before && metrics.num_searching_workers() == 0
+    }));
+    assert!(
+        quiet.unwrap(),
+        "a task spawned alone on the queue woke the sleeping worker"
     );
 }
 

@@ -137,9 +137,13 @@ impl Builder {
     /// other workers sleep. On a sample that finds one worker still in the
     /// same poll and the driver unturned since, the watchdog wakes a
     /// sleeping worker, which steals what it can and waits in the driver;
-    /// that takes up to about half a threshold. With the detector off, a
-    /// blocked worker can hold up sockets and timers until its poll ends,
-    /// as on tokio.
+    /// that takes up to about half a threshold. The same goes for a task
+    /// queued behind a poll that blocks: a task spawned alone on a worker's
+    /// queue runs next there, so the spawn wakes no sleeper for it; if the
+    /// spawner's poll keeps the thread instead, the watchdog's sample wakes
+    /// one to steal it. With the detector off, a blocked worker can hold up
+    /// sockets, timers and the one task queued behind it until its poll
+    /// ends, as on tokio.
     ///
     /// Reports go to [`on_slow_poll`](Self::on_slow_poll)'s handler if one
     /// is set, else to standard error, one line each ([`SlowPoll`]'s
@@ -342,7 +346,9 @@ impl Builder {
 
     /// Turns off the LIFO slot: a task woken by another task on the same
     /// worker then goes to the back of the worker's queue, where idle
-    /// workers can steal it, instead of running next.
+    /// workers can steal it, instead of running next. Every task queued on
+    /// a worker (woken or spawned) then also wakes an idle worker, even
+    /// one that would run next anyway: tasks reachable by others at once.
     pub fn disable_lifo_slot(&mut self) -> &mut Self {
         self.scheduler.lifo_slot = false;
         self

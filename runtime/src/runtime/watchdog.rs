@@ -30,7 +30,17 @@
 //! driver unturned since, wakes one sleeping worker, which looks for work
 //! and then parks in the driver.
 //!
+//! And it shares a stuck worker's queue: a task queued alone on a worker
+//! runs next there, so the push that queued it asks no sleeper for help
+//! (a chain of spawns would wake the other worker at every link to find
+//! nothing). If the poll that queued it then keeps the thread, a sample
+//! that finds the worker in the same poll as the sample before with its
+//! queue not empty wakes a sleeping worker, which steals it.
+//!
 //! Invariants:
+//! - While a worker of a multi-thread runtime sleeps, a poll that blocks
+//!   another with tasks in its queue keeps them waiting for at most about
+//!   two samples.
 //! - While a worker of a multi-thread runtime sleeps, a poll that blocks
 //!   another keeps the driver unturned for at most about two samples.
 //! - A stuck poll is reported while it runs at most at doubling ages (the
@@ -263,8 +273,11 @@ impl Watch {
         self.reported
             .retain(|_, at| now.saturating_duration_since(*at) < MIN_REPORT_GAP);
         let mut any_stuck = false;
+        let mut queued_behind_stuck = false;
         for index in 0..self.workers.len() {
-            any_stuck |= self.sample_worker(index, now);
+            let stuck = self.sample_worker(index, now);
+            any_stuck |= stuck;
+            queued_behind_stuck |= stuck && !self.scheduler.remotes[index].steal.is_empty();
         }
         // The unturned-driver report is for a runtime whose every worker is
         // inside a poll (with one asleep, the hand-over below wakes it); a
@@ -274,8 +287,22 @@ impl Watch {
         let unturned = self.sample_driver(now, all_polling);
         if any_stuck && unturned {
             self.hand_over_driver();
+        } else if queued_behind_stuck {
+            self.share_stuck_queue();
         }
         self.last_sample = now;
+    }
+
+    /// A worker has been inside one poll since the last sample while tasks
+    /// wait in its queue. A push that leaves a task alone there asks no
+    /// sleeper for help (it runs next); when the poll keeps the thread
+    /// instead, a sleeping worker is woken to steal it. At every such
+    /// sample: a queue refilled since is shared again, and a wake that
+    /// finds nobody asleep (or a searcher) costs a load.
+    fn share_stuck_queue(&self) {
+        if self.scheduler.flavor == RuntimeFlavor::MultiThread {
+            self.scheduler.notify_parked();
+        }
     }
 
     /// A worker has been inside one poll, and nobody inside the driver,

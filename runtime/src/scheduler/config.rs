@@ -25,7 +25,7 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     pub(crate) global_queue_interval: u32,
     /// False: every woken task goes to the back of the queue, where other
-    /// workers can steal it.
+    /// workers can steal it, and every push asks for a sleeping worker.
     pub(crate) lifo_slot: bool,
     /// Called on a worker just before it parks (with its core in hand, so a
     /// task it spawns is queued on this worker and stops the park).

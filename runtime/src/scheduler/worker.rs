@@ -200,32 +200,33 @@ impl Core {
         scheduler.remotes[self.index]
             .metrics
             .scheduled_locally(in_driver);
-        if !lifo || !scheduler.config.lifo_slot {
-            self.run_queue.push(task);
-        } else if !self.lifo_enabled {
-            // The slot's turns are used up for this tick, so the task
-            // queues. Alone there it runs next, as from the slot, and
-            // unlike the slot the queue can be stolen from: no ask, as for
-            // the slot. (A mutex convoy hands the lock on at every unlock;
-            // an ask each time woke the other worker to find nothing.) With
-            // the slot switched off in the Builder every wake still asks:
-            // tasks reachable by others at once is what that switch is for.
-            let alone = self.lifo_slot.is_none() && self.run_queue.is_empty();
-            self.run_queue.push(task);
-            if alone {
-                return;
-            }
-        } else {
+        if lifo && self.lifo_enabled && scheduler.config.lifo_slot {
             match self.lifo_slot.replace(task) {
                 // Only the LIFO slot changed: nothing another worker could steal.
                 None => return,
                 Some(prev) => self.run_queue.push(prev),
             }
+        } else {
+            // A spawned task, or a woken one past the slot's turns for this
+            // tick, queues. Alone there it runs next, as from the slot, and
+            // unlike the slot the queue can be stolen from: no ask, as for
+            // the slot. (A chain of spawns, or a mutex convoy handing the
+            // lock on at every unlock, asked each time and woke the other
+            // worker to find nothing.) If the poll that queued it keeps its
+            // thread instead, the watchdog wakes a sleeper to take it. With
+            // the slot switched off in the Builder every push still asks:
+            // tasks reachable by others at once is what that switch is for.
+            let alone =
+                scheduler.config.lifo_slot && self.lifo_slot.is_none() && self.run_queue.is_empty();
+            self.run_queue.push(task);
+            if alone {
+                return;
+            }
         }
         if in_driver {
             return;
         }
-        // Every push asks, however long the poll that made it runs on: a
+        // Every other push asks, however long the poll that made it runs: a
         // worker woken by an earlier push may have emptied the queue and
         // parked since. (Asking once per poll lost the children of a task
         // that spawned them and then kept its thread: the woken worker took
