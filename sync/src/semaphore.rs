@@ -276,10 +276,16 @@ impl Semaphore {
     }
 
     /// Waits for one permit. Fails only if the semaphore is closed.
-    pub fn acquire(
-        &self,
-    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + Send + '_ {
-        self.acquire_many(1)
+    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        // Not `acquire_many(1)`: with the count a constant the future holds
+        // the semaphore alone, and the permit is built from a register, not
+        // reloaded whole from the future's state, where two separate stores
+        // made it a load that waits for store forwarding to fail.
+        acquire_raw!(self, 1, WaitOn::sync(SyncKind::Semaphore, self))?;
+        Ok(SemaphorePermit {
+            sem: self,
+            permits: 1,
+        })
     }
 
     /// Waits for `n` permits at once, in FIFO order with other waiters.
