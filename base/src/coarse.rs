@@ -36,7 +36,12 @@ pub fn now() -> Millis {
 pub fn refresh() -> Instant {
     let now = Instant::now();
     let millis = Millis::at(now);
-    NOW.fetch_max(millis.0, Relaxed);
+    // A write only when the millisecond has moved on: every worker
+    // refreshes many times a millisecond, and an unconditional write took
+    // the line from the cores whose every poll reads it.
+    if NOW.load(Relaxed) < millis.0 {
+        NOW.fetch_max(millis.0, Relaxed);
+    }
     now
 }
 
