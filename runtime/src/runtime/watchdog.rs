@@ -39,10 +39,8 @@
 //!
 //! Invariants:
 //! - While a worker of a multi-thread runtime sleeps, a poll that blocks
-//!   another with tasks in its queue keeps them waiting for at most about
-//!   two samples.
-//! - While a worker of a multi-thread runtime sleeps, a poll that blocks
-//!   another keeps the driver unturned for at most about two samples.
+//!   another keeps the driver unturned, and the tasks queued behind it
+//!   waiting, for at most about two samples.
 //! - A stuck poll is reported while it runs at most at doubling ages (the
 //!   threshold, then at least a second apart), and once more when it ends,
 //!   with its total; a task (or the driver) that was reported less than a
@@ -287,7 +285,8 @@ impl Watch {
         let unturned = self.sample_driver(now, all_polling);
         if any_stuck && unturned {
             self.hand_over_driver();
-        } else if queued_behind_stuck {
+        }
+        if queued_behind_stuck {
             self.share_stuck_queue();
         }
         self.last_sample = now;
