@@ -7,8 +7,8 @@
 //! It holds one slot per runtime service, the current scheduler, reactor and
 //! timer handles, each set by the runtime on every thread it runs code on
 //! (workers, blocking threads, `block_on`, `enter`) and found by the crate
-//! that owns the type ([`Service`]); the id of the task being polled;
-//! whether the thread is driving tasks; and the cooperative budget
+//! that owns the type ([`Service`]); the id of the task being polled, and
+//! whether it has woken itself during the poll; whether the thread is driving tasks; and the cooperative budget
 //! ([`coop`](crate::coop)).
 //!
 //! Ownership: a slot holds the address of a service's shared state and owns
@@ -142,6 +142,8 @@ struct Context {
     /// guard made during the loan owns only its own clones.
     lent_up_to: Cell<u64>,
     task: Cell<Option<NonZeroU64>>,
+    /// Whether `task` is being polled, and has woken itself.
+    self_wake: Cell<SelfWake>,
     /// What the task being polled has noted it waits on, this poll.
     wait: Cell<WaitOn>,
     driving_tasks: Cell<bool>,
@@ -156,6 +158,7 @@ crate::loom::thread_local! {
             frames: Cell::new(0),
             lent_up_to: Cell::new(0),
             task: Cell::new(None),
+            self_wake: Cell::new(SelfWake::NotPolling),
             wait: Cell::new(WaitOn::NOTHING),
             driving_tasks: Cell::new(false),
             budget: Cell::new(Budget::UNLIMITED),
@@ -390,16 +393,40 @@ impl fmt::Debug for ServiceGuard {
     }
 }
 
-/// Names `id` as the task being polled on this thread until the guard
-/// drops, with nothing noted yet of what it waits on.
+/// Whether the current task is being polled, and has woken itself.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SelfWake {
+    /// The current task (if any) is not being polled: it is being dropped,
+    /// or its output is.
+    NotPolling,
+    Polling,
+    Woken,
+}
+
+/// Names `id` as the current task on this thread, while something other
+/// than its poll runs as it (its future or output being dropped), until the
+/// guard drops.
 #[inline]
 pub fn enter_task(id: NonZeroU64) -> TaskGuard {
+    make_current(id, SelfWake::NotPolling)
+}
+
+/// Names `id` as the task being polled on this thread until the guard
+/// drops, with nothing noted yet of what it waits on, and not yet woken by
+/// itself ([`note_self_wake`]).
+#[inline]
+pub fn enter_poll(id: NonZeroU64) -> TaskGuard {
+    make_current(id, SelfWake::Polling)
+}
+
+#[inline]
+fn make_current(id: NonZeroU64, self_wake: SelfWake) -> TaskGuard {
     let prev = CONTEXT
         .try_with(|cx| {
             cx.wait.set(WaitOn::NOTHING);
-            cx.task.replace(Some(id))
+            (cx.task.replace(Some(id)), cx.self_wake.replace(self_wake))
         })
-        .unwrap_or(None);
+        .unwrap_or((None, SelfWake::NotPolling));
     TaskGuard {
         prev,
         _not_send: PhantomData,
@@ -409,6 +436,32 @@ pub fn enter_task(id: NonZeroU64) -> TaskGuard {
 /// The id of the task being polled on this thread, if any.
 pub fn current_task() -> Option<NonZeroU64> {
     CONTEXT.try_with(|cx| cx.task.get()).unwrap_or(None)
+}
+
+/// A task's waker wakes task `id`: if that is the task being polled on this
+/// thread, notes it and returns true, and the wake is the poller's to act on
+/// when the poll returns ([`woke_itself`]); otherwise returns false.
+#[inline]
+pub fn note_self_wake(id: NonZeroU64) -> bool {
+    CONTEXT
+        .try_with(|cx| {
+            let polling_it =
+                cx.task.get() == Some(id) && cx.self_wake.get() != SelfWake::NotPolling;
+            if polling_it {
+                cx.self_wake.set(SelfWake::Woken);
+            }
+            polling_it
+        })
+        .unwrap_or(false)
+}
+
+/// Whether the task being polled has woken itself since its poll began
+/// ([`enter_poll`]).
+#[inline]
+pub fn woke_itself() -> bool {
+    CONTEXT
+        .try_with(|cx| cx.self_wake.get() == SelfWake::Woken)
+        .unwrap_or(false)
 }
 
 /// Notes what the task being polled waits on (see [`crate::wait`]).
@@ -430,19 +483,23 @@ pub fn noted_wait() -> WaitOn {
         .unwrap_or(WaitOn::NOTHING)
 }
 
-/// Restores the previous task id on drop. See [`enter_task`].
+/// Restores the previous current task (and whether it was being polled,
+/// and had woken itself) on drop. See [`enter_task`] and [`enter_poll`].
 #[must_use = "the task is current only while the guard lives"]
 #[derive(Debug)]
 pub struct TaskGuard {
-    prev: Option<NonZeroU64>,
+    prev: (Option<NonZeroU64>, SelfWake),
     _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for TaskGuard {
     #[inline]
     fn drop(&mut self) {
-        let prev = self.prev;
-        let _ = CONTEXT.try_with(|cx| cx.task.set(prev));
+        let (task, self_wake) = self.prev;
+        let _ = CONTEXT.try_with(|cx| {
+            cx.task.set(task);
+            cx.self_wake.set(self_wake);
+        });
     }
 }
 

@@ -212,6 +212,36 @@ fn woken_twice_while_queued_is_queued_once() {
     });
 }
 
+/// A task wakes itself during its first poll (a note on the polling
+/// thread, not on the state word) while another thread wakes it too
+/// (through the state word): it is queued once and polled exactly once
+/// more.
+#[test]
+fn a_self_wake_racing_a_wake_from_another_thread() {
+    model(|| {
+        let rt = multi(1);
+        let waker: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let polls = Arc::new(AtomicUsize::new(0));
+        let (slot, count) = (waker.clone(), polls.clone());
+        let handle = rt.spawn(poll_fn(move |cx| {
+            if count.fetch_add(1, SeqCst) > 0 {
+                return Poll::Ready(());
+            }
+            *slot.lock().unwrap() = Some(cx.waker().clone());
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }));
+        let other = loom::thread::spawn(move || {
+            if let Some(waker) = waker.lock().unwrap().take() {
+                waker.wake();
+            }
+        });
+        rt.block_on(handle).unwrap();
+        other.join().unwrap();
+        assert_eq!(polls.load(SeqCst), 2);
+    });
+}
+
 /// A remote wake reaches a current-thread worker that is about to park.
 #[test]
 fn remote_wake_reaches_a_parking_current_thread_worker() {

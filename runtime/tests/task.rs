@@ -414,6 +414,103 @@ fn a_yielding_task_is_not_kept_waiting_behind_a_long_queue() {
     });
 }
 
+/// A future that returns `Pending` `times` times, waking itself each time
+/// with `wake`, then finishes with the number of polls.
+fn waking_itself(times: usize, wake: fn(&std::task::Waker)) -> impl Future<Output = usize> {
+    let mut polls = 0;
+    poll_fn(move |cx| {
+        polls += 1;
+        if polls > times {
+            return Poll::Ready(polls);
+        }
+        wake(cx.waker());
+        Poll::Pending
+    })
+}
+
+#[test]
+fn a_task_that_wakes_itself_during_its_poll_is_polled_again() {
+    within(60, || {
+        let times = scale(100, 5);
+        for (flavor, rt) in both() {
+            let by_ref = rt.spawn(waking_itself(times, |w| w.wake_by_ref()));
+            // By value: the clone's own reference is dropped by the wake.
+            let by_value = rt.spawn(waking_itself(times, |w| {
+                let owned = w.clone();
+                owned.wake();
+            }));
+            // Woken by itself twice in one poll: queued once.
+            let twice = rt.spawn(waking_itself(times, |w| {
+                w.wake_by_ref();
+                let owned = w.clone();
+                owned.wake();
+            }));
+            // Woken from another thread while its poll runs: not on the
+            // polling thread, so through the state word.
+            let scoped = rt.spawn(waking_itself(times, |w| {
+                std::thread::scope(|s| {
+                    s.spawn(|| w.wake_by_ref());
+                });
+            }));
+            for handle in [by_ref, by_value, twice, scoped] {
+                assert_eq!(rt.block_on(handle).unwrap(), times + 1, "{flavor}");
+            }
+        }
+    });
+}
+
+#[test]
+fn a_self_wake_survives_a_local_set_polled_inside_the_same_poll() {
+    // The local task's polls run inside the outer task's poll, on its
+    // thread: each names itself the task being polled (and wakes itself),
+    // and must give the outer poll back its own note of having woken
+    // itself. Nothing awaits the local task, so its end wakes nobody.
+    within(60, || {
+        let rounds = scale(50, 3);
+        for (flavor, rt) in both() {
+            let outer_set = task::LocalSet::new();
+            let outer = outer_set.spawn_local(async move {
+                let local = task::LocalSet::new();
+                let mut inner_polls = 0;
+                for _ in 0..rounds {
+                    let mut yielded = false;
+                    poll_fn(|cx| {
+                        if yielded {
+                            return Poll::Ready(());
+                        }
+                        yielded = true;
+                        cx.waker().wake_by_ref();
+                        let done = std::rc::Rc::new(std::cell::Cell::new(0));
+                        let set = done.clone();
+                        drop(local.spawn_local(async move {
+                            set.set(waking_itself(3, |w| w.wake_by_ref()).await);
+                        }));
+                        let mut run = std::pin::pin!(local.run_until(poll_fn(|_| {
+                            match done.get() {
+                                0 => Poll::Pending,
+                                polls => Poll::Ready(polls),
+                            }
+                        })));
+                        loop {
+                            if let Poll::Ready(polls) = run.as_mut().poll(cx) {
+                                inner_polls += polls;
+                                break;
+                            }
+                        }
+                        // Pending, counting on the wake from before the
+                        // local task ran.
+                        Poll::Pending
+                    })
+                    .await;
+                }
+                inner_polls
+            });
+            let inner_polls = outer_set.block_on(&rt, outer).unwrap();
+            assert_eq!(inner_polls, rounds * 4, "{flavor}");
+        }
+    });
+}
+
 #[test]
 fn wakes_from_other_threads_during_poll_are_not_lost() {
     within(120, || {

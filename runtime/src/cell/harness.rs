@@ -100,8 +100,8 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let mut cx = Context::from_waker(&waker);
     match poll_future(cell, &mut cx) {
         // SAFETY: we hold `RUNNING` and the poll's reference.
-        Poll::Ready(output) => unsafe { complete::<F, S>(ptr, output) },
-        Poll::Pending => match header.state.transition_to_idle() {
+        Polled::Ready(output) => unsafe { complete::<F, S>(ptr, output) },
+        Polled::Pending(woke_itself) => match header.state.transition_to_idle(woke_itself) {
             ToIdle::Ok => {}
             ToIdle::OkNotified => {
                 // Woken while running: it goes to the back of the queue (not
@@ -136,7 +136,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 fn poll_future<F: Future, S: Schedule>(
     cell: &Cell<F, S>,
     cx: &mut Context<'_>,
-) -> Poll<Result<F::Output, JoinError>> {
+) -> Polled<Result<F::Output, JoinError>> {
     /// Drops the future if the poll unwinds; forgotten when it returns.
     struct DropOnUnwind<'a, F: Future, S: Schedule>(&'a Cell<F, S>);
     impl<F: Future, S: Schedule> Drop for DropOnUnwind<'_, F, S> {
@@ -148,7 +148,7 @@ fn poll_future<F: Future, S: Schedule>(
     }
 
     let id = cell.header.id;
-    let _task = context::enter_task(id.0);
+    let _task = context::enter_poll(id.0);
     cell.header.activity.poll_started();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         let unwinding = DropOnUnwind(cell);
@@ -164,7 +164,7 @@ fn poll_future<F: Future, S: Schedule>(
     let output = match polled {
         Ok(Poll::Pending) => {
             cell.header.activity.poll_pending(context::noted_wait());
-            return Poll::Pending;
+            return Polled::Pending(context::woke_itself());
         }
         Ok(Poll::Ready(output)) => {
             // A future that panics in its destructor after finishing keeps
@@ -179,7 +179,15 @@ fn poll_future<F: Future, S: Schedule>(
             payload,
         )),
     };
-    Poll::Ready(output)
+    Polled::Ready(output)
+}
+
+/// How a poll of the task's future ended.
+enum Polled<T> {
+    Ready(T),
+    /// Pending; true when the task woke itself during the poll, on this
+    /// thread (noted in the context instead of on the state word).
+    Pending(bool),
 }
 
 /// Drops the future (with `RUNNING` held) and says how it ended.

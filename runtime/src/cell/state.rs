@@ -143,8 +143,10 @@ impl State {
         })
     }
 
-    /// Called by the poller, holding the poll's reference, after `Pending`.
-    pub(crate) fn transition_to_idle(&self) -> ToIdle {
+    /// Called by the poller, holding the poll's reference, after `Pending`;
+    /// `woke_itself`: the task woke itself during the poll, on the polling
+    /// thread, which set no bit here (its waker left that to this call).
+    pub(crate) fn transition_to_idle(&self, woke_itself: bool) -> ToIdle {
         self.fetch_update(|curr| {
             debug_assert!(curr.is_running());
             if curr.is_cancelled() {
@@ -152,6 +154,9 @@ impl State {
             }
             let mut next = curr;
             next.0 &= !RUNNING;
+            if woke_itself {
+                next.0 |= NOTIFIED;
+            }
             let action = if next.is_notified() {
                 ToIdle::OkNotified
             } else {
@@ -375,9 +380,27 @@ mod tests {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::DoNothing);
-        assert_eq!(s.transition_to_idle(), ToIdle::OkNotified);
+        assert_eq!(s.transition_to_idle(false), ToIdle::OkNotified);
         assert!(s.load().is_notified());
         assert_eq!(s.load().ref_count(), 3);
+    }
+
+    #[test]
+    fn a_poll_that_woke_itself_requeues_with_the_polls_reference() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Success);
+        assert_eq!(s.transition_to_idle(true), ToIdle::OkNotified);
+        assert!(s.load().is_notified() && s.load().is_idle());
+        assert_eq!(s.load().ref_count(), 3);
+        assert_eq!(s.transition_to_running(), ToRunning::Success);
+    }
+
+    #[test]
+    fn a_poll_that_woke_itself_and_was_aborted_is_cancelled() {
+        let s = State::new();
+        assert_eq!(s.transition_to_running(), ToRunning::Success);
+        assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::DoNothing);
+        assert_eq!(s.transition_to_idle(true), ToIdle::Cancelled);
     }
 
     #[test]
@@ -393,7 +416,7 @@ mod tests {
         let s = State::new();
         s.ref_inc(); // a waker
         assert_eq!(s.transition_to_running(), ToRunning::Success);
-        assert_eq!(s.transition_to_idle(), ToIdle::Ok);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Ok);
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::Submit);
         assert_eq!(s.transition_to_notified_by_ref(), ToNotified::DoNothing);
         assert_eq!(s.load().ref_count(), 4);
@@ -404,7 +427,7 @@ mod tests {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
         assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::DoNothing);
-        assert_eq!(s.transition_to_idle(), ToIdle::Cancelled);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Cancelled);
     }
 
     #[test]
@@ -439,7 +462,7 @@ mod tests {
     fn abort_of_an_idle_task_queues_it_once() {
         let s = State::new();
         assert_eq!(s.transition_to_running(), ToRunning::Success);
-        assert_eq!(s.transition_to_idle(), ToIdle::Ok);
+        assert_eq!(s.transition_to_idle(false), ToIdle::Ok);
         assert_eq!(s.load().ref_count(), 2);
         assert_eq!(s.transition_to_notified_and_cancel(), ToNotified::Submit);
         assert_eq!(s.load().ref_count(), 3, "the new entry's reference");

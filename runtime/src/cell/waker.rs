@@ -1,6 +1,9 @@
 //! Wakers that are the task itself: the data pointer is the task header, and
 //! cloning or dropping one is a reference count change on the state word.
-//! Waking is a state transition plus at most one queue push.
+//! Waking is a state transition plus at most one queue push; a task that
+//! wakes itself during its poll, on the polling thread (`yield_now`, a
+//! spent budget), only notes it in the thread's context, and the poller
+//! queues it again when the poll returns (`harness.rs`).
 
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
@@ -10,6 +13,7 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 use super::layout::Header;
 use super::raw::{Notified, RawTask};
 use super::state::ToNotified;
+use weft_base::context;
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake_by_val, wake_by_ref, drop_waker);
 
@@ -74,7 +78,9 @@ unsafe fn wake_by_val(ptr: *const ()) {
     // SAFETY: the waker's own reference; it is dropped in both paths.
     let task = unsafe { raw(ptr) };
     crate::trace::waker_op(task.header(), "waker.wake");
-    wake(task);
+    if !context::note_self_wake(task.id().0) {
+        wake(task);
+    }
     task.drop_reference();
 }
 
@@ -82,7 +88,9 @@ unsafe fn wake_by_ref(ptr: *const ()) {
     // SAFETY: the waker holds a reference for the duration of the call.
     let task = unsafe { raw(ptr) };
     crate::trace::waker_op(task.header(), "waker.wake_by_ref");
-    wake(task);
+    if !context::note_self_wake(task.id().0) {
+        wake(task);
+    }
 }
 
 /// Queues the task if it is idle. The caller holds a reference throughout,
