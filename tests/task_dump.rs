@@ -412,6 +412,34 @@ impl Future for Outside {
 }
 
 #[test]
+fn a_task_that_woke_itself_is_shown_scheduled_while_it_waits_its_turn() {
+    // Its queue entry keeps the task's RUNNING bit from the poll in which
+    // it woke itself: the dump must not take that for a poll in progress.
+    let rt = current_thread();
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = polls.clone();
+    let task = rt.spawn(async move {
+        loop {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            weft::task::yield_now().await;
+        }
+    });
+    let id = task.id();
+    rt.block_on(async {
+        while polls.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+            weft::task::yield_now().await;
+        }
+        // One thread: the task is not being polled while this runs.
+        let dump = Handle::current().dump();
+        let shown = dump.task(id).expect("listed");
+        assert_eq!(shown.state(), TaskState::Scheduled, "{dump}");
+    });
+    task.abort();
+    let err = rt.block_on(task).unwrap_err();
+    assert!(err.is_cancelled());
+}
+
+#[test]
 fn a_join_set_waits_on_its_first_task_and_more() {
     let rt = current_thread();
     rt.block_on(async {

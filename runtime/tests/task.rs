@@ -460,6 +460,36 @@ fn a_task_that_wakes_itself_during_its_poll_is_polled_again() {
 }
 
 #[test]
+fn a_task_yielding_in_a_loop_is_cancelled_by_abort() {
+    // Between its polls it is queued holding its RUNNING bit (a carried
+    // entry): the abort must still be seen when the entry is run.
+    within(60, || {
+        for (flavor, rt) in both() {
+            let drops = DropCounter::default();
+            let tracked = drops.track();
+            let polls = Arc::new(AtomicUsize::new(0));
+            let counted = polls.clone();
+            let handle = rt.spawn(async move {
+                let _keep = tracked;
+                loop {
+                    counted.fetch_add(1, SeqCst);
+                    task::yield_now().await;
+                }
+            });
+            rt.block_on(async {
+                while polls.load(SeqCst) < 3 {
+                    task::yield_now().await;
+                }
+            });
+            handle.abort();
+            let err = rt.block_on(handle).unwrap_err();
+            assert!(err.is_cancelled(), "{flavor}: {err}");
+            assert_eq!(drops.dropped(), 1, "{flavor}");
+        }
+    });
+}
+
+#[test]
 fn a_self_wake_survives_a_local_set_polled_inside_the_same_poll() {
     // The local task's polls run inside the outer task's poll, on its
     // thread: each names itself the task being polled (and wakes itself),

@@ -1,6 +1,8 @@
 //! What a task has been doing, for the task dump and the slow-poll
 //! detector: when it was spawned and when it was last polled (by the coarse
-//! clock), and what its last poll was left waiting on.
+//! clock), and what its last poll was left waiting on, or that it woke
+//! itself (a task still `RUNNING` after such a poll is queued, in a carried
+//! entry, not being polled).
 //!
 //! Two words, no more: with a third (a poll count was one) the cell of a
 //! small future outgrows glibc's fast bins (`layout.rs` has the test, and
@@ -26,13 +28,17 @@ use weft_base::wait::WaitOn;
 
 /// The spawn time's half of `Activity::stamps`.
 const SPAWNED: u64 = !0 << 32;
+/// `Activity::wait` after a poll in which the task woke itself: no
+/// `WaitOn` has these bits (its kind byte would be 0xff).
+const WOKE_ITSELF: u64 = u64::MAX;
 
 /// A task's activity words; lives in the task header.
 pub(crate) struct Activity {
     /// The coarse time the task was spawned (high half) and the time its
     /// last poll began (low half; 0 before the first).
     stamps: Stat,
-    /// What the last poll that returned `Pending` noted (`WaitOn` bits).
+    /// What the last poll that returned `Pending` noted (`WaitOn` bits),
+    /// or `WOKE_ITSELF` until the next poll begins.
     wait: Stat,
 }
 
@@ -43,6 +49,8 @@ pub(crate) struct Seen {
     /// When the last poll began; `None` before the first.
     pub(crate) last_poll: Option<Millis>,
     pub(crate) wait: WaitOn,
+    /// The last poll woke the task itself, and no poll has begun since.
+    pub(crate) woke_itself: bool,
 }
 
 impl Activity {
@@ -60,21 +68,33 @@ impl Activity {
         // 0 means "never polled": the process's first millisecond reads 1.
         let now = u64::from(coarse::now().0.max(1));
         self.stamps.store(spawned | now);
+        if self.wait.load() == WOKE_ITSELF {
+            self.wait.store(0);
+        }
     }
 
-    /// A poll returned `Pending`, having noted `wait` (with `RUNNING` held).
+    /// A poll returned `Pending`, having noted `wait`, or having woken the
+    /// task itself (with `RUNNING` held).
     #[inline]
-    pub(crate) fn poll_pending(&self, wait: WaitOn) {
-        self.wait.store(wait.to_bits());
+    pub(crate) fn poll_pending(&self, wait: WaitOn, woke_itself: bool) {
+        let bits = if woke_itself {
+            WOKE_ITSELF
+        } else {
+            wait.to_bits()
+        };
+        self.wait.store(bits);
     }
 
     pub(crate) fn read(&self) -> Seen {
         let stamps = self.stamps.load();
         let last = stamps as u32;
+        let wait = self.wait.load();
+        let woke_itself = wait == WOKE_ITSELF;
         Seen {
             spawned: Millis((stamps >> 32) as u32),
             last_poll: (last != 0).then_some(Millis(last)),
-            wait: WaitOn::from_bits(self.wait.load()),
+            wait: WaitOn::from_bits(if woke_itself { 0 } else { wait }),
+            woke_itself,
         }
     }
 }

@@ -74,11 +74,16 @@ unsafe fn cell<'a, F: Future, S: Schedule>(ptr: NonNull<Header>) -> &'a Cell<F, 
     unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
 }
 
-unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>, carried: bool) {
     // SAFETY: reached through this cell's own vtable.
     let cell = unsafe { cell::<F, S>(ptr) };
     let header = &cell.header;
-    match header.state.transition_to_running() {
+    let start = if carried {
+        header.state.resume_carried()
+    } else {
+        header.state.transition_to_running()
+    };
+    match start {
         ToRunning::Success => {}
         ToRunning::Cancelled => {
             let err = cancel_future(cell);
@@ -101,31 +106,57 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     match poll_future(cell, &mut cx) {
         // SAFETY: we hold `RUNNING` and the poll's reference.
         Polled::Ready(output) => unsafe { complete::<F, S>(ptr, output) },
-        Polled::Pending(woke_itself) => match header.state.transition_to_idle(woke_itself) {
-            ToIdle::Ok => {}
-            ToIdle::OkNotified => {
-                // Woken while running: it goes to the back of the queue (not
-                // the LIFO slot), so a task that wakes itself yields.
-                // SAFETY: the poll's reference moves to the queue entry, and
-                // `NOTIFIED` is set.
-                let task = unsafe { Notified::from_raw(RawTask::from_raw(ptr)) };
-                if let Err(task) = cell.scheduler.defer(task) {
-                    // Once pushed, the task may run and be freed on another
-                    // thread, the scheduler in its cell with it: push
-                    // through a count of our own, borrowing nothing from
-                    // the cell.
-                    let scheduler = cell.scheduler.clone();
-                    scheduler.schedule(task);
-                }
+        Polled::Pending(true) => {
+            // Woken by itself: to the back of this thread's queue, still
+            // ours, leaving the state word as it is.
+            // SAFETY: we hold `RUNNING` and the poll's reference, and give
+            // both to the entry.
+            let task = unsafe { Notified::carried(RawTask::from_raw(ptr)) };
+            if let Err(task) = cell.scheduler.defer(task) {
+                // Not queued here: both are ours again; end the poll
+                // through the state word, which queues the task anywhere.
+                task.take_back_carried();
+                // SAFETY: as below.
+                unsafe { idle::<F, S>(ptr, true) };
             }
-            // SAFETY: that was the last reference.
-            ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
-            ToIdle::Cancelled => {
-                let err = cancel_future(cell);
-                // SAFETY: we still hold `RUNNING` and the poll's reference.
-                unsafe { complete::<F, S>(ptr, Err(err)) };
+        }
+        // SAFETY: we hold `RUNNING` and the poll's reference.
+        Polled::Pending(false) => unsafe { idle::<F, S>(ptr, false) },
+    }
+}
+
+/// Ends a poll that returned `Pending`.
+///
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`, and the caller holds `RUNNING` and the
+/// poll's reference, which this takes over.
+unsafe fn idle<F: Future, S: Schedule>(ptr: NonNull<Header>, woke_itself: bool) {
+    // SAFETY: reached through this cell's own vtable.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    match cell.header.state.transition_to_idle(woke_itself) {
+        ToIdle::Ok => {}
+        ToIdle::OkNotified => {
+            // Woken while running: it goes to the back of the queue (not
+            // the LIFO slot), so a task that wakes itself yields.
+            // SAFETY: the poll's reference moves to the queue entry, and
+            // `NOTIFIED` is set.
+            let task = unsafe { Notified::from_raw(RawTask::from_raw(ptr)) };
+            if let Err(task) = cell.scheduler.defer(task) {
+                // Once pushed, the task may run and be freed on another
+                // thread, the scheduler in its cell with it: push
+                // through a count of our own, borrowing nothing from
+                // the cell.
+                let scheduler = cell.scheduler.clone();
+                scheduler.schedule(task);
             }
-        },
+        }
+        // SAFETY: that was the last reference.
+        ToIdle::OkDealloc => unsafe { dealloc::<F, S>(ptr) },
+        ToIdle::Cancelled => {
+            let err = cancel_future(cell);
+            // SAFETY: we still hold `RUNNING` and the poll's reference.
+            unsafe { complete::<F, S>(ptr, Err(err)) };
+        }
     }
 }
 
@@ -163,8 +194,11 @@ fn poll_future<F: Future, S: Schedule>(
     }));
     let output = match polled {
         Ok(Poll::Pending) => {
-            cell.header.activity.poll_pending(context::noted_wait());
-            return Polled::Pending(context::woke_itself());
+            let woke_itself = context::woke_itself();
+            cell.header
+                .activity
+                .poll_pending(context::noted_wait(), woke_itself);
+            return Polled::Pending(woke_itself);
         }
         Ok(Poll::Ready(output)) => {
             // A future that panics in its destructor after finishing keeps
@@ -287,12 +321,23 @@ unsafe fn complete<F: Future, S: Schedule>(
     }
 }
 
-unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>, cause: Option<std::io::Error>) {
+unsafe fn shutdown<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    cause: Option<std::io::Error>,
+    carried: bool,
+) {
     // SAFETY: reached through this cell's own vtable.
     let cell = unsafe { cell::<F, S>(ptr) };
-    if cell.header.state.transition_to_shutdown() {
+    let owned = if carried {
+        cell.header.state.cancel_carried();
+        true
+    } else {
+        cell.header.state.transition_to_shutdown()
+    };
+    if owned {
         let err = cancel_future(cell).with_cause(cause);
-        // SAFETY: the transition gave us `RUNNING`; we pass on our reference.
+        // SAFETY: the transition (or the carried entry) gave us `RUNNING`;
+        // we pass on our reference.
         unsafe { complete::<F, S>(ptr, Err(err)) };
     } else {
         // SAFETY: the caller handed us one reference.

@@ -122,8 +122,9 @@ pub(crate) struct Cell<F: Future, S> {
 
 /// The type-erased operations of a task, one static table per future type.
 pub(crate) struct Vtable {
-    /// Run the task popped from a queue (consumes the entry's reference).
-    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Run the task popped from a queue (consumes the entry's reference;
+    /// `true`: a carried entry, whose `RUNNING` it takes over too).
+    pub(crate) poll: unsafe fn(NonNull<Header>, bool),
     /// Free the cell: the last reference is gone.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
     /// Read the output into `*mut Poll<Result<T, JoinError>>` or store the waker.
@@ -132,8 +133,9 @@ pub(crate) struct Vtable {
     /// read the output.
     pub(crate) drop_join_handle_slow: unsafe fn(NonNull<Header>, bool),
     /// Cancel a task we own or mark it cancelled (consumes one reference);
-    /// the cause, if given, is what its `JoinError` reports.
-    pub(crate) shutdown: unsafe fn(NonNull<Header>, Option<io::Error>),
+    /// the cause, if given, is what its `JoinError` reports. `true`: the
+    /// reference is a carried entry's, which owns the task already.
+    pub(crate) shutdown: unsafe fn(NonNull<Header>, Option<io::Error>, bool),
     /// Queue one of the task's entries with its scheduler (the caller holds
     /// a reference of its own throughout).
     pub(crate) schedule: unsafe fn(NonNull<Header>, Notified),

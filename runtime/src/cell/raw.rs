@@ -1,8 +1,8 @@
 //! Owning handles to a task: each holds exactly one reference.
 //!
 //! - `Task`: the owned-tasks list's reference.
-//! - `Notified`: a queue entry's reference; running it hands that reference
-//!   to the poll.
+//! - `Notified`: a queue entry's reference (and, carried, the `RUNNING` of
+//!   a task that woke itself); running it hands them to the poll.
 //! - `RawTask`: a plain pointer, no reference; the building block.
 
 use std::fmt;
@@ -70,10 +70,24 @@ pub(crate) struct Task {
     raw: RawTask,
 }
 
-/// A queue entry's reference to a task that is `NOTIFIED`.
+/// A queue entry: one reference to a task, and one of two claims on it.
+///
+/// - *Plain*: the transition that made the entry set `NOTIFIED` on an idle
+///   task; running it takes `RUNNING` from the state word.
+/// - *Carried*: the task woke itself during a poll on this thread, and the
+///   entry holds that poll's `RUNNING` as well as its reference, so neither
+///   the end of that poll nor the start of the next writes the state word.
+///   Dropping a carried entry unrun cancels the task, which it owns.
+///
+/// The kind is the low bit of the header pointer (headers are aligned
+/// past it), so an entry stays one word in every queue.
 pub(crate) struct Notified {
-    task: Task,
+    tagged: NonNull<Header>,
 }
+
+/// The tag bit of a carried entry.
+const CARRIED: usize = 1;
+const _: () = assert!(std::mem::align_of::<Header>() > CARRIED);
 
 // SAFETY: tasks are created from `Send` futures with `Send` outputs, or as
 // local tasks (`cell::new_local`), whose future is only polled and dropped
@@ -119,7 +133,7 @@ impl Task {
     pub(crate) fn shutdown_with(self, cause: Option<io::Error>) {
         let raw = self.into_raw();
         // SAFETY: the vtable matches the cell, and we pass on our reference.
-        unsafe { (raw.header().vtable.shutdown)(raw.header_ptr(), cause) }
+        unsafe { (raw.header().vtable.shutdown)(raw.header_ptr(), cause, false) }
     }
 }
 
@@ -130,25 +144,68 @@ impl Drop for Task {
 }
 
 impl Notified {
+    /// A plain entry.
+    ///
     /// # Safety
     /// The caller gives this handle one reference it owns, and the task's
     /// `NOTIFIED` bit was set by the transition that created the reference.
     pub(crate) unsafe fn from_raw(raw: RawTask) -> Notified {
         Notified {
-            // SAFETY: forwarded from the caller.
-            task: unsafe { Task::from_raw(raw) },
+            tagged: raw.header_ptr(),
         }
     }
 
-    pub(crate) fn id(&self) -> Id {
-        self.task.id()
+    /// A carried entry.
+    ///
+    /// # Safety
+    /// The caller holds `RUNNING` (its poll returned `Pending` after the
+    /// task woke itself) and gives this handle both that and one reference
+    /// it owns.
+    pub(crate) unsafe fn carried(raw: RawTask) -> Notified {
+        Notified {
+            tagged: raw.header_ptr().map_addr(|addr| addr | CARRIED),
+        }
     }
 
-    /// Gives up the entry as a bare pointer, its reference with it (loom's
+    fn raw(&self) -> RawTask {
+        let ptr = self.tagged.map_addr(|addr| {
+            // SAFETY: a header's address with the tag bit cleared is the
+            // header's address, which is not zero.
+            unsafe { std::num::NonZeroUsize::new_unchecked(addr.get() & !CARRIED) }
+        });
+        // SAFETY: the entry's reference keeps the header live.
+        unsafe { RawTask::from_raw(ptr) }
+    }
+
+    fn is_carried(&self) -> bool {
+        self.tagged.addr().get() & CARRIED != 0
+    }
+
+    /// Gives up the entry's claims without acting on them.
+    fn into_parts(self) -> (RawTask, bool) {
+        let parts = (self.raw(), self.is_carried());
+        std::mem::forget(self);
+        parts
+    }
+
+    /// Unmakes a carried entry that no queue accepted: its reference and
+    /// `RUNNING` are the caller's again (it made the entry from them).
+    pub(crate) fn take_back_carried(self) {
+        let (_, carried) = self.into_parts();
+        debug_assert!(carried);
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.raw().id()
+    }
+
+    /// Gives up the entry as a tagged pointer, its claims with it (loom's
     /// lock-free model queues keep entries in atomic words).
     #[cfg(loom)]
     pub(crate) fn into_ptr(self) -> NonNull<Header> {
-        self.task.into_raw().header_ptr()
+        let tagged = self.tagged;
+        std::mem::forget(self);
+        tagged
     }
 
     /// Takes back an entry given up by [`into_ptr`](Self::into_ptr).
@@ -157,28 +214,46 @@ impl Notified {
     /// `ptr` came from `into_ptr`, and is taken back once.
     #[cfg(loom)]
     pub(crate) unsafe fn from_ptr(ptr: NonNull<Header>) -> Notified {
-        // SAFETY: `into_ptr` gave up exactly this reference and the entry's
-        // `NOTIFIED` bit is still its own; the caller takes it back once.
-        unsafe { Notified::from_raw(RawTask::from_raw(ptr)) }
+        Notified { tagged: ptr }
     }
 
-    /// Polls (or cancels) the task, handing it this entry's reference.
+    /// Polls (or cancels) the task, handing it this entry's claims.
     pub(crate) fn run(self) {
-        let raw = self.task.into_raw();
+        let (raw, carried) = self.into_parts();
         // SAFETY: the vtable matches the cell, and the poll takes over the
-        // queue entry's reference.
-        unsafe { (raw.header().vtable.poll)(raw.header_ptr()) }
+        // entry's reference (and, carried, its `RUNNING`).
+        unsafe { (raw.header().vtable.poll)(raw.header_ptr(), carried) }
     }
 
     /// Cancels the task without polling it (blocking pool shutdown).
     pub(crate) fn shutdown(self) {
-        self.task.shutdown();
+        self.shutdown_with(None);
     }
 
     /// Cancels the task without polling it because of `cause`, which its
     /// `JoinError` reports (the blocking pool could start no thread).
     pub(crate) fn shutdown_because(self, cause: io::Error) {
-        self.task.shutdown_with(Some(cause));
+        self.shutdown_with(Some(cause));
+    }
+
+    fn shutdown_with(self, cause: Option<io::Error>) {
+        let (raw, carried) = self.into_parts();
+        // SAFETY: the vtable matches the cell, and we pass on the entry's
+        // reference (and, carried, its `RUNNING`).
+        unsafe { (raw.header().vtable.shutdown)(raw.header_ptr(), cause, carried) }
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        if self.is_carried() {
+            // The task is ours to finish: cancel it.
+            let raw = self.raw();
+            // SAFETY: as in `shutdown_with`; `self` is not used again.
+            unsafe { (raw.header().vtable.shutdown)(raw.header_ptr(), None, true) }
+        } else {
+            self.raw().drop_reference();
+        }
     }
 }
 

@@ -1,12 +1,16 @@
 //! The task state word: lifecycle bits and a reference count in one atomic.
 //!
 //! Bits, low to high:
-//! - `RUNNING`: a thread owns the future (polling or cancelling it). Only the
-//!   owner may touch the stage.
+//! - `RUNNING`: a thread owns the future (polling or cancelling it), or a
+//!   carried queue entry does (`raw.rs`: the task woke itself during a poll,
+//!   which queued it without clearing the bit). Only the owner may touch the
+//!   stage.
 //! - `COMPLETE`: the future is gone and the output (or the error) is stored.
-//! - `NOTIFIED`: the task is in a queue, or must be queued again when the
-//!   running poll ends. At most one queue entry exists at a time because only
-//!   the transition that sets `NOTIFIED` on an idle task pushes one.
+//! - `NOTIFIED`: the task is in a plain queue entry, or must be polled again
+//!   after the running poll (or the carried entry's next poll) begins. At
+//!   most one queue entry exists at a time: only the transition that sets
+//!   `NOTIFIED` on an idle task pushes a plain one, and only the owner of
+//!   `RUNNING` a carried one.
 //! - `JOIN_INTEREST`: a `JoinHandle` exists and will read the output.
 //! - `JOIN_WAKER`: the join waker slot holds a waker that the runtime owns; the
 //!   handle may only write the slot while this bit is clear.
@@ -15,7 +19,11 @@
 //!   list, the `JoinHandle`, each queue entry and each waker.
 //!
 //! Every transition is a single CAS loop (or one `fetch_*`) that returns what
-//! the caller must now do; nothing else writes the word.
+//! the caller must now do; nothing else writes the word. A task that wakes
+//! itself on the polling thread skips two: the waker only notes it
+//! (`weft_base::context`), the poll ends without a transition (its entry
+//! carries `RUNNING`), and the next begins with a load
+//! ([`State::resume_carried`]) unless a wake or an abort came meanwhile.
 
 use weft_base::loom::{AtomicUsize, Ordering::*};
 
@@ -141,6 +149,34 @@ impl State {
             };
             (Some(next), action)
         })
+    }
+
+    /// Called with a carried entry just popped, which holds `RUNNING`: the
+    /// word is written only if a wake or an abort came since the poll that
+    /// carried it (a wake from now on is seen when this poll ends).
+    pub(crate) fn resume_carried(&self) -> ToRunning {
+        let curr = self.load();
+        debug_assert!(curr.is_running());
+        if !curr.is_notified() {
+            return if curr.is_cancelled() {
+                ToRunning::Cancelled
+            } else {
+                ToRunning::Success
+            };
+        }
+        let prev = Snapshot(self.val.fetch_and(!NOTIFIED, AcqRel));
+        if prev.is_cancelled() {
+            ToRunning::Cancelled
+        } else {
+            ToRunning::Success
+        }
+    }
+
+    /// A carried entry is dropped unrun: its holder owns the task and
+    /// cancels it.
+    pub(crate) fn cancel_carried(&self) {
+        let prev = Snapshot(self.val.fetch_or(CANCELLED, AcqRel));
+        debug_assert!(prev.is_running());
     }
 
     /// Called by the poller, holding the poll's reference, after `Pending`;

@@ -296,7 +296,13 @@ impl TaskDump {
             let worker = polling
                 .iter()
                 .position(|&p| p == id.as_u64() && p != NOT_POLLING && p != POLLING_BLOCK_ON);
-            TaskState::Running { worker }
+            if worker.is_none() && view.seen.woke_itself {
+                // Queued in a carried entry (`cell/raw.rs`), which keeps
+                // `RUNNING` from the poll in which it woke itself.
+                TaskState::Scheduled
+            } else {
+                TaskState::Running { worker }
+            }
         } else if s.is_notified() && s.is_cancelled() {
             TaskState::Cancelling
         } else if s.is_notified() {
