@@ -423,10 +423,13 @@ pub fn enter_poll(id: NonZeroU64) -> TaskGuard {
 fn make_current(id: NonZeroU64, self_wake: SelfWake) -> TaskGuard {
     let prev = CONTEXT
         .try_with(|cx| {
-            cx.wait.set(WaitOn::NOTHING);
-            (cx.task.replace(Some(id)), cx.self_wake.replace(self_wake))
+            (
+                cx.task.replace(Some(id)),
+                cx.self_wake.replace(self_wake),
+                cx.wait.replace(WaitOn::NOTHING),
+            )
         })
-        .unwrap_or((None, SelfWake::NotPolling));
+        .unwrap_or((None, SelfWake::NotPolling, WaitOn::NOTHING));
     TaskGuard {
         prev,
         _not_send: PhantomData,
@@ -483,22 +486,24 @@ pub fn noted_wait() -> WaitOn {
         .unwrap_or(WaitOn::NOTHING)
 }
 
-/// Restores the previous current task (and whether it was being polled,
-/// and had woken itself) on drop. See [`enter_task`] and [`enter_poll`].
+/// Restores the previous current task (whether it was being polled, had
+/// woken itself, and what it had noted it waits on) on drop. See
+/// [`enter_task`] and [`enter_poll`].
 #[must_use = "the task is current only while the guard lives"]
 #[derive(Debug)]
 pub struct TaskGuard {
-    prev: (Option<NonZeroU64>, SelfWake),
+    prev: (Option<NonZeroU64>, SelfWake, WaitOn),
     _not_send: PhantomData<*const ()>,
 }
 
 impl Drop for TaskGuard {
     #[inline]
     fn drop(&mut self) {
-        let (task, self_wake) = self.prev;
+        let (task, self_wake, wait) = self.prev;
         let _ = CONTEXT.try_with(|cx| {
             cx.task.set(task);
             cx.self_wake.set(self_wake);
+            cx.wait.set(wait);
         });
     }
 }

@@ -436,36 +436,6 @@ fn abort_racing_a_poll() {
     });
 }
 
-/// A task yielding twice on two workers, aborted from another thread:
-/// between polls its queue entry carries `RUNNING` (and may be stolen by
-/// the other worker, the queue then being all that orders one poll's
-/// writes to the future before the next's reads); the abort is seen by
-/// whichever poll comes next, and the future dropped exactly once.
-///
-/// Preemption bound 1: at 2 the two workers take over four minutes on the
-/// 2-core CI machine.
-#[test]
-fn abort_racing_a_carried_yield_on_two_workers() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound.get_or_insert(1);
-    builder.check(|| {
-        let drops = DropCount::new();
-        let rt = multi(2);
-        let token = drops.token();
-        let handle = rt.spawn(async move {
-            let _token = token;
-            task::yield_now().await;
-            task::yield_now().await;
-        });
-        let abort = handle.abort_handle();
-        let aborter = loom::thread::spawn(move || abort.abort());
-        cancelled_or(rt.block_on(handle));
-        aborter.join().unwrap();
-        drop(rt);
-        assert_eq!(drops.get(), 1);
-    });
-}
-
 /// Abort while another thread wakes the task.
 #[test]
 fn abort_racing_a_wake() {
@@ -589,6 +559,36 @@ fn multi_lock_free(workers: usize) -> Runtime {
 #[test]
 fn lock_free_remote_wake_racing_the_final_drain() {
     model(|| dropped_while_woken_from_another_thread(multi_lock_free(1)));
+}
+
+/// A task yielding twice on two workers over rings, aborted from another
+/// thread: between polls its queue entry carries `RUNNING` (and may be
+/// stolen by the other worker, the ring then being all that orders one
+/// poll's writes to the future before the next's reads); the abort is
+/// seen by whichever poll comes next, and the future dropped exactly once.
+///
+/// Preemption bound 1: at 2 the two workers take minutes on the 2-core CI
+/// machine.
+#[test]
+fn lock_free_abort_racing_a_carried_yield_on_two_workers() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound.get_or_insert(1);
+    builder.check(|| {
+        let drops = DropCount::new();
+        let rt = multi_lock_free(2);
+        let token = drops.token();
+        let handle = rt.spawn(async move {
+            let _token = token;
+            task::yield_now().await;
+            task::yield_now().await;
+        });
+        let abort = handle.abort_handle();
+        let aborter = loom::thread::spawn(move || abort.abort());
+        cancelled_or(rt.block_on(handle));
+        aborter.join().unwrap();
+        drop(rt);
+        assert_eq!(drops.get(), 1);
+    });
 }
 
 /// A spawn from outside lands in the injector while both workers search

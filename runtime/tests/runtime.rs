@@ -180,6 +180,34 @@ fn shutdown_timeout_returns_while_a_task_is_stuck_in_a_blocking_call() {
 }
 
 #[test]
+fn shutdown_with_a_worker_stuck_cancels_the_tasks_queued_on_the_others() {
+    // Between its polls a task that yields is queued holding its RUNNING
+    // bit: only dropping that entry cancels it, and each worker drops its
+    // own entries as it leaves, not once the stuck one is in too.
+    let (release, stuck) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let rt = multi_thread(2);
+    rt.spawn(async move {
+        entered_tx.send(()).unwrap();
+        let _ = stuck.recv();
+    });
+    entered.recv().unwrap();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counted = polls.clone();
+    let yielder = rt.spawn(async move {
+        loop {
+            counted.fetch_add(1, SeqCst);
+            weft_runtime::task::yield_now().await;
+        }
+    });
+    assert!(spin_until(|| polls.load(SeqCst) >= 3));
+    within(30, move || rt.shutdown_timeout(Duration::from_millis(20)));
+    let err = within(30, move || current_thread().block_on(yielder)).unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
+    release.send(()).unwrap();
+}
+
+#[test]
 fn shutdown_background_does_not_wait() {
     let (release, stuck) = mpsc::channel::<()>();
     let (started_tx, started) = mpsc::channel::<()>();

@@ -8,6 +8,9 @@
 //! Access rules (the proofs in `raw.rs` and `harness.rs` lean on these):
 //! - `stage` is touched only by the thread that holds `RUNNING`, or by the
 //!   `JoinHandle` once `COMPLETE` is set and it still has `JOIN_INTEREST`.
+//!   `RUNNING` passes from thread to thread through the state word, or
+//!   inside a carried queue entry (`raw.rs`), whose queue then orders one
+//!   holder's accesses before the next's.
 //! - `stage` holds the future from the cell's birth until the owner drops
 //!   it (completed, panicked or cancelled), nothing until `complete` stores
 //!   the output, and the output from `COMPLETE` until exactly one of: the

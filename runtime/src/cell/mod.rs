@@ -52,7 +52,9 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
     /// Queues a task woken during its own poll, on the thread that polled
     /// it, or gives it back when this thread cannot keep it. The task cannot
-    /// run anywhere else before this returns.
+    /// run anywhere else before this returns, and the entry is not dropped
+    /// here: it may be carried (`raw.rs`), and dropping one cancels its
+    /// task, which the poller is still using.
     fn defer(&self, task: Notified) -> Result<(), Notified>;
 
     /// Removes a finished task from the owned list. True when the list's

@@ -92,7 +92,12 @@ const _: () = assert!(std::mem::align_of::<Header>() > CARRIED);
 // SAFETY: tasks are created from `Send` futures with `Send` outputs, or as
 // local tasks (`cell::new_local`), whose future is only polled and dropped
 // on their own thread whoever holds these references; every access to the
-// shared cell is synchronised by the state word.
+// shared cell is synchronised by the state word, or, for a carried entry,
+// by the queue that hands the entry (and `RUNNING` with it) from the poll
+// that made it to the poll that runs it: a push and the pop or steal that
+// takes the entry are a release and an acquire (crossbeam's deque and
+// injector, the model queues' locks and fences, a core moved under a
+// mutex).
 unsafe impl Send for Task {}
 // SAFETY: as above; `&Task` only exposes the header, whose shared fields are
 // atomics or immutable.

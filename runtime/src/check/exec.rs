@@ -179,8 +179,18 @@ impl Schedule for Exec {
     }
 
     fn defer(&self, task: Notified) -> Result<(), Notified> {
-        self.schedule(task);
-        Ok(())
+        let mut state = self.state.lock();
+        match state.ordinals.get(&task.id()).copied() {
+            Some(ordinal) => {
+                state.runnable.push((ordinal, task));
+                Ok(())
+            }
+            // A schedule that has ended: the entry may be carried, which
+            // must not be dropped under the poll that made it; the poll
+            // ends through the state word, and `schedule` drops what that
+            // queues.
+            None => Err(task),
+        }
     }
 
     fn release(&self, task: &Header) -> bool {

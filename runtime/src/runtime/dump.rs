@@ -299,7 +299,11 @@ impl TaskDump {
             if worker.is_none() && view.seen.woke_itself {
                 // Queued in a carried entry (`cell/raw.rs`), which keeps
                 // `RUNNING` from the poll in which it woke itself.
-                TaskState::Scheduled
+                if s.is_cancelled() {
+                    TaskState::Cancelling
+                } else {
+                    TaskState::Scheduled
+                }
             } else {
                 TaskState::Running { worker }
             }

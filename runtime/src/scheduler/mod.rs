@@ -221,11 +221,17 @@ impl Scheduler {
         }
     }
 
-    /// A worker leaves for good: cancel tasks, hand in the core; the last
-    /// core in drops every queued entry.
+    /// A worker leaves for good: cancel tasks, drop its queued entries,
+    /// hand in the core; the last core in drains the injector.
     pub(crate) fn shutdown_core(&self, mut core: Core) {
         core.stats.end_busy(&self.remotes[core.index].metrics);
         self.owned.close_and_shutdown_all(core.index);
+        // Now, not when the last worker is in: a carried entry (a task that
+        // woke itself) owns its task, which only dropping the entry
+        // cancels, and a worker stuck in a poll would keep the last core
+        // out, and those tasks' handles waiting, for as long as it is
+        // stuck. Outside the lock: dropping an entry may free its task.
+        core.drain_queues();
         let collected = {
             let mut cores = self.shutdown_cores.lock();
             cores.push(core);
@@ -234,11 +240,7 @@ impl Scheduler {
             }
             std::mem::take(&mut *cores)
         };
-        // Outside the lock: dropping a queue entry may free its task.
-        let mut collected = collected;
-        for core in &mut collected {
-            core.drain_queues();
-        }
+        drop(collected);
         self.is_drained.store(true, SeqCst);
         fence(SeqCst);
         self.drain_inject();

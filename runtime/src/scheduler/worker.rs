@@ -374,8 +374,10 @@ impl Core {
         }
     }
 
-    /// Drops every queued entry (shutdown; tasks are already cancelled).
+    /// Drops every queued entry (shutdown: the tasks of plain entries are
+    /// already cancelled; a carried entry cancels its task as it drops).
     pub(crate) fn drain_queues(&mut self) {
+        drop(self.lifo_slot.take());
         self.deferred.clear();
         while let Some(task) = self.run_queue.pop() {
             drop(task);
@@ -385,7 +387,6 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        drop(self.lifo_slot.take());
         self.drain_queues();
     }
 }
