@@ -8,8 +8,8 @@
 //! timer handles, each set by the runtime on every thread it runs code on
 //! (workers, blocking threads, `block_on`, `enter`) and found by the crate
 //! that owns the type ([`Service`]); the id of the task being polled, and
-//! whether it has woken itself during the poll; whether the thread is driving tasks; and the cooperative budget
-//! ([`coop`](crate::coop)).
+//! whether it has woken itself during the poll; whether the thread is
+//! driving tasks; and the cooperative budget ([`coop`](crate::coop)).
 //!
 //! Ownership: a slot holds the address of a service's shared state and owns
 //! nothing. Whoever makes services current keeps them alive for as long as
@@ -399,7 +399,9 @@ enum SelfWake {
     /// The current task (if any) is not being polled: it is being dropped,
     /// or its output is.
     NotPolling,
+    /// Its poll is running, and it has not woken itself.
     Polling,
+    /// Its poll is running, and it has woken itself ([`note_self_wake`]).
     Woken,
 }
 
