@@ -164,17 +164,24 @@ fn metrics_count_alive_tasks() {
     rt.block_on(until(|| rt.metrics().num_alive_tasks() == 0));
 }
 
-#[test]
-fn shutdown_timeout_returns_while_a_task_is_stuck_in_a_blocking_call() {
+/// Spawns a task that blocks its worker in a synchronous call (a bug in
+/// user code) and returns once it is blocked; sending on the result
+/// releases it.
+fn stick_a_worker(rt: &weft_runtime::runtime::Runtime) -> mpsc::Sender<()> {
     let (release, stuck) = mpsc::channel::<()>();
     let (entered_tx, entered) = mpsc::channel::<()>();
-    let rt = multi_thread(2);
     rt.spawn(async move {
         entered_tx.send(()).unwrap();
-        // A bug in user code: a blocking call inside a task.
         let _ = stuck.recv();
     });
     entered.recv().unwrap();
+    release
+}
+
+#[test]
+fn shutdown_timeout_returns_while_a_task_is_stuck_in_a_blocking_call() {
+    let rt = multi_thread(2);
+    let release = stick_a_worker(&rt);
     within(30, move || rt.shutdown_timeout(Duration::from_millis(20)));
     release.send(()).unwrap();
 }
@@ -184,14 +191,8 @@ fn shutdown_with_a_worker_stuck_cancels_the_tasks_queued_on_the_others() {
     // Between its polls a task that yields is queued holding its RUNNING
     // bit: only dropping that entry cancels it, and each worker drops its
     // own entries as it leaves, not once the stuck one is in too.
-    let (release, stuck) = mpsc::channel::<()>();
-    let (entered_tx, entered) = mpsc::channel::<()>();
     let rt = multi_thread(2);
-    rt.spawn(async move {
-        entered_tx.send(()).unwrap();
-        let _ = stuck.recv();
-    });
-    entered.recv().unwrap();
+    let release = stick_a_worker(&rt);
     let polls = Arc::new(AtomicUsize::new(0));
     let counted = polls.clone();
     let yielder = rt.spawn(async move {
