@@ -457,6 +457,41 @@ fn a_block_on_thread_is_no_worker_once_block_on_returns() {
     );
 }
 
+/// The other worker of a two-worker runtime, seen from a task on one.
+struct OtherWorker {
+    metrics: weft_runtime::runtime::RuntimeMetrics,
+    index: usize,
+}
+
+impl OtherWorker {
+    fn new() -> OtherWorker {
+        let index = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
+        OtherWorker {
+            metrics: Handle::current().metrics(),
+            index,
+        }
+    }
+
+    /// How many times it has parked and been unparked, together (odd
+    /// while it sleeps).
+    fn park_unparks(&self) -> u64 {
+        self.metrics.worker_park_unpark_count(self.index)
+    }
+
+    /// Asleep, with nobody searching: only a wake can make it look at
+    /// this worker's queue.
+    fn is_asleep(&self) -> bool {
+        self.park_unparks() % 2 == 1 && self.metrics.num_searching_workers() == 0
+    }
+
+    /// Still asleep and never woken since `before` (an ask counts the
+    /// sleeper searching at once, and it counts itself unparked before it
+    /// stops searching: either shows).
+    fn slept_since(&self, before: u64) -> bool {
+        self.park_unparks() == before && self.metrics.num_searching_workers() == 0
+    }
+}
+
 /// A task spawned alone on a worker's queue runs next there, so its spawn
 /// asks no sleeper for help; when the spawner's poll keeps the thread
 /// instead, the watchdog's sample wakes the sleeper, which steals it.
@@ -472,12 +507,8 @@ fn a_task_spawned_behind_a_poll_that_keeps_its_thread_is_stolen() {
     let helped = rt.block_on(rt.spawn(async {
         // First the other worker goes to sleep: then only a wake can make
         // it look at this worker's queue.
-        let metrics = Handle::current().metrics();
-        let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
-        let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
-        assert!(spin_until(
-            || parked() && metrics.num_searching_workers() == 0
-        ));
+        let other = OtherWorker::new();
+        assert!(spin_until(|| other.is_asleep()));
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
         let _helper = weft_runtime::spawn(async move { s.store(1, SeqCst) });
@@ -511,19 +542,13 @@ fn a_chain_of_spawns_wakes_no_sleeping_worker() {
         .build()
         .unwrap();
     let quiet = rt.block_on(rt.spawn(async {
-        let metrics = Handle::current().metrics();
-        let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
-        let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
-        assert!(spin_until(
-            || parked() && metrics.num_searching_workers() == 0
-        ));
-        let before = metrics.worker_park_unpark_count(other);
+        let other = OtherWorker::new();
+        assert!(spin_until(|| other.is_asleep()));
+        let before = other.park_unparks();
         let done = Arc::new(Gate::default());
         link(LINKS, done.clone());
         done.wait().await;
-        // An ask counts the sleeper searching at once, and it counts
-        // itself unparked before it stops searching: either shows.
-        metrics.worker_park_unpark_count(other) == before && metrics.num_searching_workers() == 0
+        other.slept_since(before)
     }));
     assert!(
         quiet.unwrap(),
@@ -553,21 +578,15 @@ fn a_relay_past_the_lifo_turns_wakes_no_sleeping_worker() {
                 gates[stage + 1].open();
             });
         }
-        let metrics = Handle::current().metrics();
-        let other = 1 - weft_runtime::runtime::worker_index().expect("on a worker");
-        let parked = || metrics.worker_park_unpark_count(other) % 2 == 1;
+        let other = OtherWorker::new();
         assert!(spin_until(|| {
-            gates[..STAGES].iter().all(Gate::is_waited_on)
-                && parked()
-                && metrics.num_searching_workers() == 0
+            gates[..STAGES].iter().all(Gate::is_waited_on) && other.is_asleep()
         }));
-        let before = metrics.worker_park_unpark_count(other);
+        let before = other.park_unparks();
         // Every wake from here on is made on this worker.
         gates[0].open();
         gates[STAGES].wait().await;
-        // An ask counts the sleeper searching at once, and it counts
-        // itself unparked before it stops searching: either shows.
-        metrics.worker_park_unpark_count(other) == before && metrics.num_searching_workers() == 0
+        other.slept_since(before)
     }));
     assert!(
         quiet.unwrap(),

@@ -155,17 +155,12 @@ impl State {
     /// word is written only if a wake or an abort came since the poll that
     /// carried it (a wake from now on is seen when this poll ends).
     pub(crate) fn resume_carried(&self) -> ToRunning {
-        let curr = self.load();
+        let mut curr = self.load();
         debug_assert!(curr.is_running());
-        if !curr.is_notified() {
-            return if curr.is_cancelled() {
-                ToRunning::Cancelled
-            } else {
-                ToRunning::Success
-            };
+        if curr.is_notified() {
+            curr = Snapshot(self.val.fetch_and(!NOTIFIED, AcqRel));
         }
-        let prev = Snapshot(self.val.fetch_and(!NOTIFIED, AcqRel));
-        if prev.is_cancelled() {
+        if curr.is_cancelled() {
             ToRunning::Cancelled
         } else {
             ToRunning::Success

@@ -78,9 +78,7 @@ unsafe fn wake_by_val(ptr: *const ()) {
     // SAFETY: the waker's own reference; it is dropped in both paths.
     let task = unsafe { raw(ptr) };
     crate::trace::waker_op(task.header(), "waker.wake");
-    if !context::note_self_wake(task.id().0) {
-        wake(task);
-    }
+    wake(task);
     task.drop_reference();
 }
 
@@ -88,14 +86,17 @@ unsafe fn wake_by_ref(ptr: *const ()) {
     // SAFETY: the waker holds a reference for the duration of the call.
     let task = unsafe { raw(ptr) };
     crate::trace::waker_op(task.header(), "waker.wake_by_ref");
-    if !context::note_self_wake(task.id().0) {
-        wake(task);
-    }
+    wake(task);
 }
 
-/// Queues the task if it is idle. The caller holds a reference throughout,
-/// so the header (and the scheduler it points to) outlive the push.
+/// Queues the task if it is idle, or, if it is the task being polled on
+/// this thread, notes that it woke itself (the poller queues it). The
+/// caller holds a reference throughout, so the header (and the scheduler it
+/// points to) outlive the push.
 fn wake(task: RawTask) {
+    if context::note_self_wake(task.id().0) {
+        return;
+    }
     if task.header().state.transition_to_notified_by_ref() == ToNotified::Submit {
         // SAFETY: the transition set NOTIFIED and counted a new reference for
         // the queue entry.
