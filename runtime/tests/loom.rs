@@ -300,6 +300,25 @@ fn last_searcher_parks_while_work_is_queued() {
     });
 }
 
+/// Two tasks spawned from outside; the first holds its worker's thread
+/// until the second has run. Whichever worker takes the first, the second
+/// must reach the other worker: the searcher that found the first checks
+/// the queues once it stops searching, and a worker that registers as a
+/// sleeper checks them after registering, so one of them sees the second
+/// (a searcher that finds work wakes a sleeper only when work is left).
+#[test]
+fn a_task_queued_behind_a_held_thread_reaches_the_other_worker() {
+    model(|| {
+        let rt = multi(2);
+        // A thread that never gets the notify is a deadlock to loom.
+        let gate = Arc::new(loom::sync::Notify::new());
+        let opener = gate.clone();
+        let _holder = rt.spawn(async move { gate.wait() });
+        let second = rt.spawn(async move { opener.notify() });
+        rt.block_on(second).unwrap();
+    });
+}
+
 /// Three children in one worker's queue: the owner pops while the other
 /// worker steals half; each child runs exactly once.
 #[test]

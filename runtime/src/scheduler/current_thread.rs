@@ -211,9 +211,8 @@ fn run<F: Future>(
         while ran < batch {
             core.tick = core.tick.wrapping_add(1);
             core = cx.maintenance(core);
-            // Looking through `steal_work` makes this worker a searcher, so
-            // that parking re-checks the injector (the last-searcher rule):
-            // a remote push that raced our look is then never missed.
+            // A remote push that races this look is found by the check a
+            // worker makes after registering as a sleeper (`idle.rs`).
             let task = core
                 .next_task(scheduler)
                 .or_else(|| core.steal_work(scheduler));

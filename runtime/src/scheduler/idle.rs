@@ -8,8 +8,10 @@
 //! - at most half of the workers search at once (stealing is contended);
 //! - a woken worker starts out searching; a searcher that finds work stops,
 //!   and if it was the last searcher it wakes another, since there may be
-//!   more work;
-//! - the last searcher to park re-checks every queue before it sleeps.
+//!   more work (pushes that saw it searching asked nobody);
+//! - every worker that registers as a sleeper checks every queue before it
+//!   sleeps: a searcher that found work while this one was on its way to
+//!   sleep could not wake it yet.
 //!
 //! All counter operations are `SeqCst`: each pairs with a queue push or
 //! check on the other side (store-load), and only a total order makes
@@ -88,14 +90,13 @@ impl Idle {
         prev & SEARCH_MASK == 1
     }
 
-    /// Registers the worker as a sleeper. True when it was the last searcher,
-    /// in which case the caller must re-check the queues.
-    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) -> bool {
+    /// Registers the worker as a sleeper (the caller then checks the
+    /// queues once more).
+    pub(crate) fn transition_worker_to_parked(&self, worker: usize, is_searching: bool) {
         let mut sleepers = self.sleepers.lock();
         let dec = (1 << UNPARK_SHIFT) | usize::from(is_searching);
-        let prev = self.state.fetch_sub(dec, SeqCst);
+        self.state.fetch_sub(dec, SeqCst);
         sleepers.push(worker);
-        is_searching && prev & SEARCH_MASK == 1
     }
 
     /// Takes a worker that woke on its own (work arrived through the driver)
@@ -149,8 +150,8 @@ mod tests {
     #[test]
     fn new_work_wakes_a_sleeper_only_while_nobody_searches() {
         let idle = Idle::new(4);
-        assert!(!idle.transition_worker_to_parked(3, false));
-        assert!(!idle.transition_worker_to_parked(2, false));
+        idle.transition_worker_to_parked(3, false);
+        idle.transition_worker_to_parked(2, false);
         assert!(idle.is_parked(3) && idle.is_parked(2));
 
         let woken = idle.worker_to_notify().expect("a sleeper and no searcher");
@@ -202,32 +203,28 @@ mod tests {
     }
 
     #[test]
-    fn only_the_last_searcher_to_park_must_check_the_queues_again() {
+    fn a_searcher_that_parks_stops_searching() {
         let idle = Idle::new(4);
         assert!(idle.transition_worker_to_searching());
         assert!(idle.transition_worker_to_searching());
-        assert!(
-            !idle.transition_worker_to_parked(0, false),
-            "it was not searching"
-        );
-        assert!(
-            !idle.transition_worker_to_parked(1, true),
-            "another still searches"
-        );
+        idle.transition_worker_to_parked(0, false);
+        assert_eq!(idle.num_searching(), 2, "it was not searching");
+        idle.transition_worker_to_parked(1, true);
         assert_eq!(idle.num_searching(), 1);
-        assert!(
-            idle.transition_worker_to_parked(2, true),
-            "the last searcher"
-        );
+        idle.transition_worker_to_parked(2, true);
         assert_eq!(idle.num_searching(), 0);
         assert!(idle.is_parked(0) && idle.is_parked(1) && idle.is_parked(2));
         assert!(!idle.is_parked(3));
+        let woken = idle
+            .worker_to_notify()
+            .expect("three sleepers, no searcher");
+        assert!(!idle.is_parked(woken));
     }
 
     #[test]
     fn a_worker_woken_by_its_driver_leaves_the_sleepers_once() {
         let idle = Idle::new(2);
-        assert!(!idle.transition_worker_to_parked(1, false));
+        idle.transition_worker_to_parked(1, false);
         assert!(idle.unpark_worker_by_id(1));
         assert!(!idle.is_parked(1));
         assert!(!idle.has_idle_worker(), "both count as running again");
@@ -236,8 +233,8 @@ mod tests {
 
         // A notifier took it off first: the worker learns it was counted as
         // searching, and nobody else is taken off the list by mistake.
-        assert!(!idle.transition_worker_to_parked(0, false));
-        assert!(!idle.transition_worker_to_parked(1, false));
+        idle.transition_worker_to_parked(0, false);
+        idle.transition_worker_to_parked(1, false);
         let woken = idle.worker_to_notify().expect("two sleepers");
         assert!(!idle.unpark_worker_by_id(woken));
         let other = 1 - woken;
@@ -254,7 +251,7 @@ mod tests {
         assert!(idle.has_idle_worker(), "a searcher runs no task");
         assert!(idle.transition_worker_from_searching());
         assert!(!idle.has_idle_worker());
-        assert!(!idle.transition_worker_to_parked(0, false));
+        idle.transition_worker_to_parked(0, false);
         assert!(idle.has_idle_worker(), "a sleeper runs no task");
         assert!(idle.unpark_worker_by_id(0));
         assert!(!idle.has_idle_worker());

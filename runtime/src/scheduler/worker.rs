@@ -332,6 +332,11 @@ impl Core {
         self.is_searching = false;
         if scheduler.idle.transition_worker_from_searching() {
             // We were the last searcher and found work: there may be more.
+            // (Waking only when a queue holds some spares a request/reply
+            // with one task a wake per message, but in a burst of remote
+            // wakes the pushes after this point then ask for themselves and
+            // the futex wake lands on the waker's thread, which loses more:
+            // docs/benchmarks.md.)
             scheduler.notify_parked();
         }
     }
@@ -341,13 +346,14 @@ impl Core {
         if self.has_tasks() {
             return false;
         }
-        let was_last_searcher = scheduler
+        scheduler
             .idle
             .transition_worker_to_parked(self.index, self.is_searching);
         self.is_searching = false;
-        if was_last_searcher {
-            scheduler.notify_if_work_pending();
-        }
+        // Every sleeper, not only the last searcher, looks once more after
+        // registering: a searcher that found work while we were on our way
+        // here could not wake us yet, and what it left queued is ours.
+        scheduler.notify_if_work_pending();
         true
     }
 
