@@ -73,6 +73,12 @@ struct Shared<T> {
 /// The bit of `Shared::written` that says every sender is gone.
 const CLOSED: u64 = 1;
 
+/// One to a cache line (for a `T` of up to about 40 bytes): every
+/// receiver writes the slot it reads (lock, count), so slots sharing a line
+/// made the sender's next write and the receivers' reads of the one before
+/// it fight over that line. The array is the channel's one over-aligned
+/// allocation, made once per channel.
+#[repr(align(64))]
 struct Slot<T> {
     /// The position of the message held (`u64::MAX`: none yet). Stored
     /// under `value`'s lock, read with or without it.
