@@ -1,7 +1,7 @@
 //! A multi-producer, multi-consumer broadcast channel: every receiver sees
 //! every message, from a bounded ring.
 //!
-//! Each slot of the ring has its own mutex around the message it holds,
+//! Each slot of the ring has its own lock around the message it holds,
 //! and records the message's position in an atomic beside it; the write
 //! position `tail` and the counts sit behind one more mutex, and `written`
 //! mirrors the write position and whether any sender is left, for readers.
@@ -15,7 +15,7 @@
 //! than `capacity` behind has lost messages, gets `Lagged(n)` once and
 //! resumes at the oldest one still held). It locks a slot only to copy a
 //! message the position says is there, and checks the position again
-//! under the lock. The slot lock is a mutex, not a reader-writer lock, as
+//! under the lock. The slot lock is exclusive, not a reader-writer lock, as
 //! tokio's is: a receiver clones the message with the slot to itself, so
 //! the channel is `Send` and `Sync` when `T: Send`, with no `T: Sync`
 //! asked. Receivers wait on a sharded notify: create the `Notified` (which
@@ -25,7 +25,13 @@
 //!
 //! Each slot also counts the receivers that have still to see its message
 //! (`rem`, set to the receiver count by the send, under the tail lock where
-//! receivers come and go). A receiver counts down after taking its copy
+//! receivers come and go). The count shares a word with the slot's lock
+//! bit and changes only under the lock, so the unlock is a plain store that
+//! also writes the count: a receive costs one read-modify-write (the lock)
+//! where a mutex and a separate counter cost three, each on a line the
+//! other receivers and the sender write too. The lock spins, then yields
+//! the core; it is held for a clone or a replace. A receiver counts down
+//! before taking its copy
 //! (even if cloning panics: it has moved past the message), and a receiver
 //! that goes away counts down every message it had not seen; the one that
 //! reaches zero drops the message. So the ring holds only messages someone
@@ -52,7 +58,7 @@ use std::fmt;
 
 use crate::budget::cooperative;
 use crate::notify::{BigNotify, Notify};
-use weft_base::loom::{Arc, AtomicU64, AtomicUsize, Mutex, Ordering};
+use weft_base::loom::{thread, Arc, AtomicU64, AtomicUsize, Mutex, Ordering, UnsafeCell};
 use weft_base::wait::{SyncKind, WaitOn};
 
 struct Shared<T> {
@@ -81,12 +87,79 @@ const CLOSED: u64 = 1;
 #[repr(align(64))]
 struct Slot<T> {
     /// The position of the message held (`u64::MAX`: none yet). Stored
-    /// under `value`'s lock, read with or without it.
+    /// under the slot's lock, read with or without it.
     pos: AtomicU64,
-    /// How many receivers have yet to see it (see the module doc). Stored
-    /// by a send under `value`'s lock.
-    rem: AtomicUsize,
-    value: Mutex<Option<T>>,
+    /// `rem << 1 | LOCKED`: how many receivers have yet to see the message
+    /// (see the module doc), and the lock over `value`. The count changes
+    /// only under the lock.
+    state: AtomicUsize,
+    value: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: `value` is reached only through a `SlotGuard`, which holds the
+// slot's lock: one thread at a time, as with a mutex, so `T: Send` is
+// enough for the slot to be shared.
+unsafe impl<T: Send> Sync for Slot<T> {}
+
+/// The lock bit of `Slot::state`; the count is the rest of the word.
+const LOCKED: usize = 1;
+
+/// A slot's lock, held: the message and the count of receivers yet to see
+/// it. Dropping it unlocks and stores the count, in one store.
+struct SlotGuard<'a, T> {
+    slot: &'a Slot<T>,
+    rem: usize,
+}
+
+impl<T> Slot<T> {
+    fn lock(&self) -> SlotGuard<'_, T> {
+        let mut spins = 0u32;
+        loop {
+            let state = self.state.load(Ordering::Relaxed);
+            if state & LOCKED == 0
+                && self
+                    .state
+                    .compare_exchange_weak(
+                        state,
+                        state | LOCKED,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                return SlotGuard {
+                    slot: self,
+                    rem: state >> 1,
+                };
+            }
+            // Held for a clone or a replace: a few short spins, then let
+            // the holder have the core (it may be waiting for this one).
+            if cfg!(not(loom)) && spins < 6 {
+                for _ in 0..1 << spins {
+                    std::hint::spin_loop();
+                }
+                spins += 1;
+            } else {
+                thread::yield_now();
+            }
+        }
+    }
+}
+
+impl<T> SlotGuard<'_, T> {
+    fn value(&mut self) -> &mut Option<T> {
+        // SAFETY: the guard holds the slot's lock, so no other thread
+        // reaches `value` until it drops, and the `&mut self` borrow keeps
+        // this reference from outliving it or aliasing another.
+        self.slot.value.with_mut(|value| unsafe { &mut *value })
+    }
+}
+
+impl<T> Drop for SlotGuard<'_, T> {
+    fn drop(&mut self) {
+        // The word is ours while locked: nobody else writes it.
+        self.slot.state.store(self.rem << 1, Ordering::Release);
+    }
 }
 
 struct Tail {
@@ -122,8 +195,8 @@ fn new_shared<T>(capacity: usize, receivers: usize) -> Arc<Shared<T>> {
         slots: (0..capacity)
             .map(|_| Slot {
                 pos: AtomicU64::new(u64::MAX),
-                rem: AtomicUsize::new(0),
-                value: Mutex::new(None),
+                state: AtomicUsize::new(0),
+                value: UnsafeCell::new(None),
             })
             .collect(),
         tail: Mutex::new(Tail {
@@ -185,10 +258,10 @@ impl<T> Sender<T> {
         let pos = tail.pos;
         let old = {
             let slot = self.shared.slot(pos);
-            let mut held = slot.value.lock();
+            let mut held = slot.lock();
             slot.pos.store(pos, Ordering::Relaxed);
-            slot.rem.store(tail.receivers, Ordering::Relaxed);
-            held.replace(value)
+            held.rem = tail.receivers;
+            held.value().replace(value)
         };
         tail.pos += 1;
         // A sender exists (this one): not closed.
@@ -219,9 +292,7 @@ impl<T> Sender<T> {
         let (mut low, mut high) = (tail.pos.saturating_sub(self.shared.capacity), tail.pos);
         while low < high {
             let mid = low + (high - low) / 2;
-            let slot = self.shared.slot(mid);
-            let _held = slot.value.lock();
-            if slot.rem.load(Ordering::Acquire) == 0 {
+            if self.shared.slot(mid).lock().rem == 0 {
                 low = mid + 1;
             } else {
                 high = mid;
@@ -469,26 +540,25 @@ impl<T> Shared<T> {
         if seen != pos {
             return Err(seen);
         }
-        let mut last = false;
-        let value = {
-            let held = slot.value.lock();
-            // A send may have overwritten it since the look above.
-            let seen = slot.pos.load(Ordering::Relaxed);
-            if seen != pos {
-                return Err(seen);
-            }
-            *next += 1;
-            // Counts down even if `clone` panics (dropped first, before the
-            // slot lock).
-            let _seen = Seen {
-                rem: &slot.rem,
-                last: &mut last,
-            };
-            held.clone().expect("a written slot holds a value")
-        };
-        if last {
-            self.drop_seen(pos);
+        let mut held = slot.lock();
+        // A send may have overwritten it since the look above.
+        let seen = slot.pos.load(Ordering::Relaxed);
+        if seen != pos {
+            return Err(seen);
         }
+        *next += 1;
+        // Counted as seen before the clone: if `clone` panics, this
+        // receiver has still moved past the message.
+        held.rem -= 1;
+        let value = held.value().clone().expect("a written slot holds a value");
+        let last = if held.rem == 0 {
+            held.value().take()
+        } else {
+            None
+        };
+        drop(held);
+        // Outside the lock: a message's drop may run any code.
+        drop(last);
         Ok(value)
     }
 
@@ -496,51 +566,21 @@ impl<T> Shared<T> {
     /// as seen.
     fn forget_unseen(&self, from: u64, until: u64) {
         for pos in from.max(until.saturating_sub(self.capacity))..until {
-            let mut last = false;
-            {
-                let slot = self.slot(pos);
-                let _held = slot.value.lock();
-                if slot.pos.load(Ordering::Relaxed) != pos {
-                    // Overwritten since: nothing left to count.
-                    continue;
-                }
-                let _seen = Seen {
-                    rem: &slot.rem,
-                    last: &mut last,
-                };
-            }
-            if last {
-                self.drop_seen(pos);
-            }
-        }
-    }
-
-    /// Every receiver has seen message `pos`: drops it, unless it was
-    /// overwritten meanwhile.
-    fn drop_seen(&self, pos: u64) {
-        let value = {
             let slot = self.slot(pos);
-            let mut held = slot.value.lock();
+            let mut held = slot.lock();
             if slot.pos.load(Ordering::Relaxed) != pos {
-                return;
+                // Overwritten since: nothing left to count.
+                continue;
             }
-            held.take()
-        };
-        // Outside the lock: a message's drop may run any code.
-        drop(value);
-    }
-}
-
-/// One receiver has seen a slot's message: counts it down on drop, and
-/// says whether it was the last.
-struct Seen<'a> {
-    rem: &'a AtomicUsize,
-    last: &'a mut bool,
-}
-
-impl Drop for Seen<'_> {
-    fn drop(&mut self) {
-        *self.last = self.rem.fetch_sub(1, Ordering::AcqRel) == 1;
+            held.rem -= 1;
+            let last = if held.rem == 0 {
+                held.value().take()
+            } else {
+                None
+            };
+            drop(held);
+            drop(last);
+        }
     }
 }
 

@@ -432,6 +432,64 @@ fn broadcast_every_receiver_gets_every_message() {
     assert_eq!(a.try_recv(), Err(broadcast::error::TryRecvError::Empty));
 }
 
+/// A message whose clone panics on demand, counting its drops.
+struct Touchy {
+    panic_on_clone: Arc<std::sync::atomic::AtomicBool>,
+    drops: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Clone for Touchy {
+    fn clone(&self) -> Touchy {
+        use std::sync::atomic::Ordering::SeqCst;
+        assert!(!self.panic_on_clone.load(SeqCst), "clone refused");
+        Touchy {
+            panic_on_clone: self.panic_on_clone.clone(),
+            drops: self.drops.clone(),
+        }
+    }
+}
+
+impl Drop for Touchy {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A receiver whose clone panics has still moved past the message, and
+/// leaves the slot unlocked: the other receiver gets it, the sender
+/// overwrites the slot, and the message is dropped once the last receiver
+/// has seen it.
+#[test]
+fn broadcast_a_panicking_clone_leaves_the_slot_usable() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    let panic_on_clone = Arc::new(AtomicBool::new(true));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, mut a) = broadcast::channel(1);
+    let mut b = tx.subscribe();
+    let message = Touchy {
+        panic_on_clone: panic_on_clone.clone(),
+        drops: drops.clone(),
+    };
+    tx.send(message).map_err(drop).unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.try_recv()));
+    assert!(caught.is_err(), "the clone panicked");
+    assert!(
+        matches!(a.try_recv(), Err(broadcast::error::TryRecvError::Empty)),
+        "a moved past the message"
+    );
+    panic_on_clone.store(false, SeqCst);
+    let copy = b.try_recv().map_err(drop).unwrap();
+    assert_eq!(drops.load(SeqCst), 1, "b was the last: the ring's copy dropped");
+    drop(copy);
+    tx.send(Touchy {
+        panic_on_clone: panic_on_clone.clone(),
+        drops: drops.clone(),
+    })
+    .map_err(drop)
+    .unwrap();
+    assert!(a.try_recv().is_ok() && b.try_recv().is_ok());
+}
+
 #[test]
 fn broadcast_slow_receiver_lags() {
     let (tx, mut rx) = broadcast::channel(4);

@@ -477,7 +477,7 @@ fn rwlock_mapped_guards_hand_off() {
     });
 }
 
-/// Two receivers clone the same message (each under its slot's mutex)
+/// Two receivers clone the same message (each under its slot's lock)
 /// while the sender overwrites the one-slot ring: each gets the message or,
 /// if the overwrite came first, a lag of one; never a torn or lost value.
 #[test]
@@ -497,6 +497,27 @@ fn broadcast_receivers_clone_the_same_slot() {
             "{got_a:?}"
         );
         assert_eq!(b.try_recv().as_deref(), Ok("two"));
+    });
+}
+
+/// Two receivers on two threads count down the same message while the
+/// sender moves on: the slot's count and lock share a word, so the unlock
+/// is the store that publishes the count. The message is dropped exactly
+/// once, by whichever receiver saw it last, and neither sees a torn count
+/// (a receiver whose decrement was lost would leave it held for good).
+#[test]
+fn broadcast_last_of_two_receivers_drops_the_message() {
+    model(|| {
+        let (tx, mut a) = broadcast::channel(2);
+        let mut b = tx.subscribe();
+        let message = Arc::new(());
+        tx.send(message.clone()).unwrap();
+        let t = thread::spawn(move || a.try_recv().map(drop));
+        let got_b = b.try_recv().map(drop);
+        tx.send(Arc::new(())).unwrap();
+        assert_eq!(t.join().unwrap(), Ok(()));
+        assert_eq!(got_b, Ok(()));
+        assert_eq!(Arc::strong_count(&message), 1, "the ring still holds it");
     });
 }
 
