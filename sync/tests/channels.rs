@@ -479,7 +479,11 @@ fn broadcast_a_panicking_clone_leaves_the_slot_usable() {
     );
     panic_on_clone.store(false, SeqCst);
     let copy = b.try_recv().map_err(drop).unwrap();
-    assert_eq!(drops.load(SeqCst), 1, "b was the last: the ring's copy dropped");
+    assert_eq!(
+        drops.load(SeqCst),
+        1,
+        "b was the last: the ring's copy dropped"
+    );
     drop(copy);
     tx.send(Touchy {
         panic_on_clone: panic_on_clone.clone(),
