@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use crate::driver::{Driver, DriverUnpark};
 use weft_base::loom::{
-    wait_timeout, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard,
+    wait_timeout, AtomicBool, AtomicUsize, Condvar, Mutex, MutexGuard,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
 };
 
@@ -105,11 +105,6 @@ struct Inner {
     mutex: Mutex<()>,
     condvar: Condvar,
     driver: Option<Arc<DriverSlot>>,
-    /// When a plain thread sleeping on the condvar was last unparked
-    /// ([`spin::now_nanos`](super::spin::now_nanos); 0: not since it
-    /// last looked), for its spin limit. Stored before the unparker takes
-    /// the mutex, read by the woken thread after it has it back.
-    unparked_at: AtomicU64,
 }
 
 weft_base::loom::thread_local! {
@@ -156,7 +151,6 @@ impl Parker {
                 mutex: Mutex::new(()),
                 condvar: Condvar::new(),
                 driver,
-                unparked_at: AtomicU64::new(0),
             }),
         }
     }
@@ -206,10 +200,7 @@ impl Parker {
         super::spin::spin_then_sleep(
             may_spin,
             || inner.take_notification(),
-            || {
-                inner.park_condvar(None);
-                inner.wake_latency()
-            },
+            || inner.park_condvar(None),
         );
         #[cfg(any(loom, miri))]
         {
@@ -228,15 +219,6 @@ impl Inner {
                 .state
                 .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
                 .is_ok()
-    }
-
-    /// How long the last unpark of this sleeping thread took to have it
-    /// running again, if one came since the last call.
-    #[cfg(not(any(loom, miri)))]
-    fn wake_latency(&self) -> Option<Duration> {
-        let unparked_at = self.unparked_at.swap(0, Relaxed);
-        (unparked_at != 0)
-            .then(|| Duration::from_nanos(super::spin::now_nanos().saturating_sub(unparked_at)))
     }
 
     fn park_condvar(&self, timeout: Option<Duration>) {
@@ -292,12 +274,6 @@ impl Inner {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_CONDVAR => {
-                // Only a plain thread spins, so only it measures; a worker's
-                // wake-up is spared the clock.
-                #[cfg(not(any(loom, miri)))]
-                if self.driver.is_none() {
-                    self.unparked_at.store(super::spin::now_nanos(), Relaxed);
-                }
                 // Taking the lock orders this notify after the parker's wait
                 // began, so it cannot slip between its check and its wait.
                 drop(self.mutex.lock());
