@@ -31,12 +31,12 @@
 //! where a mutex and a separate counter cost three, each on a line the
 //! other receivers and the sender write too. The lock spins, then yields
 //! the core; it is held for a clone or a replace. A receiver counts down
-//! before taking its copy
-//! (even if cloning panics: it has moved past the message), and a receiver
-//! that goes away counts down every message it had not seen; the one that
-//! reaches zero drops the message. So the ring holds only messages someone
-//! still wants, and `Sender::len` counts those: the fully seen ones are
-//! always the oldest, since every receiver reads in order.
+//! before it clones (so even a panicking clone has moved it past the
+//! message), and a receiver that goes away counts down every message it
+//! had not seen; the one that reaches zero drops the message (a panicking
+//! clone leaves it to be dropped when overwritten). So the ring holds only
+//! messages someone still wants, and `Sender::len` counts those: the fully
+//! seen ones are always the oldest, since every receiver reads in order.
 //!
 //! ```
 //! use weft_sync::broadcast;
