@@ -147,6 +147,16 @@ impl<T> Slot<T> {
 }
 
 impl<T> SlotGuard<'_, T> {
+    /// The message, once every receiver has seen it: the caller drops it
+    /// after unlocking (a message's drop may run any code).
+    fn take_if_all_seen(&mut self) -> Option<T> {
+        if self.rem == 0 {
+            self.value().take()
+        } else {
+            None
+        }
+    }
+
     fn value(&mut self) -> &mut Option<T> {
         // SAFETY: the guard holds the slot's lock, so no other thread
         // reaches `value` until it drops, and the `&mut self` borrow keeps
@@ -551,11 +561,7 @@ impl<T> Shared<T> {
         // receiver has still moved past the message.
         held.rem -= 1;
         let value = held.value().clone().expect("a written slot holds a value");
-        let last = if held.rem == 0 {
-            held.value().take()
-        } else {
-            None
-        };
+        let last = held.take_if_all_seen();
         drop(held);
         // Outside the lock: a message's drop may run any code.
         drop(last);
@@ -573,11 +579,7 @@ impl<T> Shared<T> {
                 continue;
             }
             held.rem -= 1;
-            let last = if held.rem == 0 {
-                held.value().take()
-            } else {
-                None
-            };
+            let last = held.take_if_all_seen();
             drop(held);
             drop(last);
         }
