@@ -11,11 +11,10 @@
 //! Invariants: only the thread holding the task's `RUNNING` bit writes
 //! these words (at the start and end of a poll; the bit may reach the next
 //! holder inside a carried queue entry, whose queue orders the two), so
-//! each write is a plain
-//! load and store, not a read-modify-write; readers (a dump, on any thread)
-//! use relaxed loads and may see a value one poll old, never a torn word.
-//! Nothing here orders anything else (so the words are `Stat`s, which
-//! loom does not model).
+//! each write is a plain load and store, not a read-modify-write; readers
+//! (a dump, on any thread) use relaxed loads and may see a value one poll
+//! old, never a torn word. Nothing here orders anything else (so the words
+//! are `Stat`s, which loom does not model).
 
 use std::panic::Location;
 use std::ptr::NonNull;
