@@ -36,7 +36,11 @@ use current_thread::CurrentThread;
 use idle::Idle;
 use park::{DriverSlot, Unparker};
 use queue::{Inject, Steal};
-use weft_base::loom::{fence, AtomicBool, Mutex, Ordering::SeqCst, Stat};
+use weft_base::loom::{
+    fence, AtomicBool, AtomicUsize,
+    Ordering::{AcqRel, SeqCst},
+    Stat,
+};
 use worker::Core;
 
 /// Which scheduler a runtime uses.
@@ -79,8 +83,9 @@ pub(crate) struct Scheduler {
     /// Set by the last core in, just before it drains the injector: from
     /// then on nobody else will, so a late push must drain itself.
     is_drained: AtomicBool,
-    /// Cores handed back by exiting workers; the last one cleans up.
-    shutdown_cores: Mutex<Vec<Core>>,
+    /// How many exiting workers have handed in their core; the last one
+    /// cleans up.
+    cores_handed_in: AtomicUsize,
     /// The current-thread flavour's core, while no `block_on` holds it.
     pub(crate) current_thread: CurrentThread,
     /// The tunables `Builder` set.
@@ -121,7 +126,7 @@ impl Scheduler {
             is_shutdown: AtomicBool::new(false),
             remote_schedule_count: CachePadded::new(Stat::new(0)),
             is_drained: AtomicBool::new(false),
-            shutdown_cores: Mutex::new(Vec::with_capacity(num_workers)),
+            cores_handed_in: AtomicUsize::new(0),
             current_thread: CurrentThread::new(),
             config,
             threads: ThreadSet::new(),
@@ -233,17 +238,13 @@ impl Scheduler {
         // woke itself) owns its task, which only dropping the entry
         // cancels, and a worker stuck in a poll would keep the last core
         // out, and those tasks' handles waiting, for as long as it is
-        // stuck. Outside the lock: dropping an entry may free its task.
+        // stuck.
         core.drain_queues();
-        let collected = {
-            let mut cores = self.shutdown_cores.lock();
-            cores.push(core);
-            if cores.len() < self.num_workers() {
-                return;
-            }
-            std::mem::take(&mut *cores)
-        };
-        drop(collected);
+        drop(core);
+        // AcqRel: the last one in sees every other core's cleanup.
+        if self.cores_handed_in.fetch_add(1, AcqRel) + 1 < self.num_workers() {
+            return;
+        }
         self.is_drained.store(true, SeqCst);
         fence(SeqCst);
         self.drain_inject();
