@@ -319,6 +319,36 @@ fn a_task_queued_behind_a_held_thread_reaches_the_other_worker() {
     });
 }
 
+/// The request/reply path: a worker whose task woke this thread while it
+/// was awake searches once more for the request it expects, and what that
+/// search finds it takes without waking the other worker unless work is
+/// left. Here the thread answers the wake with two tasks, the first
+/// holding its worker's thread until the second has run: the second must
+/// reach the other worker, through the searcher's look at the queues when
+/// it stops or the push's own wake.
+#[test]
+fn a_request_found_by_the_reply_search_leaves_the_next_to_the_other_worker() {
+    model(|| {
+        let rt = multi(2);
+        let handle = rt.handle().clone();
+        let mut asked = false;
+        rt.block_on(poll_fn(move |cx| {
+            if asked {
+                return Poll::Ready(());
+            }
+            asked = true;
+            let waker = cx.waker().clone();
+            handle.spawn(async move { waker.wake() });
+            Poll::Pending
+        }));
+        let gate = Arc::new(loom::sync::Notify::new());
+        let opener = gate.clone();
+        let _holder = rt.spawn(async move { gate.wait() });
+        let second = rt.spawn(async move { opener.notify() });
+        rt.block_on(second).unwrap();
+    });
+}
+
 /// Three children in one worker's queue: the owner pops while the other
 /// worker steals half; each child runs exactly once.
 #[test]

@@ -126,6 +126,12 @@ impl Idle {
         (state >> UNPARK_SHIFT) - (state & SEARCH_MASK) < self.num_workers
     }
 
+    /// True while no worker runs a task: each one sleeps or searches.
+    pub(crate) fn no_worker_busy(&self) -> bool {
+        let state = self.state.load(SeqCst);
+        (state >> UNPARK_SHIFT) == (state & SEARCH_MASK)
+    }
+
     pub(crate) fn num_searching(&self) -> usize {
         self.state.load(SeqCst) & SEARCH_MASK
     }
@@ -255,5 +261,17 @@ mod tests {
         assert!(idle.has_idle_worker(), "a sleeper runs no task");
         assert!(idle.unpark_worker_by_id(0));
         assert!(!idle.has_idle_worker());
+    }
+
+    #[test]
+    fn no_worker_is_busy_while_each_sleeps_or_searches() {
+        let idle = Idle::new(2);
+        assert!(!idle.no_worker_busy(), "both run");
+        idle.transition_worker_to_parked(0, false);
+        assert!(!idle.no_worker_busy(), "one still runs");
+        assert!(idle.transition_worker_to_searching());
+        assert!(idle.no_worker_busy(), "one sleeps, the other searches");
+        assert!(idle.unpark_worker_by_id(0));
+        assert!(!idle.no_worker_busy(), "the sleeper woke to run");
     }
 }

@@ -112,6 +112,20 @@ weft_base::loom::thread_local! {
     static CACHED: Cell<Option<Parker>> = const { Cell::new(None) };
 }
 
+weft_base::loom::thread_local! {
+    /// Set when this thread unparks a `block_on` thread that is awake.
+    static WOKE_AWAKE_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread has unparked a `block_on` thread that was awake
+/// (spinning for the wake, or still running) since the last call; a worker
+/// asks when it runs out of work (`worker.rs`, `search_for_request`).
+pub(crate) fn take_woke_awake_thread() -> bool {
+    WOKE_AWAKE_THREAD
+        .try_with(|woke| woke.replace(false))
+        .unwrap_or(false)
+}
+
 /// This thread's `block_on` parker, back in the cache when dropped; a call
 /// nested in another (through `block_in_place`) makes its own.
 pub(crate) struct ThreadParker(Option<Parker>);
@@ -272,7 +286,14 @@ impl Inner {
 
     fn unpark(&self) {
         match self.state.swap(NOTIFIED, SeqCst) {
-            EMPTY | NOTIFIED => {}
+            EMPTY => {
+                // A plain thread (one in `block_on`) that is awake: it will
+                // see the wake without a syscall and may answer at once.
+                if self.driver.is_none() {
+                    let _ = WOKE_AWAKE_THREAD.try_with(|woke| woke.set(true));
+                }
+            }
+            NOTIFIED => {}
             PARKED_CONDVAR => {
                 // Taking the lock orders this notify after the parker's wait
                 // began, so it cannot slip between its check and its wait.

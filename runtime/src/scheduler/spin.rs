@@ -1,10 +1,16 @@
-//! Whether a thread in `block_on` spins before it sleeps, and the spin.
+//! Whether a thread in `block_on` spins before it sleeps, and the spin;
+//! and the worker's side of the same exchange.
 //!
 //! Handing work to a sleeping thread costs the waker a futex wake and the
 //! sleeper a wake-up latency before it runs; in a request/reply exchange
 //! with a task that cost is paid on every message. So a thread whose last
 //! wait ended within [`SPIN_LIMIT`] spins, for at most that long, before
 //! its next sleep, while the caller's `may_spin` says a core is spare.
+//! The same exchange seen from the worker: the reply it just delivered
+//! will likely be answered by the next request, so a worker that has woken
+//! a `block_on` thread which was awake searches for up to the same limit
+//! before it parks ([`search_briefly`]), while no worker has a task to run.
+//! Both sides spinning is what lets a round trip go without a sleep.
 //!
 //! A spin that runs out of time is pure loss: a core burned, and the sleep
 //! still to come. Waits just longer than the limit would pay it every other
@@ -64,7 +70,7 @@ pub(crate) fn spin_then_sleep(
     let mut history = HISTORY.get();
     let spin = history
         .should_spin()
-        .then(|| spin(start, &may_spin, &woken));
+        .then(|| spin(start, &may_spin, &mut || woken()));
     if spin != Some(Spin::Woken) {
         sleep();
     }
@@ -74,7 +80,23 @@ pub(crate) fn spin_then_sleep(
     HISTORY.set(history);
 }
 
-fn spin(start: Instant, may_spin: &impl Fn() -> bool, woken: &impl Fn() -> bool) -> Spin {
+/// Calls `search` until it finds something, [`SPIN_LIMIT`] passes or
+/// `may_spin` says no. No history: what starts it (a worker has just woken
+/// an awake `block_on` thread) already says a request is likely on its
+/// way, and `may_spin` keeps it to cores no task wants.
+pub(crate) fn search_briefly<T>(
+    may_spin: impl Fn() -> bool,
+    mut search: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let mut found = None;
+    spin(Instant::now(), &may_spin, &mut || {
+        found = search();
+        found.is_some()
+    });
+    found
+}
+
+fn spin(start: Instant, may_spin: &impl Fn() -> bool, woken: &mut impl FnMut() -> bool) -> Spin {
     loop {
         if !may_spin() {
             return Spin::Refused;
@@ -221,10 +243,44 @@ mod tests {
         // A start in the future never runs out of time, however long this
         // thread is descheduled.
         let never = Instant::now() + Duration::from_secs(3600);
-        assert_eq!(spin(never, &|| true, &|| true), Spin::Woken);
-        assert_eq!(spin(never, &|| false, &|| true), Spin::Refused);
+        assert_eq!(spin(never, &|| true, &mut || true), Spin::Woken);
+        assert_eq!(spin(never, &|| false, &mut || true), Spin::Refused);
         let start = Instant::now();
-        assert_eq!(spin(start, &|| true, &|| false), Spin::TimedOut);
+        assert_eq!(spin(start, &|| true, &mut || false), Spin::TimedOut);
         assert!(start.elapsed() >= SPIN_LIMIT);
+    }
+
+    #[test]
+    fn a_brief_search_returns_what_it_finds_or_gives_up() {
+        let mut calls = 0;
+        let found = search_briefly(
+            || true,
+            || {
+                calls += 1;
+                (calls == 3).then_some(calls)
+            },
+        );
+        assert_eq!(found, Some(3), "the third look finds it");
+
+        let start = Instant::now();
+        assert_eq!(search_briefly(|| true, || None::<()>), None);
+        assert!(
+            start.elapsed() >= SPIN_LIMIT,
+            "searched for the whole limit"
+        );
+
+        let mut calls = 0;
+        let refused = search_briefly(
+            || false,
+            || {
+                calls += 1;
+                Some(())
+            },
+        );
+        assert_eq!(
+            (refused, calls),
+            (None, 0),
+            "a refusal comes before any look"
+        );
     }
 }

@@ -33,7 +33,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::config::{run_hook, Config};
-use super::park::{DriverSlot, Parker};
+use super::park::{self, DriverSlot, Parker};
 use super::queue::{self, Local};
 use super::stats::{WorkerMetrics, WorkerStats};
 use super::{Remote, RuntimeFlavor, Scheduler};
@@ -325,6 +325,43 @@ impl Core {
         scheduler.inject.steal_into(&self.run_queue)
     }
 
+    /// Searches a little longer before parking, after a task this worker
+    /// ran woke a `block_on` thread that was awake: that thread is likely
+    /// to answer with a request at once (a request/reply loop), and a
+    /// worker found searching takes it without anyone's wake-up. Only while
+    /// no worker has a task to run, so the spin takes no core from one
+    /// (`spin.rs` has the limit).
+    ///
+    /// What it finds, it takes as the last searcher waking a sleeper only if
+    /// work is left in a queue, not unconditionally as `run_task` does: the
+    /// pushes that saw this worker searching and asked nobody are all in
+    /// the queues by then (the check after the idle-state change pairs with
+    /// the fence each push makes), and the one request expected needs no
+    /// second worker. Woken unconditionally, the other worker woke for
+    /// nothing on every round trip.
+    fn search_for_request(&mut self, scheduler: &Scheduler) -> Option<Notified> {
+        #[cfg(not(any(loom, miri)))]
+        let task = super::spin::search_briefly(
+            || scheduler.idle.no_worker_busy(),
+            || self.steal_work(scheduler),
+        );
+        // No clock under loom and miri: one more look, on the same terms.
+        #[cfg(any(loom, miri))]
+        let task = if scheduler.idle.no_worker_busy() {
+            self.steal_work(scheduler)
+        } else {
+            None
+        };
+        let task = task?;
+        if self.is_searching {
+            self.is_searching = false;
+            if scheduler.idle.transition_worker_from_searching() {
+                scheduler.notify_if_work_pending();
+            }
+        }
+        Some(task)
+    }
+
     fn transition_from_searching(&mut self, scheduler: &Scheduler) {
         if !self.is_searching {
             return;
@@ -421,6 +458,12 @@ impl WorkerContext {
             if let Some(task) = core.steal_work(scheduler) {
                 core = self.run_task(task, core)?;
                 continue;
+            }
+            if park::take_woke_awake_thread() {
+                if let Some(task) = core.search_for_request(scheduler) {
+                    core = self.run_task(task, core)?;
+                    continue;
+                }
             }
             core = if core.has_deferred() {
                 self.park_yield(core)
