@@ -300,23 +300,26 @@ fn last_searcher_parks_while_work_is_queued() {
     });
 }
 
+/// Spawns two tasks from outside, the first holding its worker's thread
+/// until the second has run, and waits for the second. A thread that never
+/// gets the notify is a deadlock to loom.
+fn second_task_behind_a_held_thread(rt: &Runtime) {
+    let gate = Arc::new(loom::sync::Notify::new());
+    let opener = gate.clone();
+    let _holder = rt.spawn(async move { gate.wait() });
+    let second = rt.spawn(async move { opener.notify() });
+    rt.block_on(second).unwrap();
+}
+
 /// Two tasks spawned from outside; the first holds its worker's thread
 /// until the second has run. Whichever worker takes the first, the second
-/// must reach the other worker: the searcher that found the first checks
-/// the queues once it stops searching, and a worker that registers as a
-/// sleeper checks them after registering, so one of them sees the second
-/// (a searcher that finds work wakes a sleeper only when work is left).
+/// must reach the other worker: the searcher that found the first wakes a
+/// sleeper as it stops searching (tokio's rule), and a worker that
+/// registers as a sleeper checks the queues after registering, so one of
+/// them sees the second.
 #[test]
 fn a_task_queued_behind_a_held_thread_reaches_the_other_worker() {
-    model(|| {
-        let rt = multi(2);
-        // A thread that never gets the notify is a deadlock to loom.
-        let gate = Arc::new(loom::sync::Notify::new());
-        let opener = gate.clone();
-        let _holder = rt.spawn(async move { gate.wait() });
-        let second = rt.spawn(async move { opener.notify() });
-        rt.block_on(second).unwrap();
-    });
+    model(|| second_task_behind_a_held_thread(&multi(2)));
 }
 
 /// The request/reply path: a worker whose task woke this thread while it
@@ -341,11 +344,7 @@ fn a_request_found_by_the_reply_search_leaves_the_next_to_the_other_worker() {
             handle.spawn(async move { waker.wake() });
             Poll::Pending
         }));
-        let gate = Arc::new(loom::sync::Notify::new());
-        let opener = gate.clone();
-        let _holder = rt.spawn(async move { gate.wait() });
-        let second = rt.spawn(async move { opener.notify() });
-        rt.block_on(second).unwrap();
+        second_task_behind_a_held_thread(&rt);
     });
 }
 
