@@ -63,14 +63,14 @@ pub(crate) enum Spin {
 /// records how long the whole wait took.
 pub(crate) fn spin_then_sleep(
     may_spin: impl Fn() -> bool,
-    woken: impl Fn() -> bool,
+    mut woken: impl FnMut() -> bool,
     sleep: impl FnOnce(),
 ) {
     let start = Instant::now();
     let mut history = HISTORY.get();
     let spin = history
         .should_spin()
-        .then(|| spin(start, &may_spin, &mut || woken()));
+        .then(|| spin(start, &may_spin, &mut woken));
     if spin != Some(Spin::Woken) {
         sleep();
     }

@@ -353,28 +353,29 @@ impl Core {
             None
         };
         let task = task?;
-        if self.is_searching {
-            self.is_searching = false;
-            if scheduler.idle.transition_worker_from_searching() {
-                scheduler.notify_if_work_pending();
-            }
-        }
+        self.stop_searching(scheduler, Scheduler::notify_if_work_pending);
         Some(task)
     }
 
+    /// Found work: stops searching, if it was. The last searcher out wakes
+    /// a sleeper, since there may be more. (Waking only when a queue holds
+    /// some, as `search_for_request` does, spares a request/reply with one
+    /// task a wake per message, but in a burst of remote wakes the pushes
+    /// after this point then ask for themselves and the futex wake lands on
+    /// the waker's thread, which loses more: docs/benchmarks.md.)
     fn transition_from_searching(&mut self, scheduler: &Scheduler) {
+        self.stop_searching(scheduler, Scheduler::notify_parked);
+    }
+
+    /// Leaves the searchers, if among them; if it was the last one, calls
+    /// `wake`, which decides whether a sleeper takes its place.
+    fn stop_searching(&mut self, scheduler: &Scheduler, wake: fn(&Scheduler)) {
         if !self.is_searching {
             return;
         }
         self.is_searching = false;
         if scheduler.idle.transition_worker_from_searching() {
-            // We were the last searcher and found work: there may be more.
-            // (Waking only when a queue holds some spares a request/reply
-            // with one task a wake per message, but in a burst of remote
-            // wakes the pushes after this point then ask for themselves and
-            // the futex wake lands on the waker's thread, which loses more:
-            // docs/benchmarks.md.)
-            scheduler.notify_parked();
+            wake(scheduler);
         }
     }
 
