@@ -7,8 +7,9 @@
 //!   find the work) and someone is asleep;
 //! - at most half of the workers search at once (stealing is contended);
 //! - a woken worker starts out searching; a searcher that finds work stops,
-//!   and if it was the last searcher it wakes another, since there may be
-//!   more work (pushes that saw it searching asked nobody);
+//!   and if it was the last searcher it checks every queue and wakes
+//!   another if any holds work (pushes that saw it searching asked nobody;
+//!   tokio wakes one whether or not, in case more comes);
 //! - every worker that registers as a sleeper checks every queue before it
 //!   sleeps: a searcher that found work while this one was on its way to
 //!   sleep could not wake it yet.

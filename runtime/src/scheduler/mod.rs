@@ -203,9 +203,10 @@ impl Scheduler {
     }
 
     /// Wakes a sleeper if any queue holds work: called by a worker that
-    /// just registered as a sleeper. The fence pairs with the one a push
-    /// makes before it reads the idle state (either the push sees the
-    /// registration, or this sees the push).
+    /// just registered as a sleeper, or left the searchers as the last one.
+    /// The fence pairs with the one a push makes before it reads the idle
+    /// state (either the push sees the registration or the searcher count
+    /// drop, or this sees the push).
     pub(crate) fn notify_if_work_pending(&self) {
         fence(SeqCst);
         let pending = !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty());

@@ -331,14 +331,6 @@ impl Core {
     /// worker found searching takes it without anyone's wake-up. Only while
     /// no worker has a task to run, so the spin takes no core from one
     /// (`spin.rs` has the limit).
-    ///
-    /// What it finds, it takes as the last searcher waking a sleeper only if
-    /// work is left in a queue, not unconditionally as `run_task` does: the
-    /// pushes that saw this worker searching and asked nobody are all in
-    /// the queues by then (the check after the idle-state change pairs with
-    /// the fence each push makes), and the one request expected needs no
-    /// second worker. Woken unconditionally, the other worker woke for
-    /// nothing on every round trip.
     fn search_for_request(&mut self, scheduler: &Scheduler) -> Option<Notified> {
         #[cfg(not(any(loom, miri)))]
         let task = super::spin::search_briefly(
@@ -353,29 +345,26 @@ impl Core {
             None
         };
         let task = task?;
-        self.stop_searching(scheduler, Scheduler::notify_if_work_pending);
+        self.transition_from_searching(scheduler);
         Some(task)
     }
 
     /// Found work: stops searching, if it was. The last searcher out wakes
-    /// a sleeper, since there may be more. (Waking only when a queue holds
-    /// some, as `search_for_request` does, spares a request/reply with one
-    /// task a wake per message, but in a burst of remote wakes the pushes
-    /// after this point then ask for themselves and the futex wake lands on
-    /// the waker's thread, which loses more: docs/benchmarks.md.)
+    /// a sleeper only if a queue still holds work: every push that saw a
+    /// searcher and so asked nobody is in a queue by then (the look after
+    /// the idle-state change pairs with the fence each push makes), and a
+    /// push after it asks for itself. tokio's last searcher wakes one
+    /// unconditionally, in case more comes; with one task to run (a
+    /// request, a short burst a worker took whole) that woke the other
+    /// worker for nothing, or to steal and run late what this worker was
+    /// about to run (docs/benchmarks.md).
     fn transition_from_searching(&mut self, scheduler: &Scheduler) {
-        self.stop_searching(scheduler, Scheduler::notify_parked);
-    }
-
-    /// Leaves the searchers, if among them; if it was the last one, calls
-    /// `wake`, which decides whether a sleeper takes its place.
-    fn stop_searching(&mut self, scheduler: &Scheduler, wake: fn(&Scheduler)) {
         if !self.is_searching {
             return;
         }
         self.is_searching = false;
         if scheduler.idle.transition_worker_from_searching() {
-            wake(scheduler);
+            scheduler.notify_if_work_pending();
         }
     }
 
