@@ -224,6 +224,42 @@ fn idle_workers_end_up_parked_with_none_searching() {
     }
 }
 
+/// One task at a time from outside the workers, each spawned while both
+/// workers sleep: the push wakes one, which takes the task as the last
+/// searcher, finds nothing else queued and wakes nobody, so the other
+/// worker is not woken to find nothing. (With tokio's rule, a wake whether
+/// or not, about one futile wake-up per task.) The bound, rather than
+/// zero, leaves room for a spurious return from the futex.
+#[test]
+fn one_task_at_a_time_from_outside_wakes_no_second_worker() {
+    const ROUNDS: u64 = 200;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let metrics = rt.metrics();
+    let noops = || (0..2).map(|w| metrics.worker_noop_count(w)).sum::<u64>();
+    let both_asleep = || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        // Odd while parked.
+        while (0..2).any(|w| metrics.worker_park_unpark_count(w) % 2 == 0) {
+            assert!(std::time::Instant::now() < deadline, "a worker never slept");
+            std::thread::yield_now();
+        }
+    };
+    both_asleep();
+    let before = noops();
+    for _ in 0..ROUNDS {
+        rt.block_on(rt.spawn(async {})).unwrap();
+        both_asleep();
+    }
+    let futile = noops() - before;
+    assert!(
+        futile < ROUNDS / 4,
+        "{futile} wake-ups for nothing in {ROUNDS} rounds of one task"
+    );
+}
+
 /// Workers woken by their driver (a timer fires while they sleep in it)
 /// take themselves off the sleeper list; a notifier may have done it
 /// first. Either way the idle counts stay right: once all is quiet again,
