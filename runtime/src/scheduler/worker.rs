@@ -330,23 +330,25 @@ impl Core {
     /// to answer with a request at once (a request/reply loop), and a
     /// worker found searching takes it without anyone's wake-up. Only while
     /// no worker has a task to run, so the spin takes no core from one
-    /// (`spin.rs` has the limit).
+    /// (`spin.rs` has the limit). A task found leaves the searchers as any
+    /// does, in `run_task`.
     fn search_for_request(&mut self, scheduler: &Scheduler) -> Option<Notified> {
         #[cfg(not(any(loom, miri)))]
-        let task = super::spin::search_briefly(
-            || scheduler.idle.no_worker_busy(),
-            || self.steal_work(scheduler),
-        );
+        {
+            super::spin::search_briefly(
+                || scheduler.idle.no_worker_busy(),
+                || self.steal_work(scheduler),
+            )
+        }
         // No clock under loom and miri: one more look, on the same terms.
         #[cfg(any(loom, miri))]
-        let task = if scheduler.idle.no_worker_busy() {
-            self.steal_work(scheduler)
-        } else {
-            None
-        };
-        let task = task?;
-        self.transition_from_searching(scheduler);
-        Some(task)
+        {
+            if scheduler.idle.no_worker_busy() {
+                self.steal_work(scheduler)
+            } else {
+                None
+            }
+        }
     }
 
     /// Found work: stops searching, if it was. The last searcher out wakes
