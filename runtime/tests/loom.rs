@@ -313,10 +313,10 @@ fn second_task_behind_a_held_thread(rt: &Runtime) {
 
 /// Two tasks spawned from outside; the first holds its worker's thread
 /// until the second has run. Whichever worker takes the first, the second
-/// must reach the other worker: the searcher that found the first wakes a
-/// sleeper as it stops searching (tokio's rule), and a worker that
-/// registers as a sleeper checks the queues after registering, so one of
-/// them sees the second.
+/// must reach the other worker: the searcher that found the first checks
+/// the queues as it stops searching and wakes a sleeper if the second is
+/// there, and a worker that registers as a sleeper checks them after
+/// registering, so one of them sees the second.
 #[test]
 fn a_task_queued_behind_a_held_thread_reaches_the_other_worker() {
     model(|| second_task_behind_a_held_thread(&multi(2)));
