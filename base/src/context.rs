@@ -9,7 +9,8 @@
 //! (workers, blocking threads, `block_on`, `enter`) and found by the crate
 //! that owns the type ([`Service`]); the id of the task being polled, and
 //! whether it has woken itself during the poll; whether the thread is
-//! driving tasks; and the cooperative budget ([`coop`](crate::coop)).
+//! driving tasks; which runtime worker the thread was started as; and the
+//! cooperative budget ([`coop`](crate::coop)).
 //!
 //! Ownership: a slot holds the address of a service's shared state and owns
 //! nothing. Whoever makes services current keeps them alive for as long as
@@ -147,6 +148,8 @@ struct Context {
     /// What the task being polled has noted it waits on, this poll.
     wait: Cell<WaitOn>,
     driving_tasks: Cell<bool>,
+    /// The index of the runtime worker this thread was started as.
+    worker_thread: Cell<Option<u32>>,
     budget: Cell<Budget>,
 }
 
@@ -161,6 +164,7 @@ crate::loom::thread_local! {
             self_wake: Cell::new(SelfWake::NotPolling),
             wait: Cell::new(WaitOn::NOTHING),
             driving_tasks: Cell::new(false),
+            worker_thread: Cell::new(None),
             budget: Cell::new(Budget::UNLIMITED),
         }
     };
@@ -529,6 +533,26 @@ pub fn is_driving_tasks() -> bool {
     CONTEXT
         .try_with(|cx| cx.driving_tasks.get())
         .unwrap_or(false)
+}
+
+/// Marks this thread as the runtime's worker number `index`, for the
+/// thread's life (a worker thread runs only its worker). Per-worker state of
+/// other crates (the timer wheel's shards) is picked by it, so that workers
+/// do not share it.
+pub fn set_worker_thread(index: usize) {
+    let index = u32::try_from(index).ok();
+    let _ = CONTEXT.try_with(|cx| cx.worker_thread.set(index));
+}
+
+/// The index this thread was marked with by [`set_worker_thread`]; `None`
+/// on any other thread.
+#[inline]
+pub fn worker_thread() -> Option<usize> {
+    CONTEXT
+        .try_with(|cx| cx.worker_thread.get())
+        .ok()
+        .flatten()
+        .map(|index| index as usize)
 }
 
 /// Restores the previous "driving tasks" mark on drop. See

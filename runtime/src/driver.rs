@@ -37,11 +37,13 @@ pub(crate) struct DriverUnpark {
 }
 
 impl Driver {
-    /// A driver whose clock can be paused if `pausable`, whose reactor
-    /// waits in a poller of kind `io_backend` and runs blocking work
-    /// (host-name lookups) with `spawn_blocking`.
+    /// A driver whose clock can be paused if `pausable`, with a timer wheel
+    /// per worker (`workers`), whose reactor waits in a poller of kind
+    /// `io_backend` and runs blocking work (host-name lookups) with
+    /// `spawn_blocking`.
     pub(crate) fn new(
         pausable: bool,
+        workers: usize,
         io_backend: weft_reactor::IoBackend,
         spawn_blocking: impl Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync + 'static,
     ) -> io::Result<Driver> {
@@ -50,7 +52,7 @@ impl Driver {
         let unpark = io.handle().clone();
         Ok(Driver {
             io,
-            time: weft_timer::TimeDriver::new(pausable, move || unpark.unpark()),
+            time: weft_timer::TimeDriver::new(pausable, workers, move || unpark.unpark()),
         })
     }
 

@@ -161,7 +161,7 @@ impl Sleep {
         let (Some(entry), Some(handle)) = (&self.entry, &self.handle) else {
             return false;
         };
-        handle.inner.has_fired(entry.at_tick) && handle.now() >= self.deadline.into_std()
+        handle.inner.has_fired(entry) && handle.now() >= self.deadline.into_std()
     }
 
     /// Moves the deadline, earlier or later, whether or not the Sleep has
@@ -226,14 +226,17 @@ impl Sleep {
             // since), and until it does the deadline has not passed as far
             // as the wheel knows, so this poll reads no clock (as tokio's).
             if entry.at_tick <= at_tick
-                && !inner.may_have_fired(entry.at_tick)
+                && !inner.may_have_fired(entry)
                 && entry.waker.will_wake(cx.waker())
             {
                 note_deadline(at_tick);
                 return Poll::Pending;
             }
         }
-        if inner.clock.now() >= deadline {
+        // The wheel's clock only moves to ticks the clock has reached, so a
+        // deadline at or before it has passed: the re-poll of a fired timer
+        // reads no clock.
+        if inner.has_passed(at_tick) || inner.clock.now() >= deadline {
             inner.cancel(&mut this.entry);
             restore.made_progress();
             this.completed = true;

@@ -1,30 +1,44 @@
-//! The timers of one runtime: the wheel behind a lock, the clock, and how the
-//! thread that drives the runtime parks until the next deadline.
+//! The timers of one runtime: a wheel per worker, each behind its own lock,
+//! the clock, and how the thread that drives the runtime parks until the
+//! next deadline.
 //!
-//! A [`Sleep`](crate::Sleep) puts its task's waker in the wheel on its first
-//! pending poll and keeps the entry's key, the wheel time it was put at and a
-//! clone of the waker. The driver fires due entries by waking their wakers.
+//! A [`Sleep`](crate::Sleep) puts its task's waker in a wheel on its first
+//! pending poll and keeps the entry's key, its shard, the wheel time it was
+//! put at and a clone of the waker. The driver fires due entries of every
+//! shard by waking their wakers.
 //!
-//! Invariants (all under the `timers` lock unless said otherwise):
-//! - An entry is inserted only at a wheel time later than the wheel's clock,
-//!   so it waits in the levels, never in the due list.
+//! Shards: a new entry goes in the shard of the worker whose thread
+//! registers it (`weft_base::context::worker_thread`; shard 0 on other
+//! threads), and stays in that shard until it leaves the wheel, so workers
+//! registering timers at once do not wait on one lock (tokio shards its
+//! wheel the same way). Each shard's lock and words sit on cache lines of
+//! their own.
+//!
+//! Invariants (all under the shard's `timers` lock unless said otherwise):
+//! - An entry is inserted only at a wheel time later than its wheel's
+//!   clock, so it waits in the levels, never in the due list.
 //! - `processed` is the wheel's clock after the last firing pass that
 //!   emptied everything due. An entry put at `at_tick <= processed` has fired
 //!   and left the wheel, which lets a Sleep skip the lock to learn that
-//!   (`has_fired`).
+//!   (`has_fired`); and since a wheel's clock is a past reading of the
+//!   clock, a deadline at such a tick has passed (no clock read needed).
 //! - `firing` is the wheel time the latest firing pass fires up to, stored
 //!   before the pass takes its first entry (`u64::MAX` from shutdown). An
 //!   entry put later than `firing` has not been taken: its waker will be
 //!   woken, which lets a re-poll return `Pending` without reading the clock
 //!   (`may_have_fired`). `processed` alone cannot say that: a pass wakes its
 //!   first batches before it stores `processed`.
-//! - `next_wake` is the wheel time the parked driver will look at the wheel
-//!   again (`u64::MAX`: only when unparked; 0: the driver is not parked). An
-//!   insert earlier than it unparks the driver. It is written under the lock
-//!   before parking and read under the lock by inserts; the store of 0 after
-//!   parking may race an insert, which then unparks a driver that is awake
-//!   (a spurious wake-up, nothing lost).
-//! - Lock order: `timers`, then the clock's own lock; never the reverse.
+//! - `next_wake` (one for all shards) is the wheel time the parked driver
+//!   will look at the wheels again (`u64::MAX`: only when unparked; 0: the
+//!   driver is not parked). An insert earlier than it unparks the driver.
+//!   Before the driver looks at the shards to decide how long to park, it
+//!   stores `u64::MAX`, so an insert into a shard it has already looked at
+//!   (ordered after that look by the shard's lock) unparks it; after the
+//!   look it lowers the word to the earliest expiration unless an insert
+//!   already did. The store of 0 after parking may race an insert, which
+//!   then unparks a driver that is awake (a spurious wake-up, nothing lost).
+//! - Lock order: one shard's `timers` (never two at once), then the clock's
+//!   own lock; never the reverse.
 //! - Wakers are woken and dropped only after the lock is released: a waker
 //!   can hold the last reference to a task whose output holds a Sleep, and
 //!   that Sleep's drop takes the lock.
@@ -73,11 +87,18 @@ impl Service for TimeHandle {
 /// What every handle to one runtime's timers shares.
 pub struct Inner {
     pub(crate) clock: Clock,
+    shards: Box<[Shard]>,
+    next_wake: AtomicU64,
+    unpark: Box<dyn Fn() + Send + Sync>,
+}
+
+/// One wheel, its lock and its progress words (see the module doc), on
+/// cache lines no other shard writes.
+#[repr(align(128))]
+struct Shard {
     timers: Mutex<Timers>,
     processed: AtomicU64,
     firing: AtomicU64,
-    next_wake: AtomicU64,
-    unpark: Box<dyn Fn() + Send + Sync>,
 }
 
 struct Timers {
@@ -89,6 +110,8 @@ struct Timers {
 #[derive(Debug)]
 pub(crate) struct Entry {
     key: TimerKey,
+    /// The shard whose wheel holds it.
+    shard: u32,
     /// The wheel time it was put at.
     pub(crate) at_tick: u64,
     /// The waker the wheel holds a clone of.
@@ -104,20 +127,30 @@ pub struct TimeDriver {
 }
 
 impl TimeDriver {
-    /// Timers whose clock can be paused if `pausable`; `unpark` wakes the
-    /// thread parked in [`park`](Self::park) (a new timer is due before the
-    /// one it is waiting for, or a paused clock may jump again).
-    pub fn new(pausable: bool, unpark: impl Fn() + Send + Sync + 'static) -> TimeDriver {
+    /// Timers whose clock can be paused if `pausable`, in one wheel per
+    /// worker (`workers`, at least one); `unpark` wakes the thread parked in
+    /// [`park`](Self::park) (a new timer is due before the one it is waiting
+    /// for, or a paused clock may jump again).
+    pub fn new(
+        pausable: bool,
+        workers: usize,
+        unpark: impl Fn() + Send + Sync + 'static,
+    ) -> TimeDriver {
+        let shards = (0..workers.max(1))
+            .map(|_| Shard {
+                timers: Mutex::new(Timers {
+                    wheel: Wheel::new(),
+                    is_shutdown: false,
+                }),
+                processed: AtomicU64::new(0),
+                firing: AtomicU64::new(0),
+            })
+            .collect();
         TimeDriver {
             handle: TimeHandle {
                 inner: Arc::new(Inner {
                     clock: Clock::new(pausable),
-                    timers: Mutex::new(Timers {
-                        wheel: Wheel::new(),
-                        is_shutdown: false,
-                    }),
-                    processed: AtomicU64::new(0),
-                    firing: AtomicU64::new(0),
+                    shards,
                     next_wake: AtomicU64::new(0),
                     unpark: Box::new(unpark),
                 }),
@@ -161,26 +194,31 @@ impl TimeDriver {
 
 impl Inner {
     /// How long the driver may block: until the next expiration or `limit`.
-    /// Decided under the lock, together with publishing `next_wake`, so an
-    /// insert either is seen here or sees the driver parked and unparks it.
+    /// Decided together with publishing `next_wake`, so an insert either is
+    /// seen here or sees the driver parked and unparks it.
     fn park_timeout(&self, limit: Option<Duration>) -> Option<Duration> {
-        let timers = self.timers.lock();
-        let next = timers.wheel.next_expiration();
+        // From here an insert unparks: one into a shard already looked at
+        // below takes that shard's lock after the look, and so sees this.
+        self.next_wake.store(u64::MAX, Ordering::Relaxed);
+        let next = self.next_expiration();
         if self.clock.is_paused() {
             // Real time does not move a paused clock: only an unpark helps,
             // unless a timer arrived since `auto_advance` looked.
             if next.is_some() && self.clock.can_auto_advance() {
                 return Some(Duration::ZERO);
             }
-            self.next_wake.store(u64::MAX, Ordering::Relaxed);
             return limit;
         }
         let Some(tick) = next else {
-            self.next_wake.store(u64::MAX, Ordering::Relaxed);
             return limit;
         };
-        self.next_wake.store(tick.max(1), Ordering::Relaxed);
-        drop(timers);
+        // An insert that lowered the word since has unparked the driver.
+        let _ = self.next_wake.compare_exchange(
+            u64::MAX,
+            tick.max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
         let until = self
             .clock
             .instant_of_tick(tick)
@@ -188,55 +226,40 @@ impl Inner {
         Some(limit.map_or(until, |limit| limit.min(until)))
     }
 
-    /// Fires the timers due now; returns how many fired.
+    /// The earliest expiration in any shard.
+    fn next_expiration(&self) -> Option<u64> {
+        self.shards
+            .iter()
+            .filter_map(|shard| shard.timers.lock().wheel.next_expiration())
+            .min()
+    }
+
+    /// The shard a new entry registered on this thread goes in.
+    fn thread_shard(&self) -> u32 {
+        let worker = weft_base::context::worker_thread().unwrap_or(0);
+        (worker % self.shards.len()) as u32
+    }
+
+    fn shard_of(&self, entry: &Entry) -> &Shard {
+        &self.shards[entry.shard as usize]
+    }
+
+    /// Fires the timers due now in every shard; returns how many fired.
     pub(crate) fn process(&self) -> usize {
         let mut now_tick = None;
-        let mut fired = 0;
-        loop {
-            let mut batch = WakeList::new();
-            let mut n = 0;
-            {
-                let mut timers = self.timers.lock();
-                if timers.wheel.is_empty() {
-                    // No clock read for a runtime without timers: the wheel
-                    // catches up with the clock when one is next inserted.
-                    return fired;
-                }
-                let now_tick = *now_tick.get_or_insert_with(|| {
-                    let now_tick = self.clock.now_tick();
-                    // Under the lock, so every writer is serialised.
-                    if now_tick > self.firing.load(Ordering::Relaxed) {
-                        self.firing.store(now_tick, Ordering::Release);
-                    }
-                    now_tick
-                });
-                while !batch.is_full() {
-                    let Some((_, waker)) = timers.wheel.poll(now_tick) else {
-                        break;
-                    };
-                    batch.push(Some(waker));
-                    n += 1;
-                }
-                if !batch.is_full() {
-                    let elapsed = timers.wheel.elapsed();
-                    self.processed.store(elapsed, Ordering::Release);
-                }
-            }
-            fired += n;
-            let more = batch.is_full();
-            batch.wake_all();
-            if !more {
-                return fired;
-            }
-        }
+        self.shards
+            .iter()
+            .map(|shard| shard.process(&self.clock, &mut now_tick))
+            .sum()
     }
 
     /// Jumps a paused clock to the next expiration, again and again until a
     /// timer fires; false when no timer is pending.
     fn auto_advance(&self) -> bool {
         loop {
-            let next = self.timers.lock().wheel.next_expiration();
-            let Some(tick) = next else { return false };
+            let Some(tick) = self.next_expiration() else {
+                return false;
+            };
             self.clock.advance_to_tick(tick);
             if self.process() > 0 {
                 return true;
@@ -244,15 +267,22 @@ impl Inner {
         }
     }
 
-    /// Whether the entry put at `at_tick` has fired (and so left the wheel).
-    pub(crate) fn has_fired(&self, at_tick: u64) -> bool {
-        at_tick <= self.processed.load(Ordering::Acquire)
+    /// Whether the entry has fired (and so left the wheel).
+    pub(crate) fn has_fired(&self, entry: &Entry) -> bool {
+        entry.at_tick <= self.shard_of(entry).processed.load(Ordering::Acquire)
     }
 
-    /// Whether the entry put at `at_tick` may have been taken to fire; when
-    /// false, it is in the wheel and its waker will be woken.
-    pub(crate) fn may_have_fired(&self, at_tick: u64) -> bool {
-        at_tick <= self.firing.load(Ordering::Acquire)
+    /// Whether the entry may have been taken to fire; when false, it is in
+    /// the wheel and its waker will be woken.
+    pub(crate) fn may_have_fired(&self, entry: &Entry) -> bool {
+        entry.at_tick <= self.shard_of(entry).firing.load(Ordering::Acquire)
+    }
+
+    /// Whether a wheel's clock has passed `at_tick`, and so the clock has
+    /// (see the module doc): the look of a Sleep that reads no clock.
+    pub(crate) fn has_passed(&self, at_tick: u64) -> bool {
+        let shard = &self.shards[self.thread_shard() as usize];
+        at_tick <= shard.processed.load(Ordering::Acquire)
     }
 
     /// Registers `waker` to be woken at wheel time `at_tick`, moving the entry
@@ -267,7 +297,12 @@ impl Inner {
         at_tick: u64,
         waker: &Waker,
     ) -> Poll<()> {
-        let mut timers = self.timers.lock();
+        // An entry stays in its shard; a new one goes in this thread's.
+        let index = slot
+            .as_ref()
+            .map_or_else(|| self.thread_shard(), |e| e.shard);
+        let shard = &self.shards[index as usize];
+        let mut timers = shard.timers.lock();
         if timers.is_shutdown {
             drop(timers);
             panic!("{SHUT_DOWN}");
@@ -277,7 +312,8 @@ impl Inner {
             // catch it up, so the entry lands in the slot its deadline
             // warrants and the driver does not wake early for it.
             let _ = timers.wheel.poll(self.clock.now_tick());
-            self.processed
+            shard
+                .processed
                 .store(timers.wheel.elapsed(), Ordering::Release);
         }
         let live = slot
@@ -308,6 +344,7 @@ impl Inner {
                 let key = timers.wheel.insert(at_tick, waker.clone());
                 let old = slot.replace(Entry {
                     key,
+                    shard: index,
                     at_tick,
                     waker: waker.clone(),
                 });
@@ -331,7 +368,7 @@ impl Inner {
     /// once if that time has passed.
     pub(crate) fn move_earlier(&self, slot: &mut Option<Entry>, at_tick: u64) {
         let Some(entry) = slot.as_ref() else { return };
-        if self.has_fired(entry.at_tick) {
+        if self.has_fired(entry) {
             return;
         }
         let waker = entry.waker.clone();
@@ -343,11 +380,54 @@ impl Inner {
     /// Takes the entry in `slot` out of the wheel, if it is still there.
     pub(crate) fn cancel(&self, slot: &mut Option<Entry>) {
         let Some(entry) = slot.take() else { return };
-        if self.has_fired(entry.at_tick) {
+        if self.has_fired(&entry) {
             return;
         }
-        let held = self.timers.lock().wheel.cancel(entry.key);
+        let held = self.shard_of(&entry).timers.lock().wheel.cancel(entry.key);
         drop(held);
+    }
+}
+
+impl Shard {
+    /// Fires this shard's timers due at the clock's tick, read once for all
+    /// shards (into `now_tick`) when a shard first needs it; returns how
+    /// many fired.
+    fn process(&self, clock: &Clock, now_tick: &mut Option<u64>) -> usize {
+        let mut fired = 0;
+        loop {
+            let mut batch = WakeList::new();
+            let mut n = 0;
+            {
+                let mut timers = self.timers.lock();
+                if timers.wheel.is_empty() {
+                    // No clock read for a shard without timers: its wheel
+                    // catches up with the clock when one is next inserted.
+                    return fired;
+                }
+                let now_tick = *now_tick.get_or_insert_with(|| clock.now_tick());
+                // Under the lock, so every writer is serialised.
+                if now_tick > self.firing.load(Ordering::Relaxed) {
+                    self.firing.store(now_tick, Ordering::Release);
+                }
+                while !batch.is_full() {
+                    let Some((_, waker)) = timers.wheel.poll(now_tick) else {
+                        break;
+                    };
+                    batch.push(Some(waker));
+                    n += 1;
+                }
+                if !batch.is_full() {
+                    let elapsed = timers.wheel.elapsed();
+                    self.processed.store(elapsed, Ordering::Release);
+                }
+            }
+            fired += n;
+            let more = batch.is_full();
+            batch.wake_all();
+            if !more {
+                return fired;
+            }
+        }
     }
 }
 
@@ -355,12 +435,11 @@ impl TimeHandle {
     /// Fires every registered timer and refuses new ones; awaiting a timer
     /// of this runtime from now on panics.
     pub fn shutdown(&self) {
-        let inner = &*self.inner;
         let mut wakers = Vec::new();
-        {
-            let mut timers = inner.timers.lock();
+        for shard in self.inner.shards.iter() {
+            let mut timers = shard.timers.lock();
             timers.is_shutdown = true;
-            inner.firing.store(u64::MAX, Ordering::Release);
+            shard.firing.store(u64::MAX, Ordering::Release);
             let wheel = std::mem::take(&mut timers.wheel);
             wakers.extend(wheel.into_values());
         }
@@ -411,7 +490,8 @@ impl TimeHandle {
 
     /// Timers registered in the wheel (pending sleeps that have been polled).
     pub fn num_timers(&self) -> usize {
-        self.inner.timers.lock().wheel.len()
+        let shards = self.inner.shards.iter();
+        shards.map(|shard| shard.timers.lock().wheel.len()).sum()
     }
 
     /// Keeps a paused clock from jumping ahead by itself until the guard

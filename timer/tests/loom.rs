@@ -1,6 +1,6 @@
 //! Loom models of a timer entry: firing racing a cancel, a re-poll, a move
 //! to an earlier deadline, a poll by the task the fire woke, and the parked
-//! driver racing a registration.
+//! driver racing a registration (one shard, and one of two).
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p weft-timer --test loom --release`
 //!
@@ -59,7 +59,7 @@ fn poll(sleep: &mut Sleep, waker: &Arc<CountingWaker>) -> Poll<()> {
 /// A paused driver (its unpark does nothing) and a Sleep due in `ms`,
 /// registered with a counting waker.
 fn registered(ms: u64) -> (TimeDriver, Sleep, Arc<CountingWaker>) {
-    let driver = TimeDriver::new(true, || {});
+    let driver = TimeDriver::new(true, 1, || {});
     driver.handle().pause().unwrap();
     let now = Instant::from_std(driver.handle().now());
     let mut sleep = Sleep::new_in(driver.handle(), now + Duration::from_millis(ms));
@@ -201,7 +201,7 @@ fn a_registration_wakes_the_idle_paused_driver() {
         });
         let driver = {
             let event = event.clone();
-            Arc::new(TimeDriver::new(true, move || event.set()))
+            Arc::new(TimeDriver::new(true, 1, move || event.set()))
         };
         driver.handle().pause().unwrap();
         let handle = driver.handle().clone();
@@ -221,6 +221,41 @@ fn a_registration_wakes_the_idle_paused_driver() {
         let registered = poll(&mut sleep, &waker);
         parker.join().unwrap();
         assert!(registered.is_pending());
+        drop(sleep);
+    });
+}
+
+/// The driver about to park looks at each shard's wheel in turn; a timer
+/// registered meanwhile, from another worker into a shard it has already
+/// looked at, must unpark it, or it sleeps past that timer (here forever:
+/// there is no other).
+#[test]
+fn a_registration_in_a_shard_already_looked_at_wakes_the_parking_driver() {
+    model(|| {
+        let event = Arc::new(Event {
+            set: Mutex::new(false),
+            condvar: Condvar::new(),
+        });
+        let driver = {
+            let event = event.clone();
+            Arc::new(TimeDriver::new(false, 2, move || event.set()))
+        };
+        let handle = driver.handle().clone();
+        let parker = loom::thread::spawn(move || {
+            weft_base::context::set_worker_thread(0);
+            driver.park(None, |timeout| match timeout {
+                // Parked until the timer: loom cannot time a wait, and the
+                // timer being seen is all this model asks.
+                Some(_) => event.wait(Some(Duration::ZERO)),
+                None => event.wait(None),
+            });
+        });
+        weft_base::context::set_worker_thread(1);
+        let waker = CountingWaker::new();
+        let now = Instant::from_std(handle.now());
+        let mut sleep = Sleep::new_in(&handle, now + Duration::from_secs(3600));
+        assert!(poll(&mut sleep, &waker).is_pending());
+        parker.join().unwrap();
         drop(sleep);
     });
 }

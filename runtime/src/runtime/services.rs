@@ -68,7 +68,7 @@ impl Services {
             }
         };
         let pausable = flavor == RuntimeFlavor::CurrentThread;
-        let driver = Driver::new(pausable, io_backend, spawn_blocking)?;
+        let driver = Driver::new(pausable, num_workers, io_backend, spawn_blocking)?;
         let (scheduler, cores) = Scheduler::new(flavor, num_workers, driver, thread_config, config);
         let services = Arc::new(Services {
             scheduler,

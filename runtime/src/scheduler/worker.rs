@@ -598,6 +598,7 @@ impl WorkerContext {
 pub(crate) fn run_worker(scheduler: Arc<Scheduler>, core: Box<Core>, services: ServiceSet) {
     let _current = services.clone().enter();
     let (_driving, _) = context::set_driving_tasks(true);
+    context::set_worker_thread(core.index);
     let cx = WorkerContext::new(scheduler, services);
     let _worker = set_current(&cx);
     let mut core = core;
