@@ -43,6 +43,8 @@ const _: () = assert!(TICKS_PER_SEC * TICK_NANOS == 1_000_000_000);
 /// reading goes past it, and later deadlines (`sleep(Duration::MAX)`) are
 /// moved to it.
 const END_OF_TIME: Duration = Duration::from_millis(1 << 40);
+/// The wheel time of the end of time.
+pub(crate) const END_OF_TIME_TICKS: u64 = (1 << 40) * TICKS_PER_MS;
 
 pub(crate) struct Clock {
     start: StdInstant,

@@ -191,7 +191,7 @@ impl Sleep {
         };
         let inner = &*handle.inner;
         let at_tick = inner.clock.deadline_tick(deadline.into_std());
-        if at_tick < entry.at_tick {
+        if at_tick < entry.at_tick() {
             inner.move_earlier(&mut this.entry, at_tick);
         }
     }
@@ -225,7 +225,7 @@ impl Sleep {
             // the wake-up will come (the deadline may have moved later
             // since), and until it does the deadline has not passed as far
             // as the wheel knows, so this poll reads no clock (as tokio's).
-            if entry.at_tick <= at_tick
+            if entry.at_tick() <= at_tick
                 && !inner.may_have_fired(entry)
                 && entry.waker.will_wake(cx.waker())
             {

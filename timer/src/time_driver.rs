@@ -110,12 +110,42 @@ struct Timers {
 #[derive(Debug)]
 pub(crate) struct Entry {
     key: TimerKey,
-    /// The shard whose wheel holds it.
-    shard: u32,
-    /// The wheel time it was put at.
-    pub(crate) at_tick: u64,
+    /// The wheel time it was put at (the low `SHARD_SHIFT` bits) and the
+    /// shard whose wheel holds it (the bits above): one word, so that a
+    /// Sleep is no bigger for knowing its shard.
+    at: u64,
     /// The waker the wheel holds a clone of.
     pub(crate) waker: Waker,
+}
+
+/// Where an entry's shard starts in its `at` word. Wheel times end below
+/// 2^45 (the clock's end of time), and shards are at most `MAX_SHARDS`.
+const SHARD_SHIFT: u32 = 48;
+const MAX_SHARDS: usize = 1 << (64 - SHARD_SHIFT);
+const _: () = assert!(crate::clock::END_OF_TIME_TICKS < 1 << SHARD_SHIFT);
+
+impl Entry {
+    fn new(key: TimerKey, shard: usize, at_tick: u64, waker: Waker) -> Entry {
+        Entry {
+            key,
+            at: (shard as u64) << SHARD_SHIFT | at_tick,
+            waker,
+        }
+    }
+
+    /// The wheel time it was put at.
+    #[inline]
+    pub(crate) fn at_tick(&self) -> u64 {
+        self.at & ((1 << SHARD_SHIFT) - 1)
+    }
+
+    fn set_at_tick(&mut self, at_tick: u64) {
+        self.at = self.at & !((1 << SHARD_SHIFT) - 1) | at_tick;
+    }
+
+    fn shard(&self) -> usize {
+        (self.at >> SHARD_SHIFT) as usize
+    }
 }
 
 /// The runtime's side of the timers: parks the driving thread until the next
@@ -128,7 +158,7 @@ pub struct TimeDriver {
 
 impl TimeDriver {
     /// Timers whose clock can be paused if `pausable`, in one wheel per
-    /// worker (`workers`, at least one); `unpark` wakes the thread parked in
+    /// worker (`workers`, from one to 65,536); `unpark` wakes the thread parked in
     /// [`park`](Self::park) (a new timer is due before the one it is waiting
     /// for, or a paused clock may jump again).
     pub fn new(
@@ -136,7 +166,7 @@ impl TimeDriver {
         workers: usize,
         unpark: impl Fn() + Send + Sync + 'static,
     ) -> TimeDriver {
-        let shards = (0..workers.max(1))
+        let shards = (0..workers.clamp(1, MAX_SHARDS))
             .map(|_| Shard {
                 timers: Mutex::new(Timers {
                     wheel: Wheel::new(),
@@ -235,13 +265,13 @@ impl Inner {
     }
 
     /// The shard a new entry registered on this thread goes in.
-    fn thread_shard(&self) -> u32 {
+    fn thread_shard(&self) -> usize {
         let worker = weft_base::context::worker_thread().unwrap_or(0);
-        (worker % self.shards.len()) as u32
+        worker % self.shards.len()
     }
 
     fn shard_of(&self, entry: &Entry) -> &Shard {
-        &self.shards[entry.shard as usize]
+        &self.shards[entry.shard()]
     }
 
     /// Fires the timers due now in every shard; returns how many fired.
@@ -269,19 +299,19 @@ impl Inner {
 
     /// Whether the entry has fired (and so left the wheel).
     pub(crate) fn has_fired(&self, entry: &Entry) -> bool {
-        entry.at_tick <= self.shard_of(entry).processed.load(Ordering::Acquire)
+        entry.at_tick() <= self.shard_of(entry).processed.load(Ordering::Acquire)
     }
 
     /// Whether the entry may have been taken to fire; when false, it is in
     /// the wheel and its waker will be woken.
     pub(crate) fn may_have_fired(&self, entry: &Entry) -> bool {
-        entry.at_tick <= self.shard_of(entry).firing.load(Ordering::Acquire)
+        entry.at_tick() <= self.shard_of(entry).firing.load(Ordering::Acquire)
     }
 
     /// Whether a wheel's clock has passed `at_tick`, and so the clock has
     /// (see the module doc): the look of a Sleep that reads no clock.
     pub(crate) fn has_passed(&self, at_tick: u64) -> bool {
-        let shard = &self.shards[self.thread_shard() as usize];
+        let shard = &self.shards[self.thread_shard()];
         at_tick <= shard.processed.load(Ordering::Acquire)
     }
 
@@ -300,8 +330,8 @@ impl Inner {
         // An entry stays in its shard; a new one goes in this thread's.
         let index = slot
             .as_ref()
-            .map_or_else(|| self.thread_shard(), |e| e.shard);
-        let shard = &self.shards[index as usize];
+            .map_or_else(|| self.thread_shard(), Entry::shard);
+        let shard = &self.shards[index];
         let mut timers = shard.timers.lock();
         if timers.is_shutdown {
             drop(timers);
@@ -330,9 +360,9 @@ impl Inner {
         let mut stale = None;
         match slot {
             Some(entry) if live => {
-                if entry.at_tick != at_tick {
+                if entry.at_tick() != at_tick {
                     timers.wheel.reset(entry.key, at_tick);
-                    entry.at_tick = at_tick;
+                    entry.set_at_tick(at_tick);
                 }
                 if !entry.waker.will_wake(waker) {
                     let held = timers.wheel.get_mut(entry.key).expect("live entry");
@@ -342,12 +372,7 @@ impl Inner {
             }
             _ => {
                 let key = timers.wheel.insert(at_tick, waker.clone());
-                let old = slot.replace(Entry {
-                    key,
-                    shard: index,
-                    at_tick,
-                    waker: waker.clone(),
-                });
+                let old = slot.replace(Entry::new(key, index, at_tick, waker.clone()));
                 stale = old.map(|e| e.waker);
             }
         }
@@ -529,5 +554,31 @@ impl std::fmt::Debug for TimeHandle {
 impl std::fmt::Debug for TimeDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TimeDriver").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_keeps_its_shard_and_wheel_time_in_one_word() {
+        let key = TimerKey {
+            index: 7,
+            generation: 3,
+        };
+        let last = MAX_SHARDS - 1;
+        let end = crate::clock::END_OF_TIME_TICKS;
+        let mut entry = Entry::new(key, last, end, Waker::noop().clone());
+        assert_eq!((entry.shard(), entry.at_tick()), (last, end));
+        entry.set_at_tick(5);
+        assert_eq!((entry.shard(), entry.at_tick()), (last, 5));
+        let entry = Entry::new(key, 0, end, Waker::noop().clone());
+        assert_eq!((entry.shard(), entry.at_tick()), (0, end));
+        // Knowing its shard made no Sleep bigger: a Sleep is its handle, its
+        // deadline, this entry and a flag, in 64 bytes.
+        assert_eq!(std::mem::size_of::<Option<Entry>>(), 32);
+        #[cfg(not(feature = "tracing"))]
+        assert!(std::mem::size_of::<crate::Sleep>() <= 64);
     }
 }
