@@ -535,10 +535,11 @@ pub fn is_driving_tasks() -> bool {
         .unwrap_or(false)
 }
 
-/// Marks this thread as the runtime's worker number `index`, for the
-/// thread's life (a worker thread runs only its worker). Per-worker state of
-/// other crates (the timer wheel's shards) is picked by it, so that workers
-/// do not share it.
+/// Marks this thread as the runtime's worker number `index`, from then on.
+/// Per-worker state of other crates (the timer wheel's shards) is picked by
+/// it, so that workers do not share it. It is a hint, not an identity: a
+/// thread that handed its worker to another in `block_in_place` keeps the
+/// mark, which costs that state a second user, nothing more.
 pub fn set_worker_thread(index: usize) {
     let index = u32::try_from(index).ok();
     let _ = CONTEXT.try_with(|cx| cx.worker_thread.set(index));
