@@ -192,17 +192,21 @@ impl Event {
     }
 }
 
+/// A driver with `shards` wheels whose unpark sets the event it returns.
+fn driver_unparked_by_an_event(pausable: bool, shards: usize) -> (Arc<TimeDriver>, Arc<Event>) {
+    let event = Arc::new(Event {
+        set: Mutex::new(false),
+        condvar: Condvar::new(),
+    });
+    let unpark = event.clone();
+    let driver = TimeDriver::new(pausable, shards, move || unpark.set());
+    (Arc::new(driver), event)
+}
+
 #[test]
 fn a_registration_wakes_the_idle_paused_driver() {
     model(|| {
-        let event = Arc::new(Event {
-            set: Mutex::new(false),
-            condvar: Condvar::new(),
-        });
-        let driver = {
-            let event = event.clone();
-            Arc::new(TimeDriver::new(true, 1, move || event.set()))
-        };
+        let (driver, event) = driver_unparked_by_an_event(true, 1);
         driver.handle().pause().unwrap();
         let handle = driver.handle().clone();
         let parker = {
@@ -232,14 +236,7 @@ fn a_registration_wakes_the_idle_paused_driver() {
 #[test]
 fn a_registration_in_a_shard_already_looked_at_wakes_the_parking_driver() {
     model(|| {
-        let event = Arc::new(Event {
-            set: Mutex::new(false),
-            condvar: Condvar::new(),
-        });
-        let driver = {
-            let event = event.clone();
-            Arc::new(TimeDriver::new(false, 2, move || event.set()))
-        };
+        let (driver, event) = driver_unparked_by_an_event(false, 2);
         let handle = driver.handle().clone();
         let parker = loom::thread::spawn(move || {
             weft_base::context::set_worker_thread(0);
