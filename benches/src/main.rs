@@ -22,7 +22,7 @@
 //!
 //! ```text
 //! cargo run --release -p weft-bench                  # full run, under a minute
-//! cargo run --release -p weft-bench -- --quick       # smoke run for CI, a few seconds
+//! cargo run --release -p weft-bench -- --quick       # smoke run for CI, about a minute
 //! cargo run --release -p weft-bench -- --workers 8 --filter spawn --json out.json
 //! cargo run --release -p weft-bench -- --svg docs/bench-latest.svg   # and the chart
 //! ```
@@ -45,7 +45,8 @@
 //!   date in the title. `timer_fire` is drawn with its CPU ratios, and
 //!   `http_hello req/s` turned over (`1/(req/s)`), so that left of 1.00
 //!   is weft's way on every row.
-//! - `--quick`: few reps, short samples, 100,000 tasks for the memory row,
+//! - `--quick`: few reps, short samples, a tenth of the network rows'
+//!   round trips and connections, 100,000 tasks for the memory row,
 //!   1,000 idle connections, 100 clients of 10 requests each.
 //! - `--sample-ms MS`: target wall time of one sample (default 30; 5 quick).
 //! - `--memory-tasks N`: pending tasks for the memory row (default 1,000,000).
@@ -355,7 +356,12 @@ fn main() -> ExitCode {
     let watchdog = Watchdog::start(timeout);
     let load_before = load::Snapshot::take();
     let mut runner = Runner::new(&cfg, &watchdog);
-    workloads::visit_all(&mut runner);
+    let net_shape = if args.quick {
+        workloads::net::Shape::QUICK
+    } else {
+        workloads::net::Shape::FULL
+    };
+    workloads::visit_all(&mut runner, net_shape);
     let results = runner.results;
     let lateness = cfg.selected(lateness::NAME).then(|| {
         let rounds = if args.quick { 3 } else { 20 };

@@ -47,11 +47,12 @@ pub trait Visitor {
     fn visit<W: Workload>(&mut self, workload: W);
 }
 
-/// Hands every workload to `v`, in report order.
-pub fn visit_all(v: &mut impl Visitor) {
+/// Hands every workload to `v`, in report order, the network rows with
+/// `net`'s sizes.
+pub fn visit_all(v: &mut impl Visitor, net: net::Shape) {
     scheduler::register(v);
     timer::register(v);
-    net::register(v);
+    net::register(v, net);
     fs::register(v);
     sync::register(v);
 }
@@ -151,7 +152,7 @@ mod tests {
                 rt,
                 ran: Vec::new(),
             };
-            visit_all(&mut v);
+            visit_all(&mut v, net::Shape::QUICK);
             v.ran
         }
     }

@@ -8,6 +8,10 @@
 //! - `tcp_connect`: 10,000 connections opened, accepted and closed.
 //! - `udp_pingpong`: 10,000 round trips of a 64-byte datagram.
 //!
+//! Those are [`Shape::FULL`]; `--quick` runs [`Shape::QUICK`], a tenth of
+//! each (an iteration of `tcp_echo` is seconds, and the smoke run takes
+//! at least four per runtime).
+//!
 //! Two more network rows are measured apart, as `timer_lateness` is, since
 //! neither is a time per iteration alone:
 //!
@@ -25,22 +29,50 @@ use std::sync::Arc;
 use super::{time_iters, Countdown, Timing, Visitor, Workload};
 use crate::rt::{Runtime, Spawner};
 
-const CONNECTIONS: usize = 64;
-const ROUND_TRIPS: usize = 10_000;
-const CONNECTS: usize = 10_000;
-const UDP_ROUND_TRIPS: usize = 10_000;
+/// How much one iteration of each row does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// `tcp_echo`'s connections.
+    pub connections: usize,
+    /// `tcp_echo`'s round trips per connection.
+    pub round_trips: usize,
+    /// `tcp_connect`'s connections.
+    pub connects: usize,
+    /// `udp_pingpong`'s round trips.
+    pub udp_round_trips: usize,
+}
 
-pub fn register(v: &mut impl Visitor) {
+impl Shape {
+    /// The full run's iterations.
+    pub const FULL: Shape = Shape {
+        connections: 64,
+        round_trips: 10_000,
+        connects: 10_000,
+        udp_round_trips: 10_000,
+    };
+
+    /// `--quick`'s: a smoke test, a tenth of the work.
+    pub const QUICK: Shape = Shape {
+        connections: 64,
+        round_trips: 1_000,
+        connects: 1_000,
+        udp_round_trips: 1_000,
+    };
+}
+
+pub fn register(v: &mut impl Visitor, shape: Shape) {
     v.visit(TcpEcho {
         name: "tcp_echo",
         size: 64,
+        shape,
     });
     v.visit(TcpEcho {
         name: "tcp_echo_1k",
         size: 1024,
+        shape,
     });
-    v.visit(TcpConnect);
-    v.visit(UdpPingPong);
+    v.visit(TcpConnect { shape });
+    v.visit(UdpPingPong { shape });
 }
 
 /// 127.0.0.1, any port.
@@ -91,6 +123,7 @@ pub fn echo_server<R: Runtime>(rt: &R, connections: usize) -> SocketAddr {
 pub struct TcpEcho {
     name: &'static str,
     size: usize,
+    shape: Shape,
 }
 
 impl Workload for TcpEcho {
@@ -100,17 +133,22 @@ impl Workload for TcpEcho {
 
     fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
         let size = self.size;
+        let Shape {
+            connections,
+            round_trips,
+            ..
+        } = self.shape;
         time_iters(iters, || {
-            let addr = echo_server(rt, CONNECTIONS);
-            let (countdown, done) = Countdown::new(CONNECTIONS);
+            let addr = echo_server(rt, connections);
+            let (countdown, done) = Countdown::new(connections);
             let countdown = Arc::new(countdown);
-            for c in 0..CONNECTIONS {
+            for c in 0..connections {
                 let countdown = countdown.clone();
                 rt.spawn_detached(async move {
                     let mut stream = R::tcp_connect(addr).await.expect("connect");
                     let message: Vec<u8> = (0..size).map(|i| (i + c) as u8).collect();
                     let mut reply = vec![0u8; size];
-                    for _ in 0..ROUND_TRIPS {
+                    for _ in 0..round_trips {
                         R::write_all(&mut stream, &message).await.expect("write");
                         read_exact::<R>(&mut stream, &mut reply).await;
                         assert_eq!(reply, message, "tcp_echo: wrong echo");
@@ -123,7 +161,9 @@ impl Workload for TcpEcho {
     }
 }
 
-pub struct TcpConnect;
+pub struct TcpConnect {
+    shape: Shape,
+}
 
 impl Workload for TcpConnect {
     fn name(&self) -> &'static str {
@@ -131,17 +171,18 @@ impl Workload for TcpConnect {
     }
 
     fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
+        let connects = self.shape.connects;
         time_iters(iters, || {
             let sp = rt.spawner();
             let accepted = rt.block_on(rt.spawn(async move {
                 let (listener, addr) = R::tcp_bind(loopback()).await.expect("bind");
                 let server = sp.spawn(async move {
-                    for _ in 0..CONNECTS {
+                    for _ in 0..connects {
                         drop(R::tcp_accept(&listener).await.expect("accept"));
                     }
-                    CONNECTS
+                    connects
                 });
-                for _ in 0..CONNECTS {
+                for _ in 0..connects {
                     let mut stream = R::tcp_connect(addr).await.expect("connect");
                     // Wait for the server's close, so the client is not the
                     // side left in TIME_WAIT.
@@ -150,12 +191,14 @@ impl Workload for TcpConnect {
                 }
                 server.await
             }));
-            assert_eq!(accepted, CONNECTS, "tcp_connect: connections missing");
+            assert_eq!(accepted, connects, "tcp_connect: connections missing");
         })
     }
 }
 
-pub struct UdpPingPong;
+pub struct UdpPingPong {
+    shape: Shape,
+}
 
 impl Workload for UdpPingPong {
     fn name(&self) -> &'static str {
@@ -163,6 +206,7 @@ impl Workload for UdpPingPong {
     }
 
     fn sample<R: Runtime>(&self, rt: &R, iters: u64) -> Timing {
+        let udp_round_trips = self.shape.udp_round_trips;
         time_iters(iters, || {
             let sp = rt.spawner();
             let trips = rt.block_on(rt.spawn(async move {
@@ -172,14 +216,14 @@ impl Workload for UdpPingPong {
                 R::udp_connect(&b, a_addr).await.expect("connect");
                 let ponger = sp.spawn(async move {
                     let mut buf = [0u8; 64];
-                    for _ in 0..UDP_ROUND_TRIPS {
+                    for _ in 0..udp_round_trips {
                         let n = R::udp_recv(&b, &mut buf).await.expect("recv");
                         R::udp_send(&b, &buf[..n]).await.expect("send");
                     }
                 });
                 let mut buf = [0u8; 64];
                 let mut trips = 0;
-                for i in 0..UDP_ROUND_TRIPS {
+                for i in 0..udp_round_trips {
                     let ping = [i as u8; 64];
                     R::udp_send(&a, &ping).await.expect("send");
                     let n = R::udp_recv(&a, &mut buf).await.expect("recv");
@@ -189,7 +233,7 @@ impl Workload for UdpPingPong {
                 ponger.await;
                 trips
             }));
-            assert_eq!(trips, UDP_ROUND_TRIPS);
+            assert_eq!(trips, udp_round_trips);
         })
     }
 }
