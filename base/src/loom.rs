@@ -366,7 +366,15 @@ pub use ::loom as __loom;
 pub fn model(f: impl Fn() + Sync + Send + 'static) {
     /// Enough to find every race the suites plant, small enough to finish.
     const MAX_PREEMPTIONS: usize = 2;
+    model_at_bound(MAX_PREEMPTIONS, f);
+}
+
+/// [`model`] at another preemption bound (`LOOM_MAX_PREEMPTIONS` still
+/// overrides it), for a model whose search at two takes minutes; the
+/// model says beside it why its bound is enough.
+#[cfg(loom)]
+pub fn model_at_bound(max_preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = ::loom::model::Builder::new();
-    builder.preemption_bound.get_or_insert(MAX_PREEMPTIONS);
+    builder.preemption_bound.get_or_insert(max_preemptions);
     builder.check(f);
 }

@@ -25,7 +25,7 @@ use std::task::{Context, Poll, Waker};
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::Mutex;
-use weft_base::loom::model;
+use weft_base::loom::{model, model_at_bound};
 use weft_runtime::runtime::{Builder, Runtime};
 use weft_runtime::task::{self, JoinError};
 
@@ -38,15 +38,6 @@ fn multi(workers: usize) -> Runtime {
 
 fn current() -> Runtime {
     Builder::new_current_thread().build().unwrap()
-}
-
-/// [`model`] at preemption bound 1 (`LOOM_MAX_PREEMPTIONS` still overrides
-/// it), for the models whose bound-2 search takes minutes; each says
-/// beside it why 1 is enough.
-fn model_at_bound_1(f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound.get_or_insert(1);
-    builder.check(f);
 }
 
 /// Counts drops; the model checks the count at the end.
@@ -344,7 +335,7 @@ fn a_task_queued_behind_a_held_thread_reaches_the_other_worker() {
 /// minutes, most of the suite's time in CI.
 #[test]
 fn a_request_found_by_the_reply_search_leaves_the_next_to_the_other_worker() {
-    model_at_bound_1(|| {
+    model_at_bound(1, || {
         let rt = multi(2);
         let handle = rt.handle().clone();
         let mut asked = false;
@@ -632,7 +623,7 @@ fn lock_free_remote_wake_racing_the_final_drain() {
 /// machine.
 #[test]
 fn lock_free_abort_racing_a_carried_yield_on_two_workers() {
-    model_at_bound_1(|| {
+    model_at_bound(1, || {
         let drops = DropCount::new();
         let rt = multi_lock_free(2);
         let token = drops.token();
@@ -659,7 +650,7 @@ fn lock_free_abort_racing_a_carried_yield_on_two_workers() {
 /// at 2 the two workers over rings take minutes.
 #[test]
 fn lock_free_last_searcher_parks_while_work_is_queued() {
-    model_at_bound_1(|| {
+    model_at_bound(1, || {
         let rt = multi_lock_free(2);
         let handle = rt.handle().clone();
         let spawner = loom::thread::spawn(move || handle.spawn(async { 9 }));

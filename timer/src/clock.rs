@@ -44,7 +44,8 @@ const _: () = assert!(TICKS_PER_SEC * TICK_NANOS == 1_000_000_000);
 /// moved to it.
 const END_OF_TIME: Duration = Duration::from_millis(1 << 40);
 /// The wheel time of the end of time.
-pub(crate) const END_OF_TIME_TICKS: u64 = (1 << 40) * TICKS_PER_MS;
+pub(crate) const END_OF_TIME_TICKS: u64 =
+    END_OF_TIME.as_secs() * TICKS_PER_SEC + END_OF_TIME.subsec_nanos() as u64 / TICK_NANOS;
 
 pub(crate) struct Clock {
     start: StdInstant,
